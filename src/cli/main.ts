@@ -1,0 +1,245 @@
+import { Command, CommanderError, Option } from 'commander';
+import { SYSTEM_ACTOR } from '../server/actor.js';
+import { ConfigError, loadConfig } from '../server/config.js';
+import { DomainError } from '../server/errors.js';
+import { createLogger } from '../server/logger.js';
+import { openMigratedDatabase, runServer } from '../server/server.js';
+import { createServices, type Services } from '../server/services.js';
+import { BadInput } from '../server/errors.js';
+import type { ApiClient } from '../server/modules/clients/clients.service.js';
+
+/**
+ * The operator CLI (CONTRACT §1). Every command reads the same configuration as the server, so
+ * both talk to the same database; it acts as the system (shell access to the database is every
+ * permission) and its changes are audited as such.
+ */
+
+interface Output {
+  json?: boolean;
+}
+
+async function withServices<T>(run: (services: Services) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openMigratedDatabase(config, logger);
+  const services = await createServices({ db: database.db, logger });
+  try {
+    return await run(services);
+  } finally {
+    await services.stop();
+    await database.close();
+  }
+}
+
+function print(options: Output, json: unknown, text: string): void {
+  process.stdout.write(options.json === true ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+function clientLine(client: ApiClient): string {
+  return [client.id, client.enabled ? 'enabled ' : 'disabled', client.name, client.role?.name ?? '-', client.lastUsedAt ?? 'never'].join('  ');
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+function parsePositive(value: string): number {
+  if (!/^\d+$/.test(value)) throw new BadInput({ field: '--limit', message: 'must be a whole number' });
+  return Number(value);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('koios')
+    .description('Koios Access: API clients and OAuth 2.0 client credentials for the Koios APIs')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the server (what `npm start` runs)')
+    .action(async () => runServer());
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .option('--json', 'print JSON')
+    .action(async (options: Output) => {
+      const config = loadConfig();
+      const database = await openMigratedDatabase(config);
+      await database.close();
+      print(options, { database: config.database.dialect, migrated: true }, `database is up to date (${config.database.dialect})`);
+    });
+
+  const clients = program.command('clients').description('manage API clients');
+
+  clients
+    .command('create')
+    .description('create an API client and print its secret (shown once)')
+    .requiredOption('--name <name>', 'a descriptive name (1 to 100 characters)')
+    .option('--description <text>', 'what the client is for')
+    .option('--role <role>', "the client's role: a role name or id")
+    .option('--json', 'print {"clientId","clientSecret","name","role"}')
+    .action(async (options: Output & { name: string; description?: string; role?: string }) =>
+      withServices(async (services) => {
+        const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
+        const { client, clientSecret } = await services.clients.create(SYSTEM_ACTOR, {
+          name: options.name,
+          description: options.description ?? null,
+          roleId: role?.id ?? null,
+        });
+        print(
+          options,
+          { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
+          [
+            `Client ID:     ${client.id}`,
+            `Client Secret: ${clientSecret}`,
+            `Name:          ${client.name}`,
+            `Role:          ${client.role?.name ?? '(none)'}`,
+            '',
+            'Copy the secret now: it cannot be shown again.',
+          ].join('\n'),
+        );
+      }),
+    );
+
+  clients
+    .command('list')
+    .description('list API clients, newest first')
+    .option('--search <text>', 'match name, description or client ID')
+    .addOption(new Option('--status <status>', 'only enabled or disabled clients').choices(['enabled', 'disabled']))
+    .option('--sort <field>', 'name, createdAt or lastUsedAt; prefix - for descending', '-createdAt')
+    .option('--limit <n>', 'at most this many (1 to 200)', '50')
+    .option('--json', 'print {"items","nextCursor","total"}')
+    .action(async (options: Output & { search?: string; status?: 'enabled' | 'disabled'; sort: string; limit: string }) =>
+      withServices(async (services) => {
+        const page = await services.clients.list(SYSTEM_ACTOR, {
+          search: options.search ?? null,
+          status: options.status ?? null,
+          sort: options.sort,
+          limit: parsePositive(options.limit),
+        });
+        print(
+          options,
+          page,
+          page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
+        );
+      }),
+    );
+
+  clients
+    .command('show')
+    .description('show one API client')
+    .argument('<id>', 'the client ID')
+    .option('--json', 'print the client as JSON')
+    .action(async (id: string, options: Output) =>
+      withServices(async (services) => {
+        const client = await services.clients.get(SYSTEM_ACTOR, id);
+        print(options, client, clientLine(client));
+      }),
+    );
+
+  for (const [name, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    clients
+      .command(name)
+      .description(`${name} an API client (${enabled ? 'its credentials work again' : 'it is refused on its next request'})`)
+      .argument('<id>', 'the client ID')
+      .option('--json', 'print the client as JSON')
+      .action(async (id: string, options: Output) =>
+        withServices(async (services) => {
+          const client = await services.clients.setEnabled(SYSTEM_ACTOR, id, enabled);
+          print(options, client, `${client.name} (${client.id}) is ${client.enabled ? 'enabled' : 'disabled'}`);
+        }),
+      );
+  }
+
+  clients
+    .command('delete')
+    .description('delete an API client; its tokens stop working at once')
+    .argument('<id>', 'the client ID')
+    .option('--json', 'print {"deleted": id}')
+    .action(async (id: string, options: Output) =>
+      withServices(async (services) => {
+        await services.clients.delete(SYSTEM_ACTOR, id);
+        print(options, { deleted: id.toLowerCase() }, `deleted ${id.toLowerCase()}`);
+      }),
+    );
+
+  clients
+    .command('regenerate-secret')
+    .description('replace the client secret; the old one and its tokens stop working at once')
+    .argument('<id>', 'the client ID')
+    .option('--json', 'print {"clientId","clientSecret","name","role"}')
+    .action(async (id: string, options: Output) =>
+      withServices(async (services) => {
+        const { client, clientSecret } = await services.clients.regenerateSecret(SYSTEM_ACTOR, id);
+        print(
+          options,
+          { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
+          [`Client ID:     ${client.id}`, `Client Secret: ${clientSecret}`, '', 'Copy the secret now: it cannot be shown again.'].join('\n'),
+        );
+      }),
+    );
+
+  const users = program.command('users').description('manage console users');
+  users
+    .command('create')
+    .description('create a console user; the password is read from stdin unless --password is given')
+    .requiredOption('--email <email>', 'the sign-in email (unique regardless of case)')
+    .option('--name <name>', 'the display name')
+    .option('--role <role...>', 'role names or ids (repeatable)')
+    .option('--password <password>', 'the password (prefer stdin: arguments show up in process lists)')
+    .option('--json', 'print the user as JSON')
+    .action(async (options: Output & { email: string; name?: string; role?: string[]; password?: string }) => {
+      const password = options.password ?? (await readStdin());
+      if (password === '') throw new BadInput({ field: '--password', message: 'is required: pass it on stdin or with --password' });
+      await withServices(async (services) => {
+        const roleIds: string[] = [];
+        for (const role of options.role ?? []) roleIds.push((await services.roles.resolve(SYSTEM_ACTOR, role)).id);
+        const user = await services.users.create(SYSTEM_ACTOR, { email: options.email, name: options.name ?? null, password, roleIds });
+        print(options, user, `created ${user.email} (${user.id}) with roles: ${user.roles.map((role) => role.name).join(', ') || '(none)'}`);
+      });
+    });
+
+  const roles = program.command('roles').description('inspect roles');
+  roles
+    .command('list')
+    .description('list roles and their permissions')
+    .option('--json', 'print the roles as JSON')
+    .action(async (options: Output) =>
+      withServices(async (services) => {
+        const list = await services.roles.list(SYSTEM_ACTOR);
+        print(
+          options,
+          list,
+          list.map((role) => `${role.id}  ${role.name}${role.builtIn ? ' (built-in)' : ''}: ${role.permissions.join(' ') || '(no permissions)'}`).join('\n'),
+        );
+      }),
+    );
+
+  return program;
+}
+
+/** Runs the CLI; errors become one line on stderr and exit code 1 (2 for usage errors). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ConfigError || error instanceof DomainError) {
+      process.stderr.write(`koios: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`koios: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+
+/**
+ * The only reader of the environment (CONTRACT §2). `loadConfig` parses once into a frozen
+ * object; a bad value throws a ConfigError whose message is one line naming the variable.
+ */
+export interface Config {
+  /** Which database every command talks to: SQLite for `file:`, PostgreSQL for `postgres://`. */
+  readonly database: DatabaseConfig;
+  /** Where the HTTP server listens. */
+  readonly host: string;
+  readonly port: number;
+  /** Token `iss` and the base of every metadata URL; no trailing slash. */
+  readonly issuer: string;
+  /** The `aud` of access tokens: the identifier of the Koios APIs. */
+  readonly audience: string;
+  /** Access-token lifetime in seconds; also how long a retired signing key keeps verifying. */
+  readonly accessTokenTtlSeconds: number;
+  /** The first Administrator, created at start when no user exists yet. */
+  readonly admin: { readonly email: string; readonly password: string } | null;
+  /** pino level for the server's logs. */
+  readonly logLevel: LogLevel;
+  /** Proxies whose X-Forwarded-For is believed (SECURITY 9); empty: the socket address is the client. */
+  readonly trustProxy: readonly string[];
+}
+
+export type DatabaseConfig =
+  { readonly dialect: 'sqlite'; readonly path: string; readonly url: string } | { readonly dialect: 'postgres'; readonly url: string };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The process environment over a `.env` file in the working directory (the environment wins). */
+export function readEnvironment(cwd = process.cwd(), env: Env = process.env): Env {
+  let fromFile: Record<string, string> = {};
+  try {
+    fromFile = parseEnv(readFileSync(`${cwd}/.env`, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('.env', `cannot be read (${(error as Error).message})`);
+  }
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Env = readEnvironment()): Config {
+  const value = (name: string): string | undefined => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  };
+
+  const database = parseDatabaseUrl(value('KOIOS_DATABASE_URL') ?? 'file:./data/koios.db');
+  const host = value('HOST') ?? '127.0.0.1';
+  const port = parseInteger('PORT', value('PORT') ?? '3000', 0, 65535);
+  const defaultIssuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = parseHttpUrl('KOIOS_ISSUER', value('KOIOS_ISSUER') ?? defaultIssuer);
+  const audience = value('KOIOS_AUDIENCE') ?? issuer;
+  const accessTokenTtlSeconds = parseInteger('KOIOS_ACCESS_TOKEN_TTL', value('KOIOS_ACCESS_TOKEN_TTL') ?? '3600', 60, 86_400);
+
+  const adminEmail = value('KOIOS_ADMIN_EMAIL');
+  const adminPassword = env['KOIOS_ADMIN_PASSWORD'] === '' ? undefined : env['KOIOS_ADMIN_PASSWORD'];
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(adminEmail === undefined ? 'KOIOS_ADMIN_EMAIL' : 'KOIOS_ADMIN_PASSWORD', 'must be set together with the other KOIOS_ADMIN_ variable');
+  }
+
+  const logLevel = (value('KOIOS_LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('KOIOS_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const trustProxy = (value('KOIOS_TRUST_PROXY') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+
+  return Object.freeze({
+    database: Object.freeze(database),
+    host,
+    port,
+    issuer,
+    audience,
+    accessTokenTtlSeconds,
+    admin: adminEmail !== undefined && adminPassword !== undefined ? Object.freeze({ email: adminEmail, password: adminPassword }) : null,
+    logLevel: logLevel as LogLevel,
+    trustProxy: Object.freeze(trustProxy),
+  });
+}
+
+function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith('file:')) {
+    const path = url.slice('file:'.length);
+    if (path.length === 0) throw new ConfigError('KOIOS_DATABASE_URL', 'file: needs a path, e.g. file:./data/koios.db');
+    return { dialect: 'sqlite', path, url };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('KOIOS_DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return { dialect: 'postgres', url };
+  }
+  throw new ConfigError('KOIOS_DATABASE_URL', 'must start with file: (SQLite) or postgres:// (PostgreSQL)');
+}
+
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const parsed = Number(raw);
+  if (parsed < min || parsed > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${parsed}`);
+  return parsed;
+}
+
+function parseHttpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, 'must use http: or https:');
+  if (url.search !== '' || url.hash !== '') throw new ConfigError(name, 'must not have a query or fragment');
+  return url.href.replace(/\/+$/, '');
+}
+
+/** The database URL with any password removed, for log lines. */
+export function redactDatabaseUrl(database: DatabaseConfig): string {
+  if (database.dialect === 'sqlite') return database.url;
+  const url = new URL(database.url);
+  if (url.password !== '') url.password = '***';
+  return url.href;
+}

@@ -1,0 +1,45 @@
+import { BadInput } from '../errors.js';
+
+/**
+ * Opaque keyset cursors: base64url JSON of the last row's sort value and id. A cursor is only
+ * meaningful with the sort it was made for, so the sort is inside it and checked.
+ */
+export interface CursorPosition {
+  readonly sort: string;
+  readonly value: string | number;
+  readonly id: string;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.sort, position.value, position.id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string, sort: string, field = 'cursor'): CursorPosition {
+  const invalid = (): never => {
+    throw new BadInput({ field, message: 'is not a cursor returned by this list' });
+  };
+  if (cursor.length > 1000 || !/^[A-Za-z0-9_-]+$/.test(cursor)) invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3) return invalid();
+  const [cursorSort, value, id] = parsed as unknown[];
+  if (cursorSort !== sort) {
+    throw new BadInput({ field, message: `was made for sort ${String(cursorSort)}; start again without it` });
+  }
+  if ((typeof value !== 'string' && typeof value !== 'number') || typeof id !== 'string') return invalid();
+  return { sort, value, id };
+}
+
+/** Splits a list for `in (...)` queries, under every dialect's bound-parameter limit. */
+export function* chunks<T>(items: readonly T[], size = 500): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
+/** A LIKE pattern matching `search` anywhere, lower-cased; `%`, `_` and `\` stay literal (escape '\'). */
+export function containsPattern(search: string): string {
+  return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

@@ -1,0 +1,92 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Table types. Storage conventions (the first migration explains why):
+ * times are ISO 8601 UTC text with milliseconds, booleans are integers 0/1,
+ * JSON is text; the same on SQLite and PostgreSQL.
+ */
+export interface Database {
+  settings: SettingsTable;
+  roles: RolesTable;
+  api_clients: ApiClientsTable;
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  audit_events: AuditEventsTable;
+}
+
+type Bool = 0 | 1;
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface RolesTable {
+  id: string;
+  name: string;
+  /** lower-cased name: unique, and the sort key. */
+  name_key: string;
+  description: string;
+  /** 'Administrator' | 'Viewer' for the built-ins, whose permissions come from the catalog. */
+  built_in: string | null;
+  /** JSON array of permission keys. */
+  permissions: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiClientsTable {
+  id: string;
+  name: string;
+  name_key: string;
+  description: string | null;
+  enabled: Bool;
+  role_id: string | null;
+  /** HMAC-SHA-256 of the secret under the installation's secret key, base64url. */
+  secret_hash: string;
+  secret_hint: string;
+  /** Moves on at each regeneration; tokens carry the generation they were minted under. */
+  secret_generation: number;
+  last_used_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_key: string;
+  name: string;
+  password_hash: string;
+  enabled: Bool;
+  last_login_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role_id: string;
+}
+
+export interface AuditEventsTable {
+  /** Insertion order: newest first is `id desc`, and events of one millisecond keep their order. */
+  id: Generated<number>;
+  occurred_at: string;
+  actor_type: 'user' | 'client' | 'system';
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  /** JSON object. */
+  details: string;
+}
+
+export type RoleRow = Selectable<RolesTable>;
+export type ApiClientRow = Selectable<ApiClientsTable>;
+export type NewApiClientRow = Insertable<ApiClientsTable>;
+export type ApiClientUpdate = Updateable<ApiClientsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

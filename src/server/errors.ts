@@ -1,0 +1,98 @@
+/**
+ * The closed set of domain errors. Services throw these; the REST door maps them to status codes
+ * and RFC 9457 problem bodies, the GraphQL door to `extensions.code`, the CLI to a line and exit 1.
+ */
+export type ErrorCode = 'bad_input' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_many_requests' | 'unavailable';
+
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  bad_input: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_many_requests: 429,
+  unavailable: 503,
+});
+
+export const GRAPHQL_CODE: Readonly<Record<ErrorCode, string>> = Object.freeze({
+  bad_input: 'BAD_USER_INPUT',
+  unauthenticated: 'UNAUTHENTICATED',
+  forbidden: 'FORBIDDEN',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  too_many_requests: 'TOO_MANY_REQUESTS',
+  unavailable: 'SERVICE_UNAVAILABLE',
+});
+
+export interface FieldProblem {
+  /** The field's path as the caller sent it, e.g. `name` or `ids[3]`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadInput extends DomainError {
+  readonly problems: readonly FieldProblem[];
+  constructor(problems: FieldProblem[] | FieldProblem) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super('bad_input', list.map((p) => `${p.field} ${p.message}`).join('; '));
+    this.problems = Object.freeze(list);
+  }
+}
+
+export class NotFound extends DomainError {
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+  ) {
+    super('not_found', `${resource} ${id} was not found`);
+  }
+}
+
+export class Conflict extends DomainError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+export class Forbidden extends DomainError {
+  constructor(
+    message: string,
+    /** The permissions the caller lacks, when that is the reason. */
+    readonly missing: readonly string[] = [],
+  ) {
+    super('forbidden', message);
+  }
+}
+
+export class Unauthenticated extends DomainError {
+  constructor(message = 'authentication required') {
+    super('unauthenticated', message);
+  }
+}
+
+export class Unavailable extends DomainError {
+  constructor(message = 'the database is unavailable; try again shortly') {
+    super('unavailable', message);
+  }
+}
+
+/** Collects field problems, then throws them together so a caller can fix every field at once. */
+export class ProblemCollector {
+  private readonly problems: FieldProblem[] = [];
+  add(field: string, message: string | null): void {
+    if (message !== null) this.problems.push({ field, message });
+  }
+  throwIfAny(): void {
+    if (this.problems.length > 0) throw new BadInput(this.problems);
+  }
+}

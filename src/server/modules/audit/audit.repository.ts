@@ -1,0 +1,47 @@
+import type { Executor } from '../../db/database.js';
+import type { AuditEventsTable } from '../../db/schema.js';
+import type { Insertable } from 'kysely';
+import { chunks, containsPattern } from '../../db/pagination.js';
+import { sql, type SqlBool } from 'kysely';
+
+export interface AuditListQuery {
+  readonly limit: number;
+  /** Events older than this id (newest first). */
+  readonly beforeId: number | null;
+  readonly actorId: string | null;
+  readonly targetId: string | null;
+  readonly action: string | null;
+  /** Case-insensitive text in the actor's or target's name, the action, or an id. */
+  readonly search: string | null;
+}
+
+export function createAuditRepository(db: Executor) {
+  return {
+    async insert(events: readonly Insertable<AuditEventsTable>[]): Promise<void> {
+      // 10 columns a row: 90 rows stay well under SQLite's bound-parameter limit.
+      for (const chunk of chunks(events, 90)) await db.insertInto('audit_events').values(chunk).execute();
+    },
+    async list(query: AuditListQuery) {
+      let select = db.selectFrom('audit_events').selectAll();
+      if (query.beforeId !== null) select = select.where('id', '<', query.beforeId);
+      if (query.actorId !== null) select = select.where('actor_id', '=', query.actorId);
+      if (query.targetId !== null) select = select.where('target_id', '=', query.targetId);
+      if (query.action !== null) select = select.where('action', '=', query.action);
+      if (query.search !== null && query.search !== '') {
+        const pattern = containsPattern(query.search);
+        select = select.where((eb) =>
+          eb.or(
+            (['actor_name', 'target_name', 'action', 'actor_id', 'target_id'] as const).map(
+              (column) => sql<SqlBool>`lower(coalesce(${sql.ref(column)}, '')) like ${pattern} escape '\\'`,
+            ),
+          ),
+        );
+      }
+      const rows = await select
+        .orderBy('id', 'desc')
+        .limit(query.limit + 1)
+        .execute();
+      return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { Kysely } from 'kysely';
+import { requirePermission, type Actor } from '../../actor.js';
+import type { Clock } from '../../clock.js';
+import type { Executor } from '../../db/database.js';
+import type { AuditEventRow, Database } from '../../db/schema.js';
+import { BadInput } from '../../errors.js';
+import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../../shared/limits.js';
+import { createAuditRepository } from './audit.repository.js';
+
+export interface AuditTarget {
+  readonly type: 'client' | 'role' | 'user' | 'system';
+  readonly id: string | null;
+  readonly name: string | null;
+}
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly target: AuditTarget | null;
+  /** Never a secret, a password, or a token: callers pass only what an admin may read. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly occurredAt: string;
+  readonly actor: { readonly type: Actor['type']; readonly id: string | null; readonly name: string };
+  readonly action: string;
+  readonly target: AuditTarget | null;
+  readonly details: Record<string, unknown>;
+}
+
+export interface AuditListInput {
+  readonly limit?: number;
+  readonly cursor?: string | null;
+  readonly actorId?: string | null;
+  readonly targetId?: string | null;
+  readonly action?: string | null;
+  readonly search?: string | null;
+}
+
+/** Writes audit events inside the caller's transaction, so a change and its record land together. */
+export function recordAudit(db: Executor, clock: Clock, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
+  const at = clock.now().toISOString();
+  return createAuditRepository(db).insert(
+    entries.map((entry) => ({
+      occurred_at: at,
+      actor_type: actor.type,
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: entry.action,
+      target_type: entry.target?.type ?? null,
+      target_id: entry.target?.id ?? null,
+      target_name: entry.target?.name ?? null,
+      details: JSON.stringify(entry.details ?? {}),
+    })),
+  );
+}
+
+export function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return {
+    id: String(row.id),
+    occurredAt: row.occurred_at,
+    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+    action: row.action,
+    target: row.target_type === null ? null : { type: row.target_type as AuditTarget['type'], id: row.target_id, name: row.target_name },
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+export function createAuditService(deps: { db: Kysely<Database>; clock: Clock }) {
+  return {
+    record: (db: Executor, actor: Actor, entries: readonly AuditEntry[]) => recordAudit(db, deps.clock, actor, entries),
+
+    async list(actor: Actor, input: AuditListInput = {}) {
+      requirePermission(actor, 'audit:read');
+      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) {
+        throw new BadInput({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_SIZE_MAX}` });
+      }
+      let beforeId: number | null = null;
+      if (input.cursor !== undefined && input.cursor !== null && input.cursor !== '') {
+        if (!/^[1-9]\d{0,15}$/.test(input.cursor)) throw new BadInput({ field: 'cursor', message: 'is not a cursor returned by this list' });
+        beforeId = Number(input.cursor);
+      }
+      const { rows, hasMore } = await createAuditRepository(deps.db).list({
+        limit,
+        beforeId,
+        actorId: input.actorId ?? null,
+        targetId: input.targetId ?? null,
+        action: input.action ?? null,
+        search: input.search ?? null,
+      });
+      const last = rows.at(-1);
+      return { items: rows.map(toAuditEvent), nextCursor: hasMore && last !== undefined ? String(last.id) : null };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

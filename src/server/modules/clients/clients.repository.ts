@@ -1,0 +1,188 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
+import { chunks, containsPattern, type CursorPosition } from '../../db/pagination.js';
+
+export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt';
+export type ClientStatusFilter = 'enabled' | 'disabled';
+
+export interface ClientListQuery {
+  readonly limit: number;
+  readonly after: CursorPosition | null;
+  readonly search: string | null;
+  readonly status: ClientStatusFilter | null;
+  readonly sort: ClientSortField;
+  readonly descending: boolean;
+}
+
+const clientColumns = [
+  'api_clients.id',
+  'api_clients.name',
+  'api_clients.name_key',
+  'api_clients.description',
+  'api_clients.enabled',
+  'api_clients.role_id',
+  'api_clients.secret_hint',
+  'api_clients.secret_generation',
+  'api_clients.last_used_at',
+  'api_clients.created_at',
+  'api_clients.updated_at',
+] as const;
+
+type ClientsEb = ExpressionBuilder<Database, 'api_clients' | 'roles'>;
+
+/** The sort key expressions; each has an index (first migration) with the id as tie-breaker. */
+function sortKey(field: ClientSortField): Expression<string> {
+  switch (field) {
+    case 'name':
+      return sql.ref<string>('api_clients.name_key');
+    case 'createdAt':
+      return sql.ref<string>('api_clients.created_at');
+    case 'lastUsedAt':
+      return sql<string>`coalesce(api_clients.last_used_at, '')`;
+  }
+}
+
+export function sortValueOf(field: ClientSortField, row: { name_key: string; created_at: string; last_used_at: string | null }): string {
+  return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
+}
+
+function filters(eb: ClientsEb, query: Pick<ClientListQuery, 'search' | 'status'>): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [];
+  if (query.status !== null) conditions.push(eb('api_clients.enabled', '=', query.status === 'enabled' ? 1 : 0));
+  if (query.search !== null && query.search.length > 0) {
+    const pattern = containsPattern(query.search);
+    conditions.push(
+      eb.or([
+        sql<SqlBool>`api_clients.name_key like ${pattern} escape '\\'`,
+        sql<SqlBool>`lower(coalesce(api_clients.description, '')) like ${pattern} escape '\\'`,
+        sql<SqlBool>`api_clients.id like ${pattern} escape '\\'`,
+      ]),
+    );
+  }
+  return eb.and(conditions);
+}
+
+export function createClientsRepository(db: Executor) {
+  const selectClients = () =>
+    db
+      .selectFrom('api_clients')
+      .leftJoin('roles', 'roles.id', 'api_clients.role_id')
+      .select([...clientColumns, 'roles.name as role_name']);
+
+  return {
+    async findById(id: string) {
+      return selectClients().where('api_clients.id', '=', id).executeTakeFirst();
+    },
+
+    async findByIds(ids: readonly string[]) {
+      if (ids.length === 0) return [];
+      return selectClients().where('api_clients.id', 'in', ids).execute();
+    },
+
+    /** The columns the token endpoint needs, the secret hash among them. */
+    async findCredentials(id: string) {
+      return db
+        .selectFrom('api_clients')
+        .select(['id', 'name', 'enabled', 'role_id', 'secret_hash', 'secret_generation'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async list(query: ClientListQuery) {
+      const key = sortKey(query.sort);
+      const direction = query.descending ? 'desc' : 'asc';
+      let select = selectClients().where((eb) => filters(eb, query));
+      if (query.after !== null) {
+        const { value, id } = query.after;
+        select = select.where(
+          query.descending ? sql<SqlBool>`(${key}, api_clients.id) < (${value}, ${id})` : sql<SqlBool>`(${key}, api_clients.id) > (${value}, ${id})`,
+        );
+      }
+      const rows = await select
+        .orderBy(key, direction)
+        .orderBy('api_clients.id', direction)
+        .limit(query.limit + 1)
+        .execute();
+      return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
+    },
+
+    async count(query: Pick<ClientListQuery, 'search' | 'status'>): Promise<number> {
+      const row = await db
+        .selectFrom('api_clients')
+        .select((eb) => eb.fn.countAll<number | string>().as('total'))
+        .where((eb) => filters(eb as ClientsEb, query))
+        .executeTakeFirstOrThrow();
+      return Number(row.total);
+    },
+
+    async insert(row: NewApiClientRow): Promise<void> {
+      await db.insertInto('api_clients').values(row).execute();
+    },
+
+    /** Returns whether a row was changed. */
+    async update(id: string, patch: ApiClientUpdate): Promise<boolean> {
+      const result = await db.updateTable('api_clients').set(patch).where('id', '=', id).executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async delete(id: string): Promise<boolean> {
+      const result = await db.deleteFrom('api_clients').where('id', '=', id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+
+    async existingIds(ids: readonly string[]): Promise<string[]> {
+      const found: string[] = [];
+      for (const chunk of chunks(ids, 500)) {
+        const rows = await db.selectFrom('api_clients').select(['id', 'name']).where('id', 'in', chunk).execute();
+        found.push(...rows.map((row) => row.id));
+      }
+      return found;
+    },
+
+    async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+      const names = new Map<string, string>();
+      for (const chunk of chunks(ids, 500)) {
+        const rows = await db.selectFrom('api_clients').select(['id', 'name']).where('id', 'in', chunk).execute();
+        for (const row of rows) names.set(row.id, row.name);
+      }
+      return names;
+    },
+
+    async setEnabledMany(ids: readonly string[], enabled: boolean, at: string): Promise<void> {
+      for (const chunk of chunks(ids, 500)) {
+        await db
+          .updateTable('api_clients')
+          .set({ enabled: enabled ? 1 : 0, updated_at: at })
+          .where('id', 'in', chunk)
+          .execute();
+      }
+    },
+
+    async deleteMany(ids: readonly string[]): Promise<void> {
+      for (const chunk of chunks(ids, 500)) {
+        await db.deleteFrom('api_clients').where('id', 'in', chunk).execute();
+      }
+    },
+
+    /** Writes coalesced last-used times; never moves a time backwards. */
+    async touchLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
+      for (const [id, at] of entries) {
+        await db
+          .updateTable('api_clients')
+          .set({ last_used_at: at })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+          .execute();
+      }
+    },
+
+    async idsWithRole(roleId: string): Promise<string[]> {
+      const rows = await db.selectFrom('api_clients').select('id').where('role_id', '=', roleId).execute();
+      return rows.map((row) => row.id);
+    },
+  };
+}
+
+export type ClientsRepository = ReturnType<typeof createClientsRepository>;
+export type ClientRecord = NonNullable<Awaited<ReturnType<ClientsRepository['findById']>>>;

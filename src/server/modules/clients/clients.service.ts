@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { requireHoldsAll, requirePermission, type Actor } from '../../actor.js';
+import type { ChangeFeed } from '../../changes.js';
+import type { Clock } from '../../clock.js';
+import type { Executor } from '../../db/database.js';
+import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import type { ApiClientUpdate, Database } from '../../db/schema.js';
+import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
+import { BULK_MAX_IDS, descriptionProblem, nameProblem, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
+import { groupPermissions, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
+import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { createRolesRepository } from '../roles/roles.repository.js';
+import { checkId, permissionsOfRole } from '../roles/roles.service.js';
+import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSortField, type ClientStatusFilter } from './clients.repository.js';
+import type { SecretHasher } from './clients.secret.js';
+import type { LastUsedRecorder } from './last-used.js';
+
+/** The API client as every door shows it (CONTRACT §6). Never carries the secret or its hash. */
+export interface ApiClient {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly enabled: boolean;
+  readonly role: { readonly id: string; readonly name: string } | null;
+  readonly secretHint: string;
+  readonly lastUsedAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ApiClientWithSecret {
+  readonly client: ApiClient;
+  /** Shown once; only its keyed hash is stored. */
+  readonly clientSecret: string;
+}
+
+export interface CreateClientInput {
+  readonly name: string;
+  readonly description?: string | null;
+  readonly roleId?: string | null;
+}
+
+export interface UpdateClientInput {
+  readonly name?: string;
+  readonly description?: string | null;
+  readonly enabled?: boolean;
+  /** `null` removes the role. */
+  readonly roleId?: string | null;
+}
+
+export interface ListClientsInput {
+  readonly limit?: number;
+  readonly cursor?: string | null;
+  readonly search?: string | null;
+  readonly status?: ClientStatusFilter | null;
+  /** `name`, `createdAt` or `lastUsedAt`, `-` in front for descending. */
+  readonly sort?: string;
+}
+
+export interface ClientPage {
+  readonly items: ApiClient[];
+  readonly nextCursor: string | null;
+  readonly total: number;
+}
+
+export type BulkAction = 'enable' | 'disable' | 'delete';
+export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
+
+export interface BulkResult {
+  readonly action: BulkAction;
+  readonly succeeded: string[];
+  readonly notFound: string[];
+}
+
+export interface GrantedPermission {
+  readonly key: PermissionKey;
+  readonly name: string;
+  readonly description: string;
+  readonly granted: boolean;
+}
+
+const SORT_FIELDS: readonly ClientSortField[] = ['name', 'createdAt', 'lastUsedAt'];
+
+export function parseSort(raw: string | undefined): { field: ClientSortField; descending: boolean; sort: string } {
+  const sort = raw ?? '-createdAt';
+  const descending = sort.startsWith('-');
+  const field = (descending ? sort.slice(1) : sort) as ClientSortField;
+  if (!SORT_FIELDS.includes(field)) {
+    throw new BadInput({ field: 'sort', message: `must be one of ${SORT_FIELDS.flatMap((f) => [f, `-${f}`]).join(', ')}` });
+  }
+  return { field, descending, sort };
+}
+
+export function grantedPermissions(granted: ReadonlySet<PermissionKey>): PermissionGroup<GrantedPermission>[] {
+  return groupPermissions((p) => ({ key: p.key, name: p.name, description: p.description, granted: granted.has(p.key) }));
+}
+
+function clientTarget(client: { id: string; name: string }) {
+  return { type: 'client' as const, id: client.id, name: client.name };
+}
+
+export interface ClientsServiceDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly hasher: SecretHasher;
+  readonly changes: ChangeFeed;
+  readonly lastUsed: LastUsedRecorder;
+}
+
+export function createClientsService(deps: ClientsServiceDeps) {
+  const { db, clock, hasher, changes, lastUsed } = deps;
+
+  const toApiClient = (row: ClientRecord): ApiClient => ({
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    enabled: row.enabled === 1,
+    role: row.role_id !== null && row.role_name !== null ? { id: row.role_id, name: row.role_name } : null,
+    secretHint: row.secret_hint,
+    // A use not yet written (coalesced) is still shown.
+    lastUsedAt: lastUsed.latest(row.id, row.last_used_at),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+
+  async function findRow(executor: Executor, id: string): Promise<ClientRecord> {
+    checkId(id);
+    const row = await createClientsRepository(executor).findById(id.toLowerCase());
+    if (row === undefined) throw new NotFound('API client', id);
+    return row;
+  }
+
+  /** The role's permissions, after checking the actor may hand them out (no escalation). */
+  async function permissionsOfRoleFor(
+    executor: Executor,
+    actor: Actor,
+    roleId: string,
+    field: string,
+  ): Promise<{ id: string; name: string; permissions: PermissionKey[] }> {
+    if (typeof roleId !== 'string' || !UUID_PATTERN.test(roleId)) throw new BadInput({ field, message: 'must be a role id (UUID) or null' });
+    const role = await createRolesRepository(executor).findById(roleId);
+    if (role === undefined) throw new BadInput({ field, message: `no role has the id ${roleId}` });
+    const permissions = permissionsOfRole(role);
+    requireHoldsAll(actor, permissions, `the role ${role.name}`);
+    return { id: role.id, name: role.name, permissions };
+  }
+
+  /** Whoever holds a client's secret holds its role: acting on its credentials needs that role's permissions. */
+  async function requireHoldsClientRole(executor: Executor, actor: Actor, row: ClientRecord): Promise<void> {
+    if (row.role_id === null) return;
+    const role = await createRolesRepository(executor).findById(row.role_id);
+    if (role !== undefined) requireHoldsAll(actor, permissionsOfRole(role), `the client's role ${role.name}`);
+  }
+
+  function checkCreateInput(input: CreateClientInput): void {
+    const problems = new ProblemCollector();
+    problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'is required and must be a string');
+    if (input.description !== undefined && input.description !== null) {
+      problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
+    }
+    problems.throwIfAny();
+  }
+
+  const service = {
+    async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
+      requirePermission(actor, 'clients:create');
+      checkCreateInput(input);
+      if (input.roleId !== undefined && input.roleId !== null) requirePermission(actor, 'roles:assign');
+      const id = randomUUID();
+      const secret = hasher.generate();
+      const at = clock.now().toISOString();
+      const name = input.name.trim();
+      const description = input.description === undefined || input.description === null || input.description.trim() === '' ? null : input.description;
+      const row = await db.transaction().execute(async (trx) => {
+        const role = input.roleId === undefined || input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
+        await createClientsRepository(trx).insert({
+          id,
+          name,
+          name_key: name.toLowerCase(),
+          description,
+          enabled: 1,
+          role_id: role?.id ?? null,
+          secret_hash: secret.hash,
+          secret_hint: secret.hint,
+          secret_generation: 1,
+          last_used_at: null,
+          created_at: at,
+          updated_at: at,
+        });
+        await recordAudit(trx, clock, actor, [
+          { action: 'client.created', target: clientTarget({ id, name }), details: { role: role === null ? null : { id: role.id, name: role.name } } },
+        ]);
+        return findRow(trx, id);
+      });
+      return { client: toApiClient(row), clientSecret: secret.secret };
+    },
+
+    async get(actor: Actor, id: string): Promise<ApiClient> {
+      requirePermission(actor, 'clients:read');
+      return toApiClient(await findRow(db, id));
+    },
+
+    async list(actor: Actor, input: ListClientsInput = {}): Promise<ClientPage> {
+      requirePermission(actor, 'clients:read');
+      const problems = new ProblemCollector();
+      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
+      const search = input.search?.trim() ?? null;
+      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
+      const status = input.status ?? null;
+      if (status !== null && status !== 'enabled' && status !== 'disabled') problems.add('status', 'must be enabled or disabled');
+      problems.throwIfAny();
+      const { field, descending, sort } = parseSort(input.sort);
+      const after = input.cursor === undefined || input.cursor === null || input.cursor === '' ? null : decodeCursor(input.cursor, sort);
+
+      const repository = createClientsRepository(db);
+      const query = { limit, after, search: search === '' ? null : search, status, sort: field, descending };
+      const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
+      const last = rows.at(-1);
+      return {
+        items: rows.map(toApiClient),
+        nextCursor: hasMore && last !== undefined ? encodeCursor({ sort, value: sortValueOf(field, last), id: last.id }) : null,
+        total,
+      };
+    },
+
+    async update(actor: Actor, id: string, input: UpdateClientInput): Promise<ApiClient> {
+      const touchesDetails = input.name !== undefined || input.description !== undefined || input.enabled !== undefined;
+      if (touchesDetails) requirePermission(actor, 'clients:update');
+      if (input.roleId !== undefined) requirePermission(actor, 'roles:assign');
+      if (!touchesDetails && input.roleId === undefined) requirePermission(actor, 'clients:update');
+      const problems = new ProblemCollector();
+      if (input.name !== undefined) problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'must be a string');
+      if (input.description !== undefined && input.description !== null)
+        problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
+      if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
+      problems.throwIfAny();
+
+      const row = await db.transaction().execute(async (trx) => {
+        const before = await findRow(trx, id);
+        id = before.id;
+        const patch: ApiClientUpdate = {};
+        const audit: AuditEntry[] = [];
+        const name = input.name?.trim();
+        if (name !== undefined && name !== before.name) {
+          Object.assign(patch, { name, name_key: name.toLowerCase() });
+          audit.push({ action: 'client.renamed', target: clientTarget({ id, name }), details: { from: before.name, to: name } });
+        }
+        if (input.description !== undefined) {
+          const description = input.description === null || input.description.trim() === '' ? null : input.description;
+          if (description !== before.description) {
+            patch.description = description;
+            audit.push({ action: 'client.description_changed', target: clientTarget({ id, name: name ?? before.name }) });
+          }
+        }
+        if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
+          patch.enabled = input.enabled ? 1 : 0;
+          audit.push({ action: input.enabled ? 'client.enabled' : 'client.disabled', target: clientTarget({ id, name: name ?? before.name }) });
+        }
+        if (input.roleId !== undefined && input.roleId !== before.role_id) {
+          // Taking a role away is a change of what the client may do, as is giving one.
+          await requireHoldsClientRole(trx, actor, before);
+          const role = input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
+          patch.role_id = role?.id ?? null;
+          audit.push({
+            action: 'client.role_changed',
+            target: clientTarget({ id, name: name ?? before.name }),
+            details: {
+              from: before.role_id === null ? null : { id: before.role_id, name: before.role_name },
+              to: role === null ? null : { id: role.id, name: role.name },
+            },
+          });
+        }
+        if (audit.length === 0) return before;
+        patch.updated_at = clock.now().toISOString();
+        await createClientsRepository(trx).update(id, patch);
+        await recordAudit(trx, clock, actor, audit);
+        return findRow(trx, id);
+      });
+      await changes.publish([{ kind: 'client', id }]);
+      return toApiClient(row);
+    },
+
+    setEnabled: (actor: Actor, id: string, enabled: boolean) => service.update(actor, id, { enabled }),
+    setRole: (actor: Actor, id: string, roleId: string | null) => service.update(actor, id, { roleId }),
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'clients:delete');
+      await db.transaction().execute(async (trx) => {
+        const row = await findRow(trx, id);
+        await createClientsRepository(trx).delete(id);
+        await recordAudit(trx, clock, actor, [{ action: 'client.deleted', target: clientTarget(row) }]);
+      });
+      lastUsed.forget(id);
+      await changes.publish([{ kind: 'client', id }]);
+    },
+
+    /** Replaces the secret: the old hash is overwritten and the generation moves on, killing its tokens. */
+    async regenerateSecret(actor: Actor, id: string): Promise<ApiClientWithSecret> {
+      requirePermission(actor, 'clients:secrets');
+      const secret = hasher.generate();
+      const row = await db.transaction().execute(async (trx) => {
+        const before = await findRow(trx, id);
+        await requireHoldsClientRole(trx, actor, before);
+        await createClientsRepository(trx).update(id, {
+          secret_hash: secret.hash,
+          secret_hint: secret.hint,
+          secret_generation: before.secret_generation + 1,
+          updated_at: clock.now().toISOString(),
+        });
+        await recordAudit(trx, clock, actor, [
+          { action: 'client.secret_regenerated', target: clientTarget(before), details: { generation: before.secret_generation + 1 } },
+        ]);
+        return findRow(trx, id);
+      });
+      await changes.publish([{ kind: 'client', id }]);
+      return { client: toApiClient(row), clientSecret: secret.secret };
+    },
+
+    /** Up to 1,000 ids in one transaction; ids that do not exist are reported, not fatal. */
+    async bulk(actor: Actor, action: BulkAction, ids: readonly string[]): Promise<BulkResult> {
+      if (!BULK_ACTIONS.includes(action)) throw new BadInput({ field: 'action', message: `must be one of ${BULK_ACTIONS.join(', ')}` });
+      requirePermission(actor, action === 'delete' ? 'clients:delete' : 'clients:update');
+      const problems = new ProblemCollector();
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > BULK_MAX_IDS) {
+        problems.add('ids', `must list 1 to ${BULK_MAX_IDS} client ids`);
+      } else {
+        ids.forEach((id, index) => problems.add(`ids[${index}]`, typeof id === 'string' && UUID_PATTERN.test(id) ? null : 'must be a UUID'));
+      }
+      problems.throwIfAny();
+      const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+
+      const result = await db.transaction().execute(async (trx) => {
+        const repository = createClientsRepository(trx);
+        const names = await repository.namesOf(unique);
+        const succeeded = unique.filter((id) => names.has(id));
+        const notFound = unique.filter((id) => !names.has(id));
+        if (action === 'delete') await repository.deleteMany(succeeded);
+        else await repository.setEnabledMany(succeeded, action === 'enable', clock.now().toISOString());
+        const verb = action === 'delete' ? 'client.deleted' : action === 'enable' ? 'client.enabled' : 'client.disabled';
+        await recordAudit(
+          trx,
+          clock,
+          actor,
+          succeeded.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
+        );
+        return { action, succeeded, notFound };
+      });
+      if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
+      await changes.publish(result.succeeded.map((id) => ({ kind: 'client' as const, id })));
+      return result;
+    },
+
+    /** The client's effective permissions, the whole catalog grouped by category with `granted`. */
+    async permissions(actor: Actor, id: string): Promise<PermissionGroup<GrantedPermission>[]> {
+      requirePermission(actor, 'clients:read');
+      const row = await findRow(db, id);
+      const role = row.role_id === null ? undefined : await createRolesRepository(db).findById(row.role_id);
+      return grantedPermissions(new Set(role === undefined ? [] : permissionsOfRole(role)));
+    },
+
+    /** Notes a successful authentication; written coalesced, never one write per request. */
+    recordUse(id: string): void {
+      lastUsed.record(id, clock.now().toISOString());
+    },
+  };
+  return service;
+}
+
+export type ClientsService = ReturnType<typeof createClientsService>;

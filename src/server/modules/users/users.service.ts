@@ -1,0 +1,367 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { requireHoldsAll, requirePermission, SYSTEM_ACTOR, type Actor } from '../../actor.js';
+import type { ChangeFeed } from '../../changes.js';
+import type { Clock } from '../../clock.js';
+import type { Executor } from '../../db/database.js';
+import type { Database, UserRow } from '../../db/schema.js';
+import { BadInput, Conflict, Forbidden, NotFound, ProblemCollector } from '../../errors.js';
+import {
+  EMAIL_MAX_LENGTH,
+  nameProblem,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  UUID_PATTERN,
+} from '../../../shared/limits.js';
+import type { PermissionKey } from '../../../shared/permissions.js';
+import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { grantedPermissions } from '../clients/clients.service.js';
+import { createRolesRepository } from '../roles/roles.repository.js';
+import { checkId, permissionsOfRole } from '../roles/roles.service.js';
+import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { hashPassword, verifyPassword } from './users.password.js';
+import { createUsersRepository } from './users.repository.js';
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly roles: { readonly id: string; readonly name: string }[];
+  readonly lastLoginAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface CreateUserInput {
+  readonly email: string;
+  readonly name?: string | null;
+  readonly password: string;
+  readonly roleIds?: readonly string[];
+}
+
+export interface UpdateUserInput {
+  readonly email?: string;
+  readonly name?: string;
+  readonly enabled?: boolean;
+  readonly password?: string;
+  readonly roleIds?: readonly string[];
+}
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
+
+function emailProblem(email: unknown): string | null {
+  if (typeof email !== 'string') return 'is required and must be a string';
+  const trimmed = email.trim();
+  if (trimmed.length === 0) return 'is required';
+  if (trimmed.length > EMAIL_MAX_LENGTH) return `must be at most ${EMAIL_MAX_LENGTH} characters`;
+  if (!EMAIL_PATTERN.test(trimmed)) return 'must be an email address';
+  return null;
+}
+
+function passwordProblem(password: unknown): string | null {
+  if (typeof password !== 'string') return 'is required and must be a string';
+  if (password.length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (password.length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters`;
+  return null;
+}
+
+function roleIdsProblems(roleIds: unknown, problems: ProblemCollector): string[] {
+  if (!Array.isArray(roleIds)) {
+    problems.add('roleIds', 'must be a list of role ids');
+    return [];
+  }
+  roleIds.forEach((id, index) => problems.add(`roleIds[${index}]`, typeof id === 'string' && UUID_PATTERN.test(id) ? null : 'must be a UUID'));
+  return [...new Set(roleIds.filter((id): id is string => typeof id === 'string').map((id) => id.toLowerCase()))];
+}
+
+const SETUP_TOKEN_SETTING = 'setup_token_sha256';
+const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
+
+export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
+  const { db, clock, changes } = deps;
+
+  async function rolesByUser(executor: Executor, userIds: readonly string[]) {
+    const rows = await createUsersRepository(executor).rolesOf(userIds);
+    const byUser = new Map<string, typeof rows>();
+    for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+    return byUser;
+  }
+
+  async function toUsers(executor: Executor, rows: readonly UserRow[]): Promise<User[]> {
+    const roles = await rolesByUser(
+      executor,
+      rows.map((row) => row.id),
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      email: row.email,
+      name: row.name,
+      enabled: row.enabled === 1,
+      roles: (roles.get(row.id) ?? []).map((role) => ({ id: role.id, name: role.name })),
+      lastLoginAt: row.last_login_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  async function findRow(executor: Executor, id: string): Promise<UserRow> {
+    checkId(id);
+    const row = await createUsersRepository(executor).findById(id.toLowerCase());
+    if (row === undefined) throw new NotFound('user', id);
+    return row;
+  }
+
+  async function permissionsOf(executor: Executor, userId: string): Promise<Set<PermissionKey>> {
+    const roles = (await rolesByUser(executor, [userId])).get(userId) ?? [];
+    return new Set(roles.flatMap((role) => permissionsOfRole(role)));
+  }
+
+  /** Roles by id, each checked against the no-escalation rule. */
+  async function rolesFor(executor: Executor, actor: Actor, roleIds: readonly string[]) {
+    const rows = await createRolesRepository(executor).findByIds(roleIds);
+    const found = new Set(rows.map((row) => row.id));
+    const missing = roleIds.filter((id) => !found.has(id));
+    if (missing.length > 0) throw new BadInput(missing.map((id) => ({ field: 'roleIds', message: `no role has the id ${id}` })));
+    for (const row of rows) requireHoldsAll(actor, permissionsOfRole(row), `the role ${row.name}`);
+    return rows;
+  }
+
+  async function isAdministrator(executor: Executor, userId: string): Promise<boolean> {
+    return ((await rolesByUser(executor, [userId])).get(userId) ?? []).some((role) => role.built_in === 'Administrator');
+  }
+
+  /** Someone must always be able to sign in and administer: the last enabled Administrator stays. */
+  async function assertAnAdministratorRemains(executor: Executor, wasAdministrator: boolean): Promise<void> {
+    if (!wasAdministrator) return;
+    const row = await executor
+      .selectFrom('users')
+      .innerJoin('user_roles', 'user_roles.user_id', 'users.id')
+      .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('roles.built_in', '=', 'Administrator')
+      .where('users.enabled', '=', 1)
+      .executeTakeFirstOrThrow();
+    if (Number(row.n) === 0) throw new Conflict('this would leave no enabled user with the Administrator role');
+  }
+
+  async function insertUser(executor: Executor, actor: Actor, input: CreateUserInput, roleIds: readonly string[]): Promise<UserRow> {
+    const email = input.email.trim();
+    const emailKey = email.toLowerCase();
+    if ((await createUsersRepository(executor).findByEmailKey(emailKey)) !== undefined) throw new Conflict(`a user with the email ${email} already exists`);
+    const roles = await rolesFor(executor, actor, roleIds);
+    const at = clock.now().toISOString();
+    const row: UserRow = {
+      id: randomUUID(),
+      email,
+      email_key: emailKey,
+      name: input.name?.trim() || email.split('@')[0] || email,
+      password_hash: await hashPassword(input.password),
+      enabled: 1,
+      last_login_at: null,
+      created_at: at,
+      updated_at: at,
+    };
+    await createUsersRepository(executor).insert(row);
+    await createUsersRepository(executor).setRoles(
+      row.id,
+      roles.map((role) => role.id),
+    );
+    await recordAudit(executor, clock, actor, [
+      { action: 'user.created', target: userTarget(row), details: { roles: roles.map((role) => ({ id: role.id, name: role.name })) } },
+    ]);
+    return row;
+  }
+
+  function checkCreateInput(input: CreateUserInput): string[] {
+    const problems = new ProblemCollector();
+    problems.add('email', emailProblem(input.email));
+    problems.add('password', passwordProblem(input.password));
+    if (input.name !== undefined && input.name !== null) problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'must be a string');
+    const roleIds = roleIdsProblems(input.roleIds ?? [], problems);
+    problems.throwIfAny();
+    return roleIds;
+  }
+
+  const service = {
+    async create(actor: Actor, input: CreateUserInput): Promise<User> {
+      requirePermission(actor, 'users:write');
+      const roleIds = checkCreateInput(input);
+      if (roleIds.length > 0) requirePermission(actor, 'roles:assign');
+      const row = await db.transaction().execute((trx) => insertUser(trx, actor, input, roleIds));
+      return (await toUsers(db, [row]))[0]!;
+    },
+
+    async get(actor: Actor, id: string): Promise<User> {
+      requirePermission(actor, 'users:read');
+      return (await toUsers(db, [await findRow(db, id)]))[0]!;
+    },
+
+    async list(actor: Actor, input: { limit?: number; cursor?: string | null } = {}) {
+      requirePermission(actor, 'users:read');
+      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX)
+        throw new BadInput({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_SIZE_MAX}` });
+      const after = input.cursor ? decodeCursor(input.cursor, 'email') : null;
+      const repository = createUsersRepository(db);
+      const { rows, hasMore } = await repository.list(limit, after === null ? null : String(after.value), after?.id ?? null);
+      const last = rows.at(-1);
+      return {
+        items: await toUsers(db, rows),
+        nextCursor: hasMore && last !== undefined ? encodeCursor({ sort: 'email', value: last.email_key, id: last.id }) : null,
+        total: await repository.count(),
+      };
+    },
+
+    async update(actor: Actor, id: string, input: UpdateUserInput): Promise<User> {
+      const touchesAccount = input.email !== undefined || input.name !== undefined || input.enabled !== undefined || input.password !== undefined;
+      if (touchesAccount || input.roleIds === undefined) requirePermission(actor, 'users:write');
+      const problems = new ProblemCollector();
+      if (input.email !== undefined) problems.add('email', emailProblem(input.email));
+      if (input.name !== undefined) problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'must be a string');
+      if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
+      if (input.password !== undefined) problems.add('password', passwordProblem(input.password));
+      const roleIds = input.roleIds === undefined ? undefined : roleIdsProblems(input.roleIds, problems);
+      problems.throwIfAny();
+      if (roleIds !== undefined) requirePermission(actor, 'roles:assign');
+      const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+
+      const row = await db.transaction().execute(async (trx) => {
+        const before = await findRow(trx, id);
+        // Changing an account's email, password or state is a way into it: only for someone who
+        // already holds everything that account holds (else a users:write holder takes over an admin).
+        if (actor.id !== before.id) requireHoldsAll(actor, await permissionsOf(trx, before.id), 'this user');
+        const wasAdministrator = await isAdministrator(trx, before.id);
+        const audit: AuditEntry[] = [];
+        const patch: Partial<UserRow> = {};
+        const target = userTarget(before);
+        if (input.email !== undefined && input.email.trim() !== before.email) {
+          const email = input.email.trim();
+          const existing = await createUsersRepository(trx).findByEmailKey(email.toLowerCase());
+          if (existing !== undefined && existing.id !== before.id) throw new Conflict(`a user with the email ${email} already exists`);
+          Object.assign(patch, { email, email_key: email.toLowerCase() });
+          audit.push({ action: 'user.email_changed', target, details: { from: before.email, to: email } });
+        }
+        if (input.name !== undefined && input.name.trim() !== before.name) {
+          patch.name = input.name.trim();
+          audit.push({ action: 'user.renamed', target, details: { from: before.name, to: patch.name } });
+        }
+        if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
+          patch.enabled = input.enabled ? 1 : 0;
+          audit.push({ action: input.enabled ? 'user.enabled' : 'user.disabled', target });
+        }
+        if (passwordHash !== undefined) {
+          patch.password_hash = passwordHash;
+          audit.push({ action: 'user.password_changed', target });
+        }
+        if (roleIds !== undefined) {
+          const current = ((await rolesByUser(trx, [before.id])).get(before.id) ?? []).map((role) => role.id);
+          const added = roleIds.filter((roleId) => !current.includes(roleId));
+          const removed = current.filter((roleId) => !roleIds.includes(roleId));
+          if (added.length + removed.length > 0) {
+            const roles = await rolesFor(trx, actor, [...added, ...removed]);
+            await createUsersRepository(trx).setRoles(before.id, roleIds);
+            const named = (ids: string[]) => ids.map((roleId) => ({ id: roleId, name: roles.find((role) => role.id === roleId)?.name ?? roleId }));
+            audit.push({ action: 'user.roles_changed', target, details: { added: named(added), removed: named(removed) } });
+          }
+        }
+        if (audit.length === 0) return before;
+        await createUsersRepository(trx).update(before.id, { ...patch, updated_at: clock.now().toISOString() });
+        await recordAudit(trx, clock, actor, audit);
+        await assertAnAdministratorRemains(trx, wasAdministrator);
+        return findRow(trx, before.id);
+      });
+      await changes.publish([{ kind: 'user', id: row.id }]);
+      return (await toUsers(db, [row]))[0]!;
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'users:write');
+      await db.transaction().execute(async (trx) => {
+        const row = await findRow(trx, id);
+        if (actor.id === row.id) throw new Conflict('you cannot delete your own account');
+        requireHoldsAll(actor, await permissionsOf(trx, row.id), 'this user');
+        const wasAdministrator = await isAdministrator(trx, row.id);
+        await createUsersRepository(trx).delete(row.id);
+        await recordAudit(trx, clock, actor, [{ action: 'user.deleted', target: userTarget(row) }]);
+        await assertAnAdministratorRemains(trx, wasAdministrator);
+      });
+      await changes.publish([{ kind: 'user', id: id.toLowerCase() }]);
+    },
+
+    async permissions(actor: Actor, id: string) {
+      requirePermission(actor, 'users:read');
+      const row = await findRow(db, id);
+      return grantedPermissions(await permissionsOf(db, row.id));
+    },
+
+    /** The permissions a signed-in user holds now (the union of their roles'). */
+    permissionsOf: (userId: string) => permissionsOf(db, userId),
+
+    /** Checks an email and password; null for any failure, with the same work whether the account exists. */
+    async verifyCredentials(email: string, password: string): Promise<User | null> {
+      const row = typeof email === 'string' ? await createUsersRepository(db).findByEmailKey(email.trim().toLowerCase()) : undefined;
+      const ok = await verifyPassword(row?.password_hash ?? null, typeof password === 'string' ? password : '');
+      if (!ok || row === undefined || row.enabled !== 1) return null;
+      await createUsersRepository(db).update(row.id, { last_login_at: clock.now().toISOString() });
+      return (await toUsers(db, [row]))[0]!;
+    },
+
+    async count(): Promise<number> {
+      return createUsersRepository(db).count();
+    },
+
+    /** CONTRACT §2: with KOIOS_ADMIN_EMAIL/PASSWORD set and no user yet, create that Administrator. */
+    async ensureFirstAdministrator(admin: { email: string; password: string }): Promise<User | null> {
+      const problems = new ProblemCollector();
+      problems.add('KOIOS_ADMIN_EMAIL', emailProblem(admin.email));
+      problems.add('KOIOS_ADMIN_PASSWORD', passwordProblem(admin.password));
+      problems.throwIfAny();
+      const row = await db.transaction().execute(async (trx) => {
+        if ((await createUsersRepository(trx).count()) > 0) return null;
+        const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
+        return insertUser(trx, SYSTEM_ACTOR, { email: admin.email, password: admin.password, name: 'Administrator' }, [administrator.id]);
+      });
+      return row === null ? null : (await toUsers(db, [row]))[0]!;
+    },
+
+    /**
+     * A one-time setup token while no user exists (CONTRACT §2): only its SHA-256 is stored, and it
+     * stops working once a user exists. Returns null when users exist.
+     */
+    async issueSetupToken(): Promise<string | null> {
+      if ((await createUsersRepository(db).count()) > 0) return null;
+      const token = randomBytes(32).toString('base64url');
+      const hash = createHash('sha256').update(token).digest('base64url');
+      await db
+        .insertInto('settings')
+        .values({ key: SETUP_TOKEN_SETTING, value: hash })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
+        .execute();
+      return token;
+    },
+
+    async completeSetup(token: string, input: CreateUserInput): Promise<User> {
+      checkCreateInput({ ...input, roleIds: [] });
+      const row = await db.transaction().execute(async (trx) => {
+        const stored = await trx.selectFrom('settings').select('value').where('key', '=', SETUP_TOKEN_SETTING).executeTakeFirst();
+        const presented = createHash('sha256')
+          .update(typeof token === 'string' ? token : '')
+          .digest();
+        const expected = stored === undefined ? null : Buffer.from(stored.value, 'base64url');
+        const valid = expected !== null && expected.length === presented.length && timingSafeEqual(presented, expected);
+        if (!valid || (await createUsersRepository(trx).count()) > 0) throw new Forbidden('the setup link is invalid or has already been used');
+        const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
+        const user = await insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
+        await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).execute();
+        return user;
+      });
+      return (await toUsers(db, [row]))[0]!;
+    },
+  };
+  return service;
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

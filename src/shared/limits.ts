@@ -1,0 +1,27 @@
+/** Field rules shared by the server (services, REST and GraphQL schemas) and the console's forms. */
+export const NAME_MAX_LENGTH = 100;
+export const DESCRIPTION_MAX_LENGTH = 1000;
+export const EMAIL_MAX_LENGTH = 254;
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 1024;
+export const PAGE_SIZE_DEFAULT = 50;
+export const PAGE_SIZE_MAX = 200;
+export const BULK_MAX_IDS = 1000;
+export const SEARCH_MAX_LENGTH = 200;
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Returns an error message for a display name, or null when it is acceptable (after trimming). */
+export function nameProblem(raw: string): string | null {
+  const name = raw.trim();
+  if (name.length === 0) return 'is required';
+  if (name.length > NAME_MAX_LENGTH) return `must be at most ${NAME_MAX_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not contain control characters';
+  return null;
+}
+
+export function descriptionProblem(raw: string): string | null {
+  if (raw.length > DESCRIPTION_MAX_LENGTH) return `must be at most ${DESCRIPTION_MAX_LENGTH} characters`;
+  return null;
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { DatabaseConfig } from '../../src/server/config.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../../src/server/db/database.js';
+import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
+
+/** The dialects this run can test: SQLite always, PostgreSQL when global setup found it. */
+export function testDialects(): Dialect[] {
+  return inject('pgUrl') === null ? ['sqlite'] : ['sqlite', 'postgres'];
+}
+
+export interface TestDatabase {
+  readonly dialect: Dialect;
+  readonly handle: DatabaseHandle;
+  /** What a server or CLI process needs to reach the same database. */
+  readonly env: Record<string, string>;
+  readonly config: DatabaseConfig;
+  /** SQLite: the database file; PostgreSQL: the schema. */
+  readonly location: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own: a temporary SQLite file, or a new PostgreSQL schema. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'koios-test-'));
+    const path = join(dir, 'koios.db');
+    const config: DatabaseConfig = { dialect: 'sqlite', path, url: `file:${path}` };
+    const handle = openDatabase(config);
+    await migrateToLatest(handle);
+    return {
+      dialect,
+      handle,
+      config,
+      location: path,
+      env: { KOIOS_DATABASE_URL: config.url },
+      async drop() {
+        await handle.close().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const base = inject('pgUrl');
+  if (base === null) throw new Error('PostgreSQL is not available in this run');
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const config: DatabaseConfig = { dialect: 'postgres', url: base };
+  const handle = openDatabase(config, { schema });
+  await migrateToLatest(handle, schema);
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    dialect,
+    handle,
+    config,
+    location: schema,
+    env: { KOIOS_DATABASE_URL: url.href },
+    async drop() {
+      await handle.close().catch(() => undefined);
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+export async function createTestServices(database: TestDatabase, options: Partial<ServicesOptions> = {}): Promise<Services> {
+  return createServices({ db: database.handle.db, lastUsedFlushMs: 60_000, ...options });
+}

@@ -1,0 +1,33 @@
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The PostgreSQL server for the database suites, or null when none answered (never under CI). */
+    pgUrl: string | null;
+  }
+}
+
+const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * Finds PostgreSQL once for the whole run. Outside CI a missing server skips the PostgreSQL
+ * half of the database suites with a loud warning; under CI=true it fails the run instead.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  const url = process.env['KOIOS_TEST_PG_URL'] ?? DEFAULT_PG_URL;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    project.provide('pgUrl', url);
+    process.stdout.write(`database suites: SQLite and PostgreSQL (${new URL(url).host})\n`);
+  } catch (error) {
+    const message = `PostgreSQL is not reachable at ${url} (${(error as Error).message}); set KOIOS_TEST_PG_URL`;
+    if (process.env['CI'] === 'true') throw new Error(`${message}. Under CI the PostgreSQL suites must run.`);
+    process.stderr.write(`\n\u001b[1;33m!!! ${message}.\n!!! SKIPPING every PostgreSQL suite: only SQLite is tested in this run.\u001b[0m\n\n`);
+    project.provide('pgUrl', null);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
