@@ -22,7 +22,7 @@ async function withServices<T>(run: (services: Services) => Promise<T>): Promise
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openMigratedDatabase(config, logger);
-  const services = await createServices({ db: database.db, logger });
+  const services = await createServices({ database, logger, tokenSettings: config });
   try {
     return await run(services);
   } finally {

@@ -1,6 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { problem, sendProblem, toProblem } from './http/problem.js';
+import { pathOnly } from './logger.js';
+import { meRoutes } from './modules/auth/me.rest.js';
+import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Services } from './services.js';
 
@@ -13,12 +17,29 @@ export interface AppDeps {
 
 /** Builds the HTTP server with every module registered; never listens (tests use `inject`). */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, database, logger } = deps;
+  const { config, database, logger, services } = deps;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: 1024 * 1024,
   });
+
+  app.decorateRequest('principal', null);
+  app.decorateRequest('principalVia', null);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // SECURITY 27: no MIME sniffing, no framing, no referrer leaking ids in URLs.
+    void reply.header('X-Content-Type-Options', 'nosniff');
+    void reply.header('Referrer-Policy', 'no-referrer');
+    if (!reply.hasHeader('Content-Security-Policy')) void reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    return payload;
+  });
+
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request, reply)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not_found', 404, `no route for ${request.method} ${pathOnly(request.url)}`)));
+
+  await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
+  await app.register(meRoutes, { authenticator: services.authenticator });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

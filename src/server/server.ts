@@ -37,7 +37,7 @@ export async function openMigratedDatabase(config: Config, logger?: Logger): Pro
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openMigratedDatabase(config, logger);
-  const services = await createServices({ db: database.db, logger });
+  const services = await createServices({ database, logger, tokenSettings: config });
 
   if (config.admin !== null) {
     const created = await services.users.ensureFirstAdministrator(config.admin);

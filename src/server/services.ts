@@ -4,6 +4,14 @@ import type { Logger } from 'pino';
 import { createChangeFeed, type ChangeFeed } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Database } from './db/schema.js';
+import type { DatabaseHandle } from './db/database.js';
+import type { Config } from './config.js';
+import { createAuthenticator } from './modules/auth/auth.plugin.js';
+import { createClientStateCache } from './modules/auth/client-state.js';
+import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
+import { createSigningKeys } from './modules/oauth/signing-keys.js';
+import { createDatabaseThrottle, createMemoryThrottle, type ThrottleLimits } from './modules/oauth/throttle.js';
+import { createTokenService } from './modules/oauth/token.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
 import { createClientsService } from './modules/clients/clients.service.js';
@@ -27,8 +35,14 @@ export async function loadSecretKey(db: Kysely<Database>): Promise<Buffer> {
   return Buffer.from(row.value, 'base64url');
 }
 
+/** What the token service needs of the configuration. */
+export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
+
 export interface ServicesOptions {
-  readonly db: Kysely<Database>;
+  readonly database: DatabaseHandle;
+  readonly tokenSettings: TokenSettings;
+  readonly throttleLimits?: ThrottleLimits;
+  readonly clientStateTtlMs?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly changes?: ChangeFeed;
@@ -37,13 +51,36 @@ export interface ServicesOptions {
 
 /** Every domain service over one database; the HTTP doors and the CLI are built on this. */
 export async function createServices(options: ServicesOptions) {
-  const { db, logger } = options;
+  const { database, logger } = options;
+  const { db } = database;
   const clock = options.clock ?? systemClock;
-  const changes = options.changes ?? createChangeFeed();
+  const changes = options.changes ?? createChangeFeed(database, logger);
+  await changes.start();
   const hasher = createSecretHasher(await loadSecretKey(db));
   const lastUsed: LastUsedRecorder = createLastUsedRecorder(db, logger, options.lastUsedFlushMs);
   const roles = createRolesService({ db, clock, changes });
   await roles.ensureBuiltIns();
+  const clients = createClientsService({ db, clock, hasher, changes, lastUsed });
+
+  const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds });
+  await signingKeys.start();
+  const clientStates = createClientStateCache({ db, changes, clock, ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }) });
+  // One process owns a SQLite file and counts in memory; PostgreSQL instances share the counters.
+  const throttle = database.dialect === 'postgres' ? createDatabaseThrottle(db, options.throttleLimits) : createMemoryThrottle(options.throttleLimits);
+  const failures = createAuthFailureRecorder(db, logger);
+  const tokens = createTokenService({
+    config: options.tokenSettings,
+    clock,
+    hasher,
+    clientStates,
+    signingKeys,
+    throttle,
+    failures,
+    changes,
+    recordUse: clients.recordUse,
+  });
+  const authenticator = createAuthenticator({ tokens, failures, recordUse: clients.recordUse });
+
   return {
     db,
     clock,
@@ -51,12 +88,19 @@ export async function createServices(options: ServicesOptions) {
     hasher,
     lastUsed,
     roles,
-    clients: createClientsService({ db, clock, hasher, changes, lastUsed }),
+    clients,
+    signingKeys,
+    clientStates,
+    failures,
+    tokens,
+    authenticator,
     users: createUsersService({ db, clock, changes }),
     audit: createAuditService({ db, clock }),
     /** Flushes coalesced writes; call before closing the database. */
     async stop() {
       await lastUsed.stop();
+      await failures.stop();
+      await changes.stop();
     },
   };
 }

@@ -68,6 +68,9 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   };
 }
 
+/** Token settings for service-level tests; server tests use a real configuration. */
+export const TEST_TOKEN_SETTINGS = Object.freeze({ issuer: 'http://koios.test', audience: 'http://koios.test', accessTokenTtlSeconds: 3600 });
+
 export async function createTestServices(database: TestDatabase, options: Partial<ServicesOptions> = {}): Promise<Services> {
-  return createServices({ db: database.handle.db, lastUsedFlushMs: 60_000, ...options });
+  return createServices({ database: database.handle, tokenSettings: TEST_TOKEN_SETTINGS, lastUsedFlushMs: 60_000, ...options });
 }

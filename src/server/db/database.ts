@@ -15,8 +15,12 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
-  /** The PostgreSQL pool (null on SQLite), for LISTEN/NOTIFY. */
+  /** The PostgreSQL pool (null on SQLite). */
   readonly pool: pg.Pool | null;
+  /** SQLite: a number that moves whenever another connection (the CLI) commits to the file. */
+  readonly dataVersion?: () => number;
+  /** PostgreSQL: a new dedicated connection with the pool's settings, for LISTEN. */
+  readonly newClient?: () => pg.Client;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +52,7 @@ function openSqlite(path: string): DatabaseHandle {
     db,
     dialect: 'sqlite',
     pool: null,
+    dataVersion: () => database.pragma('data_version', { simple: true }) as number,
     async ping() {
       database.prepare('select 1').get();
     },
@@ -60,13 +65,12 @@ function openSqlite(path: string): DatabaseHandle {
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: url,
-    max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle client's connection dying (a PostgreSQL restart) is emitted here; unhandled, it
   // would kill the process (node-postgres #2635). Requests meanwhile fail and are answered 503.
   pool.on('error', (error) => options.logger?.warn({ err: { message: error.message } }, 'postgres pool connection lost'));
@@ -75,6 +79,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     db,
     dialect: 'postgres',
     pool,
+    newClient: () => new pg.Client(connection),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -12,6 +12,11 @@ export interface Database {
   users: UsersTable;
   user_roles: UserRolesTable;
   audit_events: AuditEventsTable;
+  change_events: ChangeEventsTable;
+  signing_keys: SigningKeysTable;
+  revoked_tokens: RevokedTokensTable;
+  auth_throttle: AuthThrottleTable;
+  client_auth_failures: ClientAuthFailuresTable;
 }
 
 type Bool = 0 | 1;
@@ -90,3 +95,41 @@ export type NewApiClientRow = Insertable<ApiClientsTable>;
 export type ApiClientUpdate = Updateable<ApiClientsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+
+export interface ChangeEventsTable {
+  id: Generated<number>;
+  kind: string;
+  entity_id: string;
+  occurred_at: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_pem: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  client_id: string;
+  expires_at: string;
+  revoked_at: string;
+}
+
+export interface AuthThrottleTable {
+  key: string;
+  window_start: string;
+  failures: number;
+}
+
+export interface ClientAuthFailuresTable {
+  client_id: string;
+  reason: string;
+  count: number;
+  last_at: string;
+}
+
+export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-27T0001-initial.js';
+import * as oauth from './2026-11-27T0002-oauth.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
   '2026-11-27T0001-initial': initial,
+  '2026-11-27T0002-oauth': oauth,
 };

@@ -172,7 +172,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const at = clock.now().toISOString();
       const name = input.name.trim();
       const description = input.description === undefined || input.description === null || input.description.trim() === '' ? null : input.description;
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await changes.transaction(async (trx, note) => {
+        // An unknown id may be cached as unknown by the authentication cache.
+        note({ kind: 'client', id });
         const role = input.roleId === undefined || input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
         await createClientsRepository(trx).insert({
           id,
@@ -237,7 +239,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
       problems.throwIfAny();
 
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await changes.transaction(async (trx, note) => {
         const before = await findRow(trx, id);
         id = before.id;
         const patch: ApiClientUpdate = {};
@@ -276,9 +278,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
         patch.updated_at = clock.now().toISOString();
         await createClientsRepository(trx).update(id, patch);
         await recordAudit(trx, clock, actor, audit);
+        note({ kind: 'client', id });
         return findRow(trx, id);
       });
-      await changes.publish([{ kind: 'client', id }]);
       return toApiClient(row);
     },
 
@@ -287,21 +289,22 @@ export function createClientsService(deps: ClientsServiceDeps) {
 
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'clients:delete');
-      await db.transaction().execute(async (trx) => {
+      await changes.transaction(async (trx, note) => {
         const row = await findRow(trx, id);
         await createClientsRepository(trx).delete(id);
         await recordAudit(trx, clock, actor, [{ action: 'client.deleted', target: clientTarget(row) }]);
+        note({ kind: 'client', id: row.id });
       });
-      lastUsed.forget(id);
-      await changes.publish([{ kind: 'client', id }]);
+      lastUsed.forget(id.toLowerCase());
     },
 
     /** Replaces the secret: the old hash is overwritten and the generation moves on, killing its tokens. */
     async regenerateSecret(actor: Actor, id: string): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:secrets');
       const secret = hasher.generate();
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await changes.transaction(async (trx, note) => {
         const before = await findRow(trx, id);
+        note({ kind: 'client', id: before.id });
         await requireHoldsClientRole(trx, actor, before);
         await createClientsRepository(trx).update(id, {
           secret_hash: secret.hash,
@@ -314,7 +317,6 @@ export function createClientsService(deps: ClientsServiceDeps) {
         ]);
         return findRow(trx, id);
       });
-      await changes.publish([{ kind: 'client', id }]);
       return { client: toApiClient(row), clientSecret: secret.secret };
     },
 
@@ -331,7 +333,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       problems.throwIfAny();
       const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
 
-      const result = await db.transaction().execute(async (trx) => {
+      const result = await changes.transaction(async (trx, note) => {
         const repository = createClientsRepository(trx);
         const names = await repository.namesOf(unique);
         const succeeded = unique.filter((id) => names.has(id));
@@ -345,10 +347,10 @@ export function createClientsService(deps: ClientsServiceDeps) {
           actor,
           succeeded.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
         );
+        note(...succeeded.map((id) => ({ kind: 'client' as const, id })));
         return { action, succeeded, notFound };
       });
       if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
-      await changes.publish(result.succeeded.map((id) => ({ kind: 'client' as const, id })));
       return result;
     },
 

@@ -158,8 +158,9 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
       const permissions = patch.permissions === undefined ? undefined : checkPermissionKeys(patch.permissions, problems);
       problems.throwIfAny();
 
-      const updated = await db.transaction().execute(async (trx) => {
+      const updated = await changes.transaction(async (trx, note) => {
         const row = await findRow(trx, id);
+        note({ kind: 'role', id: row.id });
         if (row.built_in !== null) throw new Conflict(`the built-in role ${row.name} cannot be changed`);
         // Editing a role changes what everyone holding it may do: the editor must hold the role as
         // it is and as it will be.
@@ -188,7 +189,6 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
         await recordAudit(trx, clock, actor, [{ action: 'role.updated', target: { type: 'role', id, name: next.name }, details: changed }]);
         return next;
       });
-      await changes.publish([{ kind: 'role', id }]);
       return toRole(updated);
     },
 
@@ -198,8 +198,9 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
      */
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'roles:write');
-      await db.transaction().execute(async (trx) => {
+      await changes.transaction(async (trx, note) => {
         const row = await findRow(trx, id);
+        note({ kind: 'role', id: row.id });
         if (row.built_in !== null) throw new Conflict(`the built-in role ${row.name} cannot be deleted`);
         requireHoldsAll(actor, permissionsOfRole(row), 'this role');
         const usage = await createRolesRepository(trx).usage(id);
@@ -212,7 +213,6 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
           },
         ]);
       });
-      await changes.publish([{ kind: 'role', id }]);
     },
   };
 }

@@ -228,8 +228,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       if (roleIds !== undefined) requirePermission(actor, 'roles:assign');
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
 
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await changes.transaction(async (trx, note) => {
         const before = await findRow(trx, id);
+        note({ kind: 'user', id: before.id });
         // Changing an account's email, password or state is a way into it: only for someone who
         // already holds everything that account holds (else a users:write holder takes over an admin).
         if (actor.id !== before.id) requireHoldsAll(actor, await permissionsOf(trx, before.id), 'this user');
@@ -273,14 +274,14 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
         await assertAnAdministratorRemains(trx, wasAdministrator);
         return findRow(trx, before.id);
       });
-      await changes.publish([{ kind: 'user', id: row.id }]);
       return (await toUsers(db, [row]))[0]!;
     },
 
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'users:write');
-      await db.transaction().execute(async (trx) => {
+      await changes.transaction(async (trx, note) => {
         const row = await findRow(trx, id);
+        note({ kind: 'user', id: row.id });
         if (actor.id === row.id) throw new Conflict('you cannot delete your own account');
         requireHoldsAll(actor, await permissionsOf(trx, row.id), 'this user');
         const wasAdministrator = await isAdministrator(trx, row.id);
@@ -288,7 +289,6 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
         await recordAudit(trx, clock, actor, [{ action: 'user.deleted', target: userTarget(row) }]);
         await assertAnAdministratorRemains(trx, wasAdministrator);
       });
-      await changes.publish([{ kind: 'user', id: id.toLowerCase() }]);
     },
 
     async permissions(actor: Actor, id: string) {

@@ -1,0 +1,127 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { BadInput, DomainError, Forbidden, HTTP_STATUS, type ErrorCode, type FieldProblem } from '../errors.js';
+
+/**
+ * RFC 9457 problem bodies for the REST API: one place maps the closed set of domain errors to a
+ * status, and Fastify's own errors (validation, size, media type) to the same shapes.
+ */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ErrorCode | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'internal';
+  readonly errors?: readonly FieldProblem[];
+}
+
+const TITLES: Record<Problem['code'], string> = {
+  bad_input: 'Bad input',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  too_many_requests: 'Too many requests',
+  unavailable: 'Service unavailable',
+  method_not_allowed: 'Method not allowed',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  internal: 'Internal error',
+};
+
+export function problem(code: Problem['code'], status: number, detail: string, errors?: readonly FieldProblem[]): Problem {
+  return {
+    type: `https://koios.dev/problems/${code.replace(/_/g, '-')}`,
+    title: TITLES[code],
+    status,
+    detail,
+    code,
+    ...(errors === undefined ? {} : { errors }),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** `instancePath` `/name` or `/ids/3` → `name`, `ids[3]`; a missing property names itself. */
+function fieldOf(error: { instancePath?: string; params?: Record<string, unknown> }, location: string | undefined): string {
+  const path = (error.instancePath ?? '')
+    .split('/')
+    .filter((part) => part.length > 0)
+    .map((part, index) => (/^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`))
+    .join('');
+  const missing = error.params?.['missingProperty'];
+  const extra = error.params?.['additionalProperty'];
+  const name =
+    typeof missing === 'string'
+      ? path === ''
+        ? missing
+        : `${path}.${missing}`
+      : typeof extra === 'string'
+        ? path === ''
+          ? extra
+          : `${path}.${extra}`
+        : path;
+  return name === '' ? (location ?? 'body') : name;
+}
+
+/** Builds the problem body for any error a route can raise; Unauthenticated and Forbidden also set WWW-Authenticate. */
+export function toProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): Problem {
+  if (error instanceof DomainError) {
+    if (error.code === 'unauthenticated') {
+      const presented = request.headers.authorization !== undefined;
+      void reply.header(
+        'WWW-Authenticate',
+        presented ? `Bearer realm="koios", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"` : 'Bearer realm="koios"',
+      );
+    }
+    if (error instanceof Forbidden && request.principalVia === 'bearer') {
+      void reply.header('WWW-Authenticate', `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"`);
+    }
+    return problem(error.code, HTTP_STATUS[error.code], error.message, error instanceof BadInput ? error.problems : undefined);
+  }
+  const fastifyError = error as FastifyError & {
+    validation?: { instancePath?: string; params?: Record<string, unknown>; message?: string }[];
+    validationContext?: string;
+  };
+  if (fastifyError.validation !== undefined) {
+    const errors = fastifyError.validation.map((item) => ({
+      field: fieldOf(item, fastifyError.validationContext),
+      message: item.message ?? 'is invalid',
+    }));
+    return problem('bad_input', 400, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+  }
+  switch (fastifyError.statusCode) {
+    case 413:
+      return problem('payload_too_large', 413, 'the body is larger than 1 MiB');
+    case 415:
+      return problem('unsupported_media_type', 415, 'send the body as application/json');
+    case 400:
+      return problem(
+        'bad_input',
+        400,
+        fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fastifyError.message)
+          ? 'the body is not valid JSON'
+          : 'the request cannot be parsed',
+        [{ field: 'body', message: 'is not valid JSON' }],
+      );
+    default:
+      break;
+  }
+  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return problem('bad_input', fastifyError.statusCode, 'the request cannot be processed');
+  }
+  request.log.error({ err: error }, 'request failed');
+  // A database that went away is a 503 the caller can retry, not a 500 (SECURITY 29).
+  if (isConnectionError(error)) return problem('unavailable', 503, 'the database is unavailable; try again shortly');
+  return problem('internal', 500, 'an unexpected error occurred; it has been logged');
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', 'SQLITE_BUSY']);
+
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
+  const message = (error as Error).message ?? '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}

@@ -1,0 +1,140 @@
+import type { Kysely } from 'kysely';
+import type { Change, ChangeFeed } from '../../changes.js';
+import type { Clock } from '../../clock.js';
+import type { Database } from '../../db/schema.js';
+import { Unavailable } from '../../errors.js';
+import type { PermissionKey } from '../../../shared/permissions.js';
+import { permissionsOfRole } from '../roles/roles.service.js';
+
+/** What every authentication needs to know about a client, now. */
+export interface ClientState {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly secretHash: string;
+  readonly secretGeneration: number;
+  readonly roleId: string | null;
+  /** The role's permissions as they are now. */
+  readonly permissions: ReadonlySet<PermissionKey>;
+  /** jtis of this client's revoked, unexpired tokens. */
+  readonly revokedTokens: ReadonlySet<string>;
+}
+
+interface Entry {
+  readonly state: ClientState | null;
+  readonly loadedAt: number;
+}
+
+/**
+ * How long a cached state is trusted without hearing from the database. Changes arrive at once
+ * (this instance) or through LISTEN/NOTIFY (others); the TTL is the safety net if a notification
+ * is lost, and past it, with the database away, requests are refused (503) rather than trusted.
+ */
+export const CLIENT_STATE_TTL_MS = 10_000;
+const MAX_ENTRIES = 100_000;
+
+/**
+ * The in-process cache of client state behind the token endpoint and every bearer request
+ * (CONTRACT §4: a disable, deletion, regeneration or role change applies to the next request).
+ * Unknown ids are cached too, so a known and an unknown client cost the same.
+ */
+export function createClientStateCache(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; ttlMs?: number }) {
+  const { db, changes, clock } = deps;
+  const ttlMs = deps.ttlMs ?? CLIENT_STATE_TTL_MS;
+  const entries = new Map<string, Entry>();
+  const loading = new Map<string, Promise<ClientState | null>>();
+  /** Bumped by every change so that a load that raced with a change is not cached. */
+  let epoch = 0;
+
+  changes.subscribe((list: readonly Change[]) => {
+    epoch += 1;
+    for (const change of list) {
+      if (change.kind === 'client') entries.delete(change.id);
+      else if (change.kind === 'role') {
+        for (const [id, entry] of entries) if (entry.state?.roleId === change.id) entries.delete(id);
+      } else if (change.kind === 'all') entries.clear();
+    }
+  });
+
+  async function load(id: string): Promise<ClientState | null> {
+    const row = await db
+      .selectFrom('api_clients')
+      .leftJoin('roles', 'roles.id', 'api_clients.role_id')
+      .select([
+        'api_clients.id',
+        'api_clients.name',
+        'api_clients.enabled',
+        'api_clients.secret_hash',
+        'api_clients.secret_generation',
+        'api_clients.role_id',
+        'roles.built_in',
+        'roles.permissions',
+      ])
+      .where('api_clients.id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined) return null;
+    const revoked = await db
+      .selectFrom('revoked_tokens')
+      .select('jti')
+      .where('client_id', '=', id)
+      .where('expires_at', '>', clock.now().toISOString())
+      .execute();
+    return {
+      id: row.id,
+      name: row.name,
+      enabled: row.enabled === 1,
+      secretHash: row.secret_hash,
+      secretGeneration: row.secret_generation,
+      roleId: row.role_id,
+      permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
+      revokedTokens: new Set(revoked.map((r) => r.jti)),
+    };
+  }
+
+  function remember(id: string, state: ClientState | null, startedEpoch: number): void {
+    if (startedEpoch !== epoch) return;
+    if (entries.size >= MAX_ENTRIES) {
+      const oldest = entries.keys().next();
+      if (oldest.done !== true) entries.delete(oldest.value);
+    }
+    entries.set(id, { state, loadedAt: Date.now() });
+  }
+
+  async function refresh(id: string, stale: Entry | undefined): Promise<ClientState | null> {
+    let pending = loading.get(id);
+    if (pending === undefined) {
+      const startedEpoch = epoch;
+      pending = load(id).then(
+        (state) => {
+          remember(id, state, startedEpoch);
+          return state;
+        },
+        (error: unknown) => {
+          // Fail closed: a state older than the TTL is never trusted when it cannot be checked.
+          if (stale !== undefined && Date.now() - stale.loadedAt < ttlMs) return stale.state;
+          throw error instanceof Unavailable ? error : new Unavailable('the client state cannot be checked; try again shortly');
+        },
+      );
+      loading.set(id, pending);
+      void pending.finally(() => loading.delete(id)).catch(() => undefined);
+    }
+    return pending;
+  }
+
+  return {
+    /** The client's state now, or null if there is no such client. Throws Unavailable (503) when it cannot be known. */
+    async get(id: string): Promise<ClientState | null> {
+      const sync = changes.sync();
+      if (sync !== undefined) await sync.catch(() => entries.clear());
+      const entry = entries.get(id);
+      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) return entry.state;
+      return refresh(id, entry);
+    },
+    /** Drops every entry (tests; a lost change listener). */
+    clear(): void {
+      entries.clear();
+    },
+  };
+}
+
+export type ClientStateCache = ReturnType<typeof createClientStateCache>;

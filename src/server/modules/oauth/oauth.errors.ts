@@ -1,0 +1,67 @@
+/**
+ * RFC 6749 §5.2 errors (and RFC 7009's), one small class each, as node-oidc-provider does. Only
+ * the token, introspection and revocation endpoints speak these; the APIs answer RFC 9457 problems.
+ */
+export class OAuthError extends Error {
+  constructor(
+    readonly error: string,
+    readonly status: number,
+    readonly description: string,
+  ) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request', 400, description);
+  }
+}
+
+/** Unknown client, wrong secret, disabled client: one answer for all (SECURITY 6). */
+export class InvalidClient extends OAuthError {
+  constructor(readonly usedBasic: boolean) {
+    super('invalid_client', 401, 'client authentication failed');
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(grantType: string) {
+    super('unsupported_grant_type', 400, `grant_type ${JSON.stringify(grantType.slice(0, 64))} is not supported; use client_credentials`);
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description: string) {
+    super('invalid_scope', 400, description);
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', 400, description);
+  }
+}
+
+export class UnsupportedTokenType extends OAuthError {
+  constructor(hint: string) {
+    super('unsupported_token_type', 400, `token_type_hint ${JSON.stringify(hint.slice(0, 64))} is not supported; only access tokens are issued`);
+  }
+}
+
+/** Throttled after too many failed authentications; answered 429 with Retry-After. */
+export class TooManyAttempts extends OAuthError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly usedBasic: boolean,
+  ) {
+    super('too_many_requests', 429, `too many failed authentications; retry after ${retryAfterSeconds} seconds`);
+  }
+}
+
+export class TemporarilyUnavailable extends OAuthError {
+  constructor() {
+    super('temporarily_unavailable', 503, 'the server cannot reach its database; try again shortly');
+  }
+}

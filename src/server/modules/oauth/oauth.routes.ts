@@ -1,0 +1,202 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { DomainError } from '../../errors.js';
+import { PERMISSION_KEYS } from '../../../shared/permissions.js';
+import type { ClientState } from '../auth/client-state.js';
+import {
+  InvalidClient,
+  InvalidRequest,
+  OAuthError,
+  TemporarilyUnavailable,
+  TooManyAttempts,
+  UnsupportedGrantType,
+  UnsupportedTokenType,
+} from './oauth.errors.js';
+import type { ClientCredentials, TokenService } from './token.service.js';
+import type { SigningKeys } from './signing-keys.js';
+
+/** A parsed form body; a repeated parameter is an error (RFC 6749 §3.2), so values are single. */
+type Form = ReadonlyMap<string, string>;
+const UNSUPPORTED_BODY = Symbol('unsupported body');
+const FORM_LIMIT_BYTES = 16 * 1024;
+
+function parseForm(body: string): Form {
+  const form = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (form.has(name)) throw new InvalidRequest(`the parameter ${name.slice(0, 64)} is repeated`);
+    form.set(name, value);
+  }
+  return form;
+}
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64, so `:`, `%` and `+` survive. */
+function parseBasic(header: string): { clientId: string; clientSecret: string } | null {
+  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header.trim());
+  if (match === null) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return null;
+  try {
+    const unescape = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+    return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
+  } catch {
+    return null;
+  }
+}
+
+/** The client's credentials from exactly one method: `client_secret_basic` or `client_secret_post`. */
+function credentialsOf(request: FastifyRequest, form: Form): ClientCredentials {
+  const authorization = request.headers.authorization;
+  const inBody = form.has('client_secret');
+  if (authorization !== undefined) {
+    if (inBody) throw new InvalidRequest('use one client authentication method: Basic or client_secret in the body, not both');
+    const basic = parseBasic(authorization);
+    if (basic === null) throw new InvalidClient(true);
+    const bodyId = form.get('client_id');
+    if (bodyId !== undefined && bodyId !== basic.clientId) throw new InvalidRequest('client_id in the body does not match the Authorization header');
+    return { ...basic, usedBasic: true };
+  }
+  const clientId = form.get('client_id');
+  const clientSecret = form.get('client_secret');
+  if (clientId === undefined || clientSecret === undefined) throw new InvalidClient(false);
+  return { clientId, clientSecret, usedBasic: false };
+}
+
+function formOf(request: FastifyRequest): Form {
+  // RFC 6749 §2.3.1: credentials in the query string leak into logs and histories; refuse any.
+  const query = request.query as Record<string, unknown>;
+  if (Object.keys(query).length > 0) throw new InvalidRequest('parameters must be sent in a form-encoded POST body, not in the query string');
+  const body = request.body as Form | typeof UNSUPPORTED_BODY | undefined | null;
+  if (body === UNSUPPORTED_BODY || body === undefined || body === null) throw new InvalidRequest('the body must be application/x-www-form-urlencoded');
+  return body;
+}
+
+function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  if ((error instanceof InvalidClient && error.usedBasic) || (error instanceof TooManyAttempts && error.usedBasic)) {
+    void reply.header('WWW-Authenticate', 'Basic realm="koios", charset="UTF-8"');
+  }
+  if (error instanceof TooManyAttempts) void reply.header('Retry-After', String(error.retryAfterSeconds));
+  return reply
+    .code(error.status)
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache')
+    .type('application/json')
+    .send({ error: error.error, error_description: error.description });
+}
+
+export interface OAuthRoutesDeps {
+  readonly config: Config;
+  readonly tokens: TokenService;
+  readonly signingKeys: SigningKeys;
+}
+
+/** RFC 8414 metadata, the JWKS, and the token, introspection and revocation endpoints. */
+export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): Promise<void> {
+  const { config, tokens, signingKeys } = deps;
+
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+    void reply.header('Cache-Control', 'public, max-age=300');
+    return {
+      issuer: config.issuer,
+      token_endpoint: `${config.issuer}/oauth/token`,
+      jwks_uri: `${config.issuer}/.well-known/jwks.json`,
+      introspection_endpoint: `${config.issuer}/oauth/introspect`,
+      revocation_endpoint: `${config.issuer}/oauth/revoke`,
+      grant_types_supported: ['client_credentials'],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      scopes_supported: [...PERMISSION_KEYS],
+      access_token_signing_alg_values_supported: ['EdDSA'],
+    };
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Short: after a rotation resource servers should find the new key soon (they also refetch on an unknown kid).
+    void reply.header('Cache-Control', 'public, max-age=60');
+    return signingKeys.jwks();
+  });
+
+  await app.register(async (scope) => {
+    // Form bodies only here; anything else reaches the handler as "unsupported" so the answer is
+    // an RFC 6749 error, not a generic 415.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT_BYTES }, (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (error) {
+        done(null, error instanceof OAuthError ? error : new InvalidRequest('the form body cannot be parsed'));
+      }
+    });
+    scope.addContentTypeParser('*', { bodyLimit: FORM_LIMIT_BYTES }, (_request, _payload, done) => done(null, UNSUPPORTED_BODY));
+
+    scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof OAuthError) return sendOAuthError(reply, error);
+      if (error instanceof DomainError && error.code === 'unavailable') return sendOAuthError(reply, new TemporarilyUnavailable());
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 413) return sendOAuthError(reply, new OAuthError('invalid_request', 413, 'the body is too large'));
+      if (status !== undefined && status >= 400 && status < 500) return sendOAuthError(reply, new InvalidRequest('the request cannot be parsed'));
+      // Anything else is the database or a bug; never a 200 and never an internal message.
+      request.log.error({ err: error }, 'oauth endpoint failed');
+      return sendOAuthError(reply, new TemporarilyUnavailable());
+    });
+
+    const withForm =
+      (handler: (request: FastifyRequest, reply: FastifyReply, form: Form) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+        const body = request.body;
+        if (body instanceof OAuthError) throw body;
+        return handler(request, reply, formOf(request));
+      };
+
+    const authenticate = (request: FastifyRequest, form: Form): Promise<ClientState> => tokens.authenticateClient(credentialsOf(request, form), request.ip);
+
+    scope.post(
+      '/oauth/token',
+      withForm(async (request, reply, form) => {
+        const grantType = form.get('grant_type');
+        if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+        const client = await authenticate(request, form);
+        if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
+        const response = tokens.issue(client, form.get('scope'));
+        return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
+      }),
+    );
+
+    scope.post(
+      '/oauth/introspect',
+      withForm(async (request, reply, form) => {
+        const caller = await authenticate(request, form);
+        const token = form.get('token');
+        if (token === undefined || token === '') throw new InvalidRequest('token is required');
+        return reply.header('Cache-Control', 'no-store').send(await tokens.introspect(caller, token));
+      }),
+    );
+
+    scope.post(
+      '/oauth/revoke',
+      withForm(async (request, reply, form) => {
+        const caller = await authenticate(request, form);
+        const token = form.get('token');
+        if (token === undefined || token === '') throw new InvalidRequest('token is required');
+        const hint = form.get('token_type_hint');
+        if (hint !== undefined && hint !== 'access_token') throw new UnsupportedTokenType(hint);
+        await tokens.revoke(caller, token);
+        return reply.code(200).header('Cache-Control', 'no-store').send();
+      }),
+    );
+
+    // RFC 6749 §3.2: the token endpoint takes POST only; so do the others.
+    for (const url of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
+      scope.route({
+        method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+        url,
+        handler: async (_request, reply) =>
+          reply
+            .code(405)
+            .header('Allow', 'POST')
+            .send({ error: 'invalid_request', error_description: `use POST for ${url}` }),
+      });
+    }
+  });
+}

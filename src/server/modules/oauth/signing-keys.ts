@@ -1,0 +1,140 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Change, ChangeFeed } from '../../changes.js';
+import type { Clock } from '../../clock.js';
+import type { Database, SigningKeyRow } from '../../db/schema.js';
+import { TOKEN_ALGORITHM } from './jwt.js';
+
+export interface PublicJwk {
+  readonly kty: 'OKP';
+  readonly crv: 'Ed25519';
+  readonly x: string;
+  readonly kid: string;
+  readonly alg: typeof TOKEN_ALGORITHM;
+  readonly use: 'sig';
+}
+
+interface LoadedKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly jwk: PublicJwk;
+  readonly createdAt: string;
+  readonly retiredAt: string | null;
+}
+
+/** Grace after a key's retirement beyond the token lifetime, for clock skew between instances. */
+const RETIREMENT_GRACE_SECONDS = 300;
+
+function newKeyRow(at: string): SigningKeyRow {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const x = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
+  // RFC 7638 thumbprint: the kid names the key itself, so every instance agrees on it.
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x }))
+    .digest('base64url');
+  const jwk: PublicJwk = { kty: 'OKP', crv: 'Ed25519', x, kid, alg: TOKEN_ALGORITHM, use: 'sig' };
+  return {
+    kid,
+    alg: TOKEN_ALGORITHM,
+    public_jwk: JSON.stringify(jwk),
+    private_pem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    created_at: at,
+    retired_at: null,
+  };
+}
+
+/**
+ * Token signing keys, kept in the database so every instance signs and verifies with the same
+ * keys. Generated on first start; `rotate` makes a new key sign at once while the old ones keep
+ * verifying until the longest token lifetime (plus a grace) has passed.
+ */
+export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; accessTokenTtlSeconds: number }) {
+  const { db, changes, clock } = deps;
+  let keys: LoadedKey[] = [];
+  let byKid = new Map<string, LoadedKey>();
+  let lastUnknownKidReload = 0;
+
+  async function load(): Promise<void> {
+    const cutoff = new Date(clock.now().getTime() - (deps.accessTokenTtlSeconds + RETIREMENT_GRACE_SECONDS) * 1000).toISOString();
+    const rows = await db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', cutoff)]))
+      .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
+      .execute();
+    keys = rows.map((row) => ({
+      kid: row.kid,
+      privateKey: createPrivateKey(row.private_pem),
+      publicKey: createPublicKey({ key: JSON.parse(row.public_jwk) as PublicJwk & Record<string, string>, format: 'jwk' }),
+      jwk: JSON.parse(row.public_jwk) as PublicJwk,
+      createdAt: row.created_at,
+      retiredAt: row.retired_at,
+    }));
+    byKid = new Map(keys.map((key) => [key.kid, key]));
+  }
+
+  const onChange = (list: readonly Change[]) => {
+    if (list.some((change) => change.kind === 'keys' || change.kind === 'all')) void load().catch(() => undefined);
+  };
+
+  return {
+    /** Loads the keys, creating the first one if there is none; subscribes to rotations elsewhere. */
+    async start(): Promise<void> {
+      await load();
+      if (!keys.some((key) => key.retiredAt === null)) {
+        await db
+          .insertInto('signing_keys')
+          .values(newKeyRow(clock.now().toISOString()))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        await load();
+      }
+      changes.subscribe(onChange);
+    },
+
+    /** The newest active key: what signs now. */
+    current(): LoadedKey {
+      const key = keys.find((candidate) => candidate.retiredAt === null) ?? keys[0];
+      if (key === undefined) throw new Error('no signing key is loaded');
+      return key;
+    },
+
+    /**
+     * The key for a token's kid. An unknown kid may be a key another instance just made: reload,
+     * at most once a second so that junk kids cannot make every request query the database.
+     */
+    async forKid(kid: string): Promise<LoadedKey | undefined> {
+      const key = byKid.get(kid);
+      if (key !== undefined) return key;
+      const now = Date.now();
+      if (now - lastUnknownKidReload < 1000) return undefined;
+      lastUnknownKidReload = now;
+      await load();
+      return byKid.get(kid);
+    },
+
+    forKidCached: (kid: string): LoadedKey | undefined => byKid.get(kid),
+
+    /** The JWKS: every key that may still verify a token. */
+    jwks(): { keys: PublicJwk[] } {
+      return { keys: keys.map((key) => key.jwk) };
+    },
+
+    /** A new key signs from now on, here at once and on other instances when they hear of it. */
+    async rotate(): Promise<string> {
+      const at = clock.now().toISOString();
+      const row = newKeyRow(at);
+      await changes.transaction(async (trx, note) => {
+        await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).execute();
+        await trx.insertInto('signing_keys').values(row).execute();
+        note({ kind: 'keys', id: row.kid });
+      });
+      await load();
+      return row.kid;
+    },
+  };
+}
+
+export type SigningKeys = ReturnType<typeof createSigningKeys>;

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import type { ChangeFeed } from '../../changes.js';
+import type { Clock } from '../../clock.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { UUID_PATTERN } from '../../../shared/limits.js';
+import { isPermissionKey, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
+import type { ClientState, ClientStateCache } from '../auth/client-state.js';
+import type { SecretHasher } from '../clients/clients.secret.js';
+import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
+import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
+import { InvalidClient, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
+import type { SigningKeys } from './signing-keys.js';
+import type { Throttle } from './throttle.js';
+
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Whether they came in an `Authorization: Basic` header (the 401 then carries `WWW-Authenticate: Basic`). */
+  readonly usedBasic: boolean;
+}
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope: string;
+}
+
+export type TokenCheck =
+  | { readonly ok: true; readonly claims: AccessTokenClaims; readonly client: ClientState; readonly permissions: ReadonlySet<PermissionKey> }
+  | { readonly ok: false; readonly reason: FailureReason; readonly clientId: string | null };
+
+interface VerifiedToken {
+  readonly claims: AccessTokenClaims;
+  readonly expiresAtMs: number;
+}
+
+/** Verified signatures and claims by token, until the token expires; the live client check still runs every time. */
+const VERIFIED_CACHE_MAX = 20_000;
+
+export interface TokenServiceDeps {
+  readonly config: Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
+  readonly clock: Clock;
+  readonly hasher: SecretHasher;
+  readonly clientStates: ClientStateCache;
+  readonly signingKeys: SigningKeys;
+  readonly throttle: Throttle;
+  readonly failures: AuthFailureRecorder;
+  readonly changes: ChangeFeed;
+  readonly recordUse: (clientId: string) => void;
+}
+
+function parseClaims(raw: Record<string, unknown>): AccessTokenClaims | null {
+  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen } = raw;
+  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof scope !== 'string') return null;
+  if (typeof exp !== 'number' || typeof iat !== 'number' || typeof gen !== 'number' || clientId !== sub) return null;
+  const audience = typeof aud === 'string' ? aud : Array.isArray(aud) && aud.length === 1 && typeof aud[0] === 'string' ? aud[0] : null;
+  if (audience === null) return null;
+  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen };
+}
+
+/** The OAuth 2.0 token service: client authentication, issuance, verification, introspection and revocation. */
+export function createTokenService(deps: TokenServiceDeps) {
+  const { config, clock, hasher, clientStates, signingKeys, throttle, failures } = deps;
+  const verified = new Map<string, VerifiedToken>();
+
+  /** Signature and claims, from cache when this exact token was verified before. */
+  async function verifiedClaims(token: string, nowMs: number): Promise<AccessTokenClaims | null> {
+    const cached = verified.get(token);
+    if (cached !== undefined) return cached.expiresAtMs > nowMs ? cached.claims : null;
+    const decoded = decodeAccessToken(token);
+    if (decoded === null) return null;
+    const key = signingKeys.forKidCached(decoded.kid) ?? (await signingKeys.forKid(decoded.kid));
+    if (key === undefined || !verifySignature(decoded, key.publicKey)) return null;
+    const claims = parseClaims(decoded.claims);
+    // RFC 9068 §4: the issuer and audience must be ours; iat in the future means a forged or skewed token.
+    if (claims === null || claims.iss !== config.issuer || claims.aud !== config.audience) return null;
+    if (claims.iat * 1000 > nowMs + 60_000) return null;
+    if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { claims, expiresAtMs: claims.exp * 1000 });
+    return claims.exp * 1000 > nowMs ? claims : null;
+  }
+
+  const service = {
+    /**
+     * RFC 6749 §2.3.1. The same work for an unknown id, a wrong secret and a disabled client,
+     * and the same answer; failures are counted before they are answered (see throttle.ts).
+     */
+    async authenticateClient(credentials: ClientCredentials, address: string): Promise<ClientState> {
+      const clientId = UUID_PATTERN.test(credentials.clientId) ? credentials.clientId.toLowerCase() : null;
+      const keys = { clientId, address };
+      const blocked = throttle.blockedFor(keys);
+      if (blocked !== null) {
+        failures.record(clientId, 'throttled', address);
+        throw new TooManyAttempts(blocked, credentials.usedBasic);
+      }
+      const state = clientId === null ? null : await clientStates.get(clientId);
+      const secretMatches = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
+      const reason: FailureReason | null = state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : !state.enabled ? 'disabled' : null;
+      if (reason === null && state !== null) return state;
+      const wait = await throttle.recordFailure(keys);
+      failures.record(state?.id ?? null, wait === null ? reason! : 'throttled', address);
+      if (wait !== null) throw new TooManyAttempts(wait, credentials.usedBasic);
+      throw new InvalidClient(credentials.usedBasic);
+    },
+
+    /** RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them. */
+    issue(client: ClientState, requestedScope: string | undefined): TokenResponse {
+      let granted: PermissionKey[];
+      if (requestedScope === undefined || requestedScope.trim() === '') {
+        granted = sortPermissionKeys(client.permissions);
+      } else {
+        const requested = requestedScope.split(' ').filter((scope) => scope.length > 0);
+        const refused = requested.filter((scope) => !isPermissionKey(scope) || !client.permissions.has(scope));
+        if (refused.length > 0) throw new InvalidScope(`the client does not hold ${refused.slice(0, 10).join(' ').slice(0, 300)}`);
+        granted = sortPermissionKeys(requested as PermissionKey[]);
+      }
+      const now = Math.floor(clock.now().getTime() / 1000);
+      const scope = granted.join(' ');
+      const key = signingKeys.current();
+      const claims: AccessTokenClaims = {
+        iss: config.issuer,
+        sub: client.id,
+        aud: config.audience,
+        exp: now + config.accessTokenTtlSeconds,
+        iat: now,
+        jti: randomUUID(),
+        client_id: client.id,
+        scope,
+        gen: client.secretGeneration,
+      };
+      deps.recordUse(client.id);
+      return { access_token: signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: config.accessTokenTtlSeconds, scope };
+    },
+
+    /**
+     * Everything that makes a token dead (CONTRACT §4): signature, issuer, audience, expiry, then
+     * the client's live state: exists, enabled, same secret generation, token not revoked.
+     * Permissions are the role's now, intersected with the token's scope.
+     */
+    async check(token: string): Promise<TokenCheck> {
+      const nowMs = clock.now().getTime();
+      const claims = await verifiedClaims(token, nowMs);
+      if (claims === null) return { ok: false, reason: 'invalid_token', clientId: null };
+      const client = await clientStates.get(claims.sub);
+      if (client === null) return { ok: false, reason: 'unknown_client', clientId: null };
+      if (!client.enabled) return { ok: false, reason: 'disabled', clientId: client.id };
+      if (client.secretGeneration !== claims.gen) return { ok: false, reason: 'stale_secret', clientId: client.id };
+      if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
+      const scope = new Set(claims.scope.split(' '));
+      const permissions = new Set([...client.permissions].filter((permission) => scope.has(permission)));
+      return { ok: true, claims, client, permissions };
+    },
+
+    /** RFC 7662: a caller sees its own tokens, or any token if it may read clients; a dead token is only `active: false`. */
+    async introspect(caller: ClientState, token: string): Promise<Record<string, unknown>> {
+      const result = await service.check(token);
+      if (!result.ok || (result.claims.client_id !== caller.id && !caller.permissions.has('clients:read'))) return { active: false };
+      const { claims } = result;
+      return {
+        active: true,
+        scope: [...result.permissions].join(' '),
+        client_id: claims.client_id,
+        sub: claims.sub,
+        aud: claims.aud,
+        iss: claims.iss,
+        exp: claims.exp,
+        iat: claims.iat,
+        jti: claims.jti,
+        token_type: 'Bearer',
+      };
+    },
+
+    /**
+     * RFC 7009: revokes one of the caller's own tokens until it would have expired. A token that
+     * is not ours, malformed or already expired needs nothing and is answered 200; a storage
+     * failure propagates (503), never a 200 for a token still alive (fosite CVE-2020-15223).
+     */
+    async revoke(caller: ClientState, token: string): Promise<void> {
+      const nowMs = clock.now().getTime();
+      const claims = await verifiedClaims(token, nowMs);
+      if (claims === null) return;
+      if (claims.client_id !== caller.id) throw new UnauthorizedClient('a client may revoke only its own tokens');
+      const revokedAt = clock.now().toISOString();
+      await deps.changes.transaction(async (trx, note) => {
+        await trx
+          .insertInto('revoked_tokens')
+          .values({ jti: claims.jti, client_id: claims.client_id, expires_at: new Date(claims.exp * 1000).toISOString(), revoked_at: revokedAt })
+          .onConflict((oc) => oc.column('jti').doNothing())
+          .execute();
+        await recordAudit(trx, clock, { type: 'client', id: caller.id, name: caller.name, permissions: caller.permissions }, [
+          { action: 'token.revoked', target: { type: 'client', id: caller.id, name: caller.name }, details: { jti: claims.jti } },
+        ]);
+        note({ kind: 'client', id: caller.id });
+      });
+    },
+  };
+  return service;
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;
