@@ -208,6 +208,18 @@ export function buildProgram(): Command {
       });
     });
 
+  const keys = program.command('keys').description('manage token signing keys');
+  keys
+    .command('rotate')
+    .description('make a new signing key sign from now on; old keys keep verifying until their tokens expire')
+    .option('--json', 'print {"kid"}')
+    .action(async (options: Output) =>
+      withServices(async (services) => {
+        const kid = await services.signingKeys.rotate();
+        print(options, { kid }, `new signing key ${kid} signs from now on; earlier keys verify until their tokens have expired`);
+      }),
+    );
+
   const roles = program.command('roles').description('inspect roles');
   roles
     .command('list')

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
-import { meRoutes } from './modules/auth/me.rest.js';
+import { restApi } from './http/api.js';
+import { validatorCompiler } from './http/validation.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Services } from './services.js';
@@ -24,6 +25,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
   });
 
+  app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
   app.decorateRequest('principalVia', null);
 
@@ -39,7 +41,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not_found', 404, `no route for ${request.method} ${pathOnly(request.url)}`)));
 
   await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
-  await app.register(meRoutes, { authenticator: services.authenticator });
+  await app.register(restApi, { config, services });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

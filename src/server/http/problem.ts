@@ -85,10 +85,14 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
     validationContext?: string;
   };
   if (fastifyError.validation !== undefined) {
-    const errors = fastifyError.validation.map((item) => ({
-      field: fieldOf(item, fastifyError.validationContext),
-      message: item.message ?? 'is invalid',
-    }));
+    const all = fastifyError.validation.map((item) => ({ field: fieldOf(item, fastifyError.validationContext), message: item.message ?? 'is invalid' }));
+    // A nullable field that is wrong also fails "must be null" and the anyOf: say the useful part once.
+    const noise = new Set(['must be null', 'must match a schema in anyOf', 'must match exactly one schema in oneOf']);
+    const errors = all.filter(
+      (error, index) =>
+        (!noise.has(error.message) || !all.some((other) => other.field === error.field && !noise.has(other.message))) &&
+        all.findIndex((other) => other.field === error.field && other.message === error.message) === index,
+    );
     return problem('bad_input', 400, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
   }
   switch (fastifyError.statusCode) {

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PERMISSION_KEYS, sortPermissionKeys } from '../../../shared/permissions.js';
-import type { Authenticator } from './auth.plugin.js';
+import { problems } from '../../http/schemas.js';
 
 export const Me = Type.Object(
   {
@@ -15,18 +15,18 @@ export const Me = Type.Object(
 export type Me = Static<typeof Me>;
 
 /** `GET /api/v1/me`: who the caller is and what it may do now (CONTRACT §6). */
-export async function meRoutes(app: FastifyInstance, deps: { authenticator: Authenticator }): Promise<void> {
+export async function meRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/api/v1/me',
     {
       schema: {
         summary: 'The authenticated principal and its current permissions',
         tags: ['session'],
-        response: { 200: Me },
+        response: { 200: Type.Ref('Me'), ...problems(401, 503) },
       },
     },
     async (request) => {
-      const actor = await deps.authenticator.authenticate(request);
+      const actor = request.principal!;
       return { type: actor.type === 'system' ? 'user' : actor.type, id: actor.id ?? '', name: actor.name, permissions: sortPermissionKeys(actor.permissions) };
     },
   );

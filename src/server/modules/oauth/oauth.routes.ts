@@ -158,7 +158,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
-        const response = tokens.issue(client, form.get('scope'));
+        const response = await tokens.issue(client, form.get('scope'));
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),
     );

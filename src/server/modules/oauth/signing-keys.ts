@@ -54,6 +54,8 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
   let keys: LoadedKey[] = [];
   let byKid = new Map<string, LoadedKey>();
   let lastUnknownKidReload = 0;
+  /** A reload under way after a rotation elsewhere; signing waits for it so the new key signs at once. */
+  let reloading: Promise<void> | undefined;
 
   async function load(): Promise<void> {
     const cutoff = new Date(clock.now().getTime() - (deps.accessTokenTtlSeconds + RETIREMENT_GRACE_SECONDS) * 1000).toISOString();
@@ -76,7 +78,13 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
   }
 
   const onChange = (list: readonly Change[]) => {
-    if (list.some((change) => change.kind === 'keys' || change.kind === 'all')) void load().catch(() => undefined);
+    if (list.some((change) => change.kind === 'keys' || change.kind === 'all')) {
+      const pending = load().catch(() => undefined);
+      reloading = pending;
+      void pending.then(() => {
+        if (reloading === pending) reloading = undefined;
+      });
+    }
   };
 
   return {
@@ -93,6 +101,9 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
       }
       changes.subscribe(onChange);
     },
+
+    /** Resolves once a reload caused by a rotation elsewhere is done (undefined when none is under way). */
+    settled: (): Promise<void> | undefined => reloading,
 
     /** The newest active key: what signs now. */
     current(): LoadedKey {

@@ -84,11 +84,9 @@ export function createMemoryThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE_L
           windows.set(key, window);
         }
         window.failures += 1;
-        if (window.failures > limit) {
-          const until = window.start + windowMs;
-          blocks.block(key, until);
-          wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((until - now) / 1000)));
-        }
+        // The limit-th failure is still answered; from then on the key waits for the window's end.
+        if (window.failures >= limit) blocks.block(key, window.start + windowMs);
+        if (window.failures > limit) wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)));
       }
       if (windows.size > 100_000) for (const [key, window] of windows) if (now - window.start >= windowMs) windows.delete(key);
       return wait;
@@ -120,11 +118,9 @@ export function createDatabaseThrottle(db: Kysely<Database>, limits: ThrottleLim
           )
           .returning(['failures', 'window_start'])
           .executeTakeFirstOrThrow();
-        if (row.failures > limit) {
-          const until = new Date(row.window_start).getTime() + windowMs;
-          blocks.block(key, until);
-          wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((until - now.getTime()) / 1000)));
-        }
+        const until = new Date(row.window_start).getTime() + windowMs;
+        if (row.failures >= limit) blocks.block(key, until);
+        if (row.failures > limit) wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((until - now.getTime()) / 1000)));
       }
       return wait;
     },

@@ -106,7 +106,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     },
 
     /** RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them. */
-    issue(client: ClientState, requestedScope: string | undefined): TokenResponse {
+    async issue(client: ClientState, requestedScope: string | undefined): Promise<TokenResponse> {
       let granted: PermissionKey[];
       if (requestedScope === undefined || requestedScope.trim() === '') {
         granted = sortPermissionKeys(client.permissions);
@@ -118,6 +118,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       const now = Math.floor(clock.now().getTime() / 1000);
       const scope = granted.join(' ');
+      await signingKeys.settled();
       const key = signingKeys.current();
       const claims: AccessTokenClaims = {
         iss: config.issuer,

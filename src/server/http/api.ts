@@ -1,0 +1,54 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { meRoutes, Me } from '../modules/auth/me.rest.js';
+import { clientsRoutes } from '../modules/clients/clients.rest.js';
+import { ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories } from '../modules/clients/clients.schema.js';
+import type { Services } from '../services.js';
+import { Problem } from './schemas.js';
+
+/**
+ * The REST API v1: its OpenAPI 3.1 document, generated from the route schemas (never by hand),
+ * and every module's routes behind one authentication hook.
+ */
+export async function restApi(app: FastifyInstance, deps: { config: Config; services: Services }): Promise<void> {
+  const { config, services } = deps;
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Koios Access API',
+        version: '1.0.0',
+        description:
+          'API clients, roles, users and audit for the Koios platform. Machines authenticate with OAuth 2.0 client credentials; the console with a session cookie.',
+      },
+      servers: [{ url: config.issuer }],
+      components: {
+        securitySchemes: {
+          oauth2: {
+            type: 'oauth2',
+            description: 'Access tokens from the client credentials grant; scopes are permission keys.',
+            flows: { clientCredentials: { tokenUrl: `${config.issuer}/oauth/token`, scopes: {} } },
+          },
+        },
+      },
+      security: [{ oauth2: [] }],
+    },
+    // Name components after the schemas' $id rather than def-0, def-1…
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
+  });
+
+  for (const schema of [Problem, ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories, Me]) app.addSchema(schema);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    // Authentication before validation: an anonymous caller learns nothing about the schemas.
+    api.addHook('onRequest', async (request) => {
+      await services.authenticator.authenticate(request);
+    });
+    await api.register(meRoutes);
+    await api.register(clientsRoutes, { clients: services.clients });
+  });
+}

@@ -1,0 +1,31 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** Shapes shared by every REST module: ids, times, the problem body. */
+export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description === undefined ? {} : { description }) });
+export const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const FieldProblem = Type.Object({ field: Type.String(), message: Type.String() }, { additionalProperties: false });
+
+/** RFC 9457 problem details, with the fields that were wrong. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'bad_input, unauthenticated, forbidden, not_found, conflict, too_many_requests, unavailable, …' }),
+    errors: Type.Optional(Type.Array(FieldProblem)),
+  },
+  { $id: 'Problem', additionalProperties: false },
+);
+
+/** Problem responses for the statuses a route declares. */
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]));
+}
+
+/** Responses every authenticated route can give. */
+export const AUTHENTICATED_ERRORS = [400, 401, 403, 503] as const;
+
+export const IdParams = Type.Object({ id: Uuid('The resource id') }, { additionalProperties: false });

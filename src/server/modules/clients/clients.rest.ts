@@ -1,0 +1,140 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../../actor.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
+import type { ClientsService } from './clients.service.js';
+import { BulkBody, BulkResult, CreateClientBody, ListClientsQuery, UpdateClientBody } from './clients.schema.js';
+
+const principal = (request: FastifyRequest): Actor => request.principal!;
+
+/** RFC 6749 §5.1 asks it of tokens; a secret in a response must not be cached either (SECURITY 5). */
+const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+
+/** CONTRACT §6: the API client routes, a thin door onto the clients service. */
+export async function clientsRoutes(app: FastifyInstance, deps: { clients: ClientsService }): Promise<void> {
+  const { clients } = deps;
+  const tags = ['API clients'];
+
+  app.get<{ Querystring: Static<typeof ListClientsQuery> }>(
+    '/api/v1/clients',
+    {
+      schema: {
+        summary: 'List API clients',
+        description: 'Keyset-paginated; `total` counts every client matching `q` and `status`. Needs clients:read.',
+        tags,
+        querystring: ListClientsQuery,
+        response: { 200: Type.Ref('ClientPage'), ...problems(...AUTHENTICATED_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, q, status, sort } = request.query;
+      return clients.list(principal(request), { limit, cursor: cursor ?? null, search: q ?? null, status: status ?? null, sort });
+    },
+  );
+
+  app.post<{ Body: Static<typeof CreateClientBody> }>(
+    '/api/v1/clients',
+    {
+      schema: {
+        summary: 'Create an API client',
+        description: 'Returns the client secret once. Needs clients:create; a roleId also needs roles:assign and every permission of the role.',
+        tags,
+        body: CreateClientBody,
+        response: { 201: Type.Ref('ApiClientWithSecret'), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const created = await clients.create(principal(request), request.body);
+      return noStore(reply).code(201).send(created);
+    },
+  );
+
+  app.post<{ Body: Static<typeof BulkBody> }>(
+    '/api/v1/clients/bulk',
+    {
+      schema: {
+        summary: 'Enable, disable or delete up to 1,000 clients in one transaction',
+        description: 'Ids that do not exist are listed in `notFound`. Needs clients:update (enable, disable) or clients:delete.',
+        tags,
+        body: BulkBody,
+        response: { 200: BulkResult, ...problems(...AUTHENTICATED_ERRORS, 413, 415) },
+      },
+    },
+    async (request) => clients.bulk(principal(request), request.body.action, request.body.ids),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/clients/:id',
+    {
+      schema: {
+        summary: 'Get an API client',
+        description: 'Needs clients:read.',
+        tags,
+        params: IdParams,
+        response: { 200: Type.Ref('ApiClient'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request) => clients.get(principal(request), request.params.id),
+  );
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateClientBody> }>(
+    '/api/v1/clients/:id',
+    {
+      schema: {
+        summary: 'Rename, describe, enable or disable a client, or change its role',
+        description:
+          'name, description and enabled need clients:update; roleId needs roles:assign and every permission of the old and new role. `roleId: null` removes the role.',
+        tags,
+        params: IdParams,
+        body: UpdateClientBody,
+        response: { 200: Type.Ref('ApiClient'), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
+      },
+    },
+    async (request) => clients.update(principal(request), request.params.id, request.body),
+  );
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/clients/:id',
+    {
+      schema: {
+        summary: 'Delete an API client',
+        description: 'Its tokens stop working on their next request. Needs clients:delete.',
+        tags,
+        params: IdParams,
+        response: { 204: { type: 'null', description: 'Deleted' }, ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request, reply) => {
+      await clients.delete(principal(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/clients/:id/secret',
+    {
+      schema: {
+        summary: 'Regenerate the client secret',
+        description: 'The old secret and every token minted with it stop working at once. Needs clients:secrets and every permission of the client’s role.',
+        tags,
+        params: IdParams,
+        response: { 200: Type.Ref('ApiClientWithSecret'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request, reply) => noStore(reply).send(await clients.regenerateSecret(principal(request), request.params.id)),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/clients/:id/permissions',
+    {
+      schema: {
+        summary: 'The client’s effective permissions, grouped by category',
+        description: 'Every permission of the catalog with `granted`. Needs clients:read.',
+        tags,
+        params: IdParams,
+        response: { 200: Type.Ref('EffectivePermissions'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request) => ({ categories: await clients.permissions(principal(request), request.params.id) }),
+  );
+}

@@ -1,0 +1,82 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '../../src/server/app.js';
+import { loadConfig, type Config } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+import type { Dialect } from '../../src/server/db/database.js';
+
+/** A free loopback port, so the issuer (which must equal the server's URL) is known before listening. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Every log line the server wrote, for tests that look for leaked secrets. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
+    done();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  readonly database: TestDatabase;
+  readonly logs: LogCapture;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Extra environment for loadConfig (KOIOS_ACCESS_TOKEN_TTL, …). */
+  readonly env?: Record<string, string>;
+  /** Serve an existing database instead of a fresh one (a second instance). */
+  readonly database?: TestDatabase;
+  readonly services?: Partial<Omit<ServicesOptions, 'database' | 'tokenSettings'>>;
+}
+
+/** The real server (real database, real HTTP on loopback) in this process, logging at debug into `logs`. */
+export async function startTestServer(dialect: Dialect, options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase(dialect));
+  const port = await freePort();
+  const config = loadConfig({ ...database.env, HOST: '127.0.0.1', PORT: String(port), KOIOS_LOG_LEVEL: 'debug', ...options.env });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const services = await createServices({ database: database.handle, logger, tokenSettings: config, ...options.services });
+  const app = await createApp({ config, database: database.handle, services, logger });
+  await app.listen({ host: config.host, port: config.port });
+  return {
+    url: config.issuer,
+    config,
+    app,
+    services,
+    database,
+    logs,
+    async close() {
+      await app.close();
+      await services.stop();
+      if (options.database === undefined) await database.drop();
+    },
+  };
+}
