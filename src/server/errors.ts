@@ -80,6 +80,15 @@ export class Unauthenticated extends DomainError {
   }
 }
 
+export class TooManyRequests extends DomainError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `too many failed attempts; retry after ${retryAfterSeconds} seconds`,
+  ) {
+    super('too_many_requests', message);
+  }
+}
+
 export class Unavailable extends DomainError {
   constructor(message = 'the database is unavailable; try again shortly') {
     super('unavailable', message);

@@ -6,7 +6,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { Database } from './db/schema.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
-import { createAuthenticator } from './modules/auth/auth.plugin.js';
+import { checkCsrf, createAuthenticator } from './modules/auth/auth.plugin.js';
+import { sessionCookieName } from './modules/auth/session.rest.js';
+import { createSessions } from './modules/auth/sessions.js';
 import { createClientStateCache } from './modules/auth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
 import { createSigningKeys } from './modules/oauth/signing-keys.js';
@@ -43,6 +45,7 @@ export interface ServicesOptions {
   readonly tokenSettings: TokenSettings;
   readonly throttleLimits?: ThrottleLimits;
   readonly clientStateTtlMs?: number;
+  readonly signInLimits?: Partial<ThrottleLimits>;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly changes?: ChangeFeed;
@@ -79,7 +82,28 @@ export async function createServices(options: ServicesOptions) {
     changes,
     recordUse: clients.recordUse,
   });
-  const authenticator = createAuthenticator({ tokens, failures, recordUse: clients.recordUse });
+  const users = createUsersService({ db, clock, changes });
+  const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
+  const sessions = createSessions({
+    db,
+    clock,
+    users,
+    throttle: database.dialect === 'postgres' ? createDatabaseThrottle(db, signInLimits) : createMemoryThrottle(signInLimits),
+  });
+  const cookieName = sessionCookieName(options.tokenSettings);
+  const issuerOrigin = new URL(options.tokenSettings.issuer).origin;
+  const authenticator = createAuthenticator({
+    tokens,
+    failures,
+    recordUse: clients.recordUse,
+    async session(request) {
+      const token = request.cookies[cookieName];
+      const session = token === undefined ? null : await sessions.find(token);
+      if (session === null) return null;
+      checkCsrf(request, [issuerOrigin], (presented) => sessions.csrfMatches(session, presented));
+      return session.actor;
+    },
+  });
 
   return {
     db,
@@ -94,7 +118,10 @@ export async function createServices(options: ServicesOptions) {
     failures,
     tokens,
     authenticator,
-    users: createUsersService({ db, clock, changes }),
+    users,
+    sessions,
+    /** Setup-token guesses per address; a wrong token is a failure like a wrong password. */
+    setupThrottle: createMemoryThrottle({ perClient: 20, perAddress: 20, windowSeconds: 300 }),
     audit: createAuditService({ db, clock }),
     /** Flushes coalesced writes; call before closing the database. */
     async stop() {

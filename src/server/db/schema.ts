@@ -17,6 +17,7 @@ export interface Database {
   revoked_tokens: RevokedTokensTable;
   auth_throttle: AuthThrottleTable;
   client_auth_failures: ClientAuthFailuresTable;
+  sessions: SessionsTable;
 }
 
 type Bool = 0 | 1;
@@ -133,3 +134,13 @@ export interface ClientAuthFailuresTable {
 }
 
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+
+export interface SessionsTable {
+  /** SHA-256 of the session token in the cookie; the token itself is never stored. */
+  id_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  address: string | null;
+  user_agent: string | null;
+}

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { meRoutes, Me } from '../modules/auth/me.rest.js';
+import { SessionBody, sessionCookieName, sessionRoutes } from '../modules/auth/session.rest.js';
 import { clientsRoutes } from '../modules/clients/clients.rest.js';
 import { ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories } from '../modules/clients/clients.schema.js';
 import type { Services } from '../services.js';
@@ -26,6 +27,12 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
       servers: [{ url: config.issuer }],
       components: {
         securitySchemes: {
+          cookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: sessionCookieName(config),
+            description: 'The console session (POST /api/v1/session); changes also need X-CSRF-Token.',
+          },
           oauth2: {
             type: 'oauth2',
             description: 'Access tokens from the client credentials grant; scopes are permission keys.',
@@ -33,15 +40,17 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
           },
         },
       },
-      security: [{ oauth2: [] }],
+      security: [{ oauth2: [] }, { cookie: [] }],
     },
     // Name components after the schemas' $id rather than def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
   });
 
-  for (const schema of [Problem, ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories, Me]) app.addSchema(schema);
+  for (const schema of [Problem, ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories, Me, SessionBody]) app.addSchema(schema);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(sessionRoutes, { config, sessions: services.sessions, users: services.users, setupThrottle: services.setupThrottle });
 
   await app.register(async (api) => {
     // Authentication before validation: an anonymous caller learns nothing about the schemas.

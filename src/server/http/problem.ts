@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BadInput, DomainError, Forbidden, HTTP_STATUS, type ErrorCode, type FieldProblem } from '../errors.js';
+import { BadInput, DomainError, Forbidden, HTTP_STATUS, TooManyRequests, type ErrorCode, type FieldProblem } from '../errors.js';
 
 /**
  * RFC 9457 problem bodies for the REST API: one place maps the closed set of domain errors to a
@@ -75,6 +75,7 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
         presented ? `Bearer realm="koios", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"` : 'Bearer realm="koios"',
       );
     }
+    if (error instanceof TooManyRequests) void reply.header('Retry-After', String(error.retryAfterSeconds));
     if (error instanceof Forbidden && request.principalVia === 'bearer') {
       void reply.header('WWW-Authenticate', `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"`);
     }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { Unauthenticated } from '../../errors.js';
+import { Forbidden, Unauthenticated } from '../../errors.js';
 import type { AuthFailureRecorder } from '../oauth/auth-failures.js';
 import type { TokenService } from '../oauth/token.service.js';
 
@@ -17,8 +17,26 @@ declare module 'fastify' {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 export interface SessionAuthenticator {
-  /** The signed-in user behind the request's session cookie, or null. */
+  /** The signed-in user behind the request's session cookie, or null. Throws Forbidden when a change fails the CSRF checks. */
   (request: FastifyRequest): Promise<Actor | null>;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * SECURITY 22: a change made with a session cookie must come from the console's own origin
+ * (Origin, or Sec-Fetch-Site where a browser sends no Origin) and carry the session's CSRF token
+ * in X-CSRF-Token, which a cross-site form or script cannot read or set.
+ */
+export function checkCsrf(request: FastifyRequest, allowedOrigins: readonly string[], tokenMatches: (presented: string | undefined) => boolean): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const origin = request.headers.origin;
+  const ownOrigin = `${request.protocol}://${request.host}`;
+  if (origin !== undefined && origin !== ownOrigin && !allowedOrigins.includes(origin)) throw new Forbidden('cross-site request refused');
+  const site = request.headers['sec-fetch-site'];
+  if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none') throw new Forbidden('cross-site request refused');
+  const header = request.headers['x-csrf-token'];
+  if (!tokenMatches(typeof header === 'string' ? header : undefined)) throw new Forbidden('missing or wrong X-CSRF-Token header');
 }
 
 export interface Authenticator {

@@ -13,7 +13,7 @@ import type { Database } from '../../db/schema.js';
  * instance, so guesses spread over instances or sent in parallel cannot slip past (Keycloak #31726).
  */
 export interface ThrottleLimits {
-  /** Failures allowed per window for one client id. */
+  /** Failures allowed per window for one subject (a client id, or a user's email). */
   readonly perClient: number;
   /** Failures allowed per window from one address. */
   readonly perAddress: number;
@@ -23,7 +23,8 @@ export interface ThrottleLimits {
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = Object.freeze({ perClient: 10, perAddress: 50, windowSeconds: 60 });
 
 export interface ThrottleKeys {
-  readonly clientId: string | null;
+  /** Who is being guessed: `client:<id>` or `user:<email>`; null when the id is not even well-formed. */
+  readonly subject: string | null;
   readonly address: string;
 }
 
@@ -41,7 +42,7 @@ interface Window {
 
 function keyList(keys: ThrottleKeys, limits: ThrottleLimits): [string, number][] {
   const list: [string, number][] = [[`addr:${keys.address}`, limits.perAddress]];
-  if (keys.clientId !== null) list.push([`client:${keys.clientId}`, limits.perClient]);
+  if (keys.subject !== null) list.push([keys.subject, limits.perClient]);
   return list;
 }
 

@@ -89,7 +89,7 @@ export function createTokenService(deps: TokenServiceDeps) {
      */
     async authenticateClient(credentials: ClientCredentials, address: string): Promise<ClientState> {
       const clientId = UUID_PATTERN.test(credentials.clientId) ? credentials.clientId.toLowerCase() : null;
-      const keys = { clientId, address };
+      const keys = { subject: clientId === null ? null : `client:${clientId}`, address };
       const blocked = throttle.blockedFor(keys);
       if (blocked !== null) {
         failures.record(clientId, 'throttled', address);

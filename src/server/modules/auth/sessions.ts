@@ -1,0 +1,126 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Actor } from '../../actor.js';
+import type { Clock } from '../../clock.js';
+import type { Database } from '../../db/schema.js';
+import { TooManyRequests, Unauthenticated } from '../../errors.js';
+import { recordAudit } from '../audit/audit.service.js';
+import type { Throttle } from '../oauth/throttle.js';
+import type { User, UsersService } from '../users/users.service.js';
+
+/** Absolute lifetime of a console session; signing in again starts a new one. */
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+/**
+ * The CSRF token is derived from the session token, so it needs no storage and a reload can ask
+ * for it again; knowing it is useless without the HttpOnly cookie it is derived from.
+ */
+export const csrfTokenFor = (sessionToken: string) => sha256(`koios-csrf:${sessionToken}`);
+
+export interface SignedIn {
+  /** The cookie value: shown to the browser only, stored as a hash. */
+  readonly token: string;
+  /** Sent back by the console in X-CSRF-Token on every change (SECURITY 22). */
+  readonly csrfToken: string;
+  readonly user: User;
+  readonly expiresAt: string;
+}
+
+export interface SessionView {
+  readonly actor: Actor;
+  readonly user: { readonly id: string; readonly email: string; readonly name: string };
+  readonly csrfToken: string;
+  readonly expiresAt: string;
+}
+
+/**
+ * Server-side console sessions (ASVS 3.3, 7.4): revocable, ended by signing out, by disabling or
+ * deleting the user; each request sees the user's permissions as they are now.
+ */
+export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users: UsersService; throttle: Throttle }) {
+  const { db, clock, users, throttle } = deps;
+
+  return {
+    /** Email and password to a new session; throttled per account and per address. */
+    async signIn(email: unknown, password: unknown, meta: { address: string; userAgent: string | null }): Promise<SignedIn> {
+      const emailKey = typeof email === 'string' ? email.trim().toLowerCase().slice(0, 320) : '';
+      const keys = { subject: `user:${emailKey}`, address: meta.address };
+      const blocked = throttle.blockedFor(keys);
+      if (blocked !== null) throw new TooManyRequests(blocked, `too many failed sign-ins; retry after ${blocked} seconds`);
+      const user = await users.verifyCredentials(typeof email === 'string' ? email : '', typeof password === 'string' ? password : '');
+      if (user === null) {
+        const wait = await throttle.recordFailure(keys);
+        if (wait !== null) throw new TooManyRequests(wait, `too many failed sign-ins; retry after ${wait} seconds`);
+        // One answer for an unknown email, a wrong password and a disabled account.
+        throw new Unauthenticated('the email or password is not right');
+      }
+      const token = randomBytes(32).toString('base64url');
+      const csrfToken = csrfTokenFor(token);
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000).toISOString();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('sessions')
+          .values({
+            id_hash: sha256(token),
+            user_id: user.id,
+            created_at: now.toISOString(),
+            expires_at: expiresAt,
+            address: meta.address,
+            user_agent: meta.userAgent?.slice(0, 300) ?? null,
+          })
+          .execute();
+        await recordAudit(trx, clock, { type: 'user', id: user.id, name: user.email, permissions: new Set() }, [
+          { action: 'user.signed_in', target: { type: 'user', id: user.id, name: user.email }, details: { address: meta.address } },
+        ]);
+      });
+      return { token, csrfToken, user, expiresAt };
+    },
+
+    /** The session behind a cookie value, with the user's permissions now; null if unknown, expired or the user is disabled. */
+    async find(token: string): Promise<SessionView | null> {
+      if (token.length === 0 || token.length > 100) return null;
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(['sessions.expires_at', 'users.id', 'users.email', 'users.name', 'users.enabled'])
+        .where('sessions.id_hash', '=', sha256(token))
+        .executeTakeFirst();
+      if (row === undefined || row.enabled !== 1 || row.expires_at <= clock.now().toISOString()) return null;
+      const permissions = await users.permissionsOf(row.id);
+      return {
+        actor: { type: 'user', id: row.id, name: row.email, permissions },
+        user: { id: row.id, email: row.email, name: row.name },
+        csrfToken: csrfTokenFor(token),
+        expiresAt: row.expires_at,
+      };
+    },
+
+    csrfMatches(session: SessionView, presented: string | undefined): boolean {
+      if (presented === undefined || presented.length !== session.csrfToken.length) return false;
+      return timingSafeEqual(Buffer.from(presented), Buffer.from(session.csrfToken));
+    },
+
+    async signOut(token: string, actor: Actor | null): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const result = await trx.deleteFrom('sessions').where('id_hash', '=', sha256(token)).executeTakeFirst();
+        if (actor !== null && result.numDeletedRows > 0n) {
+          await recordAudit(trx, clock, actor, [{ action: 'user.signed_out', target: { type: 'user', id: actor.id, name: actor.name } }]);
+        }
+      });
+    },
+
+    /** Ends every session of a user (disabled, deleted, or password changed). */
+    async endAllFor(userId: string): Promise<void> {
+      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    },
+
+    async prune(): Promise<void> {
+      await db.deleteFrom('sessions').where('expires_at', '<=', clock.now().toISOString()).execute();
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;
