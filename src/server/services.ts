@@ -105,6 +105,19 @@ export async function createServices(options: ServicesOptions) {
     },
   });
 
+  // Rows that only matter until a time has passed: revoked tokens after their expiry, sessions
+  // after theirs, throttle windows after they closed. Pruned hourly, on every instance (idempotent).
+  const housekeeping = setInterval(() => {
+    const now = clock.now().toISOString();
+    const oldWindow = new Date(clock.now().getTime() - 24 * 3600 * 1000).toISOString();
+    void Promise.all([
+      db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute(),
+      db.deleteFrom('sessions').where('expires_at', '<=', now).execute(),
+      db.deleteFrom('auth_throttle').where('window_start', '<=', oldWindow).execute(),
+    ]).catch((error: unknown) => logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
+  }, 3600_000);
+  housekeeping.unref();
+
   return {
     db,
     clock,
@@ -125,6 +138,7 @@ export async function createServices(options: ServicesOptions) {
     audit: createAuditService({ db, clock }),
     /** Flushes coalesced writes; call before closing the database. */
     async stop() {
+      clearInterval(housekeeping);
       await lastUsed.stop();
       await failures.stop();
       await changes.stop();
