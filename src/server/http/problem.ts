@@ -69,7 +69,9 @@ function fieldOf(error: { instancePath?: string; params?: Record<string, unknown
 export function toProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): Problem {
   if (error instanceof DomainError) {
     if (error.code === 'unauthenticated') {
-      const presented = request.headers.authorization !== undefined;
+      // RFC 6750 §3.1: an error code only when a bearer token was attempted; none for no
+      // credentials or another scheme (Basic…), which the client may not know is unsupported.
+      const presented = /^bearer(\s|$)/i.test(request.headers.authorization ?? '');
       void reply.header(
         'WWW-Authenticate',
         presented ? `Bearer realm="koios", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"` : 'Bearer realm="koios"',

@@ -44,12 +44,6 @@ export class UnauthorizedClient extends OAuthError {
   }
 }
 
-export class UnsupportedTokenType extends OAuthError {
-  constructor(hint: string) {
-    super('unsupported_token_type', 400, `token_type_hint ${JSON.stringify(hint.slice(0, 64))} is not supported; only access tokens are issued`);
-  }
-}
-
 /** Throttled after too many failed authentications; answered 429 with Retry-After. */
 export class TooManyAttempts extends OAuthError {
   constructor(

@@ -3,15 +3,7 @@ import type { Config } from '../../config.js';
 import { DomainError } from '../../errors.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import type { ClientState } from '../auth/client-state.js';
-import {
-  InvalidClient,
-  InvalidRequest,
-  OAuthError,
-  TemporarilyUnavailable,
-  TooManyAttempts,
-  UnsupportedGrantType,
-  UnsupportedTokenType,
-} from './oauth.errors.js';
+import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
 import type { ClientCredentials, TokenService } from './token.service.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -179,8 +171,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         const caller = await authenticate(request, form);
         const token = form.get('token');
         if (token === undefined || token === '') throw new InvalidRequest('token is required');
-        const hint = form.get('token_type_hint');
-        if (hint !== undefined && hint !== 'access_token') throw new UnsupportedTokenType(hint);
+        // RFC 7009 §2.1-2.2: a hint only speeds the search; a wrong or unknown one is ignored
+        // (only access tokens exist here, so the search is over every type anyway).
         await tokens.revoke(caller, token);
         return reply.code(200).header('Cache-Control', 'no-store').send();
       }),

@@ -51,12 +51,13 @@ export interface TokenServiceDeps {
   readonly recordUse: (clientId: string) => void;
 }
 
-function parseClaims(raw: Record<string, unknown>): AccessTokenClaims | null {
+function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
   const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen } = raw;
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof scope !== 'string') return null;
   if (typeof exp !== 'number' || typeof iat !== 'number' || typeof gen !== 'number' || clientId !== sub) return null;
-  const audience = typeof aud === 'string' ? aud : Array.isArray(aud) && aud.length === 1 && typeof aud[0] === 'string' ? aud[0] : null;
-  if (audience === null) return null;
+  // RFC 9068 §4: our audience must be the token's, or one of them.
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((entry) => typeof entry === 'string') ? (aud as string[]) : [];
+  if (!audiences.includes(audience)) return null;
   return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen };
 }
 
@@ -73,7 +74,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     if (decoded === null) return null;
     const key = signingKeys.forKidCached(decoded.kid) ?? (await signingKeys.forKid(decoded.kid));
     if (key === undefined || !verifySignature(decoded, key.publicKey)) return null;
-    const claims = parseClaims(decoded.claims);
+    const claims = parseClaims(decoded.claims, config.audience);
     // RFC 9068 §4: the issuer and audience must be ours; iat in the future means a forged or skewed token.
     if (claims === null || claims.iss !== config.issuer || claims.aud !== config.audience) return null;
     if (claims.iat * 1000 > nowMs + 60_000) return null;
