@@ -39,6 +39,8 @@ export interface ChangeFeed {
 }
 
 const CHANNEL_PREFIX = 'koios_changes';
+/** Changes per NOTIFY: a client change is about 60 bytes of JSON, so 100 stay well under the 8,000-byte limit. */
+const NOTIFY_BATCH = 100;
 /** Rows older than this are pruned; a process that was away longer reloads everything anyway. */
 const RETENTION_MS = 10 * 60 * 1000;
 
@@ -139,8 +141,12 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
             .values(noted.map((change) => ({ kind: change.kind, entity_id: change.id, occurred_at: occurredAt })))
             .execute();
           if (handle.dialect === 'postgres') {
-            // Delivered on commit, never for a rolled-back transaction.
-            await sql`select pg_notify(${channel}, ${JSON.stringify({ origin, changes: noted })})`.execute(trx);
+            // Delivered on commit, never for a rolled-back transaction. A NOTIFY payload must stay
+            // under 8,000 bytes, so a bulk change (up to 1,000 clients) goes out in several.
+            for (let start = 0; start < noted.length; start += NOTIFY_BATCH) {
+              const payload = JSON.stringify({ origin, changes: noted.slice(start, start + NOTIFY_BATCH) });
+              await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
+            }
           }
         }
         return value;

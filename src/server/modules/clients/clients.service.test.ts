@@ -134,6 +134,14 @@ describe.each(testDialects())('API clients service on %s', (dialect) => {
     for (const id of ids) await expect(services.clients.get(SYSTEM_ACTOR, id)).rejects.toBeInstanceOf(NotFound);
   });
 
+  it('applies a bulk action to a thousand clients at once', async () => {
+    const ids = await Promise.all(Array.from({ length: 1000 }, async (_, n) => (await services.clients.create(SYSTEM_ACTOR, { name: `many ${n}` })).client.id));
+    const disabled = await services.clients.bulk(SYSTEM_ACTOR, 'disable', ids);
+    expect(disabled.succeeded).toHaveLength(1000);
+    expect((await services.clients.list(SYSTEM_ACTOR, { search: 'many ', status: 'disabled' })).total).toBe(1000);
+    expect((await services.clients.bulk(SYSTEM_ACTOR, 'delete', ids)).succeeded).toHaveLength(1000);
+  });
+
   it('refuses each operation to an actor lacking its permission', async () => {
     const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'guarded' });
     const nobody = actorWith();
