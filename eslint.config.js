@@ -26,6 +26,31 @@ export default tseslint.config(
     },
   },
   {
+    // The console and its browser tests run in a browser (or jsdom): its globals, and React's JSX.
+    files: ['src/web/**/*.{ts,tsx}', 'e2e/**/*.ts'],
+    languageOptions: {
+      parserOptions: { ecmaFeatures: { jsx: true } },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        location: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        Response: 'readonly',
+        Headers: 'readonly',
+        URLSearchParams: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        MediaQueryList: 'readonly',
+      },
+    },
+    // TypeScript already checks every name against the DOM library (typescript-eslint's advice).
+    rules: { 'no-undef': 'off' },
+  },
+  {
     // Migrations are frozen in time and typed against Kysely<any> on purpose (STYLE 8).
     files: ['src/server/db/migrations/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

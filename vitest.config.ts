@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['src/web/**', 'node_modules/**', 'dist/**'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'src/web/**/*.test.tsx', 'e2e/**/*.test.ts'],
+    exclude: ['node_modules/**', 'dist/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

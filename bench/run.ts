@@ -1,19 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/server/config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../src/server/db/database.js';
 import { createServices } from '../src/server/services.js';
+import { cleanUp, onCleanUp } from './children.js';
+import { httpBench, type TableRow, type Verdict } from './http.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
 
 /**
- * `npm run bench`: every scenario on a temporary SQLite database and, when PostgreSQL answers, a
- * temporary schema; one table at the end. PostgreSQL comes from KOIOS_BENCH_PG_URL (must answer
- * when set) or else postgres://postgres@127.0.0.1:5432/test (skipped with a note when it does not).
- * Exits 1 if any scenario failed. Timings are printed, never asserted.
+ * `npm run bench`: the in-process scenarios (bench/pagination.ts: the clients service over 100,000
+ * clients) on a temporary SQLite database and, when PostgreSQL answers, a temporary schema; then the
+ * HTTP scenarios (bench/http.ts: the real server beside node-oidc-provider, bare Fastify and bare
+ * node:http, each in its own process, loaded with autocannon); one table and the issue 7 targets at
+ * the end. PostgreSQL comes from KOIOS_BENCH_PG_URL (must answer when set) or else
+ * postgres://postgres@127.0.0.1:5432/test (skipped with a note when it does not).
+ * Exits 1 if any scenario failed or any load run had errors or non-2xx answers; a missed target is
+ * printed as MISSED but does not fail the command.
+ *
+ * Settings: BENCH_DURATION (seconds per load run, 5), BENCH_ROUNDS (3), BENCH_WARMUP (seconds, 2),
+ * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
+ * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
+ * comma-separated subset of: pagination (in-process), token, me, graphql, pages, bare.
  */
 
 /** A scenario gets a fresh database with the services over it and returns its measurements. */
@@ -30,6 +41,16 @@ interface Target {
 }
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+
+const ONLY_GROUPS = ['pagination', 'token', 'me', 'graphql', 'pages', 'bare'];
+const ONLY: ReadonlySet<string> | undefined = (() => {
+  const raw = process.env['BENCH_ONLY'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const groups = raw.split(',').map((group) => group.trim());
+  const unknown = groups.filter((group) => !ONLY_GROUPS.includes(group));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')} (use ${ONLY_GROUPS.join(', ')})`);
+  return new Set(groups);
+})();
 
 function sqliteTarget(): Target {
   return {
@@ -85,12 +106,17 @@ async function postgresReachable(url: string): Promise<string | null> {
 }
 
 async function runOn(target: Target, results: BenchResult[], failures: string[]): Promise<void> {
+  if (ONLY !== undefined && !ONLY.has('pagination')) return;
   for (const scenario of SCENARIOS) {
     const started = Date.now();
     let opened: Awaited<ReturnType<Target['open']>> | undefined;
     let services: Awaited<ReturnType<typeof createServices>> | undefined;
     try {
       opened = await target.open();
+      // Also dropped if the bench is interrupted (children.ts runs the clean-ups on SIGINT/SIGTERM).
+      const dispose = once(opened.dispose);
+      opened = { ...opened, dispose };
+      onCleanUp(dispose);
       await migrateToLatest(opened.handle, opened.schema);
       services = await createServices({ database: opened.handle, tokenSettings: TOKEN_SETTINGS, lastUsedFlushMs: 60_000 });
       results.push(...(await scenario.run({ dialect: target.dialect, db: opened.handle.db, services })));
@@ -105,6 +131,11 @@ async function runOn(target: Target, results: BenchResult[], failures: string[])
   }
 }
 
+function once(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= run());
+}
+
 function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   // Nearest rank; the median of an even count is the mean of the middle two.
@@ -112,26 +143,47 @@ function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function printTable(results: readonly BenchResult[]): void {
-  const median = (result: BenchResult) => percentile(result.samples, 50);
-  const rows = results.map((result) => {
-    if (result.error !== undefined) return [result.dialect, result.query, 'FAILED', 'FAILED', ''];
-    const first = result.comparedWith === undefined ? undefined : results.find((r) => r.dialect === result.dialect && r.query === result.comparedWith);
-    return [
-      result.dialect,
-      result.query,
-      median(result).toFixed(2),
-      percentile(result.samples, 95).toFixed(2),
-      first === undefined || first.error !== undefined ? '' : (median(result) / median(first)).toFixed(2),
-    ];
+/** The in-process rows in the table's columns: one call at a time, so no req/s and no status codes. */
+function inProcessRows(results: readonly BenchResult[]): TableRow[] {
+  return results.map((result) => {
+    const label = `koios ${result.dialect} in-process: ${result.query}`;
+    if (result.error !== undefined) return { label, rps: 'FAILED', p50: '', p99: '', errors: '1', non2xx: '—' };
+    return {
+      label,
+      rps: '—',
+      p50: percentile(result.samples, 50).toFixed(1),
+      p99: percentile(result.samples, 99).toFixed(1),
+      errors: '0',
+      non2xx: '—',
+    };
   });
-  const header = ['dialect', 'query', 'median ms', 'p95 ms', 'ratio deep/first'];
+}
+
+/** The deep page against the first, in-process (time ratio, no target of its own: the HTTP one is the target). */
+function inProcessVerdicts(results: readonly BenchResult[]): Verdict[] {
+  const verdicts: Verdict[] = [];
+  for (const result of results) {
+    if (result.comparedWith === undefined || result.error !== undefined) continue;
+    const first = results.find((r) => r.dialect === result.dialect && r.query === result.comparedWith);
+    if (first === undefined || first.error !== undefined) continue;
+    const ratio = percentile(result.samples, 50) / percentile(first.samples, 50);
+    verdicts.push({ what: `${result.dialect} in-process: ${result.query} ÷ first page (time)`, value: `${ratio.toFixed(2)}×`, target: '', verdict: 'info' });
+  }
+  return verdicts;
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: (column: number) => boolean): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]) =>
-    `| ${cells.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
+    `| ${cells.map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
   out(line(header));
-  out(`|${widths.map((width, column) => (column >= 2 ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`);
+  out(`|${widths.map((width, column) => (rightAligned(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`);
   for (const row of rows) out(line(row));
+}
+
+function machine(): string {
+  const cores = cpus();
+  return `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}`;
 }
 
 async function main(): Promise<number> {
@@ -144,14 +196,52 @@ async function main(): Promise<number> {
   if (unreachable === null) targets.push(postgresTarget(pgUrl));
   else if (configured !== undefined) failures.push(`postgres: KOIOS_BENCH_PG_URL is set but ${new URL(pgUrl).host} does not answer: ${unreachable}`);
   else out(`note: PostgreSQL is not reachable at ${pgUrl} (${unreachable}); benchmarking SQLite only. Set KOIOS_BENCH_PG_URL to include it.`);
+  out(`machine: ${machine()}`);
 
   for (const target of targets) await runOn(target, results, failures);
   for (const result of results) {
     if (result.error !== undefined) failures.push(`${result.dialect}: ${result.query}: ${result.error}`);
   }
 
+  let http: Awaited<ReturnType<typeof httpBench>> = { rows: [], verdicts: [], failures: [] };
+  const httpGroups = ONLY_GROUPS.filter((group) => group !== 'pagination' && (ONLY === undefined || ONLY.has(group)));
+  try {
+    if (httpGroups.length > 0) {
+      http = await httpBench({ pgUrl: unreachable === null ? pgUrl : null, ...(ONLY === undefined ? {} : { only: ONLY }), log: out });
+    }
+  } catch (error) {
+    failures.push(`http: ${(error as Error).stack ?? String(error)}`);
+  } finally {
+    failures.push(...(await cleanUp()));
+  }
+  failures.push(...http.failures);
+
+  const rows = [...http.rows, ...inProcessRows(results)];
+  const verdicts = [...http.verdicts, ...inProcessVerdicts(results)];
   out();
-  printTable(results);
+  printTable(
+    ['target / scenario', 'req/s (median)', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'],
+    rows.map((row) => [row.label, row.rps, row.p50, row.p99, row.errors, row.non2xx]),
+    (column) => column >= 1,
+  );
+  if (verdicts.length > 0) {
+    out();
+    printTable(
+      ['ratio', 'value', 'target', 'verdict'],
+      verdicts.map((verdict) => [verdict.what, verdict.value, verdict.target, verdict.verdict]),
+      (column) => column === 1,
+    );
+  }
+  const missed = verdicts.filter((verdict) => verdict.verdict === 'MISSED');
+  const met = verdicts.filter((verdict) => verdict.verdict === 'met');
+  if (met.length + missed.length > 0) {
+    out();
+    out(`targets: ${met.length} met, ${missed.length} MISSED${missed.length > 0 ? `: ${missed.map((verdict) => verdict.what).join('; ')}` : ''}`);
+  }
+  out(
+    'HTTP rows: medians across rounds of 50-connection autocannon runs; errors and non-2xx summed over all runs. ' +
+      'In-process rows: one call at a time (p99 of 30 calls is their slowest).',
+  );
   if (failures.length > 0) {
     out();
     out(`${failures.length} failure(s):`);

@@ -125,7 +125,8 @@ export function buildProgram(): Command {
         });
         print(
           options,
-          page,
+          // The REST page's shape (CONTRACT §6), not the service's internals (per-item cursors).
+          { items: page.items, nextCursor: page.nextCursor, total: page.total },
           page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
         );
       }),

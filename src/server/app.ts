@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
+import { consoleRoutes } from './http/console.js';
+import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -44,6 +46,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
   await app.register(restApi, { config, services });
+  await app.register(consoleRoutes);
+  await app.register(graphqlApi, { services });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

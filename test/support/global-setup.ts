@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
@@ -14,7 +18,29 @@ const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
  * Finds PostgreSQL once for the whole run. Outside CI a missing server skips the PostgreSQL
  * half of the database suites with a loud warning; under CI=true it fails the run instead.
  */
+/** Newest modification time of the .ts files under a folder. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'web') latest = Math.max(latest, newest(path));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** The CLI tests run the real `bin/koios.js`, which runs dist/: compile the server when src/ is newer. */
+function buildServerIfStale(): void {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const built = join(root, 'dist/cli/main.js');
+  if (existsSync(built) && statSync(built).mtimeMs >= newest(join(root, 'src'))) return;
+  process.stdout.write('compiling dist/ for the CLI tests (npm run build)…\n');
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+}
+
 export default async function setup(project: TestProject): Promise<void> {
+  buildServerIfStale();
   const url = process.env['KOIOS_TEST_PG_URL'] ?? DEFAULT_PG_URL;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {

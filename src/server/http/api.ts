@@ -5,6 +5,12 @@ import { meRoutes, Me } from '../modules/auth/me.rest.js';
 import { SessionBody, sessionCookieName, sessionRoutes } from '../modules/auth/session.rest.js';
 import { clientsRoutes } from '../modules/clients/clients.rest.js';
 import { ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories } from '../modules/clients/clients.schema.js';
+import { auditRoutes } from '../modules/audit/audit.rest.js';
+import { AuditEvent, AuditPage } from '../modules/audit/audit.schema.js';
+import { rolesRoutes } from '../modules/roles/roles.rest.js';
+import { PermissionCatalog, Role, RoleList } from '../modules/roles/roles.schema.js';
+import { usersRoutes } from '../modules/users/users.rest.js';
+import { User, UserPage } from '../modules/users/users.schema.js';
 import type { Services } from '../services.js';
 import { Problem } from './schemas.js';
 
@@ -46,7 +52,23 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
   });
 
-  for (const schema of [Problem, ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories, Me, SessionBody]) app.addSchema(schema);
+  for (const schema of [
+    Problem,
+    ApiClient,
+    ApiClientWithSecret,
+    ClientPage,
+    PermissionCategories,
+    Me,
+    SessionBody,
+    Role,
+    RoleList,
+    PermissionCatalog,
+    User,
+    UserPage,
+    AuditEvent,
+    AuditPage,
+  ])
+    app.addSchema(schema);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -59,5 +81,8 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     });
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });
+    await api.register(rolesRoutes, { roles: services.roles });
+    await api.register(usersRoutes, { users: services.users, sessions: services.sessions });
+    await api.register(auditRoutes, { audit: services.audit });
   });
 }

@@ -85,13 +85,15 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock })
       const { rows, hasMore } = await createAuditRepository(deps.db).list({
         limit,
         beforeId,
-        actorId: input.actorId ?? null,
-        targetId: input.targetId ?? null,
+        // Ids are stored in lower case; a UUID is the same id in either case (as every get by id takes it).
+        actorId: input.actorId?.toLowerCase() ?? null,
+        targetId: input.targetId?.toLowerCase() ?? null,
         action: input.action ?? null,
         search: input.search ?? null,
       });
-      const last = rows.at(-1);
-      return { items: rows.map(toAuditEvent), nextCursor: hasMore && last !== undefined ? String(last.id) : null };
+      // Each event's own position too, so GraphQL edges can resume after any of them.
+      const cursors = rows.map((row) => String(row.id));
+      return { items: rows.map(toAuditEvent), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, cursors };
     },
   };
 }

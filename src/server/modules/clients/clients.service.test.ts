@@ -134,8 +134,25 @@ describe.each(testDialects())('API clients service on %s', (dialect) => {
     for (const id of ids) await expect(services.clients.get(SYSTEM_ACTOR, id)).rejects.toBeInstanceOf(NotFound);
   });
 
+  it('takes a client id in any case: an upper-case id deletes and regenerates the same client', async () => {
+    const { client, clientSecret } = await services.clients.create(SYSTEM_ACTOR, { name: 'shouting' });
+    const regenerated = await services.clients.regenerateSecret(SYSTEM_ACTOR, client.id.toUpperCase());
+    const row = await database.handle.db.selectFrom('api_clients').selectAll().where('id', '=', client.id).executeTakeFirstOrThrow();
+    expect(services.hasher.verify(regenerated.clientSecret, row.secret_hash)).toBe(true);
+    expect(services.hasher.verify(clientSecret, row.secret_hash)).toBe(false);
+    await services.clients.delete(SYSTEM_ACTOR, client.id.toUpperCase());
+    await expect(services.clients.get(SYSTEM_ACTOR, client.id)).rejects.toBeInstanceOf(NotFound);
+  });
+
   it('applies a bulk action to a thousand clients at once', async () => {
-    const ids = await Promise.all(Array.from({ length: 1000 }, async (_, n) => (await services.clients.create(SYSTEM_ACTOR, { name: `many ${n}` })).client.id));
+    const ids: string[] = [];
+    for (let batch = 0; batch < 1000; batch += 10) {
+      ids.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, n) => (await services.clients.create(SYSTEM_ACTOR, { name: `many ${batch + n}` })).client.id),
+        )),
+      );
+    }
     const disabled = await services.clients.bulk(SYSTEM_ACTOR, 'disable', ids);
     expect(disabled.succeeded).toHaveLength(1000);
     expect((await services.clients.list(SYSTEM_ACTOR, { search: 'many ', status: 'disabled' })).total).toBe(1000);

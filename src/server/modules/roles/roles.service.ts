@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { requireHoldsAll, requirePermission, type Actor } from '../../actor.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
+import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, RoleRow } from '../../db/schema.js';
 import { BadInput, Conflict, NotFound, ProblemCollector } from '../../errors.js';
@@ -143,7 +144,9 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
       };
       await db.transaction().execute(async (trx) => {
         await assertNameFree(trx, row.name_key, null);
-        await createRolesRepository(trx).insert(row);
+        await createRolesRepository(trx)
+          .insert(row)
+          .catch(conflictOnDuplicate(`a role named "${name}" already exists`));
         await recordAudit(trx, clock, actor, [{ action: 'role.created', target: { type: 'role', id: row.id, name }, details: { permissions } }]);
       });
       return toRole(row);
@@ -175,18 +178,20 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
           updated_at: clock.now().toISOString(),
         };
         if (next.name_key !== row.name_key) await assertNameFree(trx, next.name_key, row.id);
-        await createRolesRepository(trx).update(id, {
-          name: next.name,
-          name_key: next.name_key,
-          description: next.description,
-          permissions: next.permissions,
-          updated_at: next.updated_at,
-        });
+        await createRolesRepository(trx)
+          .update(row.id, {
+            name: next.name,
+            name_key: next.name_key,
+            description: next.description,
+            permissions: next.permissions,
+            updated_at: next.updated_at,
+          })
+          .catch(conflictOnDuplicate(`a role named "${name}" already exists`));
         const changed: Record<string, unknown> = {};
         if (next.name !== row.name) changed['name'] = { from: row.name, to: next.name };
         if (next.description !== row.description) changed['description'] = true;
         if (next.permissions !== row.permissions) changed['permissions'] = { from: permissionsOfRole(row), to: permissionsOfRole(next) };
-        await recordAudit(trx, clock, actor, [{ action: 'role.updated', target: { type: 'role', id, name: next.name }, details: changed }]);
+        await recordAudit(trx, clock, actor, [{ action: 'role.updated', target: { type: 'role', id: row.id, name: next.name }, details: changed }]);
         return next;
       });
       return toRole(updated);
@@ -203,12 +208,12 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
         note({ kind: 'role', id: row.id });
         if (row.built_in !== null) throw new Conflict(`the built-in role ${row.name} cannot be deleted`);
         requireHoldsAll(actor, permissionsOfRole(row), 'this role');
-        const usage = await createRolesRepository(trx).usage(id);
-        await createRolesRepository(trx).delete(id);
+        const usage = await createRolesRepository(trx).usage(row.id);
+        await createRolesRepository(trx).delete(row.id);
         await recordAudit(trx, clock, actor, [
           {
             action: 'role.deleted',
-            target: { type: 'role', id, name: row.name },
+            target: { type: 'role', id: row.id, name: row.name },
             details: { unassignedFromClients: usage.clients, unassignedFromUsers: usage.users },
           },
         ]);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { requireHoldsAll, requirePermission, SYSTEM_ACTOR, type Actor } from '../../actor.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
+import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, UserRow } from '../../db/schema.js';
 import { BadInput, Conflict, Forbidden, NotFound, ProblemCollector } from '../../errors.js';
@@ -78,6 +79,8 @@ function roleIdsProblems(roleIds: unknown, problems: ProblemCollector): string[]
 }
 
 const SETUP_TOKEN_SETTING = 'setup_token_sha256';
+/** The PostgreSQL advisory lock that serializes changes which could remove the last Administrator. */
+const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
 
 export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
@@ -136,6 +139,10 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
   /** Someone must always be able to sign in and administer: the last enabled Administrator stays. */
   async function assertAnAdministratorRemains(executor: Executor, wasAdministrator: boolean): Promise<void> {
     if (!wasAdministrator) return;
+    // PostgreSQL runs these transactions side by side: unserialized, two of them could each disable
+    // one of the last two Administrators while still seeing the other enabled. The lock is held to
+    // commit, and the count below (a new snapshot) then sees the earlier transaction's change.
+    if (executor.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ADMINISTRATOR_GUARD_LOCK})`.execute(executor);
     const row = await executor
       .selectFrom('users')
       .innerJoin('user_roles', 'user_roles.user_id', 'users.id')
@@ -164,7 +171,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       created_at: at,
       updated_at: at,
     };
-    await createUsersRepository(executor).insert(row);
+    await createUsersRepository(executor)
+      .insert(row)
+      .catch(conflictOnDuplicate(`a user with the email ${email} already exists`));
     await createUsersRepository(executor).setRoles(
       row.id,
       roles.map((role) => role.id),
@@ -207,12 +216,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       const after = input.cursor ? decodeCursor(input.cursor, 'email') : null;
       const repository = createUsersRepository(db);
       const { rows, hasMore } = await repository.list(limit, after === null ? null : String(after.value), after?.id ?? null);
-      const last = rows.at(-1);
-      return {
-        items: await toUsers(db, rows),
-        nextCursor: hasMore && last !== undefined ? encodeCursor({ sort: 'email', value: last.email_key, id: last.id }) : null,
-        total: await repository.count(),
-      };
+      // Each user's own position too, so GraphQL edges can resume after any of them.
+      const cursors = rows.map((row) => encodeCursor({ sort: 'email', value: row.email_key, id: row.id }));
+      return { items: await toUsers(db, rows), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total: await repository.count(), cursors };
     },
 
     async update(actor: Actor, id: string, input: UpdateUserInput): Promise<User> {
@@ -269,7 +275,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
           }
         }
         if (audit.length === 0) return before;
-        await createUsersRepository(trx).update(before.id, { ...patch, updated_at: clock.now().toISOString() });
+        await createUsersRepository(trx)
+          .update(before.id, { ...patch, updated_at: clock.now().toISOString() })
+          .catch(conflictOnDuplicate(`a user with the email ${patch.email ?? ''} already exists`));
         await recordAudit(trx, clock, actor, audit);
         await assertAnAdministratorRemains(trx, wasAdministrator);
         return findRow(trx, before.id);
@@ -295,6 +303,20 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       requirePermission(actor, 'users:read');
       const row = await findRow(db, id);
       return grantedPermissions(await permissionsOf(db, row.id));
+    },
+
+    /**
+     * The batch form of `permissions`, for a page of users (GraphQL's loader): one query whatever
+     * the number of ids. Unknown ids map to the empty grant, as a user without roles does.
+     */
+    async permissionsOfMany(actor: Actor, ids: readonly string[]) {
+      requirePermission(actor, 'users:read');
+      ids.forEach((id) => checkId(id));
+      const roles = await rolesByUser(
+        db,
+        ids.map((id) => id.toLowerCase()),
+      );
+      return new Map(ids.map((id) => [id, grantedPermissions(new Set((roles.get(id.toLowerCase()) ?? []).flatMap((role) => permissionsOfRole(role))))]));
     },
 
     /** The permissions a signed-in user holds now (the union of their roles'). */
@@ -352,11 +374,13 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
           .digest();
         const expected = stored === undefined ? null : Buffer.from(stored.value, 'base64url');
         const valid = expected !== null && expected.length === presented.length && timingSafeEqual(presented, expected);
-        if (!valid || (await createUsersRepository(trx).count()) > 0) throw new Forbidden('the setup link is invalid or has already been used');
+        const refused = () => new Forbidden('the setup link is invalid or has already been used');
+        if (stored === undefined || !valid || (await createUsersRepository(trx).count()) > 0) throw refused();
+        // Consume the link first: a concurrent use (PostgreSQL) waits on this row, then finds it gone.
+        const consumed = await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).where('value', '=', stored.value).executeTakeFirst();
+        if (Number(consumed.numDeletedRows) !== 1) throw refused();
         const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
-        const user = await insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
-        await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).execute();
-        return user;
+        return insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
       });
       return (await toUsers(db, [row]))[0]!;
     },

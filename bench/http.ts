@@ -1,0 +1,486 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Dialect } from '../src/server/db/database.js';
+import { onCleanUp, startTarget, type TargetProcess } from './children.js';
+import { CONNECTIONS, load, type LoadRequest, type LoadSample } from './load.js';
+import { CLIENT_COUNT } from './pagination.js';
+
+/**
+ * The HTTP half of `npm run bench` (issue 7): the real Koios server (SQLite, and PostgreSQL when it
+ * answers), node-oidc-provider with JWT (EdDSA) and with opaque access tokens, a bare Fastify route
+ * and a bare node:http route, each in a child process on loopback, loaded by autocannon from this
+ * process: 50 keep-alive connections, pipelining 1, BENCH_DURATION seconds (default 5) a run,
+ * BENCH_ROUNDS rounds (default 3) that each run every scenario once in turn, medians across rounds.
+ */
+
+/** One line of the printed table. */
+export interface TableRow {
+  readonly label: string;
+  readonly rps: string;
+  readonly p50: string;
+  readonly p99: string;
+  readonly errors: string;
+  readonly non2xx: string;
+}
+
+/** One line under the table: a ratio (or a size) and whether it reaches its target. */
+export interface Verdict {
+  readonly what: string;
+  readonly value: string;
+  readonly target: string;
+  readonly verdict: 'met' | 'MISSED' | 'n/a' | 'info';
+}
+
+export interface HttpBenchResult {
+  readonly rows: TableRow[];
+  readonly verdicts: Verdict[];
+  /** Anything that makes the command fail: a target that did not start, a wrong answer, errors or non-2xx under load. */
+  readonly failures: string[];
+}
+
+export interface HttpBenchOptions {
+  /** PostgreSQL for a second Koios target, or null for SQLite only. */
+  readonly pgUrl: string | null;
+  /** Which scenario groups to run (BENCH_ONLY); all when undefined. */
+  readonly only?: ReadonlySet<string>;
+  readonly log: (line: string) => void;
+}
+
+interface Settings {
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly warmUpSeconds: number;
+  readonly clients: number;
+  readonly koiosLogLevel: string;
+  readonly koiosNodeArgs: string[];
+}
+
+function numberFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+export function httpSettings(): Settings {
+  return {
+    seconds: numberFromEnv('BENCH_DURATION', 5, 1),
+    rounds: Math.round(numberFromEnv('BENCH_ROUNDS', 3, 1)),
+    warmUpSeconds: numberFromEnv('BENCH_WARMUP', 2, 0),
+    clients: Math.round(numberFromEnv('BENCH_CLIENTS', CLIENT_COUNT, 1000)),
+    // The peers log nothing per request; KOIOS_LOG_LEVEL=info would add pino's two lines per request.
+    koiosLogLevel: process.env['BENCH_KOIOS_LOG_LEVEL'] ?? 'warn',
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof" to profile the Koios targets under load.
+    koiosNodeArgs: (process.env['BENCH_KOIOS_NODE_ARGS'] ?? '').split(/\s+/).filter((arg) => arg.length > 0),
+  };
+}
+
+type Group = 'token' | 'me' | 'graphql' | 'pages' | 'bare';
+
+/** One row: a request against one target, measured once per round. */
+interface Spec {
+  readonly key: string;
+  readonly group: Group;
+  readonly label: string;
+  request?: LoadRequest;
+  /** Why the row is "n/a" (not a failure: e.g. /graphql is not there yet). */
+  notApplicable?: string;
+  /** Why the row failed (the run then exits non-zero). */
+  failed?: string;
+  readonly samples: LoadSample[];
+  /** Errors and non-2xx answers of the warm-up runs, counted in the row too. */
+  readonly warmUp: LoadSample[];
+}
+
+interface KoiosInfo extends Record<string, unknown> {
+  readonly dialect: Dialect;
+  readonly clients: number;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+interface OidcInfo extends Record<string, unknown> {
+  readonly tokenPath: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+const GRAPHQL_ME = JSON.stringify({ query: '{ me { id } }' });
+
+function basic(id: string, secret: string): string {
+  // RFC 6749 §2.3.1: each part form-encoded, then Base64.
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+function tokenRequest(url: string, id: string, secret: string): LoadRequest {
+  return { url, method: 'POST', headers: { authorization: basic(id, secret), 'content-type': FORM }, body: 'grant_type=client_credentials' };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+async function send(request: LoadRequest): Promise<Answer> {
+  const response = await fetch(request.url, {
+    method: request.method ?? 'GET',
+    ...(request.headers === undefined ? {} : { headers: request.headers }),
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: kept as text for the error message.
+  }
+  return { status: response.status, body };
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+function describe(answer: Answer): string {
+  return `${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
+}
+
+type Json = Record<string, unknown>;
+const field = (value: unknown, name: string): unknown => (typeof value === 'object' && value !== null ? (value as Json)[name] : undefined);
+
+async function fetchToken(request: LoadRequest): Promise<string> {
+  const answer = await send(request);
+  const token = field(answer.body, 'access_token');
+  check(answer.status === 200 && typeof token === 'string', `token request: ${describe(answer)}`);
+  check(String(field(answer.body, 'token_type')).toLowerCase() === 'bearer', `token request: token_type ${String(field(answer.body, 'token_type'))}`);
+  return token;
+}
+
+function jwtHeader(token: string): Json | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    return JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Json;
+  } catch {
+    return null;
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+
+/** What the Koios scenarios need to know before the load: a token, a deep cursor, whether /graphql exists. */
+async function prepareKoios(koios: TargetProcess<KoiosInfo>, specs: Map<string, Spec>, settings: Settings, log: (line: string) => void): Promise<void> {
+  const { url, clientId, clientSecret, dialect, clients } = koios.info;
+  const key = (name: string) => `koios-${dialect}:${name}`;
+  const guard = async (name: string, prepare: (spec: Spec) => Promise<void>) => {
+    const spec = specs.get(key(name));
+    if (spec === undefined || spec.failed !== undefined) return;
+    try {
+      await prepare(spec);
+    } catch (error) {
+      spec.failed = (error as Error).message;
+    }
+  };
+
+  const token = tokenRequest(`${url}/oauth/token`, clientId, clientSecret);
+  let bearer: string | undefined;
+  try {
+    const accessToken = await fetchToken(token);
+    check(jwtHeader(accessToken)?.['alg'] === 'EdDSA', 'Koios access tokens should be EdDSA JWTs');
+    bearer = `Bearer ${accessToken}`;
+  } catch (error) {
+    for (const spec of specs.values()) if (spec.key.startsWith(`koios-${dialect}:`)) spec.failed = `getting a token: ${(error as Error).message}`;
+    return;
+  }
+  const auth = { authorization: bearer };
+
+  await guard('token', async (spec) => {
+    spec.request = token;
+  });
+
+  await guard('me', async (spec) => {
+    const request: LoadRequest = { url: `${url}/api/v1/me`, headers: auth };
+    const answer = await send(request);
+    check(answer.status === 200 && field(answer.body, 'id') === clientId, `GET /api/v1/me: ${describe(answer)}`);
+    spec.request = request;
+  });
+
+  await guard('graphql', async (spec) => {
+    const request: LoadRequest = { url: `${url}/graphql`, method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: GRAPHQL_ME };
+    const answer = await send(request);
+    if (answer.status === 404) {
+      spec.notApplicable = 'POST /graphql answers 404: not built yet';
+      return;
+    }
+    check(answer.status === 200 && field(field(field(answer.body, 'data'), 'me'), 'id') === clientId, `POST /graphql { me { id } }: ${describe(answer)}`);
+    spec.request = request;
+  });
+
+  await guard('first-page', async (spec) => {
+    const request: LoadRequest = { url: `${url}/api/v1/clients?limit=50`, headers: auth };
+    const answer = await send(request);
+    const items = field(answer.body, 'items');
+    check(answer.status === 200 && Array.isArray(items) && items.length === 50, `first page: ${describe(answer)}`);
+    check(field(answer.body, 'total') === clients, `first page: total ${String(field(answer.body, 'total'))}, expected ${clients}`);
+    spec.request = request;
+  });
+
+  await guard('deep-page', async (spec) => {
+    // The cursor after the first 90% (90,000 of 100,000), found by walking there once with limit 200.
+    const position = Math.floor((settings.clients * 0.9) / 200) * 200;
+    const started = Date.now();
+    let cursor: string | null = null;
+    for (let seen = 0; seen < position; seen += 200) {
+      const answer = await send({ url: `${url}/api/v1/clients?limit=200${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, headers: auth });
+      const items = field(answer.body, 'items');
+      const next = field(answer.body, 'nextCursor');
+      check(
+        answer.status === 200 && Array.isArray(items) && items.length === 200 && typeof next === 'string',
+        `walking to ${position} at ${seen}: ${describe(answer)}`,
+      );
+      cursor = next;
+    }
+    log(`koios ${dialect}: walked to the cursor after ${thousands(position)} clients in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const request: LoadRequest = { url: `${url}/api/v1/clients?limit=50&cursor=${encodeURIComponent(cursor!)}`, headers: auth };
+    const answer = await send(request);
+    const items = field(answer.body, 'items');
+    check(answer.status === 200 && Array.isArray(items) && items.length === 50, `deep page: ${describe(answer)}`);
+    spec.request = request;
+  });
+}
+
+async function prepareOidc(oidc: TargetProcess<OidcInfo>, spec: Spec | undefined, format: 'jwt' | 'opaque'): Promise<void> {
+  if (spec === undefined) return;
+  try {
+    const request = tokenRequest(`${oidc.info.url}${oidc.info.tokenPath}`, oidc.info.clientId, oidc.info.clientSecret);
+    const token = await fetchToken(request);
+    const header = jwtHeader(token);
+    if (format === 'jwt') check(header?.['alg'] === 'EdDSA' && header['typ'] === 'at+jwt', `expected an EdDSA at+jwt, got ${JSON.stringify(header)}`);
+    else check(header === null, 'expected an opaque token, got a JWT');
+    spec.request = request;
+  } catch (error) {
+    spec.failed = (error as Error).message;
+  }
+}
+
+async function prepareBare(target: TargetProcess<Record<string, unknown>>, spec: Spec | undefined): Promise<void> {
+  if (spec === undefined) return;
+  try {
+    const request: LoadRequest = { url: `${target.info.url}/json` };
+    const answer = await send(request);
+    check(answer.status === 200 && field(answer.body, 'hello') === 'world', `GET /json: ${describe(answer)}`);
+    spec.request = request;
+  } catch (error) {
+    spec.failed = (error as Error).message;
+  }
+}
+
+/** A temporary database for one Koios target, dropped by the clean-up even if the bench fails. */
+function koiosDatabase(dialect: Dialect, pgUrl: string | null): Record<string, string> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'koios-bench-http-'));
+    onCleanUp(async () => rmSync(dir, { recursive: true, force: true }));
+    return { BENCH_KOIOS_DIALECT: 'sqlite', BENCH_KOIOS_SQLITE_PATH: join(dir, 'koios.db') };
+  }
+  const schema = `bench_http_${randomBytes(6).toString('hex')}`;
+  onCleanUp(async () => {
+    const client = new pg.Client({ connectionString: pgUrl!, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      await client.query(`drop schema if exists ${schema} cascade`);
+    } finally {
+      await client.end();
+    }
+  });
+  return { BENCH_KOIOS_DIALECT: 'postgres', BENCH_KOIOS_PG_URL: pgUrl!, BENCH_KOIOS_PG_SCHEMA: schema };
+}
+
+export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchResult> {
+  const { log } = options;
+  const settings = httpSettings();
+  const wants = (group: Group) => options.only === undefined || options.only.has(group);
+  const dialects: Dialect[] = options.pgUrl === null ? ['sqlite'] : ['sqlite', 'postgres'];
+  const failures: string[] = [];
+  const count = thousands(settings.clients + 1);
+
+  // Rows in table order; each round runs them in this order, so the targets alternate.
+  const specs = new Map<string, Spec>();
+  const add = (key: string, group: Group, label: string) => {
+    if (wants(group)) specs.set(key, { key, group, label, samples: [], warmUp: [] });
+  };
+  for (const dialect of dialects) add(`koios-${dialect}:token`, 'token', `koios ${dialect}: POST /oauth/token`);
+  add('oidc-jwt:token', 'token', 'oidc-provider JWT (EdDSA): POST /token');
+  add('oidc-opaque:token', 'token', 'oidc-provider opaque: POST /token');
+  for (const dialect of dialects) add(`koios-${dialect}:me`, 'me', `koios ${dialect}: GET /api/v1/me`);
+  for (const dialect of dialects) add(`koios-${dialect}:graphql`, 'graphql', `koios ${dialect}: POST /graphql { me { id } }`);
+  for (const dialect of dialects) add(`koios-${dialect}:first-page`, 'pages', `koios ${dialect}: GET /api/v1/clients?limit=50, first of ${count}`);
+  for (const dialect of dialects) add(`koios-${dialect}:deep-page`, 'pages', `koios ${dialect}: GET /api/v1/clients?limit=50, after 90%`);
+  add('fastify:json', 'bare', 'bare Fastify: GET /json');
+  add('node-http:json', 'bare', 'bare node:http: GET /json');
+
+  const needsKoios = wants('token') || wants('me') || wants('graphql') || wants('pages');
+  log(
+    `http: ${settings.rounds} round(s) of ${settings.seconds} s per scenario after a ${settings.warmUpSeconds} s warm-up, ${CONNECTIONS} connections, ` +
+      `Koios logging at ${settings.koiosLogLevel}${settings.koiosNodeArgs.length > 0 ? `, Koios node ${settings.koiosNodeArgs.join(' ')}` : ''}`,
+  );
+
+  // Start every target at once (the Koios ones spend their first seconds inserting clients).
+  const koiosTargets: TargetProcess<KoiosInfo>[] = [];
+  const started = Date.now();
+  const starts: Promise<void>[] = [];
+  const failAll = (prefix: string, error: unknown) => {
+    for (const spec of specs.values()) if (spec.key.startsWith(prefix)) spec.failed = `did not start: ${(error as Error).message}`;
+  };
+  if (needsKoios) {
+    for (const dialect of dialects) {
+      starts.push(
+        startTarget<KoiosInfo>(
+          `koios ${dialect}`,
+          'koios',
+          { ...koiosDatabase(dialect, options.pgUrl), BENCH_KOIOS_CLIENTS: String(settings.clients), KOIOS_LOG_LEVEL: settings.koiosLogLevel },
+          settings.koiosNodeArgs,
+        ).then(
+          async (koios) => {
+            koiosTargets.push(koios);
+            log(
+              `koios ${dialect}: ready with ${thousands(koios.info.clients)} clients after ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${koios.pid})`,
+            );
+            await prepareKoios(koios, specs, settings, log);
+          },
+          (error: unknown) => failAll(`koios-${dialect}:`, error),
+        ),
+      );
+    }
+  }
+  if (wants('token')) {
+    for (const format of ['jwt', 'opaque'] as const) {
+      starts.push(
+        startTarget<OidcInfo>(`oidc-provider ${format}`, 'oidc', { BENCH_OIDC_FORMAT: format }).then(
+          (oidc) => prepareOidc(oidc, specs.get(`oidc-${format}:token`), format),
+          (error: unknown) => failAll(`oidc-${format}:`, error),
+        ),
+      );
+    }
+  }
+  if (wants('bare')) {
+    for (const name of ['fastify', 'node-http'] as const) {
+      starts.push(
+        startTarget(name, name, {}).then(
+          (target) => prepareBare(target, specs.get(`${name}:json`)),
+          (error: unknown) => failAll(`${name}:`, error),
+        ),
+      );
+    }
+  }
+  await Promise.all(starts);
+  log(`http: targets started and checked in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const runnable = () => [...specs.values()].filter((spec) => spec.request !== undefined && spec.failed === undefined && spec.notApplicable === undefined);
+  const measure = async (spec: Spec, seconds: number, into: LoadSample[]) => {
+    try {
+      const sample = await load(spec.request!, seconds);
+      into.push(sample);
+      return sample;
+    } catch (error) {
+      spec.failed = `autocannon: ${(error as Error).message}`;
+      return undefined;
+    }
+  };
+
+  if (settings.warmUpSeconds > 0) {
+    for (const spec of runnable()) await measure(spec, settings.warmUpSeconds, spec.warmUp);
+  }
+  for (let round = 1; round <= settings.rounds; round++) {
+    const parts: string[] = [];
+    for (const spec of runnable()) {
+      const sample = await measure(spec, settings.seconds, spec.samples);
+      if (sample !== undefined) parts.push(`${spec.key} ${thousands(sample.rps)}`);
+    }
+    log(`http: round ${round}/${settings.rounds}: ${parts.join(', ')} req/s`);
+  }
+
+  // The server's memory after every run: what it holds on to, not a peak.
+  const rss = new Map<Dialect, number | null>();
+  for (const koios of koiosTargets) rss.set(koios.info.dialect, koios.rssBytes());
+
+  const rows: TableRow[] = [];
+  const rps = new Map<string, number>();
+  for (const spec of specs.values()) {
+    const all = [...spec.warmUp, ...spec.samples];
+    const errors = all.reduce((sum, sample) => sum + sample.errors, 0);
+    const non2xx = all.reduce((sum, sample) => sum + sample.non2xx, 0);
+    if (spec.notApplicable !== undefined) {
+      rows.push({ label: spec.label, rps: 'n/a', p50: 'n/a', p99: 'n/a', errors: 'n/a', non2xx: 'n/a' });
+      continue;
+    }
+    if (spec.failed !== undefined || spec.samples.length === 0) {
+      failures.push(`${spec.label}: ${spec.failed ?? 'no measurement'}`);
+      rows.push({ label: spec.label, rps: 'FAILED', p50: '', p99: '', errors: String(errors), non2xx: String(non2xx) });
+      continue;
+    }
+    if (errors > 0 || non2xx > 0) {
+      const statuses: Record<string, number> = {};
+      for (const sample of all) for (const [code, n] of Object.entries(sample.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+      failures.push(`${spec.label}: ${errors} error(s), ${non2xx} non-2xx answer(s) under load (status codes: ${JSON.stringify(statuses)})`);
+    }
+    const medianRps = median(spec.samples.map((sample) => sample.rps));
+    rps.set(spec.key, medianRps);
+    rows.push({
+      label: spec.label,
+      rps: thousands(medianRps),
+      p50: median(spec.samples.map((sample) => sample.p50)).toFixed(1),
+      p99: median(spec.samples.map((sample) => sample.p99)).toFixed(1),
+      errors: String(errors),
+      non2xx: String(non2xx),
+    });
+  }
+
+  const verdicts: Verdict[] = [];
+  const ratio = (what: string, numerator: string, denominator: string, min: number, target: string) => {
+    const top = rps.get(numerator);
+    const bottom = rps.get(denominator);
+    if (!specs.has(numerator) || !specs.has(denominator)) return;
+    if (top === undefined || bottom === undefined || bottom === 0) {
+      verdicts.push({ what, value: '—', target, verdict: 'n/a' });
+      return;
+    }
+    const value = top / bottom;
+    verdicts.push({ what, value: `${value.toFixed(2)}×`, target, verdict: Number.isNaN(min) ? 'info' : value >= min ? 'met' : 'MISSED' });
+  };
+  for (const dialect of dialects) {
+    const k = (name: string) => `koios-${dialect}:${name}`;
+    ratio(`${dialect}: token issuance ÷ oidc-provider JWT`, k('token'), 'oidc-jwt:token', 3, '≥ 3×');
+    ratio(`${dialect}: GET /api/v1/me ÷ bare Fastify`, k('me'), 'fastify:json', 0.6, '≥ 0.6×');
+    ratio(`${dialect}: GraphQL { me { id } } ÷ bare Fastify`, k('graphql'), 'fastify:json', 0.4, '≥ 0.4×');
+    ratio(`${dialect}: first page of ${count} ÷ bare Fastify`, k('first-page'), 'fastify:json', 0.3, '≥ 0.3×');
+    ratio(`${dialect}: deep page ÷ first page`, k('deep-page'), k('first-page'), 1 / 1.5, '≥ 0.67× (within 1.5×)');
+    if (rss.has(dialect)) {
+      const bytes = rss.get(dialect) ?? null;
+      verdicts.push(
+        bytes === null
+          ? { what: `${dialect}: server RSS after all runs`, value: '—', target: '< 250 MB', verdict: 'n/a' }
+          : {
+              what: `${dialect}: server RSS after all runs`,
+              value: `${(bytes / 1024 / 1024).toFixed(0)} MB`,
+              target: '< 250 MB',
+              verdict: bytes < 250 * 1024 * 1024 ? 'met' : 'MISSED',
+            },
+      );
+    }
+  }
+  for (const dialect of dialects) ratio(`${dialect}: token issuance ÷ oidc-provider opaque`, `koios-${dialect}:token`, 'oidc-opaque:token', NaN, '');
+  ratio('oidc-provider opaque ÷ JWT', 'oidc-opaque:token', 'oidc-jwt:token', NaN, '');
+  ratio('bare node:http ÷ bare Fastify', 'node-http:json', 'fastify:json', NaN, '');
+  return { rows, verdicts, failures };
+}

@@ -1,0 +1,349 @@
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/server/actor.js';
+import { browserAvailable, launchBrowser, newConsoleContext, screenshot, useTheme } from './support/browser.js';
+import { callApi, requestToken, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+
+/**
+ * The product description of API clients (seed/api-clients.txt), sentence by sentence, in a real
+ * browser against the real server serving the built console.
+ */
+describe.runIf(browserAvailable())('the API clients console', () => {
+  let console_: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** The client created through the console, and what the one-time dialog showed. */
+  const created = { id: '', secret: '', name: 'Billing export' };
+  let accessToken = '';
+
+  const notification = (text: string | RegExp) => page.getByRole('alert').filter({ hasText: text });
+  const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
+  /** Mantine draws switches and segmented controls over a hidden input: operate them as a keyboard user does. */
+  const toggle = async (control: Locator) => {
+    await control.focus();
+    await page.keyboard.press('Space');
+  };
+
+  beforeAll(async () => {
+    console_ = await startConsoleServer();
+    browser = await launchBrowser();
+    context = await newConsoleContext(browser, console_.url);
+    page = await context.newPage();
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await console_?.close();
+  });
+
+  it('sends a visitor without a session to Sign in, and back to the page they asked for', async () => {
+    await page.goto('/system/connections?sort=name');
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('Email').fill(console_.admin.email);
+    await page.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Sign-in failed' }).getByText('The email or password is not right').waitFor();
+
+    await page.getByRole('textbox', { name: 'Password', exact: true }).fill(console_.admin.password);
+    await page.getByRole('textbox', { name: 'Password', exact: true }).press('Enter');
+    await page.waitForURL(/\/system\/connections\?sort=name$/);
+    await page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
+    const navigation = page.getByRole('navigation', { name: 'Main' });
+    await navigation.getByRole('link', { name: 'Connections' }).waitFor();
+    expect(await navigation.getByText('System').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: `Account: ${console_.admin.name}` }).isVisible()).toBe(true);
+  });
+
+  it('says what to do when there is no client yet', async () => {
+    await page.getByText('No API clients yet').waitFor();
+    await screenshot(page, 'client-list-empty');
+  });
+
+  it('creates a client from Add API Client: Name required, Description optional, then Create', async () => {
+    await page.getByRole('button', { name: 'Add API Client' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add API Client' });
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Name is required').waitFor();
+    await dialog.getByLabel('Name').fill('   ');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Name is required').waitFor();
+    await dialog.getByLabel('Name').fill('x'.repeat(101));
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Name must be at most 100 characters').waitFor();
+
+    await dialog.getByLabel('Name').fill(created.name);
+    await dialog.getByLabel('Description').fill('Nightly invoice export to the accounting system');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('shows the Client ID and the Client Secret once, and cannot be dismissed before the secret is copied', async () => {
+    const dialog = page.getByRole('dialog', { name: 'API client created' });
+    await dialog.waitFor();
+    created.id = await dialog.getByRole('textbox', { name: 'Client ID' }).inputValue();
+    created.secret = await dialog.getByRole('textbox', { name: 'Client Secret' }).inputValue();
+    expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(created.secret.length).toBeGreaterThan(30);
+    expect(await dialog.getByText(/will not be shown again/).isVisible()).toBe(true);
+
+    await dialog.getByRole('button', { name: 'Copy client secret' }).click();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.secret);
+    await dialog.getByRole('button', { name: 'Copy client ID' }).click();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+
+    await page.keyboard.press('Escape');
+    await page.mouse.click(5, 5);
+    expect(await dialog.isVisible()).toBe(true);
+    expect(await dialog.getByRole('button', { name: 'Close' }).isDisabled()).toBe(true);
+    expect(await dialog.getByRole('button', { name: 'Done' }).isDisabled()).toBe(true);
+    await screenshot(page, 'credentials-dialog');
+
+    await dialog.getByRole('checkbox', { name: 'I have copied the secret' }).check();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('lists the client with Status, Name, Client ID, Last Used and Created', async () => {
+    const table = page.getByRole('table', { name: 'API clients' });
+    for (const column of ['Status', 'Name', 'Client ID', 'Last Used', 'Created']) {
+      await table.getByRole('columnheader', { name: column, exact: true }).waitFor();
+    }
+    const client = row(created.name);
+    await client.getByText('Enabled', { exact: true }).waitFor();
+    await client.getByText(created.id).waitFor();
+    await client.getByText('Never').waitFor();
+    await client.getByRole('button', { name: `Copy client ID of ${created.name}` }).waitFor();
+    await client.getByText('just now').hover();
+    await page.getByRole('tooltip').waitFor();
+  });
+
+  it('gives the new credentials an access token at /oauth/token', async () => {
+    const response = await requestToken(console_.url, created.id, created.secret);
+    expect(response.status).toBe(200);
+    accessToken = ((await response.json()) as { access_token: string }).access_token;
+    const me = await callApi(console_.url, '/api/v1/me', accessToken);
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ type: 'client', id: created.id, name: created.name, permissions: [] });
+  });
+
+  it('opens the detail page from the row: Overview with Last Activity, Status, Client Credentials and Description', async () => {
+    await row(created.name).getByRole('cell').nth(4).click();
+    await page.waitForURL(`**/system/connections/${created.id}`);
+    await page.getByRole('heading', { name: created.name, level: 1 }).waitFor();
+    for (const tab of ['Overview', 'Roles', 'Permissions']) await page.getByRole('tab', { name: tab }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected')).toBe('true');
+    await page.getByRole('region', { name: 'Last Activity' }).waitFor();
+    await page.getByRole('region', { name: 'Status' }).getByText('Enabled', { exact: true }).waitFor();
+    const credentials = page.getByRole('region', { name: 'Client Credentials' });
+    await credentials.getByText(created.id).waitFor();
+    await credentials.getByRole('button', { name: 'Copy client ID' }).click();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+    const masked = credentials.getByRole('button', { name: /regenerate.*client secret/i });
+    expect(await masked.textContent()).not.toContain(created.secret);
+    expect(await page.getByLabel('Description').inputValue()).toBe('Nightly invoice export to the accounting system');
+
+    await page.getByLabel('Description').fill('Nightly invoice export (v2)');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await notification('Changes saved').waitFor();
+    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).description).toBe('Nightly invoice export (v2)');
+    await screenshot(page, 'client-overview');
+  });
+
+  it('shows no permission on the Permissions tab while the client has no role', async () => {
+    await page.getByRole('tab', { name: 'Permissions' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Permissions' });
+    for (const category of ['API Clients', 'Roles', 'Users', 'Audit']) await panel.getByRole('heading', { name: category }).waitFor();
+    const readClients = panel.getByRole('switch', { name: 'View API clients' });
+    expect(await readClients.isChecked()).toBe(false);
+    expect(await readClients.getAttribute('aria-readonly')).toBe('true');
+    expect((await callApi(console_.url, '/api/v1/clients', accessToken)).status).toBe(403);
+  });
+
+  it('assigns a role on the Roles tab, previewing its permissions first, and the Permissions tab follows', async () => {
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Roles' });
+    const roles = panel.getByRole('radiogroup', { name: 'Role' });
+    expect(await roles.getByRole('radio', { name: 'No role' }).isChecked()).toBe(true);
+    await roles.getByRole('radio', { name: 'Administrator' }).waitFor();
+
+    await roles.getByRole('radio', { name: 'Viewer' }).check();
+    await panel.getByRole('heading', { name: 'What Viewer grants' }).waitFor();
+    expect(await panel.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
+    expect(await panel.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
+    await screenshot(page, 'client-roles');
+    // Only a preview so far: the client still has no role.
+    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).role).toBeNull();
+
+    await panel.getByRole('button', { name: 'Save role' }).click();
+    await notification(`${created.name} now has the role Viewer`).waitFor();
+    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).role?.name).toBe('Viewer');
+
+    await page.getByRole('tab', { name: 'Permissions' }).click();
+    const permissions = page.getByRole('tabpanel', { name: 'Permissions' });
+    await permissions.getByText('Effective permissions from the role').waitFor();
+    await expect.poll(() => permissions.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
+    expect(await permissions.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
+    expect(await permissions.getByRole('switch', { name: 'Create API clients' }).isChecked()).toBe(false);
+    await screenshot(page, 'client-permissions');
+    await page.getByRole('tab', { name: 'Activity' }).click();
+    await page.getByRole('tabpanel', { name: 'Activity' }).getByText('Changed the role').waitFor();
+    await screenshot(page, 'client-activity');
+    // A token minted now carries the role's permissions (one minted before had an empty scope).
+    const token = await requestToken(console_.url, created.id, created.secret);
+    accessToken = ((await token.json()) as { access_token: string }).access_token;
+    expect((await callApi(console_.url, '/api/v1/clients', accessToken)).status).toBe(200);
+  });
+
+  it('disables the client with the switch in the header, and its token is refused; enabling restores it', async () => {
+    // CONTRACT §8: the header's switch is the first on the page, named Enabled.
+    const enabled = page.getByRole('switch').first();
+    expect(await enabled.getAttribute('id')).toBe(await page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
+    expect(await enabled.isChecked()).toBe(true);
+
+    await toggle(enabled);
+    await notification('API client disabled').waitFor();
+    await expect.poll(() => enabled.isChecked()).toBe(false);
+    await page.getByRole('tab', { name: 'Overview' }).click();
+    await page.getByRole('region', { name: 'Status' }).getByText('Disabled', { exact: true }).waitFor();
+    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(401);
+    expect((await requestToken(console_.url, created.id, created.secret)).status).toBe(401);
+
+    await toggle(page.getByRole('switch').first());
+    await notification('API client enabled').waitFor();
+    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(200);
+  });
+
+  it('regenerates the secret from the masked secret, after confirmation; the old secret is refused', async () => {
+    await useTheme(page, 'dark');
+    await page.getByRole('tab', { name: 'Overview' }).click();
+    await screenshot(page, 'client-overview');
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    await page.getByRole('tabpanel', { name: 'Roles' }).getByRole('radio', { name: 'Viewer' }).waitFor();
+    await screenshot(page, 'client-roles');
+    await page.getByRole('tab', { name: 'Permissions' }).click();
+    await page.getByRole('tabpanel', { name: 'Permissions' }).getByRole('heading', { name: 'Audit' }).waitFor();
+    await screenshot(page, 'client-permissions');
+    await page.getByRole('tab', { name: 'Overview' }).click();
+
+    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    const confirm = page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await requestToken(console_.url, created.id, created.secret)).status).toBe(200);
+
+    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    await page.getByRole('dialog', { name: 'Regenerate the client secret?' }).getByRole('button', { name: 'Regenerate secret' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New client secret' });
+    await dialog.waitFor();
+    expect(await dialog.getByRole('textbox', { name: 'Client ID' }).inputValue()).toBe(created.id);
+    const secret = await dialog.getByRole('textbox', { name: 'Client Secret' }).inputValue();
+    expect(secret).not.toBe(created.secret);
+    await screenshot(page, 'credentials-dialog');
+    await dialog.getByRole('checkbox', { name: 'I have copied the secret' }).check();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+
+    const old = await requestToken(console_.url, created.id, created.secret);
+    expect(old.status).toBe(401);
+    expect(await old.json()).toMatchObject({ error: 'invalid_client' });
+    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(401);
+    expect((await requestToken(console_.url, created.id, secret)).status).toBe(200);
+    created.secret = secret;
+    await page
+      .getByRole('region', { name: 'Client Credentials' })
+      .getByRole('button', { name: new RegExp(`ends in ${secret.slice(-4)}`) })
+      .waitFor();
+    await page.getByRole('tab', { name: 'Activity' }).click();
+    await page.getByRole('tabpanel', { name: 'Activity' }).getByText('Regenerated the secret').waitFor();
+    await screenshot(page, 'client-activity');
+  });
+
+  it('enables, disables and deletes several clients at once from the Actions menu', async () => {
+    for (const name of ['Warehouse sync', 'Reporting', 'Legacy importer']) await console_.server.services.clients.create(SYSTEM_ACTOR, { name });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connections' }).click();
+    await page.waitForURL(/\/system\/connections$/);
+    await row('Legacy importer').waitFor();
+
+    await row('Reporting').getByRole('checkbox', { name: 'Select Reporting' }).check();
+    await row('Legacy importer').getByRole('checkbox', { name: 'Select Legacy importer' }).check();
+    await page.getByText('2 selected').waitFor();
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Disable' }).click();
+    await notification('2 API clients disabled').waitFor();
+    await row('Reporting').getByText('Disabled', { exact: true }).waitFor();
+    await row('Legacy importer').getByText('Disabled', { exact: true }).waitFor();
+    expect(await row('Reporting').getAttribute('style')).toContain('opacity: 0.55');
+    expect(await row('Warehouse sync').getByText('Enabled', { exact: true }).isVisible()).toBe(true);
+    await screenshot(page, 'client-list');
+    await useTheme(page, 'light');
+    await screenshot(page, 'client-list');
+
+    await toggle(page.getByRole('radiogroup', { name: 'Filter by status' }).getByRole('radio', { name: 'Disabled' }));
+    await page.waitForURL(/status=disabled/);
+    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);
+    await page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Enable' }).click();
+    await notification('2 API clients enabled').waitFor();
+    await page.getByText('No API clients match').waitFor();
+    await page.getByRole('button', { name: 'Clear search and filter' }).click();
+    await row('Reporting').getByText('Enabled', { exact: true }).waitFor();
+
+    await row('Reporting').getByRole('checkbox').check();
+    await row('Legacy importer').getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete 2 API clients?' });
+    await confirm.getByText('You are about to delete 2 API clients').waitFor();
+    await confirm.getByRole('button', { name: 'Delete 2 API clients' }).click();
+    await notification('2 API clients deleted').waitFor();
+    await row('Reporting').waitFor({ state: 'detached' });
+    expect(await row('Legacy importer').count()).toBe(0);
+    const left = await console_.server.services.clients.list(SYSTEM_ACTOR, { limit: 50, cursor: null, search: null, status: null, sort: 'name' });
+    expect(left.items.map((client) => client.name).sort()).toEqual([created.name, 'Warehouse sync']);
+  });
+
+  it('keeps search, status filter, sort and page in the URL, so a view can be shared', async () => {
+    for (let index = 1; index <= 12; index += 1) {
+      await console_.server.services.clients.create(SYSTEM_ACTOR, { name: `Batch job ${String(index).padStart(2, '0')}` });
+    }
+    await page.goto('/system/connections');
+    await page.getByLabel('Search API clients').fill('batch job');
+    await page.waitForURL(/q=batch\+job/);
+    await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+    await page.waitForURL(/sort=name/);
+    await page.getByRole('textbox', { name: 'Rows per page' }).click();
+    await page.getByRole('option', { name: '10', exact: true }).click();
+    await page.getByText('1–10 of 12 clients').waitFor();
+    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').first().textContent()).toBe('Batch job 01');
+
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.waitForURL(/page=2/);
+    await page.getByText('11–12 of 12 clients').waitFor();
+    const shared = page.url();
+    expect(new URL(shared).searchParams.get('q')).toBe('batch job');
+
+    const other = await context.newPage();
+    await other.goto(shared);
+    await other.getByText('11–12 of 12 clients').waitFor();
+    expect(await other.getByRole('table', { name: 'API clients' }).getByRole('link').allTextContents()).toEqual(['Batch job 11', 'Batch job 12']);
+    expect(await other.getByLabel('Search API clients').inputValue()).toBe('batch job');
+    await other.getByRole('button', { name: 'Previous page' }).click();
+    await other.getByText('1–10 of 12 clients').waitFor();
+    await other.close();
+
+    await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+    await page.waitForURL((url) => url.searchParams.get('sort') === '-name' && !url.searchParams.has('page'));
+    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').first().textContent()).toBe('Batch job 12');
+  });
+
+  it('signs out', async () => {
+    await useTheme(page, 'light');
+    await page.getByRole('button', { name: `Account: ${console_.admin.name}` }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login$/);
+    await page.goto('/system/connections');
+    await page.waitForURL(/\/login\?next=/);
+  });
+});

@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium; never a downloaded browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+
+/**
+ * Whether the browser suites can run. Outside CI a missing Chromium skips them with a loud warning;
+ * under CI=true the suites run and fail, since CI installs Chromium first.
+ */
+export function browserAvailable(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env['CI'] === 'true') return true;
+  process.stderr.write(
+    `\n\u001b[1;33m!!! ${CHROMIUM} is missing (apt-get install chromium).\n!!! SKIPPING the browser tests of the console in this run.\u001b[0m\n\n`,
+  );
+  return false;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: under CI the browser tests must run (apt-get install chromium)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export async function newConsoleContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1360, height: 900 }, reducedMotion: 'reduce', locale: 'en-GB', timezoneId: 'UTC' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
+  context.setDefaultTimeout(10_000);
+  // A script error or a refused resource (the CSP) fails silently in the page: say it here.
+  context.on('weberror', (error) => process.stderr.write(`[browser] uncaught: ${error.error().message}\n`));
+  context.on('console', (message) => {
+    // A 4xx is an answer the console shows (a 401 at start is how it learns to show Sign in).
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) process.stderr.write(`[browser] console.error: ${message.text()}\n`);
+  });
+  return context;
+}
+
+/** Saves `test-results/screenshots/<name>-<theme>.png` (gitignored) for a person to look at. */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const theme = (await page.locator('html').getAttribute('data-mantine-color-scheme')) ?? 'light';
+  // Tooltips and notifications come and go; let the page settle.
+  await page.mouse.move(0, 0);
+  await page.waitForTimeout(250);
+  // A dialog's overlay covers the viewport only: show the viewport then, the whole page otherwise.
+  const dialogOpen = (await page.getByRole('dialog').count()) > 0;
+  // A full-page capture keeps the scroll offset, which would draw the fixed header mid-page.
+  const fullPage = options.fullPage ?? !dialogOpen;
+  if (fullPage) await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-${theme}.png`), fullPage });
+}
+
+/** Switches the console's theme with its own toggle in the header. */
+export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  const current = await page.locator('html').getAttribute('data-mantine-color-scheme');
+  if (current === theme) return;
+  await page.getByRole('button', { name: `Use ${theme} theme` }).click();
+  await page.locator(`html[data-mantine-color-scheme="${theme}"]`).waitFor({ state: 'attached' });
+}

@@ -1,0 +1,38 @@
+import { SYSTEM_ACTOR } from '../../src/server/actor.js';
+import type { Role } from '../../src/server/modules/roles/roles.service.js';
+import { startTestServer, type TestServer } from '../../test/support/server.js';
+import { ensureConsoleBuilt } from './console-build.js';
+
+export interface ConsoleServer {
+  readonly server: TestServer;
+  readonly url: string;
+  readonly admin: { readonly email: string; readonly password: string; readonly name: string };
+  readonly roles: { readonly administrator: Role; readonly viewer: Role };
+  close(): Promise<void>;
+}
+
+/** The real server on loopback (SQLite), serving the built console, with one Administrator to sign in as. */
+export async function startConsoleServer(): Promise<ConsoleServer> {
+  await ensureConsoleBuilt();
+  const server = await startTestServer('sqlite');
+  const roles = await server.services.roles.list(SYSTEM_ACTOR);
+  const administrator = roles.find((role) => role.name === 'Administrator')!;
+  const viewer = roles.find((role) => role.name === 'Viewer')!;
+  const admin = { email: 'ada@koios.test', password: 'correct horse battery staple', name: 'Ada Lovelace' };
+  await server.services.users.create(SYSTEM_ACTOR, { ...admin, roleIds: [administrator.id] });
+  return { server, url: server.url, admin, roles: { administrator, viewer }, close: () => server.close() };
+}
+
+/** The client credentials grant (client_secret_post), as an external system would use it. */
+export async function requestToken(url: string, clientId: string, clientSecret: string): Promise<Response> {
+  return fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
+  });
+}
+
+/** A call to the REST API with a client's access token. */
+export async function callApi(url: string, path: string, accessToken: string): Promise<Response> {
+  return fetch(`${url}${path}`, { headers: { Authorization: `Bearer ${accessToken}` } });
+}

@@ -1,0 +1,184 @@
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/server/actor.js';
+import { browserAvailable, launchBrowser, newConsoleContext, screenshot, useTheme } from './support/browser.js';
+import { startConsoleServer, type ConsoleServer } from './support/console-server.js';
+
+/** Roles, users and the audit log in the console, in a real browser against the real server. */
+describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
+  let console_: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let roleId = '';
+  let userId = '';
+
+  const notification = (text: string | RegExp) => page.getByRole('alert').filter({ hasText: text });
+  const toggle = async (control: Locator) => {
+    await control.focus();
+    await page.keyboard.press('Space');
+  };
+
+  beforeAll(async () => {
+    console_ = await startConsoleServer();
+    browser = await launchBrowser();
+    context = await newConsoleContext(browser, console_.url);
+    page = await context.newPage();
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(console_.admin.email);
+    await page.getByRole('textbox', { name: 'Password', exact: true }).fill(console_.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/system\/connections$/);
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await console_?.close();
+  });
+
+  it('lists the built-in roles, which are read-only', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Roles' }).click();
+    await page.getByRole('heading', { name: 'Roles', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: 'Roles' });
+    for (const name of ['Administrator', 'Viewer']) {
+      await table
+        .getByRole('row')
+        .filter({ has: page.getByRole('link', { name, exact: true }) })
+        .getByText('Built-in')
+        .waitFor();
+    }
+    await table.getByRole('link', { name: 'Viewer', exact: true }).click();
+    await page.getByRole('heading', { name: 'Viewer', level: 1 }).waitFor();
+    await page.getByText('Built-in roles are present from the first start').waitFor();
+    const readAudit = page.getByRole('switch', { name: 'View audit log' });
+    expect(await readAudit.isChecked()).toBe(true);
+    expect(await readAudit.getAttribute('aria-readonly')).toBe('true');
+    await toggle(readAudit);
+    expect(await readAudit.isChecked()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Save changes' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete role' }).count()).toBe(0);
+  });
+
+  it('creates a custom role and toggles its permissions by category', async () => {
+    await page.getByRole('link', { name: 'Roles' }).first().click();
+    await page.getByRole('button', { name: 'Create role' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create role' });
+    await dialog.getByLabel('Name').fill('Viewer');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText(/already exists/).waitFor();
+    await dialog.getByLabel('Name').fill('Auditors');
+    await dialog.getByLabel('Description').fill('Read the audit log and the client list');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/\/roles\/[0-9a-f-]{36}$/);
+    roleId = page.url().split('/').at(-1)!;
+    await page.getByRole('heading', { name: 'Auditors', level: 1 }).waitFor();
+
+    for (const category of ['API Clients', 'Roles', 'Users', 'Audit']) await page.getByRole('heading', { name: category, level: 3 }).waitFor();
+    const save = page.getByRole('button', { name: 'Save changes' });
+    expect(await save.isDisabled()).toBe(true);
+    await toggle(page.getByRole('switch', { name: 'View audit log' }));
+    await toggle(page.getByRole('switch', { name: 'View API clients' }));
+    await page.getByText('You have unsaved changes.').waitFor();
+    await screenshot(page, 'role-editor', { fullPage: false });
+    await save.click();
+    await notification('Role saved').waitFor();
+    expect((await console_.server.services.roles.get(SYSTEM_ACTOR, roleId)).permissions).toEqual(['clients:read', 'audit:read']);
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Auditors', level: 1 }).waitFor();
+    expect(await page.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
+    expect(await page.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
+    await useTheme(page, 'dark');
+    await screenshot(page, 'role-editor', { fullPage: false });
+    await useTheme(page, 'light');
+  });
+
+  it('creates a user with a role, from Add user', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: 'Users' });
+    await table.getByText(console_.admin.email).waitFor();
+    await screenshot(page, 'user-list');
+
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add user' });
+    await dialog.getByLabel('Email').fill('grace@koios.test');
+    await dialog.getByLabel('Name').fill('Grace Hopper');
+    await dialog.getByRole('textbox', { name: 'Initial password' }).fill('short');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Use at least 12 characters').waitFor();
+    await dialog.getByRole('textbox', { name: 'Initial password' }).fill('a long enough password');
+    await dialog.getByRole('checkbox', { name: 'Viewer' }).check();
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await notification('User created').waitFor();
+    await page.waitForURL(/\/users\/[0-9a-f-]{36}$/);
+    userId = page.url().split('/').at(-1)!;
+    await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor();
+    expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).roles.map((role) => role.name)).toEqual(['Viewer']);
+    await screenshot(page, 'user-overview');
+  });
+
+  it('gives the user several roles with checkboxes, and the Permissions tab shows the union', async () => {
+    await page.getByRole('tab', { name: 'Permissions' }).click();
+    let permissions = page.getByRole('tabpanel', { name: 'Permissions' });
+    await permissions.getByRole('heading', { name: 'Audit' }).waitFor();
+    expect(await permissions.getByRole('switch', { name: 'Manage roles' }).isChecked()).toBe(false);
+
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    const roles = page.getByRole('tabpanel', { name: 'Roles' }).getByRole('group', { name: 'Roles' });
+    expect(await roles.getByRole('checkbox', { name: 'Viewer' }).isChecked()).toBe(true);
+    await roles.getByRole('checkbox', { name: 'Auditors' }).check();
+    await roles.getByRole('checkbox', { name: 'Administrator' }).check();
+    await screenshot(page, 'user-roles');
+    await page.getByRole('button', { name: 'Save roles' }).click();
+    await notification('Roles saved').waitFor();
+    expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).roles.map((role) => role.name).sort()).toEqual([
+      'Administrator',
+      'Auditors',
+      'Viewer',
+    ]);
+
+    await page.getByRole('tab', { name: 'Permissions' }).click();
+    permissions = page.getByRole('tabpanel', { name: 'Permissions' });
+    await expect.poll(() => permissions.getByRole('switch', { name: 'Manage roles' }).isChecked()).toBe(true);
+    await screenshot(page, 'user-permissions');
+  });
+
+  it('disables the user with the header switch, then deletes them', async () => {
+    const enabled = page.getByRole('switch').first();
+    expect(await enabled.getAttribute('id')).toBe(await page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
+    await toggle(enabled);
+    await notification('User disabled').waitFor();
+    expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).enabled).toBe(false);
+
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete grace@koios.test?' });
+    await confirm.getByRole('button', { name: 'Delete user' }).click();
+    await notification('User deleted').waitFor();
+    await page.waitForURL(/\/users$/);
+    await page.getByRole('table', { name: 'Users' }).getByText(console_.admin.email).waitFor();
+    expect(await page.getByRole('table', { name: 'Users' }).getByText('grace@koios.test').count()).toBe(0);
+  });
+
+  it('does not let the signed-in user disable or delete themselves', async () => {
+    await page.getByRole('table', { name: 'Users' }).getByRole('link', { name: console_.admin.name }).click();
+    await page.getByRole('heading', { name: console_.admin.name, level: 1 }).waitFor();
+    expect(await page.getByRole('switch', { name: 'Enabled', exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+  });
+
+  it('searches the audit log', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: 'Audit events' });
+    await table.getByText('user.deleted').waitFor();
+    await page.getByLabel('Search the audit log').fill('Auditors');
+    await page.waitForURL(/q=Auditors/);
+    await table.getByText('role.created').waitFor();
+    await expect.poll(() => table.getByText('user.deleted').count()).toBe(0);
+    await screenshot(page, 'audit');
+    await page.getByLabel('Search the audit log').fill('no event matches this');
+    await page.getByText('No events match').waitFor();
+  });
+});

@@ -1,0 +1,454 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../server/actor.js';
+import { NotFound } from '../server/errors.js';
+import type { Services } from '../server/services.js';
+import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../test/support/databases.js';
+import { buildProgram, runCli } from './main.js';
+
+/*
+ * The operator CLI as operators run it: a separate process, configured only by its environment,
+ * talking to a real database (SQLite file or PostgreSQL schema) that this test then inspects.
+ */
+
+// The real `koios` command (package bin), running the compiled CLI; global setup rebuilds dist/ when src/ is newer.
+const CLI_ENTRY = fileURLToPath(new URL('../../bin/koios.js', import.meta.url));
+const SPAWN_TIMEOUT_MS = 60_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** This process's environment without anything that configures Koios, plus `overrides`. */
+function cleanEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('KOIOS_') && key !== 'HOST' && key !== 'PORT' && !key.startsWith('NODE_') && !key.startsWith('VITEST')) env[key] = value;
+  }
+  return { ...env, ...overrides };
+}
+
+/** An empty working directory, so that no `.env` file changes what the CLI sees. */
+const cwd = mkdtempSync(join(tmpdir(), 'koios-cli-cwd-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+/** The real `bin/koios.js` in its own process: for stdin, exit codes and the program as installed. */
+function spawnKoios(env: Record<string, string>, args: readonly string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+      cwd,
+      env: cleanEnv({ KOIOS_LOG_LEVEL: 'silent', ...env }),
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), SPAWN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * The same CLI entry (`runCli`) in this process, with the environment, working directory and
+ * output it would have as a process: a process start costs about a second here, and the suite
+ * runs about a hundred commands. One at a time, since it swaps process-wide state.
+ */
+function runInProcess(env: Record<string, string>, args: readonly string[]): Promise<Run> {
+  const run = inProcessQueue.then(async () => {
+    const savedEnv = process.env;
+    const savedCwd = process.cwd();
+    const savedOut = process.stdout.write;
+    const savedErr = process.stderr.write;
+    let stdout = '';
+    let stderr = '';
+    process.env = cleanEnv({ KOIOS_LOG_LEVEL: 'silent', ...env });
+    process.chdir(cwd);
+    process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+    try {
+      const code = await runCli(args);
+      return { code, stdout, stderr };
+    } finally {
+      process.stdout.write = savedOut;
+      process.stderr.write = savedErr;
+      process.chdir(savedCwd);
+      process.env = savedEnv;
+    }
+  });
+  inProcessQueue = run.catch(() => undefined);
+  return run;
+}
+
+/** Commands with input on stdin run as a real process; the rest in this process. */
+function runKoios(env: Record<string, string>, args: readonly string[], input?: string): Promise<Run> {
+  // `users create` without --password reads stdin, which only a real process can be given (empty here).
+  const readsStdin = args[0] === 'users' && args[1] === 'create' && !args.includes('--password') && !args.includes('--help');
+  if (readsStdin) return spawnKoios(env, args, input ?? '');
+  return input === undefined ? runInProcess(env, args) : spawnKoios(env, args, input);
+}
+
+/** Runs `work` over `items`, at most `width` at a time (each CLI process compiles the sources). */
+async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += width) results.push(...(await Promise.all(items.slice(start, start + width).map(work))));
+  return results;
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((line) => line.length > 0);
+}
+
+/** The one JSON document a `--json` command printed: exactly one line, nothing on stderr. */
+function jsonOf(run: Run): Record<string, unknown> {
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(lines(run.stdout)).toHaveLength(1);
+  return JSON.parse(run.stdout) as Record<string, unknown>;
+}
+
+/** A refusal: exit 1, nothing on stdout, one line on stderr. */
+function refusalLine(run: Run): string {
+  expect(run.code).toBe(1);
+  expect(run.stdout).toBe('');
+  const stderr = lines(run.stderr);
+  expect(stderr).toHaveLength(1);
+  return stderr[0]!;
+}
+
+function commandPaths(command: Command, prefix: string[] = []): string[][] {
+  return command.commands.flatMap((sub) => {
+    const path = [...prefix, sub.name()];
+    return [path, ...commandPaths(sub, path)];
+  });
+}
+
+describe('koios without a database', { timeout: 120_000 }, () => {
+  it('refuses to run against an unreachable database with one line naming KOIOS_DATABASE_URL', async () => {
+    const run = await spawnKoios({ KOIOS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' }, ['clients', 'list', '--json']);
+    expect(refusalLine(run)).toContain('KOIOS_DATABASE_URL');
+  });
+
+  it('refuses bad configuration with one line naming the variable', async () => {
+    const run = await spawnKoios({ KOIOS_DATABASE_URL: 'mysql://root@127.0.0.1/koios' }, ['roles', 'list']);
+    expect(refusalLine(run)).toMatch(/^koios: KOIOS_DATABASE_URL: /);
+  });
+
+  it('exits 0 and prints usage for the program and every command', { timeout: 300_000 }, async () => {
+    const paths = [[], ...commandPaths(buildProgram())];
+    const expected = ['serve', 'migrate', 'clients', 'clients create', 'clients list', 'clients show', 'clients enable', 'clients disable'];
+    expected.push('clients delete', 'clients regenerate-secret', 'users', 'users create', 'roles', 'roles list');
+    expect(paths.map((path) => path.join(' '))).toEqual(expect.arrayContaining(expected));
+    // No database is opened for help: point at one that would fail loudly if it were.
+    const env = { KOIOS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' };
+    const runs = await inBatches(paths, 4, async (path) => ({ path, run: await runKoios(env, [...path, '--help']) }));
+    for (const { path, run } of runs) {
+      expect({ path, code: run.code, stderr: run.stderr }).toEqual({ path, code: 0, stderr: '' });
+      expect(run.stdout).toContain(`Usage: koios ${path.join(' ')}`.trim());
+    }
+  });
+});
+
+// Each test spawns one or more CLI processes; under load that takes a while.
+describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect) => {
+  let database: TestDatabase;
+  let services: Services;
+  /** Every secret the CLI printed in this suite: none may be stored anywhere. */
+  const printedSecrets: string[] = [];
+
+  const koios = (args: readonly string[], input?: string) => runKoios(database.env, args, input);
+  const clientCount = async () => (await services.clients.list(SYSTEM_ACTOR, {})).total;
+  const userCount = () => services.users.count();
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    services = await createTestServices(database);
+  });
+  afterAll(async () => {
+    await services.stop();
+    await database.drop();
+  });
+
+  describe('clients create', () => {
+    it('prints exactly one JSON object with clientId, clientSecret, name and role', async () => {
+      // The installed program, as an operator runs it.
+      const result = jsonOf(await spawnKoios(database.env, ['clients', 'create', '--name', 'Billing export', '--role', 'Viewer', '--json']));
+      expect(Object.keys(result).sort()).toEqual(['clientId', 'clientSecret', 'name', 'role']);
+      expect(result).toMatchObject({ name: 'Billing export', role: 'Viewer' });
+      expect(result['clientSecret']).toMatch(/^koios_cs_[A-Za-z0-9_-]{43}$/);
+      printedSecrets.push(result['clientSecret'] as string);
+      const stored = await services.clients.get(SYSTEM_ACTOR, result['clientId'] as string);
+      expect(stored.name).toBe('Billing export');
+      expect(stored.role?.name).toBe('Viewer');
+    });
+
+    it('takes the role by id, and by name in any case', async () => {
+      const roles = await services.roles.list(SYSTEM_ACTOR);
+      const administrator = roles.find((role) => role.name === 'Administrator')!;
+      const [byId, byName] = await Promise.all([
+        koios(['clients', 'create', '--name', 'by id', '--role', administrator.id.toUpperCase(), '--json']),
+        koios(['clients', 'create', '--name', 'by name', '--role', 'viewer', '--json']),
+      ]);
+      const idResult = jsonOf(byId);
+      const nameResult = jsonOf(byName);
+      printedSecrets.push(idResult['clientSecret'] as string, nameResult['clientSecret'] as string);
+      expect(idResult['role']).toBe('Administrator');
+      expect(nameResult['role']).toBe('Viewer');
+      expect((await services.clients.get(SYSTEM_ACTOR, idResult['clientId'] as string)).role?.id).toBe(administrator.id);
+    });
+
+    it('prints role null for a client created without a role, and the human form without --json', async () => {
+      const json = jsonOf(await koios(['clients', 'create', '--name', 'roleless', '--description', 'no role', '--json']));
+      expect(json['role']).toBeNull();
+      printedSecrets.push(json['clientSecret'] as string);
+      const human = await koios(['clients', 'create', '--name', 'for humans']);
+      expect(human.code).toBe(0);
+      const secret = /Client Secret: (koios_cs_\S+)/.exec(human.stdout)?.[1];
+      expect(secret).toBeDefined();
+      printedSecrets.push(secret!);
+      expect(human.stdout).toContain('cannot be shown again');
+    });
+
+    it('refuses an unknown role with one line naming it, and creates no client', async () => {
+      const before = await clientCount();
+      const line = refusalLine(await koios(['clients', 'create', '--name', 'orphan', '--role', 'Auditors Of Nothing', '--json']));
+      expect(line).toContain('Auditors Of Nothing');
+      expect(line).toContain('not found');
+      expect(await clientCount()).toBe(before);
+    });
+
+    it('refuses a bad name with exit 1 naming the field, and creates no client', async () => {
+      const before = await clientCount();
+      const line = refusalLine(await koios(['clients', 'create', '--name', 'x'.repeat(101)]));
+      expect(line).toContain('name');
+      expect(await clientCount()).toBe(before);
+    });
+
+    it('treats a missing --name, an unknown option or an unknown command as a usage error (exit 2)', async () => {
+      const before = await clientCount();
+      const runs = await Promise.all([
+        koios(['clients', 'create', '--role', 'Viewer', '--json']),
+        koios(['clients', 'create', '--name', 'x', '--colour', 'blue']),
+        koios(['clients', 'frobnicate']),
+        koios(['clients', 'list', '--status', 'sleeping']),
+      ]);
+      for (const run of runs) {
+        expect(run.code).toBe(2);
+        expect(run.stdout).toBe('');
+        expect(run.stderr).not.toBe('');
+      }
+      expect(runs[0]!.stderr).toContain('--name');
+      expect(await clientCount()).toBe(before);
+    });
+  });
+
+  describe('clients list, show, enable, disable, delete, regenerate-secret', () => {
+    it('lists as {items, nextCursor, total} and filters by status, search and limit', async () => {
+      const { client: disabled } = await services.clients.create(SYSTEM_ACTOR, { name: 'Dormant importer' });
+      await services.clients.setEnabled(SYSTEM_ACTOR, disabled.id, false);
+      await services.clients.create(SYSTEM_ACTOR, { name: 'Active importer' });
+      const total = await clientCount();
+
+      const [all, onlyDisabled, searched, limited] = await Promise.all([
+        koios(['clients', 'list', '--json']),
+        koios(['clients', 'list', '--status', 'disabled', '--json']),
+        koios(['clients', 'list', '--search', 'dormant', '--json']),
+        koios(['clients', 'list', '--limit', '1', '--sort', 'name', '--json']),
+      ]);
+      const page = jsonOf(all);
+      expect(Object.keys(page).sort()).toEqual(['items', 'nextCursor', 'total']);
+      expect(page['total']).toBe(total);
+      expect(page['items']).toHaveLength(total);
+      expect(page['nextCursor']).toBeNull();
+
+      const disabledPage = jsonOf(onlyDisabled) as { items: { id: string; enabled: boolean }[]; total: number };
+      expect(disabledPage.items.map((item) => item.id)).toEqual([disabled.id]);
+      expect(disabledPage.total).toBe(1);
+
+      expect((jsonOf(searched) as { items: { id: string }[] }).items.map((item) => item.id)).toEqual([disabled.id]);
+
+      const limitedPage = jsonOf(limited) as { items: unknown[]; nextCursor: string | null; total: number };
+      expect(limitedPage.items).toHaveLength(1);
+      expect(limitedPage.nextCursor).not.toBeNull();
+      expect(limitedPage.total).toBe(total);
+    });
+
+    it('refuses a non-numeric --limit with exit 1', async () => {
+      expect(refusalLine(await koios(['clients', 'list', '--limit', 'many']))).toContain('--limit');
+    });
+
+    it('shows, disables and enables a client, printing it as JSON, and the database follows', async () => {
+      const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Switchable' });
+      const shown = jsonOf(await koios(['clients', 'show', client.id, '--json']));
+      expect(shown).toMatchObject({ id: client.id, name: 'Switchable', enabled: true, role: null, secretHint: client.secretHint });
+
+      const disabled = jsonOf(await koios(['clients', 'disable', client.id, '--json']));
+      expect(disabled).toMatchObject({ id: client.id, enabled: false });
+      expect((await services.clients.get(SYSTEM_ACTOR, client.id)).enabled).toBe(false);
+
+      const enabled = jsonOf(await koios(['clients', 'enable', client.id.toUpperCase(), '--json']));
+      expect(enabled).toMatchObject({ id: client.id, enabled: true });
+      expect((await services.clients.get(SYSTEM_ACTOR, client.id)).enabled).toBe(true);
+
+      const audit = await services.audit.list(SYSTEM_ACTOR, { targetId: client.id });
+      expect(audit.items.map((event) => [event.action, event.actor.type])).toEqual([
+        ['client.enabled', 'system'],
+        ['client.disabled', 'system'],
+        ['client.created', 'system'],
+      ]);
+    });
+
+    it('regenerates a secret: prints the new one once, and only the new one verifies', async () => {
+      const created = jsonOf(await koios(['clients', 'create', '--name', 'Rotating', '--role', 'Viewer', '--json']));
+      const clientId = created['clientId'] as string;
+      const oldSecret = created['clientSecret'] as string;
+      const regenerated = jsonOf(await koios(['clients', 'regenerate-secret', clientId, '--json']));
+      expect(Object.keys(regenerated).sort()).toEqual(['clientId', 'clientSecret', 'name', 'role']);
+      expect(regenerated).toMatchObject({ clientId, name: 'Rotating', role: 'Viewer' });
+      const newSecret = regenerated['clientSecret'] as string;
+      expect(newSecret).toMatch(/^koios_cs_/);
+      expect(newSecret).not.toBe(oldSecret);
+      printedSecrets.push(oldSecret, newSecret);
+      const row = await database.handle.db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirstOrThrow();
+      expect(services.hasher.verify(oldSecret, row.secret_hash)).toBe(false);
+      expect(services.hasher.verify(newSecret, row.secret_hash)).toBe(true);
+    });
+
+    it('deletes a client and prints {"deleted": id}', async () => {
+      const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Doomed' });
+      expect(jsonOf(await koios(['clients', 'delete', client.id, '--json']))).toEqual({ deleted: client.id });
+      await expect(services.clients.get(SYSTEM_ACTOR, client.id)).rejects.toBeInstanceOf(NotFound);
+    });
+
+    it('answers an unknown client id with exit 1 and "not found" for every command, changing nothing', async () => {
+      const before = await clientCount();
+      const unknown = randomUUID();
+      const commands = ['show', 'enable', 'disable', 'delete', 'regenerate-secret'];
+      const runs = await Promise.all(commands.map((command) => koios(['clients', command, unknown, '--json'])));
+      for (const run of runs) {
+        const line = refusalLine(run);
+        expect(line).toContain(unknown);
+        expect(line).toContain('not found');
+      }
+      expect(await clientCount()).toBe(before);
+    });
+
+    it('answers a malformed client id with exit 1 for every command', async () => {
+      const commands = ['show', 'enable', 'disable', 'delete', 'regenerate-secret'];
+      const runs = await Promise.all(commands.map((command) => koios(['clients', command, 'not-a-client-id', '--json'])));
+      for (const run of runs) expect(refusalLine(run)).toMatch(/\bid\b.*UUID/);
+    });
+  });
+
+  describe('users create', () => {
+    it('reads the password from stdin and assigns the role', async () => {
+      const run = await koios(['users', 'create', '--email', 'ops@example.com', '--role', 'Administrator', '--json'], 'a long passphrase\n');
+      const user = jsonOf(run) as { id: string; email: string; roles: { name: string }[] };
+      expect(user.email).toBe('ops@example.com');
+      expect(user.roles.map((role) => role.name)).toEqual(['Administrator']);
+      expect(JSON.stringify(user)).not.toContain('a long passphrase');
+      // The trailing newline of stdin is not part of the password.
+      expect((await services.users.verifyCredentials('ops@example.com', 'a long passphrase'))?.id).toBe(user.id);
+    });
+
+    it('takes --password, and creates a user with no role when none is given', async () => {
+      const user = jsonOf(await koios(['users', 'create', '--email', 'reader@example.com', '--password', 'another long passphrase', '--json'])) as {
+        roles: unknown[];
+      };
+      expect(user.roles).toEqual([]);
+      expect(await services.users.verifyCredentials('reader@example.com', 'another long passphrase')).not.toBeNull();
+    });
+
+    it('refuses a duplicate email in any case with exit 1, and creates no user', async () => {
+      const before = await userCount();
+      const line = refusalLine(await koios(['users', 'create', '--email', 'OPS@Example.COM', '--password', 'yet another passphrase']));
+      expect(line).toContain('already exists');
+      expect(await userCount()).toBe(before);
+    });
+
+    it('refuses a short, or missing, password with exit 1 naming it, and creates no user', async () => {
+      const before = await userCount();
+      const [short, shortOnStdin, missing] = await Promise.all([
+        koios(['users', 'create', '--email', 'short@example.com', '--password', 'short']),
+        koios(['users', 'create', '--email', 'short2@example.com'], 'short\n'),
+        koios(['users', 'create', '--email', 'none@example.com']),
+      ]);
+      expect(refusalLine(short)).toContain('password');
+      expect(refusalLine(shortOnStdin)).toContain('password');
+      expect(refusalLine(missing)).toContain('password');
+      expect(await userCount()).toBe(before);
+    });
+
+    it('refuses an unknown role with exit 1, and creates no user', async () => {
+      const before = await userCount();
+      expect(refusalLine(await koios(['users', 'create', '--email', 'x@example.com', '--role', 'Wizard', '--password', 'a long passphrase']))).toContain(
+        'Wizard',
+      );
+      expect(await userCount()).toBe(before);
+    });
+  });
+
+  it('lists the built-in roles with roles list --json', async () => {
+    const roles = jsonOf(await koios(['roles', 'list', '--json'])) as unknown as { name: string; builtIn: boolean; permissions: string[] }[];
+    expect(Array.isArray(roles)).toBe(true);
+    const administrator = roles.find((role) => role.name === 'Administrator');
+    const viewer = roles.find((role) => role.name === 'Viewer');
+    expect(administrator?.builtIn).toBe(true);
+    expect(viewer?.builtIn).toBe(true);
+    expect(administrator?.permissions).toContain('users:write');
+    expect(viewer?.permissions).toEqual(['clients:read', 'roles:read', 'users:read', 'audit:read']);
+  });
+
+  it('migrate --json reports the database is up to date', async () => {
+    expect(jsonOf(await koios(['migrate', '--json']))).toEqual({ database: dialect, migrated: true });
+  });
+
+  it('stores none of the secrets it printed, in any form, anywhere in the database', { timeout: 120_000 }, async () => {
+    const created = await Promise.all([
+      koios(['clients', 'create', '--name', 'Leak check one', '--role', 'Administrator', '--json']),
+      koios(['clients', 'create', '--name', 'Leak check two', '--json']),
+    ]);
+    for (const run of created) printedSecrets.push(jsonOf(run)['clientSecret'] as string);
+    const regenerated = jsonOf(await koios(['clients', 'regenerate-secret', jsonOf(created[0]!)['clientId'] as string, '--json']));
+    printedSecrets.push(regenerated['clientSecret'] as string);
+    expect(printedSecrets.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(printedSecrets).size).toBe(printedSecrets.length);
+
+    const needles = printedSecrets.flatMap((secret) => [secret, secret.slice('koios_cs_'.length)]);
+    if (dialect === 'sqlite') {
+      const directory = dirname(database.location);
+      const files = readdirSync(directory).filter((name) => statSync(join(directory, name)).isFile());
+      expect(files).toContain('koios.db');
+      for (const file of files) {
+        const bytes = readFileSync(join(directory, file));
+        for (const needle of needles) expect({ file, found: bytes.includes(Buffer.from(needle, 'utf8')) }).toEqual({ file, found: false });
+      }
+    } else {
+      const tables = await sql<{ table_name: string }>`
+        select table_name from information_schema.tables where table_schema = ${database.location} and table_type = 'BASE TABLE'
+      `.execute(database.handle.db);
+      expect(tables.rows.map((row) => row.table_name)).toEqual(expect.arrayContaining(['api_clients', 'audit_events', 'settings']));
+      for (const { table_name: table } of tables.rows) {
+        const dump = await sql<{ row: string }>`select t::text as row from ${sql.table(`${database.location}.${table}`)} as t`.execute(database.handle.db);
+        const text = dump.rows.map((row) => row.row).join('\n');
+        for (const needle of needles) expect({ table, found: text.includes(needle) }).toEqual({ table, found: false });
+      }
+    }
+  });
+});

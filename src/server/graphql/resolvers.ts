@@ -1,0 +1,219 @@
+import type { IResolvers, MercuriusContext, MercuriusLoaders } from 'mercurius';
+import type { Actor } from '../actor.js';
+import { BadInput, Unauthenticated } from '../errors.js';
+import type { AuditEvent, AuditTarget } from '../modules/audit/audit.service.js';
+import type { ApiClient, ApiClientWithSecret, CreateClientInput, UpdateClientInput } from '../modules/clients/clients.service.js';
+import type { RoleInput, RolePatch } from '../modules/roles/roles.service.js';
+import type { CreateUserInput, UpdateUserInput, User } from '../modules/users/users.service.js';
+import type { Services } from '../services.js';
+import { groupPermissions, sortPermissionKeys } from '../../shared/permissions.js';
+
+/**
+ * The GraphQL door: every resolver is a call to the same service method REST calls, with the
+ * caller as actor, so who may do what is decided in one place (SECURITY 26). Fields of an object a
+ * service returned are plain reads; a field that fetches more (a client's permissions) calls a
+ * service again, through a loader, and is authorised there.
+ */
+declare module 'mercurius' {
+  interface MercuriusContext {
+    /** Set by the door's authentication hook before anything executes. */
+    principal: Actor | null;
+  }
+}
+
+export type GraphQLContext = MercuriusContext;
+
+function principalOf(context: GraphQLContext): Actor {
+  if (context.principal === null) throw new Unauthenticated();
+  return context.principal;
+}
+
+const ORDER = {
+  NAME_ASC: 'name',
+  NAME_DESC: '-name',
+  CREATED_AT_ASC: 'createdAt',
+  CREATED_AT_DESC: '-createdAt',
+  LAST_USED_AT_ASC: 'lastUsedAt',
+  LAST_USED_AT_DESC: '-lastUsedAt',
+} as const;
+const STATUS = { ENABLED: 'enabled', DISABLED: 'disabled' } as const;
+
+/**
+ * The services name bad fields as REST sends them (`limit`, `name`); a GraphQL caller is told
+ * the argument it sent (`first`, `input.name`).
+ */
+async function namingFields<T>(rename: (field: string) => string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BadInput) throw new BadInput(error.problems.map((problem) => ({ field: rename(problem.field), message: problem.message })));
+    throw error;
+  }
+}
+
+const pageArguments = (extra: Record<string, string> = {}) => {
+  const names: Record<string, string> = { limit: 'first', cursor: 'after', ...extra };
+  return (field: string) => names[field] ?? field;
+};
+/** `id` is an argument of its own; everything else the service checks came in `input`. */
+const inputArguments = (field: string) => (field === 'id' ? field : `input.${field}`);
+
+interface Page<T> {
+  readonly items: readonly T[];
+  readonly cursors: readonly string[];
+  readonly nextCursor: string | null;
+}
+
+/** A service page as a Relay connection: each edge's cursor is the service's cursor after that item. */
+function connection<T>(page: Page<T>) {
+  return {
+    edges: page.items.map((node, index) => ({ node, cursor: page.cursors[index] })),
+    pageInfo: {
+      hasNextPage: page.nextCursor !== null,
+      hasPreviousPage: false,
+      startCursor: page.cursors[0] ?? null,
+      endCursor: page.cursors.at(-1) ?? null,
+    },
+  };
+}
+
+const withSecret = (created: ApiClientWithSecret) => ({ apiClient: created.client, clientSecret: created.clientSecret });
+
+interface PageArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+interface ApiClientsArgs extends PageArgs {
+  readonly filter?: { readonly search?: string | null; readonly status?: keyof typeof STATUS | null } | null;
+  readonly orderBy?: keyof typeof ORDER | null;
+}
+const pageInput = (args: PageArgs) => ({ ...(args.first === undefined || args.first === null ? {} : { limit: args.first }), cursor: args.after ?? null });
+
+/** Output-only scalars: values come from services already in shape (ISO 8601 text, JSON objects). */
+const outputScalar = (name: string, accepts: (value: unknown) => boolean) => ({
+  serialize(value: unknown) {
+    if (!accepts(value)) throw new TypeError(`${name} cannot represent ${typeof value}`);
+    return value;
+  },
+});
+
+export function createResolvers(services: Services): IResolvers {
+  return {
+    DateTime: outputScalar('DateTime', (value) => typeof value === 'string'),
+    JSONObject: outputScalar('JSONObject', (value) => typeof value === 'object' && value !== null && !Array.isArray(value)),
+
+    Query: {
+      me(_root: unknown, _args: unknown, context: GraphQLContext) {
+        const actor = principalOf(context);
+        return { type: actor.type === 'client' ? 'CLIENT' : 'USER', id: actor.id ?? '', name: actor.name, permissions: sortPermissionKeys(actor.permissions) };
+      },
+
+      async apiClients(_root: unknown, args: ApiClientsArgs, context: GraphQLContext) {
+        const page = await namingFields(pageArguments({ q: 'filter.search', status: 'filter.status', sort: 'orderBy' }), () =>
+          services.clients.list(principalOf(context), {
+            ...pageInput(args),
+            search: args.filter?.search ?? null,
+            status: args.filter?.status === undefined || args.filter.status === null ? null : STATUS[args.filter.status],
+            ...(args.orderBy === undefined || args.orderBy === null ? {} : { sort: ORDER[args.orderBy] }),
+          }),
+        );
+        return { ...connection(page), totalCount: page.total };
+      },
+
+      apiClient: (_root: unknown, args: { id: string }, context: GraphQLContext) => services.clients.get(principalOf(context), args.id),
+
+      roles: (_root: unknown, _args: unknown, context: GraphQLContext) => services.roles.list(principalOf(context)),
+
+      role: (_root: unknown, args: { id: string }, context: GraphQLContext) => services.roles.get(principalOf(context), args.id),
+
+      permissionCategories(_root: unknown, _args: unknown, context: GraphQLContext) {
+        principalOf(context);
+        return groupPermissions((permission) => ({ key: permission.key, name: permission.name, description: permission.description }));
+      },
+
+      async users(_root: unknown, args: PageArgs, context: GraphQLContext) {
+        const page = await namingFields(pageArguments(), () => services.users.list(principalOf(context), pageInput(args)));
+        return { ...connection(page), totalCount: page.total };
+      },
+
+      user: (_root: unknown, args: { id: string }, context: GraphQLContext) => services.users.get(principalOf(context), args.id),
+
+      async auditEvents(_root: unknown, args: PageArgs, context: GraphQLContext) {
+        return connection(await namingFields(pageArguments(), () => services.audit.list(principalOf(context), pageInput(args))));
+      },
+    },
+
+    Mutation: {
+      createApiClient: (_root: unknown, args: { input: CreateClientInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, async () => withSecret(await services.clients.create(principalOf(context), args.input))),
+
+      updateApiClient: (_root: unknown, args: { id: string; input: UpdateClientInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.clients.update(principalOf(context), args.id, args.input)),
+
+      regenerateApiClientSecret: async (_root: unknown, args: { id: string }, context: GraphQLContext) =>
+        withSecret(await services.clients.regenerateSecret(principalOf(context), args.id)),
+
+      async setApiClientsEnabled(_root: unknown, args: { ids: string[]; enabled: boolean }, context: GraphQLContext) {
+        const result = await services.clients.bulk(principalOf(context), args.enabled ? 'enable' : 'disable', args.ids);
+        return { succeeded: result.succeeded, notFound: result.notFound };
+      },
+
+      async deleteApiClients(_root: unknown, args: { ids: string[] }, context: GraphQLContext) {
+        const result = await services.clients.bulk(principalOf(context), 'delete', args.ids);
+        return { succeeded: result.succeeded, notFound: result.notFound };
+      },
+
+      createRole: (_root: unknown, args: { input: RoleInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.roles.create(principalOf(context), args.input)),
+
+      updateRole: (_root: unknown, args: { id: string; input: RolePatch }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.roles.update(principalOf(context), args.id, args.input)),
+
+      async deleteRole(_root: unknown, args: { id: string }, context: GraphQLContext) {
+        await services.roles.delete(principalOf(context), args.id);
+        return args.id;
+      },
+
+      createUser: (_root: unknown, args: { input: CreateUserInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.users.create(principalOf(context), args.input)),
+
+      updateUser: (_root: unknown, args: { id: string; input: UpdateUserInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.users.update(principalOf(context), args.id, args.input)),
+
+      async deleteUser(_root: unknown, args: { id: string }, context: GraphQLContext) {
+        await services.users.delete(principalOf(context), args.id);
+        return args.id;
+      },
+    },
+
+    AuditActor: {
+      type: (actor: AuditEvent['actor']) => actor.type.toUpperCase(),
+    },
+    AuditTarget: {
+      type: (target: AuditTarget) => target.type.toUpperCase(),
+    },
+  };
+}
+
+/**
+ * Fields that would cost a query per object: batched per request (Mercurius loaders), so a page
+ * of 200 clients with their permissions is two queries, not 400. The service authorises the batch.
+ */
+export function createLoaders(services: Services): MercuriusLoaders {
+  return {
+    ApiClient: {
+      async permissions(queries: { obj: ApiClient }[], context: GraphQLContext) {
+        const ids = queries.map((query) => query.obj.id);
+        const byId = await services.clients.permissionsOfMany(principalOf(context), ids);
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+    },
+    User: {
+      async permissions(queries: { obj: User }[], context: GraphQLContext) {
+        const ids = queries.map((query) => query.obj.id);
+        const byId = await services.users.permissionsOfMany(principalOf(context), ids);
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP, consoleRoutes } from './console.js';
+
+const built = mkdtempSync(join(tmpdir(), 'koios-console-'));
+mkdirSync(join(built, 'assets'));
+writeFileSync(join(built, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script>');
+writeFileSync(join(built, 'assets', 'index-abc123.js'), 'console.log("console")');
+writeFileSync(join(built, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+afterAll(() => rmSync(built, { recursive: true, force: true }));
+
+async function appServing(root: string | null) {
+  const warnings: string[] = [];
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => warnings.push(line) } } });
+  await app.register(consoleRoutes, { root });
+  app.get('/api/v1/me', async () => ({ ok: true }));
+  await app.ready();
+  return { app, warnings };
+}
+
+describe('the console plugin', () => {
+  it.each([
+    '/',
+    '/login',
+    '/setup?token=abc',
+    '/system/connections',
+    '/system/connections/4bc5a135-0faf-4551-b9a2-a018c888242f',
+    '/users/x',
+    '/roles',
+    '/audit',
+  ])('answers index.html with the strict CSP for the console route %s', async (url) => {
+    const { app } = await appServing(built);
+    const response = await app.inject({ method: 'GET', url });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response.body).toContain('<div id="root">');
+    await app.close();
+  });
+
+  it('serves hashed assets as immutable and leaves other paths to the API', async () => {
+    const { app } = await appServing(built);
+    const asset = await app.inject({ method: 'GET', url: '/assets/index-abc123.js' });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['cache-control']).toContain('immutable');
+    expect((await app.inject({ method: 'GET', url: '/favicon.svg' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/me' })).json()).toEqual({ ok: true });
+    expect((await app.inject({ method: 'GET', url: '/not-a-console-page' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/login' })).statusCode).toBe(404);
+    await app.close();
+  });
+
+  it('warns and serves nothing, without failing, when the console is not built', async () => {
+    const { app, warnings } = await appServing(null);
+    expect(warnings.join('\n')).toContain('npm run build');
+    expect((await app.inject({ method: 'GET', url: '/login' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/me' })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('does not fail when the directory exists but index.html does not', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'koios-console-empty-'));
+    const { app, warnings } = await appServing(empty);
+    expect(warnings.join('\n')).toContain('not built');
+    await app.close();
+    rmSync(empty, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AUTHENTICATED_ERRORS, problems } from '../../http/schemas.js';
+import type { AuditService } from './audit.service.js';
+import { ListAuditEventsQuery } from './audit.schema.js';
+
+/** CONTRACT §6: the audit log, read-only, a thin door onto the audit service. */
+export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditService }): Promise<void> {
+  const { audit } = deps;
+
+  app.get<{ Querystring: Static<typeof ListAuditEventsQuery> }>(
+    '/api/v1/audit-events',
+    {
+      schema: {
+        summary: 'List audit events, newest first',
+        description: 'Every change and sign-in, keyset-paginated; the filters combine. Needs audit:read.',
+        tags: ['Audit'],
+        querystring: ListAuditEventsQuery,
+        response: { 200: Type.Ref('AuditPage'), ...problems(...AUTHENTICATED_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, actorId, targetId, action, q } = request.query;
+      return audit.list(request.principal!, {
+        limit,
+        cursor: cursor ?? null,
+        actorId: actorId ?? null,
+        targetId: targetId ?? null,
+        action: action ?? null,
+        search: q ?? null,
+      });
+    },
+  );
+}

@@ -1,0 +1,115 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor } from '../../actor.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { UsersService } from './users.service.js';
+import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.js';
+
+const principal = (request: FastifyRequest): Actor => request.principal!;
+
+/**
+ * CONTRACT §6: the console users, a thin door onto the users service. Passwords go in, never out:
+ * the `User` response schema has no field that could carry one.
+ */
+export async function usersRoutes(app: FastifyInstance, deps: { users: UsersService; sessions: Sessions }): Promise<void> {
+  const { users, sessions } = deps;
+  const tags = ['Users'];
+
+  app.get<{ Querystring: Static<typeof ListUsersQuery> }>(
+    '/api/v1/users',
+    {
+      schema: {
+        summary: 'List users',
+        description: 'By email, keyset-paginated; `total` counts every user. Needs users:read.',
+        tags,
+        querystring: ListUsersQuery,
+        response: { 200: Type.Ref('UserPage'), ...problems(...AUTHENTICATED_ERRORS) },
+      },
+    },
+    async (request) => users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null }),
+  );
+
+  app.post<{ Body: Static<typeof CreateUserBody> }>(
+    '/api/v1/users',
+    {
+      schema: {
+        summary: 'Create a user',
+        description: 'Needs users:write; roleIds also need roles:assign and every permission of each role.',
+        tags,
+        body: CreateUserBody,
+        response: { 201: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await users.create(principal(request), request.body)),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        summary: 'Get a user',
+        description: 'Needs users:read.',
+        tags,
+        params: IdParams,
+        response: { 200: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request) => users.get(principal(request), request.params.id),
+  );
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateUserBody> }>(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        summary: 'Change a user’s email, name, password, state or roles',
+        description:
+          'email, name, enabled and password need users:write and, for another user, every permission that user holds; roleIds needs roles:assign and every permission of each role added or removed. Disabling a user or changing their password ends their sessions. The last enabled Administrator cannot be disabled or lose the role (409).',
+        tags,
+        params: IdParams,
+        body: UpdateUserBody,
+        response: { 200: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const updated = await users.update(principal(request), request.params.id, request.body);
+      // A stolen session must not outlive the password it was opened with, nor a disabled account
+      // come back with its old sessions when re-enabled (ASVS 3.3.3).
+      if (request.body.enabled === false || request.body.password !== undefined) await sessions.endAllFor(updated.id);
+      return updated;
+    },
+  );
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        summary: 'Delete a user',
+        description:
+          'Their sessions end at once. Needs users:write and every permission the user holds; nobody deletes their own account, nor the last enabled Administrator (409).',
+        tags,
+        params: IdParams,
+        response: { 204: { type: 'null', description: 'Deleted' }, ...problems(...AUTHENTICATED_ERRORS, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await users.delete(principal(request), request.params.id);
+      await sessions.endAllFor(request.params.id.toLowerCase());
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/users/:id/permissions',
+    {
+      schema: {
+        summary: 'The user’s effective permissions, grouped by category',
+        description: 'Every permission of the catalog with `granted`: the union of the user’s roles. Needs users:read.',
+        tags,
+        params: IdParams,
+        response: { 200: Type.Ref('EffectivePermissions'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request) => ({ categories: await users.permissions(principal(request), request.params.id) }),
+  );
+}

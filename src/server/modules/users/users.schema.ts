@@ -1,0 +1,69 @@
+import { Type } from '@sinclair/typebox';
+import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
+import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../shared/limits.js';
+
+/** More roles than anyone holds; a bound on the work one request can ask for. */
+const ROLE_IDS_MAX = 1000;
+
+// The email's shape is checked by the service, once for every door (the CLI accepts `admin@localhost`).
+const Email = Type.String({ minLength: 1, maxLength: EMAIL_MAX_LENGTH, description: 'Unique among users, case-insensitively' });
+const Name = Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: `A display name: 1 to ${NAME_MAX_LENGTH} characters after trimming` });
+const Password = Type.String({
+  minLength: PASSWORD_MIN_LENGTH,
+  maxLength: PASSWORD_MAX_LENGTH,
+  writeOnly: true,
+  description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters; stored as an Argon2id hash, never returned`,
+});
+const RoleIds = Type.Array(Uuid(), { maxItems: ROLE_IDS_MAX, description: 'The user’s roles; they get the union of their permissions' });
+
+export const User = Type.Object(
+  {
+    id: Uuid(),
+    email: Type.String(),
+    name: Type.String(),
+    enabled: Type.Boolean({ description: 'Disabled users cannot sign in; their sessions have ended' }),
+    roles: Type.Array(Type.Object({ id: Uuid(), name: Type.String() }, { additionalProperties: false })),
+    lastLoginAt: Nullable(Timestamp('When the user last signed in')),
+    createdAt: Timestamp('When the user was created'),
+    updatedAt: Timestamp('When the user was last changed'),
+  },
+  { $id: 'User', additionalProperties: false },
+);
+
+export const UserPage = Type.Object(
+  {
+    items: Type.Array(Type.Ref('User')),
+    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
+    total: Type.Integer({ description: 'How many users there are' }),
+  },
+  { $id: 'UserPage', additionalProperties: false },
+);
+
+export const ListUsersQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: PAGE_SIZE_MAX, default: PAGE_SIZE_DEFAULT }),
+    cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateUserBody = Type.Object(
+  {
+    email: Email,
+    name: Type.Optional(Nullable(Name)),
+    password: Password,
+    roleIds: Type.Optional(RoleIds),
+  },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada', password: 'correct horse battery staple', roleIds: [] }] },
+);
+
+export const UpdateUserBody = Type.Object(
+  {
+    email: Type.Optional(Email),
+    name: Type.Optional(Name),
+    enabled: Type.Optional(Type.Boolean({ description: 'false ends the user’s sessions' })),
+    password: Type.Optional(Password),
+    roleIds: Type.Optional(RoleIds),
+  },
+  { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
+);

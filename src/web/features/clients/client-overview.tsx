@@ -1,0 +1,235 @@
+import { Anchor, Button, Card, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Title, Tooltip, UnstyledButton } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconRefresh } from '../../components/icons';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { ConfirmDialog } from '../../components/confirm-dialog';
+import { CopyAction } from '../../components/copy-action';
+import { ErrorAlert } from '../../components/error-alert';
+import { RelativeTime } from '../../components/relative-time';
+import { StatusBadge } from '../../components/status-badge';
+import { ApiError } from '../../lib/api';
+import { formatExact } from '../../lib/time';
+import type { ApiClient } from '../../lib/types';
+import { useCan } from '../session/session';
+import { useRegenerateSecret, useUpdateClient } from './clients.api';
+import { clientFormProblems } from './create-client-dialog';
+import { CredentialsDialog, type Credentials } from './credentials-dialog';
+
+function Fact({ title, children, footer }: { title: string; children: ReactNode; footer?: ReactNode }) {
+  return (
+    <Card withBorder radius="md" padding="md" component="section" aria-label={title}>
+      <Text size="xs" tt="uppercase" fw={700} c="dimmed">
+        {title}
+      </Text>
+      <Text fw={600} size="lg" mt={6}>
+        {children}
+      </Text>
+      {footer !== undefined && (
+        <Text size="sm" c="dimmed" mt={4}>
+          {footer}
+        </Text>
+      )}
+    </Card>
+  );
+}
+
+/** The masked secret: a button that regenerates it (with confirmation), as the product describes. */
+function MaskedSecret({ client, disabled, onClick }: { client: ApiClient; disabled: boolean; onClick: () => void }) {
+  return (
+    <Tooltip label={disabled ? 'You need the clients:secrets permission' : 'Regenerate the secret'} withArrow>
+      <UnstyledButton
+        onClick={onClick}
+        disabled={disabled}
+        aria-label={`Regenerate client secret (the current secret ends in ${client.secretHint})`}
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'space-between',
+          gap: 8,
+          width: '100%',
+          padding: '6px 10px',
+          border: '1px solid var(--mantine-color-default-border)',
+          borderRadius: 'var(--mantine-radius-sm)',
+          background: 'var(--mantine-color-default)',
+          cursor: disabled ? 'not-allowed' : 'pointer',
+          opacity: disabled ? 0.6 : 1,
+        }}
+      >
+        <Text ff="monospace" size="sm" aria-hidden>
+          {'•'.repeat(24)}
+          {client.secretHint}
+        </Text>
+        <IconRefresh size={16} aria-hidden />
+      </UnstyledButton>
+    </Tooltip>
+  );
+}
+
+function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolean }) {
+  const update = useUpdateClient(client.id);
+  const [form, setForm] = useState({ name: client.name, description: client.description ?? '' });
+  const [problems, setProblems] = useState<{ name?: string; description?: string }>({});
+  const [base, setBase] = useState(client);
+  if (base.name !== client.name || base.description !== client.description) {
+    // Someone (or this form) saved: show what is stored now.
+    setBase(client);
+    setForm({ name: client.name, description: client.description ?? '' });
+  }
+  const dirty = form.name.trim() !== client.name || form.description.trim() !== (client.description ?? '');
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const found = clientFormProblems(form);
+    setProblems(found);
+    if (Object.keys(found).length > 0) return;
+    const description = form.description.trim();
+    update.mutate(
+      {
+        ...(form.name.trim() !== client.name ? { name: form.name.trim() } : {}),
+        ...(description !== (client.description ?? '') ? { description: description === '' ? null : description } : {}),
+      },
+      { onSuccess: (saved) => notifications.show({ color: 'teal', title: 'Changes saved', message: `${saved.name} is up to date.` }) },
+    );
+  };
+  const serverError = update.error instanceof ApiError ? update.error : null;
+  const fieldError = (field: 'name' | 'description') => problems[field] ?? serverError?.fieldError(field);
+  return (
+    <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="client-details-heading">
+      <Title order={2} size="h4" id="client-details-heading" mb="sm">
+        Details
+      </Title>
+      <form onSubmit={submit} noValidate>
+        <Stack gap="sm">
+          <TextInput
+            label="Name"
+            required
+            disabled={disabled}
+            value={form.name}
+            onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
+            error={fieldError('name')}
+          />
+          <Textarea
+            label="Description"
+            description="The client’s purpose: who runs it and what it does with the Koios APIs"
+            placeholder="No description yet"
+            autosize
+            minRows={2}
+            maxRows={8}
+            disabled={disabled}
+            value={form.description}
+            onChange={(event) => setForm({ ...form, description: event.currentTarget.value })}
+            error={fieldError('description')}
+          />
+          {update.error !== null && fieldError('name') === undefined && fieldError('description') === undefined && <ErrorAlert error={update.error} />}
+          <Group justify="flex-end" gap="sm">
+            <Button
+              variant="default"
+              disabled={!dirty || update.isPending}
+              onClick={() => {
+                setForm({ name: client.name, description: client.description ?? '' });
+                setProblems({});
+                update.reset();
+              }}
+            >
+              Discard
+            </Button>
+            <Button type="submit" disabled={!dirty || disabled} loading={update.isPending}>
+              Save changes
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+/** Overview: Last Activity, Status, Client Credentials, Description (CONTRACT §8). */
+export function ClientOverview({ client }: { client: ApiClient }) {
+  const can = useCan();
+  const regenerate = useRegenerateSecret(client.id);
+  const [confirming, setConfirming] = useState(false);
+  const [credentials, setCredentials] = useState<Credentials | null>(null);
+
+  return (
+    <Stack gap="lg">
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <Fact title="Last Activity" footer={client.lastUsedAt === null ? 'It has not authenticated yet.' : formatExact(client.lastUsedAt)}>
+          <RelativeTime value={client.lastUsedAt} fallback="Never" />
+        </Fact>
+        <Fact title="Status" footer={client.enabled ? 'It can authenticate and call the APIs.' : 'Every request is refused until it is enabled again.'}>
+          <StatusBadge enabled={client.enabled} />
+        </Fact>
+        <Fact
+          title="Role"
+          footer={
+            <Anchor component={Link} to="?tab=roles" size="sm">
+              {client.role === null ? 'Assign a role' : 'Change the role'}
+            </Anchor>
+          }
+        >
+          {client.role?.name ?? 'No role'}
+        </Fact>
+      </SimpleGrid>
+
+      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="client-credentials-heading">
+        <Title order={2} size="h4" id="client-credentials-heading">
+          Client Credentials
+        </Title>
+        <Text size="sm" c="dimmed" mb="md">
+          External systems exchange these at <code>/oauth/token</code> for an access token.
+        </Text>
+        <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
+          <div>
+            <Text size="sm" fw={500} mb={4}>
+              Client ID
+            </Text>
+            <Group
+              gap={4}
+              wrap="nowrap"
+              style={{ border: '1px solid var(--mantine-color-default-border)', borderRadius: 'var(--mantine-radius-sm)', padding: '2px 4px 2px 10px' }}
+            >
+              <Text ff="monospace" size="sm" style={{ flex: 1, overflowWrap: 'anywhere' }}>
+                {client.id}
+              </Text>
+              <CopyAction value={client.id} label="Copy client ID" />
+            </Group>
+          </div>
+          <div>
+            <Text size="sm" fw={500} mb={4}>
+              Client Secret
+            </Text>
+            <MaskedSecret client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
+            <Text size="xs" c="dimmed" mt={4}>
+              Shown only once, when created. Click it to regenerate a new one.
+            </Text>
+          </div>
+        </SimpleGrid>
+      </Card>
+
+      <DetailsForm client={client} disabled={!can('clients:update')} />
+
+      <Text size="sm" c="dimmed">
+        Created <RelativeTime value={client.createdAt} /> · last changed <RelativeTime value={client.updatedAt} />
+      </Text>
+
+      <ConfirmDialog
+        opened={confirming}
+        title="Regenerate the client secret?"
+        confirmLabel="Regenerate secret"
+        onCancel={() => setConfirming(false)}
+        onConfirm={async () => {
+          const result = await regenerate.mutateAsync();
+          setConfirming(false);
+          setCredentials({ clientId: result.client.id, clientSecret: result.clientSecret, clientName: result.client.name });
+          notifications.show({ color: 'teal', title: 'Client secret regenerated', message: 'The old secret and its access tokens no longer work.' });
+        }}
+      >
+        <Text>
+          The current secret of <strong>{client.name}</strong> stops working immediately, and so does every access token issued with it. Systems using it will
+          fail to authenticate until they are given the new secret.
+        </Text>
+      </ConfirmDialog>
+      <CredentialsDialog credentials={credentials} title="New client secret" onClose={() => setCredentials(null)} />
+    </Stack>
+  );
+}

@@ -1,0 +1,276 @@
+import { Anchor, Button, Checkbox, Group, Menu, Skeleton, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { IconArrowDown, IconArrowUp, IconArrowsSort, IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
+import { useState, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { ConfirmDialog } from '../../components/confirm-dialog';
+import { CopyAction } from '../../components/copy-action';
+import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
+import { RelativeTime } from '../../components/relative-time';
+import { StatusBadge } from '../../components/status-badge';
+import type { ApiClient, BulkAction } from '../../lib/types';
+import type { ClientSort } from './clients.api';
+
+type SortField = 'name' | 'createdAt' | 'lastUsedAt';
+
+export interface ClientTableProps {
+  /** Undefined while the first page loads. */
+  readonly clients: readonly ApiClient[] | undefined;
+  /** Selection is cleared whenever this changes (another page, filter or sort). */
+  readonly selectionKey: string;
+  readonly sort: ClientSort;
+  readonly onSort: (sort: ClientSort) => void;
+  readonly onOpen: (client: ApiClient) => void;
+  /** Applies a bulk action; the selection is cleared when it succeeds. */
+  readonly onBulk: (action: BulkAction, ids: string[]) => Promise<unknown>;
+  readonly pagination: Omit<CursorPaginationProps, 'itemCount' | 'noun'>;
+  /** Search and filters, shown left of the Actions menu. */
+  readonly toolbar?: ReactNode;
+  /** Shown instead of rows when the page is empty. */
+  readonly empty?: ReactNode;
+  readonly canUpdate?: boolean;
+  readonly canDelete?: boolean;
+}
+
+const ROW_HEIGHT = 58;
+
+function SortableHeader({
+  field,
+  label,
+  sort,
+  onSort,
+  width,
+}: {
+  field: SortField;
+  label: string;
+  sort: ClientSort;
+  onSort: (s: ClientSort) => void;
+  width?: number;
+}) {
+  const active = sort === field || sort === `-${field}`;
+  const descending = sort.startsWith('-');
+  // Names read best A→Z first; times newest first.
+  const next: ClientSort = active ? ((descending ? field : `-${field}`) as ClientSort) : ((field === 'name' ? field : `-${field}`) as ClientSort);
+  const Icon = !active ? IconArrowsSort : descending ? IconArrowDown : IconArrowUp;
+  return (
+    <Table.Th aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'} w={width}>
+      <UnstyledButton onClick={() => onSort(next)} fw={700} fz="sm">
+        <Group gap={4} wrap="nowrap">
+          {label}
+          <Icon size={14} aria-hidden style={{ opacity: active ? 1 : 0.4 }} />
+        </Group>
+      </UnstyledButton>
+    </Table.Th>
+  );
+}
+
+const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
+
+/**
+ * The API client list: Status, Name, Client ID, Last Used, Created; row checkboxes with
+ * select-all for the page, and the Actions menu (Enable, Disable, Delete) for the selection.
+ */
+export function ClientTable({
+  clients,
+  selectionKey,
+  sort,
+  onSort,
+  onOpen,
+  onBulk,
+  pagination,
+  toolbar,
+  empty,
+  canUpdate = true,
+  canDelete = true,
+}: ClientTableProps) {
+  const [selection, setSelection] = useState<{ key: string; ids: ReadonlySet<string> }>({ key: selectionKey, ids: new Set() });
+  if (selection.key !== selectionKey) setSelection({ key: selectionKey, ids: new Set() });
+  // The clients stay in the dialog's words while it closes.
+  const [deleteDialog, setDeleteDialog] = useState<{ opened: boolean; clients: readonly ApiClient[] }>({ opened: false, clients: [] });
+  const deleting = deleteDialog.clients;
+  const [busy, setBusy] = useState<BulkAction | null>(null);
+
+  const rows = clients ?? [];
+  const selected = selection.key === selectionKey ? rows.filter((client) => selection.ids.has(client.id)) : [];
+  const allSelected = rows.length > 0 && selected.length === rows.length;
+  const someSelected = selected.length > 0 && !allSelected;
+
+  const setIds = (ids: Iterable<string>) => setSelection({ key: selectionKey, ids: new Set(ids) });
+  const toggle = (id: string, on: boolean) => {
+    const ids = new Set(selection.ids);
+    if (on) ids.add(id);
+    else ids.delete(id);
+    setIds(ids);
+  };
+  const run = async (action: BulkAction, targets: readonly ApiClient[]) => {
+    setBusy(action);
+    try {
+      await onBulk(
+        action,
+        targets.map((client) => client.id),
+      );
+      setIds([]);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <Stack gap="sm">
+      <Group justify="space-between" align="flex-end" wrap="wrap" gap="sm">
+        <Group gap="sm" align="flex-end" wrap="wrap">
+          {toolbar}
+        </Group>
+        <Group gap="sm" wrap="nowrap">
+          <Text size="sm" c="dimmed" aria-live="polite" miw={80} ta="right">
+            {selected.length > 0 ? `${selected.length} selected` : ''}
+          </Text>
+          <Menu position="bottom-end" withArrow>
+            <Menu.Target>
+              <Button variant="default" rightSection={<IconChevronDown size={14} aria-hidden />} disabled={selected.length === 0} loading={busy !== null}>
+                Actions
+              </Button>
+            </Menu.Target>
+            <Menu.Dropdown>
+              <Menu.Label>{plural(selected.length)}</Menu.Label>
+              <Menu.Item
+                leftSection={<IconPlayerPlay size={16} aria-hidden />}
+                disabled={!canUpdate}
+                onClick={() => void run('enable', selected).catch(() => undefined)}
+              >
+                Enable
+              </Menu.Item>
+              <Menu.Item
+                leftSection={<IconPlayerPause size={16} aria-hidden />}
+                disabled={!canUpdate}
+                onClick={() => void run('disable', selected).catch(() => undefined)}
+              >
+                Disable
+              </Menu.Item>
+              <Menu.Divider />
+              <Menu.Item
+                color="red"
+                leftSection={<IconTrash size={16} aria-hidden />}
+                disabled={!canDelete}
+                onClick={() => setDeleteDialog({ opened: true, clients: selected })}
+              >
+                Delete
+              </Menu.Item>
+            </Menu.Dropdown>
+          </Menu>
+        </Group>
+      </Group>
+
+      <Table.ScrollContainer minWidth={860}>
+        <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={clients === undefined}>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th w={44}>
+                <Checkbox
+                  aria-label="Select all clients on this page"
+                  checked={allSelected}
+                  indeterminate={someSelected}
+                  disabled={rows.length === 0}
+                  onChange={() => setIds(allSelected ? [] : rows.map((client) => client.id))}
+                />
+              </Table.Th>
+              <Table.Th w={110}>Status</Table.Th>
+              <SortableHeader field="name" label="Name" sort={sort} onSort={onSort} />
+              <Table.Th w={360}>Client ID</Table.Th>
+              <SortableHeader field="lastUsedAt" label="Last Used" sort={sort} onSort={onSort} width={150} />
+              <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={150} />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {clients === undefined &&
+              Array.from({ length: 5 }, (_, index) => (
+                <Table.Tr key={index} h={ROW_HEIGHT} aria-hidden>
+                  {[20, 70, 180, 300, 90, 90].map((width, cell) => (
+                    <Table.Td key={cell}>
+                      <Skeleton h={14} w={width} />
+                    </Table.Td>
+                  ))}
+                </Table.Tr>
+              ))}
+            {clients !== undefined && rows.length === 0 && (
+              <Table.Tr>
+                <Table.Td colSpan={6}>{empty}</Table.Td>
+              </Table.Tr>
+            )}
+            {rows.map((client) => {
+              const isSelected = selection.ids.has(client.id);
+              return (
+                <Table.Tr
+                  key={client.id}
+                  h={ROW_HEIGHT}
+                  bg={isSelected ? 'var(--mantine-primary-color-light)' : undefined}
+                  style={{ opacity: client.enabled ? 1 : 0.55, cursor: 'pointer' }}
+                  data-disabled={client.enabled ? undefined : true}
+                  onClick={(event) => {
+                    // Text being selected, or a click on a control in the row, is not "open".
+                    if (window.getSelection()?.toString() || (event.target as HTMLElement).closest('button, a, input, label')) return;
+                    onOpen(client);
+                  }}
+                >
+                  <Table.Td>
+                    <Checkbox aria-label={`Select ${client.name}`} checked={isSelected} onChange={(event) => toggle(client.id, event.currentTarget.checked)} />
+                  </Table.Td>
+                  <Table.Td>
+                    <StatusBadge enabled={client.enabled} />
+                  </Table.Td>
+                  <Table.Td maw={320}>
+                    <Anchor component={Link} to={`/system/connections/${client.id}`} fw={600} c="inherit" underline="hover">
+                      {client.name}
+                    </Anchor>
+                    {client.description !== null && client.description !== '' && (
+                      <Text size="xs" c="dimmed" truncate="end">
+                        {client.description}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4} wrap="nowrap">
+                      <Text ff="monospace" size="sm">
+                        {client.id}
+                      </Text>
+                      <CopyAction value={client.id} label={`Copy client ID of ${client.name}`} size="sm" />
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <RelativeTime value={client.lastUsedAt} />
+                  </Table.Td>
+                  <Table.Td>
+                    <RelativeTime value={client.createdAt} />
+                  </Table.Td>
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+
+      <CursorPagination {...pagination} itemCount={rows.length} noun="clients" />
+
+      <ConfirmDialog
+        opened={deleteDialog.opened}
+        title={`Delete ${plural(deleting.length)}?`}
+        confirmLabel={`Delete ${plural(deleting.length)}`}
+        onCancel={() => setDeleteDialog({ opened: false, clients: deleting })}
+        onConfirm={async () => {
+          await run('delete', deleting);
+          setDeleteDialog({ opened: false, clients: deleting });
+        }}
+      >
+        <Text>
+          {deleting.length === 1 ? (
+            <>
+              <strong>{deleting[0]!.name}</strong> will be deleted.
+            </>
+          ) : (
+            <>You are about to delete {plural(deleting.length)}.</>
+          )}{' '}
+          Their credentials and access tokens stop working immediately. This cannot be undone.
+        </Text>
+      </ConfirmDialog>
+    </Stack>
+  );
+}

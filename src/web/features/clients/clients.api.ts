@@ -1,0 +1,87 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '../../lib/api';
+import { removeFromPages } from '../../lib/paging';
+import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, Page, PermissionCategories } from '../../lib/types';
+
+export const CLIENT_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt'] as const;
+export type ClientSort = (typeof CLIENT_SORTS)[number];
+
+export interface ClientListQuery {
+  readonly q: string;
+  readonly status: 'enabled' | 'disabled' | null;
+  readonly sort: ClientSort;
+  readonly limit: number;
+}
+
+export const clientKeys = {
+  all: ['clients'] as const,
+  list: (query: ClientListQuery) => ['clients', 'list', query] as const,
+  one: (id: string) => ['clients', 'one', id] as const,
+  permissions: (id: string) => ['clients', 'one', id, 'permissions'] as const,
+};
+
+export function fetchClientPage(query: ClientListQuery, cursor: string | null, signal?: AbortSignal) {
+  return api.get<Page<ApiClient>>('/api/v1/clients', { limit: query.limit, cursor, q: query.q.trim(), status: query.status, sort: query.sort }, signal);
+}
+
+export function useClient(id: string) {
+  return useQuery({ queryKey: clientKeys.one(id), queryFn: ({ signal }) => api.get<ApiClient>(`/api/v1/clients/${id}`, undefined, signal) });
+}
+
+export function useClientPermissions(id: string) {
+  return useQuery({
+    queryKey: clientKeys.permissions(id),
+    queryFn: ({ signal }) => api.get<PermissionCategories>(`/api/v1/clients/${id}/permissions`, undefined, signal),
+  });
+}
+
+/** Every change to a client: the list, the client and its permissions are read again. */
+function useClientMutation<V, R>(mutationFn: (variables: V) => Promise<R>, clientOf: (result: R) => ApiClient | undefined = () => undefined) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn,
+    onSuccess: (result) => {
+      const client = clientOf(result);
+      if (client !== undefined) queryClient.setQueryData(clientKeys.one(client.id), client);
+      void queryClient.invalidateQueries({ queryKey: clientKeys.all });
+      void queryClient.invalidateQueries({ queryKey: ['audit'] });
+    },
+  });
+}
+
+export function useCreateClient() {
+  return useClientMutation(
+    (input: { name: string; description?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
+    (result) => result.client,
+  );
+}
+
+export function useUpdateClient(id: string) {
+  return useClientMutation(
+    (patch: { name?: string; description?: string | null; enabled?: boolean; roleId?: string | null }) => api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
+    (client) => client,
+  );
+}
+
+export function useRegenerateSecret(id: string) {
+  return useClientMutation(
+    () => api.post<ApiClientWithSecret>(`/api/v1/clients/${id}/secret`),
+    (result) => result.client,
+  );
+}
+
+export function useDeleteClient(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.delete(`/api/v1/clients/${id}`),
+    // The page of the deleted client is left at once: its own query is not read again (it would 404).
+    onSuccess: () => {
+      removeFromPages(queryClient, ['clients', 'list'], id);
+      void queryClient.invalidateQueries({ queryKey: ['audit'] });
+    },
+  });
+}
+
+export function useBulkClients() {
+  return useClientMutation((input: { action: BulkAction; ids: string[] }) => api.post<BulkResult>('/api/v1/clients/bulk', input));
+}

@@ -1,0 +1,222 @@
+import { Alert, Button, Card, Group, Skeleton, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconLock, IconShieldOff, IconTrash } from '../../components/icons';
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { descriptionProblem, nameProblem } from '../../../shared/limits';
+import { ConfirmDialog } from '../../components/confirm-dialog';
+import { EmptyState } from '../../components/empty-state';
+import { ErrorAlert } from '../../components/error-alert';
+import { PageHeader } from '../../components/page-header';
+import { ApiError } from '../../lib/api';
+import type { PermissionKey, Role } from '../../lib/types';
+import { PermissionGroups } from '../permissions/permission-groups';
+import { usePermissionCatalog } from '../permissions/permissions.api';
+import { useCan } from '../session/session';
+import { useDeleteRole, useRole, useUpdateRole } from './roles.api';
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+}
+
+/** The role editor: name, description and permission toggles by category; built-in roles only show. */
+function RoleEditor({ role }: { role: Role }) {
+  const can = useCan();
+  const catalog = usePermissionCatalog();
+  const update = useUpdateRole(role.id);
+  const editable = !role.builtIn && can('roles:write');
+  const [form, setForm] = useState({ name: role.name, description: role.description ?? '', permissions: role.permissions as string[] });
+  const [base, setBase] = useState(role);
+  if (base !== role && (base.name !== role.name || base.description !== role.description || !sameKeys(base.permissions, role.permissions))) {
+    setBase(role);
+    setForm({ name: role.name, description: role.description ?? '', permissions: role.permissions });
+  }
+  const [problems, setProblems] = useState<{ name?: string; description?: string }>({});
+  const dirty = form.name.trim() !== role.name || form.description.trim() !== (role.description ?? '') || !sameKeys(form.permissions, role.permissions);
+
+  const toggle = (key: PermissionKey, on: boolean) =>
+    setForm((current) => ({ ...current, permissions: on ? [...new Set([...current.permissions, key])] : current.permissions.filter((k) => k !== key) }));
+  const save = () => {
+    const name = nameProblem(form.name);
+    const description = descriptionProblem(form.description);
+    const found = { ...(name === null ? {} : { name: `Name ${name}` }), ...(description === null ? {} : { description: `Description ${description}` }) };
+    setProblems(found);
+    if (Object.keys(found).length > 0) return;
+    update.mutate(
+      {
+        ...(form.name.trim() !== role.name ? { name: form.name.trim() } : {}),
+        ...(form.description.trim() !== (role.description ?? '') ? { description: form.description.trim() } : {}),
+        ...(!sameKeys(form.permissions, role.permissions) ? { permissions: form.permissions } : {}),
+      },
+      {
+        onSuccess: (saved) =>
+          notifications.show({
+            color: 'teal',
+            title: 'Role saved',
+            message: `${saved.name} grants ${saved.permissions.length} permission(s). Clients and users with it get them on their next request.`,
+          }),
+      },
+    );
+  };
+  const fieldError = (field: 'name' | 'description') => problems[field] ?? (update.error instanceof ApiError ? update.error.fieldError(field) : undefined);
+
+  return (
+    <Stack gap="lg">
+      {role.builtIn && (
+        <Alert color="gray" variant="light" icon={<IconLock aria-hidden />} title="Built-in role">
+          Built-in roles are present from the first start and cannot be edited or deleted. Create a custom role for a different set of permissions.
+        </Alert>
+      )}
+      {!role.builtIn && (
+        <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="role-details-heading">
+          <Title order={2} size="h4" id="role-details-heading" mb="sm">
+            Details
+          </Title>
+          <Stack gap="sm">
+            <TextInput
+              label="Name"
+              required
+              disabled={!editable}
+              value={form.name}
+              onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
+              error={fieldError('name')}
+            />
+            <Textarea
+              label="Description"
+              autosize
+              minRows={2}
+              disabled={!editable}
+              value={form.description}
+              onChange={(event) => setForm({ ...form, description: event.currentTarget.value })}
+              error={fieldError('description')}
+            />
+          </Stack>
+        </Card>
+      )}
+      <Stack gap="sm" component="section" aria-labelledby="role-permissions-heading">
+        <Title order={2} size="h4" id="role-permissions-heading">
+          Permissions
+        </Title>
+        <Text size="sm" c="dimmed">
+          {editable
+            ? 'Turn on what this role may do. You can only grant permissions you hold yourself.'
+            : role.builtIn
+              ? `${role.name} grants these permissions.`
+              : 'You need the roles:write permission to change this role.'}
+        </Text>
+        <PermissionGroups categories={catalog} granted={new Set(form.permissions)} onToggle={editable ? toggle : undefined} idPrefix="role" />
+      </Stack>
+      {editable && (
+        <Card withBorder radius="md" padding="sm" style={{ position: 'sticky', bottom: 12, zIndex: 2 }}>
+          <Stack gap="xs">
+            {update.error !== null && fieldError('name') === undefined && fieldError('description') === undefined && (
+              <ErrorAlert error={update.error} title="The role was not saved" />
+            )}
+            <Group justify="space-between">
+              <Text size="sm" c="dimmed" aria-live="polite">
+                {dirty ? 'You have unsaved changes.' : 'All changes saved.'}
+              </Text>
+              <Group gap="sm">
+                <Button
+                  variant="default"
+                  disabled={!dirty || update.isPending}
+                  onClick={() => {
+                    setForm({ name: role.name, description: role.description ?? '', permissions: role.permissions });
+                    setProblems({});
+                    update.reset();
+                  }}
+                >
+                  Discard
+                </Button>
+                <Button onClick={save} disabled={!dirty} loading={update.isPending}>
+                  Save changes
+                </Button>
+              </Group>
+            </Group>
+          </Stack>
+        </Card>
+      )}
+    </Stack>
+  );
+}
+
+/** `/roles/:id`. */
+export function RoleDetailPage() {
+  const { id = '' } = useParams();
+  const navigate = useNavigate();
+  const can = useCan();
+  const role = useRole(id);
+  const remove = useDeleteRole(id);
+  const [deleting, setDeleting] = useState(false);
+  const crumbs = [{ label: 'Roles', to: '/roles' }];
+
+  if (role.isPending) {
+    return (
+      <Stack gap="lg" aria-busy>
+        <PageHeader title={<Skeleton h={32} w={220} />} crumbs={[...crumbs, { label: 'Loading…' }]} />
+        <Skeleton h={160} />
+        <Skeleton h={240} />
+      </Stack>
+    );
+  }
+  if (role.isError) {
+    const notFound = role.error instanceof ApiError && (role.error.status === 404 || role.error.status === 400);
+    return (
+      <>
+        <PageHeader title={notFound ? 'Role not found' : 'Role'} crumbs={crumbs} />
+        {notFound ? (
+          <EmptyState
+            icon={<IconShieldOff size={24} />}
+            title="This role does not exist"
+            action={
+              <Button component={Link} to="/roles" variant="light">
+                Back to roles
+              </Button>
+            }
+          >
+            It may have been deleted. Check the link, or find the role in the list.
+          </EmptyState>
+        ) : (
+          <ErrorAlert error={role.error} title="The role could not be loaded" onRetry={() => void role.refetch()} />
+        )}
+      </>
+    );
+  }
+  const data = role.data;
+  return (
+    <>
+      <PageHeader
+        title={data.name}
+        crumbs={[...crumbs, { label: data.name }]}
+        description={data.description || undefined}
+        actions={
+          data.builtIn ? undefined : (
+            <Button
+              variant="light"
+              color="red"
+              leftSection={<IconTrash size={16} aria-hidden />}
+              onClick={() => setDeleting(true)}
+              disabled={!can('roles:write')}
+            >
+              Delete role
+            </Button>
+          )
+        }
+      />
+      <RoleEditor role={data} />
+      <ConfirmDialog
+        opened={deleting}
+        title={`Delete ${data.name}?`}
+        confirmLabel="Delete role"
+        onCancel={() => setDeleting(false)}
+        onConfirm={async () => {
+          await remove.mutateAsync();
+          notifications.show({ color: 'teal', title: 'Role deleted', message: `${data.name} was removed from every client and user that had it.` });
+          void navigate('/roles', { replace: true });
+        }}
+      >
+        <Text>API clients and users with this role lose its permissions on their next request. This cannot be undone.</Text>
+      </ConfirmDialog>
+    </>
+  );
+}

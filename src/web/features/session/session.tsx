@@ -1,0 +1,94 @@
+import { Center, Loader, Stack, Text } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
+import { Navigate, useLocation, useNavigate } from 'react-router';
+import { ErrorAlert } from '../../components/error-alert';
+import { api, ApiError, setCsrfToken } from '../../lib/api';
+import type { Me, PermissionKey, Session } from '../../lib/types';
+
+export const sessionKey = ['session'] as const;
+export const meKey = ['me'] as const;
+
+/** The console session; its CSRF token is handed to the API wrapper for every later change. */
+export function useSession() {
+  return useQuery({
+    queryKey: sessionKey,
+    queryFn: async () => {
+      const session = await api.get<Session>('/api/v1/session');
+      setCsrfToken(session.csrfToken);
+      return session;
+    },
+    retry: false,
+    staleTime: Infinity,
+  });
+}
+
+/** Who is signed in and what they may do now (GET /api/v1/me). */
+export function useMe() {
+  return useQuery({ queryKey: meKey, queryFn: () => api.get<Me>('/api/v1/me'), staleTime: 30_000 });
+}
+
+/** Whether the signed-in user holds `key`; true until known, since the server decides anyway. */
+export function useCan(): (key: PermissionKey) => boolean {
+  const { data } = useMe();
+  return (key) => data === undefined || data.permissions.includes(key);
+}
+
+/** Where to return after signing in: only a path on this site (no open redirect). */
+export function safeNext(raw: string | null): string {
+  if (raw === null || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || raw.startsWith('/login')) return '/system/connections';
+  return raw;
+}
+
+/** Signs in from the session response of sign-in or setup: the cache and the CSRF token. */
+export function useAcceptSession() {
+  const queryClient = useQueryClient();
+  return (session: Session) => {
+    queryClient.clear();
+    setCsrfToken(session.csrfToken);
+    queryClient.setQueryData(sessionKey, session);
+  };
+}
+
+export function useSignOut() {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  return useMutation({
+    mutationFn: () => api.delete('/api/v1/session'),
+    onSettled: () => {
+      setCsrfToken(null);
+      queryClient.clear();
+      void navigate('/login', { replace: true });
+    },
+  });
+}
+
+/** The console's pages need a session: without one, go to sign-in and come back afterwards. */
+export function RequireSession({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const location = useLocation();
+  if (session.isPending) {
+    return (
+      <Center h="100vh">
+        <Stack align="center" gap="xs">
+          <Loader aria-label="Loading the console" />
+          <Text c="dimmed" size="sm">
+            Loading…
+          </Text>
+        </Stack>
+      </Center>
+    );
+  }
+  if (session.error instanceof ApiError && session.error.status === 401) {
+    const next = location.pathname + location.search;
+    return <Navigate to={next === '/' ? '/login' : `/login?next=${encodeURIComponent(next)}`} replace />;
+  }
+  if (session.error !== null) {
+    return (
+      <Center h="100vh" p="md">
+        <ErrorAlert error={session.error} title="The console cannot reach the server" onRetry={() => void session.refetch()} />
+      </Center>
+    );
+  }
+  return children;
+}

@@ -1,0 +1,42 @@
+import '@mantine/core/styles.css';
+import '@mantine/notifications/styles.css';
+import { MantineProvider } from '@mantine/core';
+import { Notifications } from '@mantine/notifications';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { RouterProvider } from 'react-router/dom';
+import { ApiError, onUnauthorized, setCsrfToken } from './lib/api';
+import { createConsoleRouter } from './routes/router';
+import { theme } from './theme';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 10_000,
+      // A 4xx will not get better by asking again; a network error or a 503 might.
+      retry: (failures, error) => failures < 2 && !(error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429),
+    },
+  },
+});
+const router = createConsoleRouter();
+
+// The session ended (expired, signed out elsewhere): sign in again and come back here.
+onUnauthorized(() => {
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname === '/login') return;
+  setCsrfToken(null);
+  queryClient.clear();
+  void router.navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
+});
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <MantineProvider theme={theme} defaultColorScheme="auto">
+      <Notifications position="bottom-right" />
+      <QueryClientProvider client={queryClient}>
+        <RouterProvider router={router} />
+      </QueryClientProvider>
+    </MantineProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,130 @@
+import { AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { IconChevronDown, IconHistory, IconKey, IconLogout, IconPlugConnected, IconSettings, IconShieldLock, IconUsers } from '../components/icons';
+import { useEffect, type ReactNode } from 'react';
+import { Link, Outlet, useLocation } from 'react-router';
+import { ThemeToggle } from '../components/theme-toggle';
+import { useCan, useSession, useSignOut } from '../features/session/session';
+import type { PermissionKey } from '../lib/types';
+
+interface Destination {
+  readonly label: string;
+  readonly to: string;
+  readonly icon: ReactNode;
+  readonly needs: PermissionKey;
+}
+
+const PEOPLE: Destination[] = [
+  { label: 'Users', to: '/users', icon: <IconUsers size={18} aria-hidden />, needs: 'users:read' },
+  { label: 'Roles', to: '/roles', icon: <IconShieldLock size={18} aria-hidden />, needs: 'roles:read' },
+  { label: 'Audit', to: '/audit', icon: <IconHistory size={18} aria-hidden />, needs: 'audit:read' },
+];
+
+function initials(name: string): string {
+  return (
+    name
+      .split(/[\s@.]+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((part) => part[0]!.toUpperCase())
+      .join('') || '?'
+  );
+}
+
+/** The console's frame: navigation (System › Connections, Users, Roles, Audit), the user, sign-out, theme. */
+export function Layout() {
+  const [opened, { toggle, close }] = useDisclosure(false);
+  const { pathname } = useLocation();
+  const session = useSession();
+  const signOut = useSignOut();
+  const can = useCan();
+  const user = session.data?.user;
+  const here = (to: string) => pathname === to || pathname.startsWith(`${to}/`);
+
+  useEffect(close, [pathname, close]);
+
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 240, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={opened ? 'Close navigation' : 'Open navigation'} />
+            <UnstyledButton component={Link} to="/system/connections" aria-label="Koios Access home">
+              <Group gap={8} wrap="nowrap">
+                <IconKey size={22} aria-hidden />
+                <Text fw={700}>Koios Access</Text>
+              </Group>
+            </UnstyledButton>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <ThemeToggle />
+            {user !== undefined && (
+              <Menu position="bottom-end" width={240} withArrow>
+                <Menu.Target>
+                  <UnstyledButton aria-label={`Account: ${user.name || user.email}`} px={6} py={4}>
+                    <Group gap={8} wrap="nowrap">
+                      <Avatar size={30} radius="xl" color="indigo" aria-hidden>
+                        {initials(user.name || user.email)}
+                      </Avatar>
+                      <Text size="sm" fw={500} visibleFrom="xs" maw={180} truncate>
+                        {user.name || user.email}
+                      </Text>
+                      <IconChevronDown size={14} aria-hidden />
+                    </Group>
+                  </UnstyledButton>
+                </Menu.Target>
+                <Menu.Dropdown>
+                  <Menu.Label>Signed in as</Menu.Label>
+                  <Text size="sm" px="sm" pb="xs" style={{ overflowWrap: 'anywhere' }}>
+                    {user.email}
+                  </Text>
+                  <Menu.Divider />
+                  {can('users:read') && (
+                    <Menu.Item component={Link} to={`/users/${user.id}`} leftSection={<IconUsers size={16} aria-hidden />}>
+                      Your account
+                    </Menu.Item>
+                  )}
+                  <Menu.Item color="red" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => signOut.mutate()}>
+                    Sign out
+                  </Menu.Item>
+                </Menu.Dropdown>
+              </Menu>
+            )}
+          </Group>
+        </Group>
+      </AppShell.Header>
+
+      <AppShell.Navbar p="sm" aria-label="Main">
+        <AppShell.Section grow component={ScrollArea}>
+          <NavLink label="System" leftSection={<IconSettings size={18} aria-hidden />} defaultOpened childrenOffset={28} active={false}>
+            <NavLink
+              component={Link}
+              to="/system/connections"
+              label="Connections"
+              leftSection={<IconPlugConnected size={18} aria-hidden />}
+              active={here('/system/connections')}
+              aria-current={here('/system/connections') ? 'page' : undefined}
+            />
+          </NavLink>
+          {PEOPLE.filter((item) => can(item.needs)).map((item) => (
+            <NavLink
+              key={item.to}
+              component={Link}
+              to={item.to}
+              label={item.label}
+              leftSection={item.icon}
+              active={here(item.to)}
+              aria-current={here(item.to) ? 'page' : undefined}
+            />
+          ))}
+        </AppShell.Section>
+      </AppShell.Navbar>
+
+      <AppShell.Main>
+        <div style={{ maxWidth: 1280, margin: '0 auto' }}>
+          <Outlet />
+        </div>
+      </AppShell.Main>
+    </AppShell>
+  );
+}
