@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -34,9 +34,11 @@ function newest(dir: string): number {
 function buildServerIfStale(): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const built = join(root, 'dist/cli/main.js');
-  if (existsSync(built) && statSync(built).mtimeMs >= newest(join(root, 'src'))) return;
+  if (existsSync(built) && existsSync(join(root, 'dist/server/graphql/schema.graphql')) && statSync(built).mtimeMs >= newest(join(root, 'src'))) return;
   process.stdout.write('compiling dist/ for the CLI tests (npm run build)…\n');
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  // As `npm run build` does: the GraphQL SDL is read at start from beside the compiled schema.ts.
+  cpSync(join(root, 'src/server/graphql/schema.graphql'), join(root, 'dist/server/graphql/schema.graphql'));
 }
 
 export default async function setup(project: TestProject): Promise<void> {
