@@ -18,9 +18,17 @@ export interface Database {
   auth_throttle: AuthThrottleTable;
   client_auth_failures: ClientAuthFailuresTable;
   sessions: SessionsTable;
+  client_counts: ClientCountsTable;
 }
 
 type Bool = 0 | 1;
+
+/** One row (id 1), kept by triggers (migration 0004); PostgreSQL returns bigint as text. */
+export interface ClientCountsTable {
+  id: number;
+  total: number | string;
+  enabled: number | string;
+}
 
 export interface SettingsTable {
   key: string;

@@ -1,9 +1,17 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 
 /** Shapes shared by every REST module: ids, times, the problem body. */
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description === undefined ? {} : { description }) });
 export const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `T` or null, as a JSON Schema type list (`type: ["string", "null"]`) where `T` has one type:
+ * fast-json-stringify serialises `anyOf` by validating each branch with Ajv (0.5 µs a field,
+ * measured; a page of 50 clients has 150 such fields), a type list with a typeof check (0.09 µs).
+ */
+export const Nullable = <T extends TSchema>(schema: T): TUnsafe<Static<T> | null> =>
+  typeof schema['type'] === 'string' && schema['anyOf'] === undefined && schema['$ref'] === undefined
+    ? Type.Unsafe<Static<T> | null>({ ...schema, type: [schema['type'], 'null'] })
+    : Type.Unsafe<Static<T> | null>(Type.Union([schema, Type.Null()]));
 
 export const FieldProblem = Type.Object({ field: Type.String(), message: Type.String() }, { additionalProperties: false });
 

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-27T0001-initial.js';
 import * as oauth from './2026-11-27T0002-oauth.js';
 import * as sessions from './2026-11-27T0003-sessions.js';
+import * as clientCounts from './2026-11-27T0004-client-counts.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
   '2026-11-27T0001-initial': initial,
   '2026-11-27T0002-oauth': oauth,
   '2026-11-27T0003-sessions': sessions,
+  '2026-11-27T0004-client-counts': clientCounts,
 };

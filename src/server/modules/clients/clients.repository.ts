@@ -112,7 +112,14 @@ export function createClientsRepository(db: Executor) {
       return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
     },
 
+    /** How many clients the query matches; without a search, from the counts the triggers keep (migration 0004). */
     async count(query: Pick<ClientListQuery, 'search' | 'status'>): Promise<number> {
+      if (query.search === null || query.search.length === 0) {
+        const counts = await db.selectFrom('client_counts').select(['total', 'enabled']).where('id', '=', 1).executeTakeFirstOrThrow();
+        const total = Number(counts.total);
+        const enabled = Number(counts.enabled);
+        return query.status === null ? total : query.status === 'enabled' ? enabled : total - enabled;
+      }
       const row = await db
         .selectFrom('api_clients')
         .select((eb) => eb.fn.countAll<number | string>().as('total'))

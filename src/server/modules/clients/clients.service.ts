@@ -221,8 +221,18 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const repository = createClientsRepository(db);
       const query = { limit, after, search: search === '' ? null : search, status, sort: field, descending };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
-      const cursors = rows.map((row) => encodeCursor({ sort, value: sortValueOf(field, row), id: row.id }));
-      return { items: rows.map(toApiClient), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total, cursors };
+      const cursorOf = (row: (typeof rows)[number]) => encodeCursor({ sort, value: sortValueOf(field, row), id: row.id });
+      const last = rows.at(-1);
+      let cursors: string[] | undefined;
+      return {
+        items: rows.map(toApiClient),
+        nextCursor: hasMore && last !== undefined ? cursorOf(last) : null,
+        total,
+        // Every row's cursor only when read (GraphQL edges), once; REST sends only nextCursor.
+        get cursors() {
+          return (cursors ??= rows.map(cursorOf));
+        },
+      };
     },
 
     async update(actor: Actor, id: string, input: UpdateClientInput): Promise<ApiClient> {

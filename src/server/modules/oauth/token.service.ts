@@ -133,7 +133,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         gen: client.secretGeneration,
       };
       deps.recordUse(client.id);
-      return { access_token: signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: config.accessTokenTtlSeconds, scope };
+      return { access_token: await signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: config.accessTokenTtlSeconds, scope };
     },
 
     /**
