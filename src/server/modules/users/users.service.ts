@@ -79,7 +79,7 @@ function roleIdsProblems(roleIds: unknown, problems: ProblemCollector): string[]
 }
 
 const SETUP_TOKEN_SETTING = 'setup_token_sha256';
-/** The PostgreSQL advisory lock that serializes changes which could remove the last Administrator. */
+/** The PostgreSQL advisory lock that serializes changes which could remove the last Administrator, or create the first. */
 const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
 
@@ -136,13 +136,18 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     return ((await rolesByUser(executor, [userId])).get(userId) ?? []).some((role) => role.built_in === 'Administrator');
   }
 
+  /** On PostgreSQL, holds ADMINISTRATOR_GUARD_LOCK to commit; SQLite runs one write transaction at a time anyway. */
+  async function lockAdministratorChanges(executor: Executor): Promise<void> {
+    if (executor.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ADMINISTRATOR_GUARD_LOCK})`.execute(executor);
+  }
+
   /** Someone must always be able to sign in and administer: the last enabled Administrator stays. */
   async function assertAnAdministratorRemains(executor: Executor, wasAdministrator: boolean): Promise<void> {
     if (!wasAdministrator) return;
     // PostgreSQL runs these transactions side by side: unserialized, two of them could each disable
     // one of the last two Administrators while still seeing the other enabled. The lock is held to
     // commit, and the count below (a new snapshot) then sees the earlier transaction's change.
-    if (executor.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ADMINISTRATOR_GUARD_LOCK})`.execute(executor);
+    await lockAdministratorChanges(executor);
     const row = await executor
       .selectFrom('users')
       .innerJoin('user_roles', 'user_roles.user_id', 'users.id')
@@ -342,6 +347,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       problems.add('KOIOS_ADMIN_PASSWORD', passwordProblem(admin.password));
       problems.throwIfAny();
       const row = await db.transaction().execute(async (trx) => {
+        // Two instances starting together on an empty PostgreSQL database would both count no
+        // user and insert; the second then failed its start on the unique email.
+        await lockAdministratorChanges(trx);
         if ((await createUsersRepository(trx).count()) > 0) return null;
         const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
         return insertUser(trx, SYSTEM_ACTOR, { email: admin.email, password: admin.password, name: 'Administrator' }, [administrator.id]);
