@@ -59,12 +59,14 @@ export async function insertClients(db: Kysely<Database>, dialect: Dialect, coun
     if (ids.has(id)) continue;
     ids.add(id);
     const name = `${WORDS[int(WORDS.length)]} ${WORDS[int(WORDS.length)]} ${int(1000)}`;
+    const description = random() < 0.35 ? `Nightly export ${int(100)}` : null;
     const createdAt = new Date(base + int(Math.ceil(count / 12)) * 60_000).toISOString();
     rows.push({
       id,
       name,
       name_key: name.toLowerCase(),
-      description: random() < 0.35 ? `Nightly export ${int(100)}` : null,
+      description,
+      description_key: description?.toLowerCase() ?? null,
       enabled: random() < 0.3 ? 0 : 1,
       role_id: null,
       secret_hash: `bench-hash-${rows.length}`,

@@ -54,6 +54,8 @@ export interface ApiClientsTable {
   name: string;
   name_key: string;
   description: string | null;
+  /** lower-cased description, for search (migration 0005). */
+  description_key: string | null;
   enabled: Bool;
   role_id: string | null;
   /** HMAC-SHA-256 of the secret under the installation's secret key, base64url. */

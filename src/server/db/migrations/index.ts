@@ -3,6 +3,7 @@ import * as initial from './2026-11-27T0001-initial.js';
 import * as oauth from './2026-11-27T0002-oauth.js';
 import * as sessions from './2026-11-27T0003-sessions.js';
 import * as clientCounts from './2026-11-27T0004-client-counts.js';
+import * as descriptionKey from './2026-11-27T0005-description-key.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0002-oauth': oauth,
   '2026-11-27T0003-sessions': sessions,
   '2026-11-27T0004-client-counts': clientCounts,
+  '2026-11-27T0005-description-key': descriptionKey,
 };

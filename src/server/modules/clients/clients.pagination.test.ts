@@ -109,9 +109,11 @@ function generateClients(): NewApiClientRow[] {
     seen.add(id);
     const casing = (word: string) => [word, word.toLowerCase(), word.toUpperCase()][int(3)]!;
     const name = random() < 0.25 ? pick(TIE_NAMES) : `${casing(pick(WORDS))} ${casing(pick(WORDS))} ${int(1000)}`;
-    // ASCII only: SQLite's lower() folds ASCII letters only (see the report on description search).
+    // Non-ASCII in both cases too: search folds case the same way on both dialects (migration 0005).
     const description =
-      random() < 0.35 ? `${pick(['Nightly', 'Hourly', 'Weekly'])} export to ${pick(['warehouse', 'lake', 'ledger'])} ${int(100)}, owner team-${int(40)}` : null;
+      random() < 0.35
+        ? `${pick(['Nightly', 'Hourly', 'Weekly'])} export to ${pick(['warehouse', 'lake', 'ledger', 'ÉCOLE', 'école', 'Straße'])} ${int(100)}, owner team-${int(40)}`
+        : null;
     // ~8,000 distinct creation times for 100,000 clients: many equal timestamps.
     const createdAt = new Date(BASE_TIME + int(8000) * 60_000).toISOString();
     const lastUsedAt = random() < 0.4 ? null : new Date(BASE_TIME + 8000 * 60_000 + int(5000) * 1000).toISOString();
@@ -120,6 +122,7 @@ function generateClients(): NewApiClientRow[] {
       name,
       name_key: name.toLowerCase(),
       description,
+      description_key: description?.toLowerCase() ?? null,
       enabled: random() < 0.3 ? 0 : 1,
       role_id: null,
       secret_hash: `bulk-hash-${rows.length}`,
@@ -319,6 +322,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
     { what: 'a CJK name', search: '東京' },
     { what: 'a fullwidth name in another case', search: 'ＺU' },
     { what: 'a description substring', search: 'Warehouse 4' },
+    { what: 'a non-ASCII description substring in another case', search: 'École' },
     { what: 'a description substring with surrounding spaces', search: '  OWNER TEAM-7  ' },
     { what: 'an upper-cased client id prefix', search: idSample.slice(0, 7).toUpperCase() },
     { what: 'a whole client id', search: idSample },

@@ -55,7 +55,7 @@ function filters(eb: ClientsEb, query: Pick<ClientListQuery, 'search' | 'status'
     conditions.push(
       eb.or([
         sql<SqlBool>`api_clients.name_key like ${pattern} escape '\\'`,
-        sql<SqlBool>`lower(coalesce(api_clients.description, '')) like ${pattern} escape '\\'`,
+        sql<SqlBool>`coalesce(api_clients.description_key, '') like ${pattern} escape '\\'`,
         sql<SqlBool>`api_clients.id like ${pattern} escape '\\'`,
       ]),
     );

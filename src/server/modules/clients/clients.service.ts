@@ -183,6 +183,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           name,
           name_key: name.toLowerCase(),
           description,
+          description_key: description?.toLowerCase() ?? null,
           enabled: 1,
           role_id: role?.id ?? null,
           secret_hash: secret.hash,
@@ -260,7 +261,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         if (input.description !== undefined) {
           const description = input.description === null || input.description.trim() === '' ? null : input.description;
           if (description !== before.description) {
-            patch.description = description;
+            Object.assign(patch, { description, description_key: description?.toLowerCase() ?? null });
             audit.push({ action: 'client.description_changed', target: clientTarget({ id, name: name ?? before.name }) });
           }
         }
