@@ -17,6 +17,8 @@ export interface AppDeps {
   readonly database: DatabaseHandle;
   readonly services: Services;
   readonly logger: Logger;
+  /** GraphQL: compile a document with graphql-jit after this many executions; 0 never (tests compare both). */
+  readonly graphqlJitAfter?: number;
 }
 
 /** Builds the HTTP server with every module registered; never listens (tests use `inject`). */
@@ -47,7 +49,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
   await app.register(restApi, { config, services });
   await app.register(consoleRoutes);
-  await app.register(graphqlApi, { services });
+  await app.register(graphqlApi, { services, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

@@ -49,7 +49,8 @@ const MERCURIUS_CODES: Readonly<Record<string, string>> = {
 
 /** A GraphQL error that no resolver raised: the document or its variables are wrong. */
 function documentErrorCode(error: GraphQLError): string {
-  const own = error.extensions['code'];
+  // graphql-jit's errors (a compiled document's bad variables) may carry no extensions at all.
+  const own = (error.extensions as GraphQLError['extensions'] | undefined)?.['code'];
   if (typeof own === 'string') return own;
   if (error.message.startsWith('Syntax Error')) return REQUEST_ERROR_CODES.parse;
   if (error.message.startsWith('Variable "$')) return GRAPHQL_CODE.bad_input;

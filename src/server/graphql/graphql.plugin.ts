@@ -3,17 +3,24 @@ import mercurius from 'mercurius';
 import type { Services } from '../services.js';
 import { GraphQLError, validate } from './graphql-js.js';
 import { formatExecutionErrors, REQUEST_ERROR_CODES, RequestRefused, sendRequestError } from './errors.js';
-import { operationLimitsRule, QUERY_LIMITS } from './limits.js';
+import { nulFreeStringsRule, operationLimitsRule, QUERY_LIMITS } from './limits.js';
 import { createLoaders, createResolvers, type GraphQLContext } from './resolvers.js';
 import { typeDefs } from './schema.js';
 
 /**
+ * A document is compiled by graphql-jit at its second execution (Mercurius `jit`), and runs
+ * compiled from then on. Measured with autocannon, 50 connections, 3 rounds each way, medians: a
+ * page of 50 clients with their roles went from 1,170 to 2,040 requests/s, `{ me { id } }` from
+ * 19,500 to 22,000. `jit.test.ts` checks that compiled and interpreted answers are the same.
+ */
+export const GRAPHQL_JIT_AFTER = 1;
+
+/**
  * `POST /graphql` (and `GET` for queries), CONTRACT §7: one authentication step with REST, then
  * every limit checked before anything executes (SECURITY 25). GraphiQL is off; introspection
- * answers only the authenticated, as every field does. graphql-jit stays off: it was not measured
- * to help at this schema's size, and it would be a second execution engine to test.
+ * answers only the authenticated, as every field does.
  */
-export async function graphqlApi(app: FastifyInstance, deps: { services: Services }): Promise<void> {
+export async function graphqlApi(app: FastifyInstance, deps: { services: Services; jitAfter?: number }): Promise<void> {
   const { services } = deps;
   // Returning the reply makes Fastify wait for the response sent here rather than send another.
   const onError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => sendRequestError(error, request, reply, QUERY_LIMITS.bodyLimit);
@@ -52,6 +59,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     context: (request): Pick<GraphQLContext, 'principal'> => ({ principal: request.principal }),
     path: '/graphql',
     graphiql: false,
+    jit: deps.jitAfter ?? GRAPHQL_JIT_AFTER,
     cache: QUERY_LIMITS.documentCacheSize,
     allowBatchedQueries: true,
     queryDepth: QUERY_LIMITS.maxDepth,
@@ -68,7 +76,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   // cached by Mercurius, so this runs once per distinct document.
   const limitsRule = operationLimitsRule(QUERY_LIMITS);
   app.graphql.addHook('preValidation', async (schema, document) => {
-    const errors = validate(schema, document, [limitsRule]);
+    const errors = validate(schema, document, [limitsRule, nulFreeStringsRule]);
     if (errors.length > 0) throw new RequestRefused(errors);
   });
 

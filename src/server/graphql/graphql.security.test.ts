@@ -299,6 +299,21 @@ describe.each(testDialects())('GraphQL authorisation and limits (SECURITY 25–2
       expect(put.headers.get('allow')).toBe('GET, POST');
     });
 
+    it('refuses a NUL character in a string literal, or in a variable, before anything runs', async () => {
+      const spies = watch();
+      const before = await snapshot();
+      const literal = await admin('mutation { createApiClient(input: { name: "nul", description: "x\\u0000y" }) { clientSecret } }');
+      expect(literal.status).toBe(400);
+      expect(codesOf(literal)).toEqual(['BAD_USER_INPUT']);
+      expect(literal.errors[0]!.message).toMatch(/NUL character/);
+      const variable = await admin('mutation C($input: CreateApiClientInput!) { createApiClient(input: $input) { clientSecret } }', {
+        input: { name: 'nul', description: 'x\u0000y' },
+      });
+      expect(variable.status).toBe(400);
+      expectNothingRan(spies);
+      expect(await snapshot()).toEqual(before);
+    });
+
     it('keeps the standard introspection query working for the authenticated, and serves no GraphiQL', async () => {
       const introspection = await admin(
         getIntrospectionQuery({ descriptions: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }),

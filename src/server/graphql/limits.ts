@@ -1,5 +1,6 @@
 import type { ASTVisitor, FieldNode, GraphQLCompositeType, GraphQLField, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
 import { getNamedType, getNullableType, GraphQLError, isCompositeType, isListType, Kind } from './graphql-js.js';
+import { GRAPHQL_CODE } from '../errors.js';
 import { PAGE_SIZE_MAX } from '../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSIONS } from '../../shared/permissions.js';
 
@@ -157,3 +158,18 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
     },
   });
 }
+
+/**
+ * No string literal in a document may hold U+0000 (written `\u0000` in GraphQL): PostgreSQL text
+ * cannot store it, and the insert failed as a 500. Variables are refused at the body's validation
+ * (http/validation.ts), as every REST body is.
+ */
+export const nulFreeStringsRule: ValidationRule = (context: ValidationContext): ASTVisitor => ({
+  StringValue(node) {
+    if (node.value.includes('\u0000')) {
+      context.reportError(
+        new GraphQLError('a string must not contain the NUL character (U+0000)', { nodes: node, extensions: { code: GRAPHQL_CODE.bad_input } }),
+      );
+    }
+  },
+});
