@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, launchBrowser, newConsoleContext, screenshot, useTheme } from './support/browser.js';
+import { browserAvailable, focused, launchBrowser, newConsoleContext, screenshot, unnamedControls, useTheme } from './support/browser.js';
 import { callApi, requestToken, startConsoleServer, type ConsoleServer } from './support/console-server.js';
 
 /**
@@ -72,6 +72,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await dialog.getByLabel('Name').fill('x'.repeat(101));
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.getByText('Name must be at most 100 characters').waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
 
     await dialog.getByLabel('Name').fill(created.name);
     await dialog.getByLabel('Description').fill('Nightly invoice export to the accounting system');
@@ -117,6 +118,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await client.getByRole('button', { name: `Copy client ID of ${created.name}` }).waitFor();
     await client.getByText('just now').hover();
     await page.getByRole('tooltip').waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
   });
 
   it('gives the new credentials an access token at /oauth/token', async () => {
@@ -158,6 +160,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     const readClients = panel.getByRole('switch', { name: 'View API clients' });
     expect(await readClients.isChecked()).toBe(false);
     expect(await readClients.getAttribute('aria-readonly')).toBe('true');
+    expect(await unnamedControls(page)).toEqual([]);
     expect((await callApi(console_.url, '/api/v1/clients', accessToken)).status).toBe(403);
   });
 
@@ -173,6 +176,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     expect(await panel.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
     expect(await panel.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
     await screenshot(page, 'client-roles');
+    expect(await unnamedControls(page)).toEqual([]);
     // Only a preview so far: the client still has no role.
     expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).role).toBeNull();
 
@@ -183,7 +187,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await page.getByRole('tab', { name: 'Permissions' }).click();
     const permissions = page.getByRole('tabpanel', { name: 'Permissions' });
     await permissions.getByText('Effective permissions from the role').waitFor();
-    await expect.poll(() => permissions.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
+    await permissions.getByRole('switch', { name: 'View API clients', checked: true }).waitFor();
     expect(await permissions.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
     expect(await permissions.getByRole('switch', { name: 'Create API clients' }).isChecked()).toBe(false);
     await screenshot(page, 'client-permissions');
@@ -204,7 +208,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
 
     await toggle(enabled);
     await notification('API client disabled').waitFor();
-    await expect.poll(() => enabled.isChecked()).toBe(false);
+    await page.getByRole('switch', { name: 'Enabled', exact: true, checked: false }).waitFor();
     await page.getByRole('tab', { name: 'Overview' }).click();
     await page.getByRole('region', { name: 'Status' }).getByText('Disabled', { exact: true }).waitFor();
     expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(401);
@@ -229,6 +233,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
 
     await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
     const confirm = page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    expect(await unnamedControls(page)).toEqual([]);
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await confirm.waitFor({ state: 'detached' });
     expect((await requestToken(console_.url, created.id, created.secret)).status).toBe(200);
@@ -269,6 +274,8 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await row('Legacy importer').getByRole('checkbox', { name: 'Select Legacy importer' }).check();
     await page.getByText('2 selected').waitFor();
     await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Disable' }).waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
     await page.getByRole('menuitem', { name: 'Disable' }).click();
     await notification('2 API clients disabled').waitFor();
     await row('Reporting').getByText('Disabled', { exact: true }).waitFor();
@@ -281,7 +288,9 @@ describe.runIf(browserAvailable())('the API clients console', () => {
 
     await toggle(page.getByRole('radiogroup', { name: 'Filter by status' }).getByRole('radio', { name: 'Disabled' }));
     await page.waitForURL(/status=disabled/);
-    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);
+    // The range describes the rows on screen: the filtered answer has come once it reads so.
+    await page.getByText('1–2 of 2 clients').waitFor();
+    expect(await page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);
     await page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
     await page.getByRole('button', { name: 'Actions' }).click();
     await page.getByRole('menuitem', { name: 'Enable' }).click();
@@ -308,6 +317,12 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     for (let index = 1; index <= 12; index += 1) {
       await console_.server.services.clients.create(SYSTEM_ACTOR, { name: `Batch job ${String(index).padStart(2, '0')}` });
     }
+    const table = page.getByRole('table', { name: 'API clients' });
+    const names = (view: Page) => view.getByRole('table', { name: 'API clients' }).getByRole('link').allTextContents();
+    /** Waits until the first row (row 0 holds the headers) is the client `name`. */
+    const firstRowIs = (view: Page, name: string) =>
+      view.getByRole('table', { name: 'API clients' }).getByRole('row').nth(1).getByRole('link', { name, exact: true }).waitFor();
+
     await page.goto('/system/connections');
     await page.getByLabel('Search API clients').fill('batch job');
     await page.waitForURL(/q=batch\+job/);
@@ -316,26 +331,98 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await page.getByRole('textbox', { name: 'Rows per page' }).click();
     await page.getByRole('option', { name: '10', exact: true }).click();
     await page.getByText('1–10 of 12 clients').waitFor();
-    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').first().textContent()).toBe('Batch job 01');
+    await firstRowIs(page, 'Batch job 01');
 
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.waitForURL(/page=2/);
     await page.getByText('11–12 of 12 clients').waitFor();
+    expect(await names(page)).toEqual(['Batch job 11', 'Batch job 12']);
     const shared = page.url();
     expect(new URL(shared).searchParams.get('q')).toBe('batch job');
 
     const other = await context.newPage();
     await other.goto(shared);
     await other.getByText('11–12 of 12 clients').waitFor();
-    expect(await other.getByRole('table', { name: 'API clients' }).getByRole('link').allTextContents()).toEqual(['Batch job 11', 'Batch job 12']);
+    expect(await names(other)).toEqual(['Batch job 11', 'Batch job 12']);
     expect(await other.getByLabel('Search API clients').inputValue()).toBe('batch job');
     await other.getByRole('button', { name: 'Previous page' }).click();
     await other.getByText('1–10 of 12 clients').waitFor();
+    await firstRowIs(other, 'Batch job 01');
     await other.close();
 
+    // A new sort from page 2 goes back to page 1. The URL changes at once, the rows when the server
+    // answers: hold that answer to see the moment between, which a loaded machine stretches. The
+    // table must say it is busy, and its range must still describe the rows on screen.
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    let asked!: () => void;
+    const requested = new Promise<void>((resolve) => (asked = resolve));
+    const descending = (url: URL) => url.pathname === '/api/v1/clients' && url.searchParams.get('sort') === '-name';
+    await page.route(descending, async (route) => {
+      asked();
+      await held;
+      await route.continue();
+    });
     await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
     await page.waitForURL((url) => url.searchParams.get('sort') === '-name' && !url.searchParams.has('page'));
-    await expect.poll(() => page.getByRole('table', { name: 'API clients' }).getByRole('link').first().textContent()).toBe('Batch job 12');
+    await requested;
+    expect(await page.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('descending');
+    expect(await table.getAttribute('aria-busy')).toBe('true');
+    expect(await names(page)).toEqual(['Batch job 11', 'Batch job 12']);
+    expect(await page.getByText('11–12 of 12 clients').isVisible()).toBe(true);
+
+    answer();
+    await page.getByText('1–10 of 12 clients').waitFor();
+    await firstRowIs(page, 'Batch job 12');
+    expect(await table.getAttribute('aria-busy')).toBe('false');
+    expect((await names(page)).slice(0, 3)).toEqual(['Batch job 12', 'Batch job 11', 'Batch job 10']);
+    await page.unroute(descending);
+  });
+
+  it('can be used from the keyboard alone: add a client, acknowledge its secret, open it and move between its tabs', async () => {
+    await page.goto('/system/connections');
+    await page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Add API Client' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Add API Client' });
+    // The dialog puts the cursor in Name; Enter in a field submits the form.
+    await focused(page, dialog.getByLabel('Name')).waitFor();
+    await page.keyboard.type('Keyboard only');
+    await page.keyboard.press('Enter');
+    const credentials = page.getByRole('dialog', { name: 'API client created' });
+    await credentials.waitFor();
+    // The cursor is in the secret, ready to copy; Escape does not close the dialog before it is acknowledged.
+    await focused(page, credentials.getByRole('textbox', { name: 'Client Secret' })).waitFor();
+    await page.keyboard.press('Escape');
+    expect(await credentials.isVisible()).toBe(true);
+    await credentials.getByRole('checkbox', { name: 'I have copied the secret' }).focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await focused(page, credentials.getByRole('button', { name: 'Done' })).waitFor();
+    await page.keyboard.press('Enter');
+    await credentials.waitFor({ state: 'detached' });
+    // Back where the person started, not lost at the top of the page.
+    await focused(page, page.getByRole('button', { name: 'Add API Client' })).waitFor();
+
+    const link = page.getByRole('table', { name: 'API clients' }).getByRole('link', { name: 'Keyboard only', exact: true });
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Keyboard only', level: 1 }).waitFor();
+    await page.getByRole('tab', { name: 'Overview' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tabpanel', { name: 'Roles' }).waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tabpanel', { name: 'Permissions' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('tab')).toBe('permissions');
+    // The masked secret is a button a keyboard reaches: Enter asks before regenerating.
+    await page.getByRole('tab', { name: 'Overview' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: /regenerate.*client secret/i }).focus();
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    await confirm.waitFor();
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached' });
   });
 
   it('signs out', async () => {

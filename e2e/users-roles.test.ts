@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, launchBrowser, newConsoleContext, screenshot, useTheme } from './support/browser.js';
+import { browserAvailable, launchBrowser, newConsoleContext, screenshot, screenshotBothThemes, unnamedControls, useTheme } from './support/browser.js';
 import { startConsoleServer, type ConsoleServer } from './support/console-server.js';
 
 /** Roles, users and the audit log in the console, in a real browser against the real server. */
@@ -67,6 +67,7 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await dialog.getByLabel('Name').fill('Viewer');
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.getByText(/already exists/).waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
     await dialog.getByLabel('Name').fill('Auditors');
     await dialog.getByLabel('Description').fill('Read the audit log and the client list');
     await dialog.getByRole('button', { name: 'Create' }).click();
@@ -80,6 +81,7 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await toggle(page.getByRole('switch', { name: 'View audit log' }));
     await toggle(page.getByRole('switch', { name: 'View API clients' }));
     await page.getByText('You have unsaved changes.').waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
     await screenshot(page, 'role-editor', { fullPage: false });
     await save.click();
     await notification('Role saved').waitFor();
@@ -99,7 +101,6 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     const table = page.getByRole('table', { name: 'Users' });
     await table.getByText(console_.admin.email).waitFor();
-    await screenshot(page, 'user-list');
 
     await page.getByRole('button', { name: 'Add user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add user' });
@@ -108,6 +109,7 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await dialog.getByRole('textbox', { name: 'Initial password' }).fill('short');
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.getByText('Use at least 12 characters').waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
     await dialog.getByRole('textbox', { name: 'Initial password' }).fill('a long enough password');
     await dialog.getByRole('checkbox', { name: 'Viewer' }).check();
     await dialog.getByRole('button', { name: 'Create' }).click();
@@ -116,7 +118,104 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     userId = page.url().split('/').at(-1)!;
     await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor();
     expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).roles.map((role) => role.name)).toEqual(['Viewer']);
-    await screenshot(page, 'user-overview');
+    await page.getByRole('region', { name: 'Last Sign-in' }).getByText('Never').waitFor();
+    await screenshotBothThemes(page, 'user-overview');
+  });
+
+  it('searches users by name or email, and keeps the search in the URL', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    const table = page.getByRole('table', { name: 'Users' });
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    await table.getByRole('link', { name: console_.admin.name }).waitFor();
+    await page.getByText('1–2 of 2 users').waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
+    await screenshotBothThemes(page, 'user-list');
+
+    await page.getByLabel('Search users').fill('HOPPER');
+    await page.waitForURL((url) => url.searchParams.get('q') === 'HOPPER');
+    await page.getByText('1–1 of 1 user').waitFor();
+    expect(await table.getByRole('link').allTextContents()).toEqual(['Grace Hopper']);
+
+    // The search is part of the address: another tab opened on it shows the same users.
+    const other = await context.newPage();
+    await other.goto(page.url());
+    await other.getByText('1–1 of 1 user').waitFor();
+    expect(await other.getByRole('table', { name: 'Users' }).getByRole('link').allTextContents()).toEqual(['Grace Hopper']);
+    expect(await other.getByLabel('Search users').inputValue()).toBe('HOPPER');
+    await other.close();
+
+    // By email, in any case. The range reads as it did for HOPPER, so wait for the row that differs.
+    await page.getByLabel('Search users').fill('ADA@KOIOS');
+    await page.waitForURL((url) => url.searchParams.get('q') === 'ADA@KOIOS');
+    await table.getByRole('link', { name: console_.admin.name }).waitFor();
+    expect(await table.getByRole('link').allTextContents()).toEqual([console_.admin.name]);
+    expect(await page.getByText('1–1 of 1 user').isVisible()).toBe(true);
+
+    await page.getByLabel('Search users').fill('nobody by this name');
+    await page.getByText('No users match').waitFor();
+    await screenshotBothThemes(page, 'user-list-no-match');
+    await page.getByRole('button', { name: 'Show every user' }).click();
+    await page.waitForURL((url) => !url.searchParams.has('q'));
+    await page.getByText('1–2 of 2 users').waitFor();
+    expect(await page.getByLabel('Search users').inputValue()).toBe('');
+
+    // Escape empties the box, and the list follows.
+    await page.getByLabel('Search users').fill('grace');
+    await page.waitForURL((url) => url.searchParams.get('q') === 'grace');
+    await page.getByText('1–1 of 1 user').waitFor();
+    await page.getByLabel('Search users').press('Escape');
+    await page.waitForURL((url) => !url.searchParams.has('q'));
+    await page.getByText('1–2 of 2 users').waitFor();
+
+    await table.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor();
+  });
+
+  it('shows the API’s refusal of a search where the list would be, with the search box still there to change it', async () => {
+    // A shared link can carry a longer search than the box lets anyone type; the API refuses it (400).
+    await page.goto(`/users?q=${'x'.repeat(201)}`);
+    const table = page.getByRole('table', { name: 'Users' });
+    const refusal = table.getByRole('alert').filter({ hasText: 'The users could not be loaded' });
+    await refusal.getByText(/^q .*200 characters/i).waitFor();
+    await refusal.getByRole('button', { name: 'Try again' }).waitFor();
+    expect(await table.getAttribute('aria-busy')).toBe('false');
+    expect(await page.getByLabel('Search users').isEditable()).toBe(true);
+    // Nothing is said about how many users there are: the list was not read.
+    expect(await page.getByText(/\d+ users?$/).count()).toBe(0);
+    await screenshotBothThemes(page, 'user-list-error');
+    await page.getByRole('button', { name: 'Clear search' }).click();
+    await page.waitForURL((url) => !url.searchParams.has('q'));
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    expect(await refusal.count()).toBe(0);
+  });
+
+  it('keeps the page still while the list loads: skeleton rows in the rows’ own height, the search box in its place', async () => {
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    const list = (url: URL) => url.pathname === '/api/v1/users';
+    await page.route(list, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto('/users');
+    const table = page.getByRole('table', { name: 'Users' });
+    await table.getByRole('columnheader', { name: 'Email' }).waitFor();
+    expect(await table.getAttribute('aria-busy')).toBe('true');
+    const search = await page.getByLabel('Search users').boundingBox();
+    const header = await table.getByRole('columnheader', { name: 'Email' }).boundingBox();
+    const loadingRow = await table.getByRole('row', { includeHidden: true }).nth(1).boundingBox();
+    // Until the answer, no range is claimed: not "0 users".
+    expect(await page.getByText(/\d+ users?$/).count()).toBe(0);
+
+    answer();
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    expect(await table.getAttribute('aria-busy')).toBe('false');
+    expect(await page.getByLabel('Search users').boundingBox()).toEqual(search);
+    expect((await table.getByRole('columnheader', { name: 'Email' }).boundingBox())?.y).toBe(header?.y);
+    expect((await table.getByRole('row').nth(1).boundingBox())?.height).toBe(loadingRow?.height);
+    await page.unroute(list);
+    await table.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor();
   });
 
   it('gives the user several roles with checkboxes, and the Permissions tab shows the union', async () => {
@@ -130,7 +229,9 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     expect(await roles.getByRole('checkbox', { name: 'Viewer' }).isChecked()).toBe(true);
     await roles.getByRole('checkbox', { name: 'Auditors' }).check();
     await roles.getByRole('checkbox', { name: 'Administrator' }).check();
-    await screenshot(page, 'user-roles');
+    await page.getByRole('heading', { name: 'What these roles grant' }).waitFor();
+    expect(await unnamedControls(page)).toEqual([]);
+    await screenshotBothThemes(page, 'user-roles');
     await page.getByRole('button', { name: 'Save roles' }).click();
     await notification('Roles saved').waitFor();
     expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).roles.map((role) => role.name).sort()).toEqual([
@@ -141,14 +242,15 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
 
     await page.getByRole('tab', { name: 'Permissions' }).click();
     permissions = page.getByRole('tabpanel', { name: 'Permissions' });
-    await expect.poll(() => permissions.getByRole('switch', { name: 'Manage roles' }).isChecked()).toBe(true);
-    await screenshot(page, 'user-permissions');
+    await permissions.getByRole('switch', { name: 'Manage roles', checked: true }).waitFor();
+    await screenshotBothThemes(page, 'user-permissions');
   });
 
   it('disables the user with the header switch, then deletes them', async () => {
     const enabled = page.getByRole('switch').first();
     expect(await enabled.getAttribute('id')).toBe(await page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
     await toggle(enabled);
+    await page.getByRole('switch', { name: 'Enabled', exact: true, checked: false }).waitFor();
     await notification('User disabled').waitFor();
     expect((await console_.server.services.users.get(SYSTEM_ACTOR, userId)).enabled).toBe(false);
 
@@ -176,8 +278,9 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await page.getByLabel('Search the audit log').fill('Auditors');
     await page.waitForURL(/q=Auditors/);
     await table.getByText('role.created').waitFor();
-    await expect.poll(() => table.getByText('user.deleted').count()).toBe(0);
-    await screenshot(page, 'audit');
+    await table.getByText('user.deleted').first().waitFor({ state: 'detached' });
+    expect(await unnamedControls(page)).toEqual([]);
+    await screenshotBothThemes(page, 'audit');
     await page.getByLabel('Search the audit log').fill('no event matches this');
     await page.getByText('No events match').waitFor();
   });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium; never a downloaded browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -55,15 +55,32 @@ export async function newConsoleContext(browser: Browser, baseURL: string): Prom
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const theme = (await page.locator('html').getAttribute('data-mantine-color-scheme')) ?? 'light';
-  // Tooltips and notifications come and go; let the page settle.
-  await page.mouse.move(0, 0);
-  await page.waitForTimeout(250);
   // A dialog's overlay covers the viewport only: show the viewport then, the whole page otherwise.
   const dialogOpen = (await page.getByRole('dialog').count()) > 0;
+  // Notifications of earlier steps would cover the page: dismiss them (not under a dialog, whose
+  // outside a click must not reach).
+  // They close by themselves too, so all are clicked at once, in the page, rather than one by one.
+  if (!dialogOpen) {
+    await page.evaluate('document.querySelectorAll(\'button[aria-label="Dismiss notification"]\').forEach((button) => button.click())');
+    await page.getByRole('button', { name: 'Dismiss notification' }).first().waitFor({ state: 'detached' });
+  }
+  // A tooltip left open by the last hover would cover the page: move away and wait until it is gone,
+  // then until every running transition (a tooltip fading, a tab's indicator sliding) has ended.
+  await page.mouse.move(0, 0);
+  await page.getByRole('tooltip').first().waitFor({ state: 'hidden' });
+  // (A skeleton's pulse or a loader's spin never ends: those are left out.)
+  await page.evaluate(
+    'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
+  );
   // A full-page capture keeps the scroll offset, which would draw the fixed header mid-page.
   const fullPage = options.fullPage ?? !dialogOpen;
   if (fullPage) await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-${theme}.png`), fullPage });
+}
+
+/** The element `locator` finds, once it has the keyboard focus. */
+export function focused(page: Page, locator: Locator): Locator {
+  return locator.and(page.locator(':focus'));
 }
 
 /** Switches the console's theme with its own toggle in the header. */
@@ -72,4 +89,38 @@ export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<voi
   if (current === theme) return;
   await page.getByRole('button', { name: `Use ${theme} theme` }).click();
   await page.locator(`html[data-mantine-color-scheme="${theme}"]`).waitFor({ state: 'attached' });
+}
+
+/** The view as it is, in the light theme and then the dark one (`<name>-light.png`, `<name>-dark.png`); it is left light. */
+export async function screenshotBothThemes(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  await useTheme(page, 'light');
+  await screenshot(page, name, options);
+  await useTheme(page, 'dark');
+  await screenshot(page, name, options);
+  await useTheme(page, 'light');
+}
+
+const CONTROL_ROLES = [
+  'button',
+  'link',
+  'checkbox',
+  'switch',
+  'radio',
+  'textbox',
+  'searchbox',
+  'combobox',
+  'tab',
+  'menuitem',
+  'option',
+  'slider',
+  'spinbutton',
+];
+
+/**
+ * The controls on the page (or in `scope`) that have no accessible name, as lines of the
+ * accessibility tree: what a screen reader would announce as just "button" (CONTRACT §8).
+ */
+export async function unnamedControls(page: Page, scope = page.locator('body')): Promise<string[]> {
+  const unnamed = new RegExp(`^\\s*- (${CONTROL_ROLES.join('|')})( \\[[^\\]]*\\])*:?$`);
+  return (await scope.ariaSnapshot()).split('\n').filter((line) => unnamed.test(line));
 }

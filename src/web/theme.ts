@@ -1,4 +1,4 @@
-import { Checkbox, createTheme } from '@mantine/core';
+import { Checkbox, createTheme, Modal, Notification } from '@mantine/core';
 
 export const theme = createTheme({
   primaryColor: 'indigo',
@@ -10,5 +10,9 @@ export const theme = createTheme({
   components: {
     // Square boxes read as checkboxes; the round default reads as radios in a table.
     Checkbox: Checkbox.extend({ defaultProps: { radius: 'sm' } }),
+    // Mantine's close buttons of dialogs and notifications have no name of their own: a screen
+    // reader would say just "button".
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss notification' } } }),
   },
 });

@@ -3,6 +3,7 @@ import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { CONSOLE_PATHS } from '../../shared/console-routes.js';
 
 /**
  * SECURITY 27: the console runs only its own scripts, talks only to its own origin, and cannot be
@@ -18,20 +19,6 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'self'",
 ].join('; ');
-
-/** The console's client-side routes (CONTRACT §8; src/web/routes/router.tsx): each answers index.html. */
-export const CONSOLE_ROUTES = [
-  '/',
-  '/login',
-  '/setup',
-  '/system/connections',
-  '/system/connections/:id',
-  '/users',
-  '/users/:id',
-  '/roles',
-  '/roles/:id',
-  '/audit',
-] as const;
 
 /** `vite build` writes dist/web; this file is dist/server/http/console.js when built, src/server/http/console.ts in tests. */
 export function findConsoleRoot(): string | null {
@@ -74,7 +61,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     },
   });
 
-  for (const url of CONSOLE_ROUTES) {
+  // The console's own pages (one list with its router); every other path stays the API's, with its 404.
+  for (const url of CONSOLE_PATHS) {
     app.get(url, { schema: { hide: true } }, async (_request, reply) =>
       reply.header('Content-Security-Policy', CONSOLE_CSP).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(page),
     );

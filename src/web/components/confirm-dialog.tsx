@@ -11,10 +11,12 @@ export interface ConfirmDialogProps {
   readonly onCancel: () => void;
   /** The change; the dialog stays open showing the error if it fails. */
   readonly onConfirm: () => Promise<unknown>;
+  /** Whether closing gives the focus back to what had it before; not when another dialog takes over. */
+  readonly returnFocus?: boolean;
 }
 
 /** "Are you sure?" for changes that cannot be undone; the failure is shown in the dialog. */
-export function ConfirmDialog({ opened, title, children, confirmLabel, color = 'red', onCancel, onConfirm }: ConfirmDialogProps) {
+export function ConfirmDialog({ opened, title, children, confirmLabel, color = 'red', onCancel, onConfirm, returnFocus = true }: ConfirmDialogProps) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const cancel = () => {
@@ -23,7 +25,7 @@ export function ConfirmDialog({ opened, title, children, confirmLabel, color = '
     onCancel();
   };
   return (
-    <Modal opened={opened} onClose={cancel} title={title} centered>
+    <Modal opened={opened} onClose={cancel} title={title} centered returnFocus={returnFocus}>
       <Stack>
         {typeof children === 'string' ? <Text>{children}</Text> : children}
         {error !== null && <ErrorAlert error={error} />}

@@ -1,4 +1,6 @@
-import { createBrowserRouter, Navigate } from 'react-router';
+import type { ReactElement } from 'react';
+import { createBrowserRouter, Navigate, type RouteObject } from 'react-router';
+import { CONSOLE_PATHS, PUBLIC_CONSOLE_PATHS, type ConsolePath } from '../../shared/console-routes';
 import { AuditPage } from '../features/audit/audit-page';
 import { ClientDetailPage } from '../features/clients/client-detail-page';
 import { ClientsPage } from '../features/clients/clients-page';
@@ -12,45 +14,43 @@ import { UsersPage } from '../features/users/users-page';
 import { Layout } from './layout';
 import { NotFoundPage } from './not-found-page';
 
-/**
- * The console's routes (CONTRACT §8). The server answers index.html for exactly these paths
- * (src/server/http/console.ts): keep the two lists in step.
- */
-export const CONSOLE_PATHS = [
-  '/',
-  '/login',
-  '/setup',
-  '/system/connections',
-  '/system/connections/:id',
-  '/users',
-  '/users/:id',
-  '/roles',
-  '/roles/:id',
-  '/audit',
-] as const;
+const toConnections = <Navigate to="/system/connections" replace />;
 
-export function createConsoleRouter() {
-  return createBrowserRouter([
-    { path: '/login', element: <LoginPage /> },
-    { path: '/setup', element: <SetupPage /> },
+/**
+ * The page of each console path. The paths are src/shared/console-routes.ts, which the server
+ * also reads: a path added there without a page here (or the reverse) does not compile.
+ */
+const PAGES: Record<ConsolePath, ReactElement> = {
+  '/': toConnections,
+  '/login': <LoginPage />,
+  '/setup': <SetupPage />,
+  '/system': toConnections,
+  '/system/connections': <ClientsPage />,
+  '/system/connections/:id': <ClientDetailPage />,
+  '/users': <UsersPage />,
+  '/users/:id': <UserDetailPage />,
+  '/roles': <RolesPage />,
+  '/roles/:id': <RoleDetailPage />,
+  '/audit': <AuditPage />,
+};
+
+const isPublic = (path: ConsolePath) => (PUBLIC_CONSOLE_PATHS as readonly ConsolePath[]).includes(path);
+
+/** Sign-in and setup stand alone; every other page needs a session and sits in the layout. */
+export function consoleRoutes(): RouteObject[] {
+  return [
+    ...PUBLIC_CONSOLE_PATHS.map((path) => ({ path, element: PAGES[path] })),
     {
       element: (
         <RequireSession>
           <Layout />
         </RequireSession>
       ),
-      children: [
-        { index: true, element: <Navigate to="/system/connections" replace /> },
-        { path: 'system', element: <Navigate to="/system/connections" replace /> },
-        { path: 'system/connections', element: <ClientsPage /> },
-        { path: 'system/connections/:id', element: <ClientDetailPage /> },
-        { path: 'users', element: <UsersPage /> },
-        { path: 'users/:id', element: <UserDetailPage /> },
-        { path: 'roles', element: <RolesPage /> },
-        { path: 'roles/:id', element: <RoleDetailPage /> },
-        { path: 'audit', element: <AuditPage /> },
-        { path: '*', element: <NotFoundPage /> },
-      ],
+      children: [...CONSOLE_PATHS.filter((path) => !isPublic(path)).map((path) => ({ path, element: PAGES[path] })), { path: '*', element: <NotFoundPage /> }],
     },
-  ]);
+  ];
+}
+
+export function createConsoleRouter() {
+  return createBrowserRouter(consoleRoutes());
 }

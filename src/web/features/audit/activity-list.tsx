@@ -4,10 +4,17 @@ import { IconHistory } from '../../components/icons';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorAlert } from '../../components/error-alert';
 import { RelativeTime } from '../../components/relative-time';
+import { useCan } from '../session/session';
 import { auditKeys, describeAction, describeDetails, fetchAuditPage } from './audit.api';
 
-/** What happened to one client, user or role, newest first, from the audit log. */
+/** What happened to one client, user or role, newest first, from the audit log (which needs audit:read). */
 export function ActivityList({ targetId, noun }: { targetId: string; noun: string }) {
+  const can = useCan();
+  if (!can('audit:read')) return <Text c="dimmed">You need the audit:read permission to see the activity.</Text>;
+  return <Activity targetId={targetId} noun={noun} />;
+}
+
+function Activity({ targetId, noun }: { targetId: string; noun: string }) {
   const query = { targetId, limit: 20 };
   const events = useInfiniteQuery({
     queryKey: [...auditKeys.list(query), 'infinite'],

@@ -1,44 +1,28 @@
-import { Anchor, Button, Card, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Title, Tooltip, UnstyledButton } from '@mantine/core';
+import { Anchor, Button, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Tooltip, UnstyledButton } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconRefresh } from '../../components/icons';
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useRef, useState, type FormEvent, type Ref } from 'react';
 import { Link } from 'react-router';
 import { ConfirmDialog } from '../../components/confirm-dialog';
 import { CopyAction } from '../../components/copy-action';
 import { ErrorAlert } from '../../components/error-alert';
+import { FactCard } from '../../components/fact-card';
 import { RelativeTime } from '../../components/relative-time';
+import { SectionCard } from '../../components/section-card';
 import { StatusBadge } from '../../components/status-badge';
-import { ApiError } from '../../lib/api';
+import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import { formatExact } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
 import { useRegenerateSecret, useUpdateClient } from './clients.api';
-import { clientFormProblems } from './create-client-dialog';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 
-function Fact({ title, children, footer }: { title: string; children: ReactNode; footer?: ReactNode }) {
-  return (
-    <Card withBorder radius="md" padding="md" component="section" aria-label={title}>
-      <Text size="xs" tt="uppercase" fw={700} c="dimmed">
-        {title}
-      </Text>
-      <Text fw={600} size="lg" mt={6}>
-        {children}
-      </Text>
-      {footer !== undefined && (
-        <Text size="sm" c="dimmed" mt={4}>
-          {footer}
-        </Text>
-      )}
-    </Card>
-  );
-}
-
 /** The masked secret: a button that regenerates it (with confirmation), as the product describes. */
-function MaskedSecret({ client, disabled, onClick }: { client: ApiClient; disabled: boolean; onClick: () => void }) {
+function MaskedSecret({ client, disabled, onClick, ref }: { client: ApiClient; disabled: boolean; onClick: () => void; ref?: Ref<HTMLButtonElement> }) {
   return (
     <Tooltip label={disabled ? 'You need the clients:secrets permission' : 'Regenerate the secret'} withArrow>
       <UnstyledButton
+        ref={ref}
         onClick={onClick}
         disabled={disabled}
         aria-label={`Regenerate client secret (the current secret ends in ${client.secretHint})`}
@@ -79,7 +63,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
   const dirty = form.name.trim() !== client.name || form.description.trim() !== (client.description ?? '');
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const found = clientFormProblems(form);
+    const found = nameAndDescriptionProblems(form);
     setProblems(found);
     if (Object.keys(found).length > 0) return;
     const description = form.description.trim();
@@ -91,13 +75,9 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
       { onSuccess: (saved) => notifications.show({ color: 'teal', title: 'Changes saved', message: `${saved.name} is up to date.` }) },
     );
   };
-  const serverError = update.error instanceof ApiError ? update.error : null;
-  const fieldError = (field: 'name' | 'description') => problems[field] ?? serverError?.fieldError(field);
+  const errors = formErrors(problems, update.error, ['name', 'description']);
   return (
-    <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="client-details-heading">
-      <Title order={2} size="h4" id="client-details-heading" mb="sm">
-        Details
-      </Title>
+    <SectionCard title="Details">
       <form onSubmit={submit} noValidate>
         <Stack gap="sm">
           <TextInput
@@ -106,7 +86,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
             disabled={disabled}
             value={form.name}
             onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
-            error={fieldError('name')}
+            error={errors.of('name')}
           />
           <Textarea
             label="Description"
@@ -118,9 +98,9 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
             disabled={disabled}
             value={form.description}
             onChange={(event) => setForm({ ...form, description: event.currentTarget.value })}
-            error={fieldError('description')}
+            error={errors.of('description')}
           />
-          {update.error !== null && fieldError('name') === undefined && fieldError('description') === undefined && <ErrorAlert error={update.error} />}
+          {errors.unplaced && <ErrorAlert error={update.error} />}
           <Group justify="flex-end" gap="sm">
             <Button
               variant="default"
@@ -139,7 +119,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
           </Group>
         </Stack>
       </form>
-    </Card>
+    </SectionCard>
   );
 }
 
@@ -149,17 +129,18 @@ export function ClientOverview({ client }: { client: ApiClient }) {
   const regenerate = useRegenerateSecret(client.id);
   const [confirming, setConfirming] = useState(false);
   const [credentials, setCredentials] = useState<Credentials | null>(null);
+  const secretButtonRef = useRef<HTMLButtonElement>(null);
 
   return (
     <Stack gap="lg">
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
-        <Fact title="Last Activity" footer={client.lastUsedAt === null ? 'It has not authenticated yet.' : formatExact(client.lastUsedAt)}>
+        <FactCard title="Last Activity" footer={client.lastUsedAt === null ? 'It has not authenticated yet.' : formatExact(client.lastUsedAt)}>
           <RelativeTime value={client.lastUsedAt} fallback="Never" />
-        </Fact>
-        <Fact title="Status" footer={client.enabled ? 'It can authenticate and call the APIs.' : 'Every request is refused until it is enabled again.'}>
+        </FactCard>
+        <FactCard title="Status" footer={client.enabled ? 'It can authenticate and call the APIs.' : 'Every request is refused until it is enabled again.'}>
           <StatusBadge enabled={client.enabled} />
-        </Fact>
-        <Fact
+        </FactCard>
+        <FactCard
           title="Role"
           footer={
             <Anchor component={Link} to="?tab=roles" size="sm">
@@ -168,16 +149,17 @@ export function ClientOverview({ client }: { client: ApiClient }) {
           }
         >
           {client.role?.name ?? 'No role'}
-        </Fact>
+        </FactCard>
       </SimpleGrid>
 
-      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="client-credentials-heading">
-        <Title order={2} size="h4" id="client-credentials-heading">
-          Client Credentials
-        </Title>
-        <Text size="sm" c="dimmed" mb="md">
-          External systems exchange these at <code>/oauth/token</code> for an access token.
-        </Text>
+      <SectionCard
+        title="Client Credentials"
+        description={
+          <>
+            External systems exchange these at <code>/oauth/token</code> for an access token.
+          </>
+        }
+      >
         <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
           <div>
             <Text size="sm" fw={500} mb={4}>
@@ -198,13 +180,13 @@ export function ClientOverview({ client }: { client: ApiClient }) {
             <Text size="sm" fw={500} mb={4}>
               Client Secret
             </Text>
-            <MaskedSecret client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
+            <MaskedSecret ref={secretButtonRef} client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
             <Text size="xs" c="dimmed" mt={4}>
               Shown only once, when created. Click it to regenerate a new one.
             </Text>
           </div>
         </SimpleGrid>
-      </Card>
+      </SectionCard>
 
       <DetailsForm client={client} disabled={!can('clients:update')} />
 
@@ -214,6 +196,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
 
       <ConfirmDialog
         opened={confirming}
+        returnFocus={credentials === null}
         title="Regenerate the client secret?"
         confirmLabel="Regenerate secret"
         onCancel={() => setConfirming(false)}
@@ -229,7 +212,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
           fail to authenticate until they are given the new secret.
         </Text>
       </ConfirmDialog>
-      <CredentialsDialog credentials={credentials} title="New client secret" onClose={() => setCredentials(null)} />
+      <CredentialsDialog credentials={credentials} title="New client secret" onClose={() => setCredentials(null)} returnFocusTo={secretButtonRef} />
     </Stack>
   );
 }

@@ -155,6 +155,37 @@ describe('the API client table', () => {
     expect(onPage).toHaveBeenLastCalledWith(2);
   });
 
+  it('keeps the previous rows dimmed and says it is busy while the next view loads, the range describing the rows shown', () => {
+    const { rerender, props } = renderTable({ pagination: { page: 3, pageSize: 3, total: 7, hasNext: false, onPage: vi.fn() }, clients: [client(7)] });
+    expect(screen.getByText('7–7 of 7 clients')).toBeTruthy();
+    expect(screen.getByRole('table', { name: 'API clients' }).getAttribute('aria-busy')).toBe('false');
+    // A new sort asks for page 1; until it answers, page 3's row is what a person sees.
+    rerender(<ClientTable {...props} refreshing pagination={{ ...props.pagination, page: 1, shownPage: 3 }} />);
+    expect(screen.getByRole('table', { name: 'API clients' }).getAttribute('aria-busy')).toBe('true');
+    expect(screen.getByText('Client 7')).toBeTruthy();
+    expect(screen.getByText('7–7 of 7 clients')).toBeTruthy();
+    expect(screen.getByText('Page 3 of 3')).toBeTruthy();
+    rerender(<ClientTable {...props} clients={page} pagination={{ ...props.pagination, page: 1, shownPage: 1, hasNext: true }} />);
+    expect(screen.getByRole('table', { name: 'API clients' }).getAttribute('aria-busy')).toBe('false');
+    expect(screen.getByText('1–3 of 7 clients')).toBeTruthy();
+  });
+
+  it('shows why the clients could not be loaded in place of the rows, keeping the toolbar and saying no count', () => {
+    renderTable({ clients: undefined, failure: <p role="alert">The API clients could not be loaded</p>, toolbar: <input aria-label="Search API clients" /> });
+    const table = screen.getByRole('table', { name: 'API clients' });
+    expect(within(table).getByRole('alert').textContent).toBe('The API clients could not be loaded');
+    expect(table.getAttribute('aria-busy')).toBe('false');
+    expect(screen.getByRole('textbox', { name: 'Search API clients' })).toBeTruthy();
+    expect(screen.queryByText(/clients?$/)).toBeNull();
+  });
+
+  it('says “client” for one and “clients” otherwise', () => {
+    const { rerender, props } = renderTable({ clients: [client(1)], pagination: { page: 1, pageSize: 3, total: 1, hasNext: false, onPage: vi.fn() } });
+    expect(screen.getByText('1–1 of 1 client')).toBeTruthy();
+    rerender(<ClientTable {...props} clients={[]} pagination={{ ...props.pagination, total: 0 }} />);
+    expect(screen.getByText('0 clients')).toBeTruthy();
+  });
+
   it('sorts by a column: names A→Z first, times newest first, a second click reverses', () => {
     const { onSort, rerender, props } = renderTable();
     const created = screen.getByRole('columnheader', { name: 'Created' });
@@ -181,9 +212,11 @@ describe('the API client table', () => {
   });
 
   it('shows skeleton rows while loading and the empty state for an empty page', () => {
-    const { rerender, props } = renderTable({ clients: undefined });
+    const { rerender, props } = renderTable({ clients: undefined, pagination: { page: 1, pageSize: 3, hasNext: false, loading: true, onPage: vi.fn() } });
     expect(screen.getByRole('table', { name: 'API clients' }).getAttribute('aria-busy')).toBe('true');
     expect(selectAll().disabled).toBe(true);
+    // Nothing is known yet: the range is not said to be "0 clients".
+    expect(screen.queryByText(/\d+ clients?$/)).toBeNull();
     rerender(<ClientTable {...props} clients={[]} empty={<p>No API clients yet</p>} />);
     expect(screen.getByText('No API clients yet')).toBeTruthy();
   });

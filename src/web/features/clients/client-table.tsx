@@ -1,10 +1,11 @@
-import { Anchor, Button, Checkbox, Group, Menu, Skeleton, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { Anchor, Button, Checkbox, Group, Menu, Stack, Table, Text, UnstyledButton } from '@mantine/core';
 import { IconArrowDown, IconArrowUp, IconArrowsSort, IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
 import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ConfirmDialog } from '../../components/confirm-dialog';
 import { CopyAction } from '../../components/copy-action';
 import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
+import { ListTableBody } from '../../components/list-table-body';
 import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
 import type { ApiClient, BulkAction } from '../../lib/types';
@@ -15,6 +16,8 @@ type SortField = 'name' | 'createdAt' | 'lastUsedAt';
 export interface ClientTableProps {
   /** Undefined while the first page loads. */
   readonly clients: readonly ApiClient[] | undefined;
+  /** The clients shown are the previous view's while the next one loads (another sort, filter or page). */
+  readonly refreshing?: boolean;
   /** Selection is cleared whenever this changes (another page, filter or sort). */
   readonly selectionKey: string;
   readonly sort: ClientSort;
@@ -27,6 +30,8 @@ export interface ClientTableProps {
   readonly toolbar?: ReactNode;
   /** Shown instead of rows when the page is empty. */
   readonly empty?: ReactNode;
+  /** Why the clients could not be loaded, shown instead of rows (the toolbar stays). */
+  readonly failure?: ReactNode;
   readonly canUpdate?: boolean;
   readonly canDelete?: boolean;
 }
@@ -71,6 +76,7 @@ const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clie
  */
 export function ClientTable({
   clients,
+  refreshing = false,
   selectionKey,
   sort,
   onSort,
@@ -79,6 +85,7 @@ export function ClientTable({
   pagination,
   toolbar,
   empty,
+  failure,
   canUpdate = true,
   canDelete = true,
 }: ClientTableProps) {
@@ -161,7 +168,7 @@ export function ClientTable({
       </Group>
 
       <Table.ScrollContainer minWidth={860}>
-        <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={clients === undefined}>
+        <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={(clients === undefined && failure === undefined) || refreshing}>
           <Table.Thead>
             <Table.Tr>
               <Table.Th w={44}>
@@ -180,22 +187,15 @@ export function ClientTable({
               <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={150} />
             </Table.Tr>
           </Table.Thead>
-          <Table.Tbody>
-            {clients === undefined &&
-              Array.from({ length: 5 }, (_, index) => (
-                <Table.Tr key={index} h={ROW_HEIGHT} aria-hidden>
-                  {[20, 70, 180, 300, 90, 90].map((width, cell) => (
-                    <Table.Td key={cell}>
-                      <Skeleton h={14} w={width} />
-                    </Table.Td>
-                  ))}
-                </Table.Tr>
-              ))}
-            {clients !== undefined && rows.length === 0 && (
-              <Table.Tr>
-                <Table.Td colSpan={6}>{empty}</Table.Td>
-              </Table.Tr>
-            )}
+          <ListTableBody
+            rows={clients}
+            skeletonWidths={[20, 70, 180, 300, 90, 90]}
+            rowHeight={ROW_HEIGHT}
+            skeletonRows={5}
+            refreshing={refreshing}
+            empty={empty}
+            failure={failure}
+          >
             {rows.map((client) => {
               const isSelected = selection.ids.has(client.id);
               return (
@@ -244,11 +244,11 @@ export function ClientTable({
                 </Table.Tr>
               );
             })}
-          </Table.Tbody>
+          </ListTableBody>
         </Table>
       </Table.ScrollContainer>
 
-      <CursorPagination {...pagination} itemCount={rows.length} noun="clients" />
+      {failure === undefined && <CursorPagination {...pagination} itemCount={rows.length} noun={{ one: 'client', other: 'clients' }} />}
 
       <ConfirmDialog
         opened={deleteDialog.opened}

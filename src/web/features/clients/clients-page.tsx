@@ -1,14 +1,14 @@
-import { Button, CloseButton, SegmentedControl, TextInput, Tooltip } from '@mantine/core';
+import { Button, SegmentedControl, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconFilterOff, IconPlugConnected, IconPlus, IconSearch } from '../../components/icons';
-import { useState } from 'react';
+import { IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
+import { useRef, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
+import { SearchInput } from '../../components/search-input';
 import { errorMessage } from '../../lib/api';
-import { useListParams, useSearchBox } from '../../lib/list-params';
-import { useCursorPages } from '../../lib/paging';
+import { useListPage } from '../../lib/list-page';
 import type { ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
 import { useCan } from '../session/session';
 import { CLIENT_SORTS, clientKeys, fetchClientPage, useBulkClients, type ClientSort } from './clients.api';
@@ -23,21 +23,18 @@ const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clie
 export function ClientsPage() {
   const navigate = useNavigate();
   const can = useCan();
-  const [params, setParams] = useListParams<ClientSort>({ sort: '-createdAt', sorts: CLIENT_SORTS });
-  const query = { q: params.q, status: params.status, sort: params.sort, limit: params.limit };
-  const pages = useCursorPages({
-    queryKey: clientKeys.list(query),
-    page: params.page,
-    onPageMoved: (page) => setParams({ page }, { replace: true }),
-    fetchPage: (cursor, signal) => fetchClientPage(query, cursor, signal),
+  const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
+    sort: '-createdAt' as ClientSort,
+    sorts: CLIENT_SORTS,
+    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit }),
+    queryKey: clientKeys.list,
+    fetchPage: fetchClientPage,
   });
   const bulk = useBulkClients();
   const [creating, setCreating] = useState(false);
   const [credentials, setCredentials] = useState<Credentials | null>(null);
+  const addButtonRef = useRef<HTMLButtonElement>(null);
 
-  const [search, setSearch] = useSearchBox(params.q, (q) => setParams({ q }, { replace: true }));
-
-  const data = pages.data?.data;
   const filtered = params.q !== '' || params.status !== null;
 
   const onBulk = async (action: BulkAction, ids: string[]) => {
@@ -68,7 +65,7 @@ export function ClientsPage() {
 
   const addButton = (
     <Tooltip label="You need the clients:create permission" disabled={can('clients:create')}>
-      <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)} disabled={!can('clients:create')}>
+      <Button ref={addButtonRef} leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)} disabled={!can('clients:create')}>
         Add API Client
       </Button>
     </Tooltip>
@@ -83,90 +80,67 @@ export function ClientsPage() {
         actions={addButton}
       />
 
-      {pages.error !== null && data === undefined ? (
-        <ErrorAlert error={pages.error} title="The API clients could not be loaded" onRetry={() => void pages.refetch()} />
-      ) : (
-        <ClientTable
-          clients={data?.items}
-          selectionKey={JSON.stringify([query, params.page])}
-          sort={params.sort}
-          onSort={(sort) => setParams({ sort })}
-          onOpen={(client) => void navigate(`/system/connections/${client.id}`)}
-          onBulk={onBulk}
-          canUpdate={can('clients:update')}
-          canDelete={can('clients:delete')}
-          pagination={{
-            page: params.page,
-            pageSize: params.limit,
-            total: data?.total,
-            hasNext: data?.nextCursor !== null && data?.nextCursor !== undefined,
-            onPage: (page) => setParams({ page }),
-            onPageSize: (limit) => setParams({ limit }),
-          }}
-          toolbar={
-            <>
-              <TextInput
-                aria-label="Search API clients"
-                placeholder="Search name, description or client ID"
-                leftSection={<IconSearch size={16} aria-hidden />}
-                rightSection={search !== '' ? <CloseButton aria-label="Clear search" size="sm" onClick={() => setSearch('')} /> : null}
-                value={search}
-                onChange={(event) => setSearch(event.currentTarget.value)}
-                w={320}
-              />
-              <SegmentedControl
-                aria-label="Filter by status"
-                value={params.status ?? 'all'}
-                onChange={(value) => setParams({ status: value === 'all' ? null : (value as 'enabled' | 'disabled') })}
-                data={[
-                  { label: 'All', value: 'all' },
-                  { label: 'Enabled', value: 'enabled' },
-                  { label: 'Disabled', value: 'disabled' },
-                ]}
-              />
-            </>
-          }
-          empty={
-            filtered ? (
-              <EmptyState
-                icon={<IconFilterOff size={24} />}
-                title="No API clients match"
-                action={
-                  <Button
-                    variant="light"
-                    onClick={() => {
-                      setSearch('');
-                      setParams({ q: '', status: null });
-                    }}
-                  >
-                    Clear search and filter
+      <ClientTable
+        clients={data?.items}
+        refreshing={refreshing}
+        failure={failed === null ? undefined : <ErrorAlert error={failed} title="The API clients could not be loaded" onRetry={() => void pages.refetch()} />}
+        selectionKey={JSON.stringify([params.q, params.status, params.sort, params.limit, params.page])}
+        sort={params.sort}
+        onSort={(sort) => setParams({ sort })}
+        onOpen={(client) => void navigate(`/system/connections/${client.id}`)}
+        onBulk={onBulk}
+        canUpdate={can('clients:update')}
+        canDelete={can('clients:delete')}
+        pagination={pagination}
+        toolbar={
+          <>
+            <SearchInput label="Search API clients" placeholder="Search name, description or client ID" q={params.q} onSearch={search} w={320} />
+            <SegmentedControl
+              aria-label="Filter by status"
+              value={params.status ?? 'all'}
+              onChange={(value) => setParams({ status: value === 'all' ? null : (value as 'enabled' | 'disabled') })}
+              data={[
+                { label: 'All', value: 'all' },
+                { label: 'Enabled', value: 'enabled' },
+                { label: 'Disabled', value: 'disabled' },
+              ]}
+            />
+          </>
+        }
+        empty={
+          filtered ? (
+            <EmptyState
+              icon={<IconFilterOff size={24} />}
+              title="No API clients match"
+              action={
+                <Button variant="light" onClick={() => setParams({ q: '', status: null })}>
+                  Clear search and filter
+                </Button>
+              }
+            >
+              Nothing matches {params.q !== '' ? <>“{params.q}”</> : 'this filter'}
+              {params.q !== '' && params.status !== null ? ` among ${params.status} clients` : ''}. Try another search, or clear the filter.
+            </EmptyState>
+          ) : (
+            <EmptyState
+              icon={<IconPlugConnected size={24} />}
+              title="No API clients yet"
+              action={
+                can('clients:create') && (
+                  <Button variant="light" leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)}>
+                    Add your first API client
                   </Button>
-                }
-              >
-                Nothing matches {params.q !== '' ? <>“{params.q}”</> : 'this filter'}
-                {params.q !== '' && params.status !== null ? ` among ${params.status} clients` : ''}. Try another search, or clear the filter.
-              </EmptyState>
-            ) : (
-              <EmptyState
-                icon={<IconPlugConnected size={24} />}
-                title="No API clients yet"
-                action={
-                  can('clients:create') && (
-                    <Button variant="light" leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)}>
-                      Add your first API client
-                    </Button>
-                  )
-                }
-              >
-                Add an API client to give an external system its own credentials for the Koios APIs. You will see its secret once, right after creating it.
-              </EmptyState>
-            )
-          }
-        />
-      )}
+                )
+              }
+            >
+              Add an API client to give an external system its own credentials for the Koios APIs. You will see its secret once, right after creating it.
+            </EmptyState>
+          )
+        }
+      />
 
-      <CreateClientDialog opened={creating} onClose={() => setCreating(false)} onCreated={onCreated} />
-      <CredentialsDialog credentials={credentials} title="API client created" onClose={() => setCredentials(null)} />
+      <CreateClientDialog opened={creating} onClose={() => setCreating(false)} onCreated={onCreated} returnFocus={credentials === null} />
+      <CredentialsDialog credentials={credentials} title="API client created" onClose={() => setCredentials(null)} returnFocusTo={addButtonRef} />
     </>
   );
 }

@@ -1,47 +1,28 @@
-import { Button, Group, Modal, Stack, Textarea, TextInput } from '@mantine/core';
-import { useState, type FormEvent } from 'react';
-import { descriptionProblem, DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, nameProblem } from '../../../shared/limits';
-import { ErrorAlert } from '../../components/error-alert';
-import { ApiError } from '../../lib/api';
+import { Textarea, TextInput } from '@mantine/core';
+import { DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH } from '../../../shared/limits';
+import { FormDialog } from '../../components/form-dialog';
+import { nameAndDescriptionProblems, useFormState } from '../../lib/forms';
 import type { ApiClientWithSecret } from '../../lib/types';
 import { useCreateClient } from './clients.api';
-
-/** The same rules as the API (shared/limits), checked before the request is sent. */
-export function clientFormProblems(form: { name: string; description: string }): { name?: string; description?: string } {
-  const name = nameProblem(form.name);
-  const description = descriptionProblem(form.description);
-  return { ...(name === null ? {} : { name: `Name ${name}` }), ...(description === null ? {} : { description: `Description ${description}` }) };
-}
 
 /** "Add API Client": Name (required) and Description, then Create. */
 export function CreateClientDialog({
   opened,
   onClose,
   onCreated,
+  returnFocus = true,
 }: {
   opened: boolean;
   onClose: () => void;
   onCreated: (created: ApiClientWithSecret) => void;
+  /** False once the credentials dialog takes over: the focus must stay there. */
+  returnFocus?: boolean;
 }) {
-  const [form, setForm] = useState({ name: '', description: '' });
-  const [problems, setProblems] = useState<{ name?: string; description?: string }>({});
   const create = useCreateClient();
+  const { form, set, problems, setProblems, errors, accept, reset, dialog } = useFormState({ name: '', description: '' }, create, ['name', 'description']);
 
-  const reset = () => {
-    setForm({ name: '', description: '' });
-    setProblems({});
-    create.reset();
-  };
-  const cancel = () => {
-    if (create.isPending) return;
-    reset();
-    onClose();
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const found = clientFormProblems(form);
-    setProblems(found);
-    if (Object.keys(found).length > 0) return;
+  const submit = () => {
+    if (!accept(nameAndDescriptionProblems(form))) return;
     const description = form.description.trim();
     create.mutate(
       { name: form.name.trim(), ...(description === '' ? {} : { description }) },
@@ -53,55 +34,37 @@ export function CreateClientDialog({
       },
     );
   };
-  const serverError = create.error instanceof ApiError ? create.error : null;
-  const fieldError = (field: 'name' | 'description') => problems[field] ?? serverError?.fieldError(field);
-  const unplaced = create.error !== null && fieldError('name') === undefined && fieldError('description') === undefined;
 
   return (
-    <Modal opened={opened} onClose={cancel} title="Add API Client" centered size="md">
-      <form onSubmit={submit} noValidate>
-        <Stack gap="md">
-          <TextInput
-            label="Name"
-            description={`How people will recognise it, e.g. the system that uses it (up to ${NAME_MAX_LENGTH} characters)`}
-            required
-            data-autofocus
-            value={form.name}
-            onChange={(event) => {
-              const name = event.currentTarget.value;
-              setForm((current) => ({ ...current, name }));
-              if (problems.name !== undefined) setProblems((current) => ({ ...current, name: clientFormProblems({ name, description: '' }).name }));
-            }}
-            error={fieldError('name')}
-          />
-          <Textarea
-            label="Description"
-            description={
-              form.description.length > DESCRIPTION_MAX_LENGTH * 0.9
-                ? `${form.description.length} of ${DESCRIPTION_MAX_LENGTH} characters`
-                : 'Optional: what the client is for'
-            }
-            autosize
-            minRows={2}
-            maxRows={6}
-            value={form.description}
-            onChange={(event) => {
-              const description = event.currentTarget.value;
-              setForm((current) => ({ ...current, description }));
-            }}
-            error={fieldError('description')}
-          />
-          {unplaced && <ErrorAlert error={create.error} />}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={cancel} disabled={create.isPending}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog opened={opened} title="Add API Client" onSubmit={submit} {...dialog(onClose)} returnFocus={returnFocus}>
+      <TextInput
+        label="Name"
+        description={`How people will recognise it, e.g. the system that uses it (up to ${NAME_MAX_LENGTH} characters)`}
+        required
+        data-autofocus
+        value={form.name}
+        onChange={(event) => {
+          const name = event.currentTarget.value;
+          set({ name });
+          // Once shown, the name's problem follows each key, so it goes away as soon as it is fixed.
+          if (problems.name !== undefined) setProblems({ ...problems, name: nameAndDescriptionProblems({ name, description: '' }).name });
+        }}
+        error={errors.of('name')}
+      />
+      <Textarea
+        label="Description"
+        description={
+          form.description.length > DESCRIPTION_MAX_LENGTH * 0.9
+            ? `${form.description.length} of ${DESCRIPTION_MAX_LENGTH} characters`
+            : 'Optional: what the client is for'
+        }
+        autosize
+        minRows={2}
+        maxRows={6}
+        value={form.description}
+        onChange={(event) => set({ description: event.currentTarget.value })}
+        error={errors.of('description')}
+      />
+    </FormDialog>
   );
 }

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { fireEvent, screen, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { renderWithProviders } from '../../test/render';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
@@ -47,6 +47,23 @@ describe('the one-time credentials dialog', () => {
     expect(within(dialog).getByRole('button', { name: 'Close' })).toHaveProperty('disabled', false);
     fireEvent.click(within(dialog).getByRole('button', { name: 'Done' }));
     expect(onClose).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives the keyboard focus to the secret, and after Done to the element it is told', async () => {
+    const onClose = vi.fn();
+    const trigger = document.createElement('button');
+    document.body.appendChild(trigger);
+    const view = renderWithProviders(
+      <CredentialsDialog credentials={credentials} title="API client created" onClose={onClose} returnFocusTo={{ current: trigger }} />,
+    );
+    const dialog = screen.getByRole('dialog', { name: 'API client created' });
+    await waitFor(() => expect(document.activeElement).toBe(within(dialog).getByLabelText('Client Secret')));
+    fireEvent.click(within(dialog).getByRole('checkbox', { name: 'I have copied the secret' }));
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Done' }));
+    expect(onClose).toHaveBeenCalledTimes(1);
+    expect(document.activeElement).toBe(trigger);
+    view.unmount();
+    trigger.remove();
   });
 
   it('asks again for a new secret (a regeneration after a creation)', () => {

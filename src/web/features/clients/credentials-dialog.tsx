@@ -1,6 +1,6 @@
 import { Alert, Button, Checkbox, Group, Modal, Stack, Text, TextInput } from '@mantine/core';
 import { IconAlertTriangle } from '../../components/icons';
-import { useState } from 'react';
+import { useState, type RefObject } from 'react';
 import { CopyAction } from '../../components/copy-action';
 
 const MONOSPACE = { input: { fontFamily: 'var(--mantine-font-family-monospace)' } };
@@ -16,6 +16,11 @@ export interface CredentialsDialogProps {
   readonly credentials: Credentials | null;
   readonly title: string;
   readonly onClose: () => void;
+  /**
+   * Where the keyboard focus goes after Done (the button that led here). This dialog opens as
+   * another closes, so what had the focus when it opened is gone by then.
+   */
+  readonly returnFocusTo?: RefObject<HTMLElement | null>;
 }
 
 /**
@@ -23,7 +28,7 @@ export interface CredentialsDialogProps {
  * by accident — no click outside, no Escape, the close button disabled — until the person says
  * they have copied the secret.
  */
-export function CredentialsDialog({ credentials, title, onClose }: CredentialsDialogProps) {
+export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }: CredentialsDialogProps) {
   const [copied, setCopied] = useState(false);
   const [shownFor, setShownFor] = useState(credentials);
   if (shownFor !== credentials) {
@@ -32,7 +37,9 @@ export function CredentialsDialog({ credentials, title, onClose }: CredentialsDi
     setCopied(false);
   }
   const close = () => {
-    if (copied) onClose();
+    if (!copied) return;
+    onClose();
+    returnFocusTo?.current?.focus();
   };
 
   return (
@@ -44,6 +51,7 @@ export function CredentialsDialog({ credentials, title, onClose }: CredentialsDi
       centered
       closeOnClickOutside={false}
       closeOnEscape={false}
+      returnFocus={returnFocusTo === undefined}
       closeButtonProps={{ disabled: !copied, 'aria-label': 'Close' }}
     >
       {credentials !== null && (

@@ -1,14 +1,14 @@
-import { Alert, Button, Card, Group, Skeleton, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Card, Group, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconLock, IconShieldOff, IconTrash } from '../../components/icons';
+import { IconLock, IconShieldOff } from '../../components/icons';
 import { useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { descriptionProblem, nameProblem } from '../../../shared/limits';
-import { ConfirmDialog } from '../../components/confirm-dialog';
-import { EmptyState } from '../../components/empty-state';
+import { useNavigate, useParams } from 'react-router';
+import { DeleteButton } from '../../components/delete-button';
+import { DetailPageFallback } from '../../components/detail-page-fallback';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
-import { ApiError } from '../../lib/api';
+import { SectionCard } from '../../components/section-card';
+import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import type { PermissionKey, Role } from '../../lib/types';
 import { PermissionGroups } from '../permissions/permission-groups';
 import { usePermissionCatalog } from '../permissions/permissions.api';
@@ -37,9 +37,7 @@ function RoleEditor({ role }: { role: Role }) {
   const toggle = (key: PermissionKey, on: boolean) =>
     setForm((current) => ({ ...current, permissions: on ? [...new Set([...current.permissions, key])] : current.permissions.filter((k) => k !== key) }));
   const save = () => {
-    const name = nameProblem(form.name);
-    const description = descriptionProblem(form.description);
-    const found = { ...(name === null ? {} : { name: `Name ${name}` }), ...(description === null ? {} : { description: `Description ${description}` }) };
+    const found = nameAndDescriptionProblems(form);
     setProblems(found);
     if (Object.keys(found).length > 0) return;
     update.mutate(
@@ -58,7 +56,7 @@ function RoleEditor({ role }: { role: Role }) {
       },
     );
   };
-  const fieldError = (field: 'name' | 'description') => problems[field] ?? (update.error instanceof ApiError ? update.error.fieldError(field) : undefined);
+  const errors = formErrors(problems, update.error, ['name', 'description']);
 
   return (
     <Stack gap="lg">
@@ -68,10 +66,7 @@ function RoleEditor({ role }: { role: Role }) {
         </Alert>
       )}
       {!role.builtIn && (
-        <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="role-details-heading">
-          <Title order={2} size="h4" id="role-details-heading" mb="sm">
-            Details
-          </Title>
+        <SectionCard title="Details">
           <Stack gap="sm">
             <TextInput
               label="Name"
@@ -79,7 +74,7 @@ function RoleEditor({ role }: { role: Role }) {
               disabled={!editable}
               value={form.name}
               onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
-              error={fieldError('name')}
+              error={errors.of('name')}
             />
             <Textarea
               label="Description"
@@ -88,10 +83,10 @@ function RoleEditor({ role }: { role: Role }) {
               disabled={!editable}
               value={form.description}
               onChange={(event) => setForm({ ...form, description: event.currentTarget.value })}
-              error={fieldError('description')}
+              error={errors.of('description')}
             />
           </Stack>
-        </Card>
+        </SectionCard>
       )}
       <Stack gap="sm" component="section" aria-labelledby="role-permissions-heading">
         <Title order={2} size="h4" id="role-permissions-heading">
@@ -109,9 +104,7 @@ function RoleEditor({ role }: { role: Role }) {
       {editable && (
         <Card withBorder radius="md" padding="sm" style={{ position: 'sticky', bottom: 12, zIndex: 2 }}>
           <Stack gap="xs">
-            {update.error !== null && fieldError('name') === undefined && fieldError('description') === undefined && (
-              <ErrorAlert error={update.error} title="The role was not saved" />
-            )}
+            {errors.unplaced && <ErrorAlert error={update.error} title="The role was not saved" />}
             <Group justify="space-between">
               <Text size="sm" c="dimmed" aria-live="polite">
                 {dirty ? 'You have unsaved changes.' : 'All changes saved.'}
@@ -140,46 +133,26 @@ function RoleEditor({ role }: { role: Role }) {
   );
 }
 
-/** `/roles/:id`. */
+const CRUMBS = [{ label: 'Roles', to: '/roles' }];
+
+/** `/roles/:id`: a custom role's name, description and permissions, editable; a built-in one, shown. */
 export function RoleDetailPage() {
   const { id = '' } = useParams();
   const navigate = useNavigate();
   const can = useCan();
   const role = useRole(id);
   const remove = useDeleteRole(id);
-  const [deleting, setDeleting] = useState(false);
-  const crumbs = [{ label: 'Roles', to: '/roles' }];
 
-  if (role.isPending) {
+  if (role.data === undefined) {
     return (
-      <Stack gap="lg" aria-busy>
-        <PageHeader title={<Skeleton h={32} w={220} />} crumbs={[...crumbs, { label: 'Loading…' }]} />
-        <Skeleton h={160} />
-        <Skeleton h={240} />
-      </Stack>
-    );
-  }
-  if (role.isError) {
-    const notFound = role.error instanceof ApiError && (role.error.status === 404 || role.error.status === 400);
-    return (
-      <>
-        <PageHeader title={notFound ? 'Role not found' : 'Role'} crumbs={crumbs} />
-        {notFound ? (
-          <EmptyState
-            icon={<IconShieldOff size={24} />}
-            title="This role does not exist"
-            action={
-              <Button component={Link} to="/roles" variant="light">
-                Back to roles
-              </Button>
-            }
-          >
-            It may have been deleted. Check the link, or find the role in the list.
-          </EmptyState>
-        ) : (
-          <ErrorAlert error={role.error} title="The role could not be loaded" onRetry={() => void role.refetch()} />
-        )}
-      </>
+      <DetailPageFallback
+        query={role}
+        noun="role"
+        crumbs={CRUMBS}
+        back={{ to: '/roles', label: 'Back to roles' }}
+        icon={<IconShieldOff size={24} />}
+        skeleton={{ blocks: [160, 240] }}
+      />
     );
   }
   const data = role.data;
@@ -187,36 +160,27 @@ export function RoleDetailPage() {
     <>
       <PageHeader
         title={data.name}
-        crumbs={[...crumbs, { label: data.name }]}
+        crumbs={[...CRUMBS, { label: data.name }]}
         description={data.description || undefined}
         actions={
           data.builtIn ? undefined : (
-            <Button
-              variant="light"
-              color="red"
-              leftSection={<IconTrash size={16} aria-hidden />}
-              onClick={() => setDeleting(true)}
+            <DeleteButton
+              label="Delete role"
+              title={`Delete ${data.name}?`}
+              confirmLabel="Delete role"
               disabled={!can('roles:write')}
+              onConfirm={async () => {
+                await remove.mutateAsync();
+                notifications.show({ color: 'teal', title: 'Role deleted', message: `${data.name} was removed from every client and user that had it.` });
+                void navigate('/roles', { replace: true });
+              }}
             >
-              Delete role
-            </Button>
+              API clients and users with this role lose its permissions on their next request. This cannot be undone.
+            </DeleteButton>
           )
         }
       />
       <RoleEditor role={data} />
-      <ConfirmDialog
-        opened={deleting}
-        title={`Delete ${data.name}?`}
-        confirmLabel="Delete role"
-        onCancel={() => setDeleting(false)}
-        onConfirm={async () => {
-          await remove.mutateAsync();
-          notifications.show({ color: 'teal', title: 'Role deleted', message: `${data.name} was removed from every client and user that had it.` });
-          void navigate('/roles', { replace: true });
-        }}
-      >
-        <Text>API clients and users with this role lose its permissions on their next request. This cannot be undone.</Text>
-      </ConfirmDialog>
     </>
   );
 }

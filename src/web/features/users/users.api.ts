@@ -3,15 +3,21 @@ import { api } from '../../lib/api';
 import { removeFromPages } from '../../lib/paging';
 import type { Page, PermissionCategories, User } from '../../lib/types';
 
+export interface UserListQuery {
+  /** Part of a name or an email; '' for every user. */
+  readonly q: string;
+  readonly limit: number;
+}
+
 export const userKeys = {
   all: ['users'] as const,
-  list: (query: { limit: number }) => ['users', 'list', query] as const,
+  list: (query: UserListQuery) => ['users', 'list', query] as const,
   one: (id: string) => ['users', 'one', id] as const,
   permissions: (id: string) => ['users', 'one', id, 'permissions'] as const,
 };
 
-export function fetchUserPage(query: { limit: number }, cursor: string | null, signal?: AbortSignal) {
-  return api.get<Page<User>>('/api/v1/users', { limit: query.limit, cursor }, signal);
+export function fetchUserPage(query: UserListQuery, cursor: string | null, signal?: AbortSignal) {
+  return api.get<Page<User>>('/api/v1/users', { limit: query.limit, cursor, q: query.q.trim() }, signal);
 }
 
 export function useUser(id: string) {

@@ -1,0 +1,24 @@
+/**
+ * The console's pages (CONTRACT §8), in one list for both sides: the console's router gives each a
+ * page (src/web/routes/router.tsx), and the server answers each with index.html so that a page can
+ * be loaded or reloaded at its own address (src/server/http/console.ts). Any other path stays the
+ * API's, with its own 404.
+ */
+export const CONSOLE_PATHS = [
+  '/',
+  '/login',
+  '/setup',
+  '/system',
+  '/system/connections',
+  '/system/connections/:id',
+  '/users',
+  '/users/:id',
+  '/roles',
+  '/roles/:id',
+  '/audit',
+] as const;
+
+export type ConsolePath = (typeof CONSOLE_PATHS)[number];
+
+/** The pages a visitor reaches without a session; every other one signs them in first. */
+export const PUBLIC_CONSOLE_PATHS = ['/login', '/setup'] as const satisfies readonly ConsolePath[];
