@@ -1,5 +1,5 @@
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
@@ -21,6 +21,14 @@ export interface AppDeps {
   readonly graphqlJitAfter?: number;
 }
 
+/** SECURITY 27: no MIME sniffing, no framing, no referrer leaking ids in URLs; a route may set a CSP of its own. */
+function setSecurityHeaders(reply: FastifyReply): FastifyReply {
+  void reply.header('X-Content-Type-Options', 'nosniff');
+  void reply.header('Referrer-Policy', 'no-referrer');
+  if (!reply.hasHeader('Content-Security-Policy')) void reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  return reply;
+}
+
 /** Builds the HTTP server with every module registered; never listens (tests use `inject`). */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, logger, services } = deps;
@@ -28,6 +36,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: 1024 * 1024,
+    // The router's own refusals (a bad percent-escape, an over-long parameter) are problem bodies
+    // too; they come before any hook runs, so they set the security headers themselves.
+    frameworkErrors: (error, request, reply) => sendProblem(setSecurityHeaders(reply), toProblem(error, request, reply)),
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -36,10 +47,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principalVia', null);
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    // SECURITY 27: no MIME sniffing, no framing, no referrer leaking ids in URLs.
-    void reply.header('X-Content-Type-Options', 'nosniff');
-    void reply.header('Referrer-Policy', 'no-referrer');
-    if (!reply.hasHeader('Content-Security-Policy')) void reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    setSecurityHeaders(reply);
     return payload;
   });
 

@@ -31,6 +31,8 @@ export function decodeCursor(cursor: string, sort: string, field = 'cursor'): Cu
     throw new BadInput({ field, message: `was made for sort ${String(cursorSort)}; start again without it` });
   }
   if ((typeof value !== 'string' && typeof value !== 'number') || typeof id !== 'string') return invalid();
+  // PostgreSQL text cannot hold U+0000: bound into the keyset condition it failed as a 500.
+  if (id.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) return invalid();
   return { sort, value, id };
 }
 

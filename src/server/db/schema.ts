@@ -73,6 +73,8 @@ export interface UsersTable {
   email: string;
   email_key: string;
   name: string;
+  /** lower-cased name, for search (migration 0006). */
+  name_key: string | null;
   password_hash: string;
   enabled: Bool;
   last_login_at: string | null;

@@ -9,5 +9,5 @@ import { createRequire } from 'node:module';
  */
 const graphql = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
-export const { getNamedType, getNullableType, GraphQLError, isCompositeType, isListType, Kind, validate } = graphql;
+export const { getNamedType, getNullableType, getOperationAST, GraphQLError, isCompositeType, isListType, Kind, parse, validate } = graphql;
 export type GraphQLError = import('graphql').GraphQLError;

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import type { Services } from '../services.js';
-import { GraphQLError, validate } from './graphql-js.js';
+import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-js.js';
+import { GRAPHQL_CODE } from '../errors.js';
+import { nulAt } from '../http/validation.js';
 import { formatExecutionErrors, REQUEST_ERROR_CODES, RequestRefused, sendRequestError } from './errors.js';
 import { nulFreeStringsRule, operationLimitsRule, QUERY_LIMITS } from './limits.js';
 import { createLoaders, createResolvers, type GraphQLContext } from './resolvers.js';
@@ -14,6 +16,27 @@ import { typeDefs } from './schema.js';
  * 19,500 to 22,000. `jit.test.ts` checks that compiled and interpreted answers are the same.
  */
 export const GRAPHQL_JIT_AFTER = 1;
+
+/**
+ * A GET naming an operation its document lacks (or naming none in a document of several) made
+ * Mercurius's own "no mutation over GET" check fail with a TypeError, answered 500; POST answers
+ * 400 "Unknown operation named …" from graphql-js. The same answer for GET, before Mercurius.
+ */
+function refuseUnknownOperation(query: unknown): void {
+  const { query: source, operationName } = (query ?? {}) as { query?: unknown; operationName?: unknown };
+  if (typeof source !== 'string') return;
+  let document;
+  try {
+    document = parse(source, { maxTokens: QUERY_LIMITS.maxTokens });
+  } catch {
+    return; // Mercurius answers the syntax error itself.
+  }
+  // Mercurius passes an empty operationName on as it is, and graphql-js then finds no operation of that name.
+  const name = typeof operationName === 'string' ? operationName : null;
+  if (getOperationAST(document, name) !== null) return;
+  const message = name === null ? 'Must provide operation name if query contains multiple operations.' : `Unknown operation named "${name}".`;
+  throw new RequestRefused([new GraphQLError(message, { extensions: { code: REQUEST_ERROR_CODES.validation } })]);
+}
 
 /**
  * `POST /graphql` (and `GET` for queries), CONTRACT §7: one authentication step with REST, then
@@ -34,6 +57,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
 
   // A batch runs its operations side by side: the cap bounds one request's work (SECURITY 25).
   app.addHook('preHandler', async (request) => {
+    if (request.method === 'GET') refuseUnknownOperation(request.query);
     if (!Array.isArray(request.body)) return;
     const count = request.body.length;
     if (count === 0 || count > QUERY_LIMITS.maxBatch) {
@@ -78,6 +102,24 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   app.graphql.addHook('preValidation', async (schema, document) => {
     const errors = validate(schema, document, [limitsRule, nulFreeStringsRule]);
     if (errors.length > 0) throw new RequestRefused(errors);
+  });
+
+  app.graphql.addHook('preExecution', async (_schema, document, _context, variables) => {
+    // Variables are parsed from a GET's query string after the request's validation, so the NUL
+    // check of every body (http/validation.ts) has not seen them: PostgreSQL cannot store U+0000.
+    const nul = nulAt(variables ?? {}, '');
+    if (nul !== null) {
+      throw new RequestRefused([
+        new GraphQLError(`the variable at ${nul} must not contain the NUL character (U+0000)`, { extensions: { code: GRAPHQL_CODE.bad_input } }),
+      ]);
+    }
+    // Mercurius keeps one compiled query per document text, compiled for the operationName of the
+    // execution that compiled it, and runs it whatever operationName later requests name: in a
+    // document with a mutation beside a query, a GET naming the query would run the mutation.
+    // A document of several operations is therefore always interpreted (a returned document
+    // counts as modified, which Mercurius never compiles); jit.test.ts attacks this.
+    const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+    return operations > 1 ? { document } : undefined;
   });
 
   app.route({

@@ -310,8 +310,35 @@ describe.each(testDialects())('GraphQL authorisation and limits (SECURITY 25–2
         input: { name: 'nul', description: 'x\u0000y' },
       });
       expect(variable.status).toBe(400);
+      // A GET's variables are parsed after the request's validation; a crafted cursor hides one too.
+      const viaGet = await fetch(
+        `${server.url}/graphql?${new URLSearchParams({ query: 'query S($s: String) { apiClients(filter: { search: $s }) { totalCount } }', variables: JSON.stringify({ s: 'a\u0000' }) })}`,
+        { headers: { authorization: `Bearer ${adminToken}` } },
+      );
+      expect(viaGet.status).toBe(400);
+      expect(((await viaGet.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
       expectNothingRan(spies);
+      // The service decodes the cursor, and refuses it before any query.
+      const cursor = Buffer.from(JSON.stringify(['-createdAt', '\u0000', 'x'])).toString('base64url');
+      const crafted = await admin(`{ apiClients(after: "${cursor}") { totalCount } }`);
+      expect(codesOf(crafted)).toEqual(['BAD_USER_INPUT']);
       expect(await snapshot()).toEqual(before);
+    });
+
+    it.each([
+      ['an operation its document lacks', 'query Q { me { id } }', 'Nope', 'Unknown operation named "Nope".'],
+      ['an empty operation name', 'query Q { me { id } }', '', 'Unknown operation named "".'],
+      [
+        'no operation in a document of two',
+        'query Q { me { id } } query R { me { name } }',
+        undefined,
+        'Must provide operation name if query contains multiple operations.',
+      ],
+    ])('answers a GET naming %s 400 with graphql-js’s message, not 500', async (_what, query, operationName, message) => {
+      const params = new URLSearchParams({ query, ...(operationName === undefined ? {} : { operationName }) });
+      const viaGet = await fetch(`${server.url}/graphql?${params}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(viaGet.status).toBe(400);
+      expect(((await viaGet.json()) as { errors: { message: string }[] }).errors.map((error) => error.message)).toEqual([message]);
     });
 
     it('keeps the standard introspection query working for the authenticated, and serves no GraphiQL', async () => {

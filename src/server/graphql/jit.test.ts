@@ -30,6 +30,11 @@ interface Fixtures {
   readonly serial: number;
 }
 
+interface Answer {
+  readonly data?: Record<string, unknown>;
+  readonly errors?: { readonly extensions: { readonly code: string } }[];
+}
+
 const CLIENT_FIELDS = 'id name description enabled role { id name } secretHint lastUsedAt createdAt updatedAt';
 
 const OPERATIONS: readonly Operation[] = [
@@ -181,6 +186,31 @@ describe.each(testDialects())('GraphQL compiled by graphql-jit answers as interp
     });
     return { status: response.status, body: await response.json() };
   }
+
+  it('never runs a compiled mutation for a GET naming the query beside it in the same document', async () => {
+    const { client: victim } = await compiling.services.clients.create(SYSTEM_ACTOR, { name: 'jit victim' });
+    const document = `query Q { me { id } } mutation M { deleteApiClients(ids: ["${victim.id}"]) { succeeded } }`;
+    const post = (token: string | null, operationName: string) =>
+      fetch(`${compiling.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify({ query: document, operationName }),
+      });
+    // A Viewer runs the mutation (refused) often enough for it to be compiled, were it compiled.
+    for (let n = 0; n < 3; n++) expect(((await (await post(tokens.viewer, 'M')).json()) as Answer).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    // An Administrator then follows a link naming the query, and posts it naming the query.
+    const link = `${compiling.url}/graphql?${new URLSearchParams({ query: document, operationName: 'Q' })}`;
+    for (let n = 0; n < 3; n++) {
+      const viaGet = await fetch(link, { headers: { authorization: `Bearer ${tokens.admin}` } });
+      expect(viaGet.status).toBe(200);
+      expect(Object.keys(((await viaGet.json()) as Answer).data ?? {})).toEqual(['me']);
+      expect(Object.keys(((await (await post(tokens.admin, 'Q')).json()) as Answer).data ?? {})).toEqual(['me']);
+    }
+    // And a GET naming the mutation is refused, however often the document ran before.
+    const mutationLink = `${compiling.url}/graphql?${new URLSearchParams({ query: document, operationName: 'M' })}`;
+    expect((await fetch(mutationLink, { headers: { authorization: `Bearer ${tokens.admin}` } })).status).toBe(405);
+    expect((await compiling.services.clients.get(SYSTEM_ACTOR, victim.id)).id).toBe(victim.id);
+  });
 
   it.each(OPERATIONS.map((operation) => [operation.name, operation] as const))('%s', async (_name, operation) => {
     const expected = await ask(interpretingUrl, operation);

@@ -87,6 +87,9 @@ interface ApiClientsArgs extends PageArgs {
   readonly filter?: { readonly search?: string | null; readonly status?: keyof typeof STATUS | null } | null;
   readonly orderBy?: keyof typeof ORDER | null;
 }
+interface UsersArgs extends PageArgs {
+  readonly filter?: { readonly search?: string | null } | null;
+}
 const pageInput = (args: PageArgs) => ({ ...(args.first === undefined || args.first === null ? {} : { limit: args.first }), cursor: args.after ?? null });
 
 /** Output-only scalars: values come from services already in shape (ISO 8601 text, JSON objects). */
@@ -131,8 +134,10 @@ export function createResolvers(services: Services): IResolvers {
         return groupPermissions((permission) => ({ key: permission.key, name: permission.name, description: permission.description }));
       },
 
-      async users(_root: unknown, args: PageArgs, context: GraphQLContext) {
-        const page = await namingFields(pageArguments(), () => services.users.list(principalOf(context), pageInput(args)));
+      async users(_root: unknown, args: UsersArgs, context: GraphQLContext) {
+        const page = await namingFields(pageArguments({ q: 'filter.search' }), () =>
+          services.users.list(principalOf(context), { ...pageInput(args), search: args.filter?.search ?? null }),
+        );
         return { ...connection(page), totalCount: page.total };
       },
 

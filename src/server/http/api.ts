@@ -1,4 +1,5 @@
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { meRoutes, Me } from '../modules/auth/me.rest.js';
@@ -12,7 +13,25 @@ import { PermissionCatalog, Role, RoleList } from '../modules/roles/roles.schema
 import { usersRoutes } from '../modules/users/users.rest.js';
 import { User, UserPage } from '../modules/users/users.schema.js';
 import type { Services } from '../services.js';
+import { refuseOtherMethods } from './method-not-allowed.js';
 import { Problem } from './schemas.js';
+
+/**
+ * The docs page runs Swagger UI's scripts and styles from this server only: a closed network has no
+ * CDN. It fetches the document (connect-src) and shows the logo as a data: URL. Scoped to /api/docs;
+ * every other answer keeps `default-src 'none'` (app.ts).
+ */
+const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 /**
  * The REST API v1: its OpenAPI 3.1 document, generated from the route schemas (never by hand),
@@ -70,7 +89,29 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
   ])
     app.addSchema(schema);
 
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Human docs, served from the package itself (CONTRACT §6).
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CSP, theme: { title: 'Koios Access API' } });
+
+  // REST bodies are JSON; Fastify's built-in text/plain parser would turn a text body into a 400
+  // about the body's type. Without it, text is 415 like any other media type (SECURITY 27).
+  app.removeContentTypeParser('text/plain');
+
+  // Every /api/v1 path answers its other methods 405 (SECURITY 27); registered last, from the table.
+  const addMethodRefusals = refuseOtherMethods(app, (url) => url.startsWith('/api/v1/'));
+
+  app.get(
+    '/api/v1/openapi.json',
+    {
+      schema: {
+        summary: 'This document',
+        description: 'The OpenAPI 3.1 description of every route of the REST API v1. Needs no credentials.',
+        tags: ['OpenAPI'],
+        security: [],
+        response: { 200: { type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document' } },
+      },
+    },
+    async () => app.swagger(),
+  );
 
   await app.register(sessionRoutes, { config, sessions: services.sessions, users: services.users, setupThrottle: services.setupThrottle });
 
@@ -82,7 +123,9 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });
     await api.register(rolesRoutes, { roles: services.roles });
-    await api.register(usersRoutes, { users: services.users, sessions: services.sessions });
+    await api.register(usersRoutes, { users: services.users });
     await api.register(auditRoutes, { audit: services.audit });
   });
+
+  addMethodRefusals();
 }

@@ -68,8 +68,15 @@ const named = <R extends RouteCase>(routes: readonly R[]) =>
   );
 const PROTECTED = ROUTES.filter((route): route is RouteCase & { permission: PermissionKey } => route.permission !== null);
 const WITH_ID = ROUTES.filter((route) => /\/:(client|role|user)\b/.test(route.path));
-/** Routes outside the authenticated scope, each for its reason: sign-in and the first-start setup. */
-const PUBLIC_ROUTES = ['get /api/v1/session', 'post /api/v1/session', 'delete /api/v1/session', 'get /api/v1/setup', 'post /api/v1/setup'];
+/** Routes outside the authenticated scope, each for its reason: sign-in, the first-start setup, and the OpenAPI document. */
+const PUBLIC_ROUTES = [
+  'get /api/v1/session',
+  'post /api/v1/session',
+  'delete /api/v1/session',
+  'get /api/v1/setup',
+  'post /api/v1/setup',
+  'get /api/v1/openapi.json',
+];
 const openApiPath = (path: string) => path.replace(/:(client|role|user)\b/g, '{id}');
 const UNKNOWN_ID = '0b7e7a52-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
 

@@ -98,6 +98,16 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
     );
     return problem('bad_input', 400, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
   }
+  // Refused by the router before any route ran (app.ts frameworkErrors): a broken percent-escape
+  // in the path, or a path parameter longer than the router takes.
+  if (fastifyError.code === 'FST_ERR_BAD_URL') {
+    return problem('bad_input', 400, 'the path is not a valid URL: a % must start an escape such as %2F', [
+      { field: 'path', message: 'is not a valid URL path' },
+    ]);
+  }
+  if (fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return problem('bad_input', 414, 'a path parameter is too long', [{ field: 'path', message: 'has a parameter that is too long' }]);
+  }
   switch (fastifyError.statusCode) {
     case 413:
       return problem('payload_too_large', 413, 'the body is larger than 1 MiB');

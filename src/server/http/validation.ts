@@ -1,4 +1,4 @@
-import AjvModule from 'ajv';
+import AjvModule, { type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 
@@ -16,9 +16,37 @@ function makeAjv(coerceTypes: boolean | 'array') {
 const strict = makeAjv(false);
 const coercing = makeAjv('array');
 
+/** The JSON pointer of the first string in `data` holding U+0000, or null. */
+export function nulAt(data: unknown, pointer: string): string | null {
+  if (typeof data === 'string') return data.includes('\u0000') ? pointer : null;
+  if (typeof data !== 'object' || data === null) return null;
+  for (const [key, value] of Object.entries(data)) {
+    const found = nulAt(value, `${pointer}/${key}`);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /**
  * Bodies are validated as sent (a number is not a name); query strings and path parameters are
  * text on the wire and are coerced to the schema's types.
+ *
+ * No string may hold U+0000 (JSON can carry `\u0000`, `%00` in a query): PostgreSQL text cannot
+ * store it, and no name, email, description or search needs it. Refused here, once for every
+ * route, as a 400 naming the field; found by the random-input test as a 500 on PostgreSQL.
  */
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strict : coercing).compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const validate = (httpPart === 'body' ? strict : coercing).compile(schema);
+  const check = (data: unknown): boolean => {
+    if (!validate(data)) {
+      check.errors = validate.errors;
+      return false;
+    }
+    const at = nulAt(data, '');
+    check.errors =
+      at === null ? null : [{ instancePath: at, schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain the NUL character (U+0000)' }];
+    return at === null;
+  };
+  check.errors = null as ErrorObject[] | null | undefined;
+  return check as ReturnType<FastifySchemaCompiler<object>>;
+};

@@ -4,6 +4,7 @@ import * as oauth from './2026-11-27T0002-oauth.js';
 import * as sessions from './2026-11-27T0003-sessions.js';
 import * as clientCounts from './2026-11-27T0004-client-counts.js';
 import * as descriptionKey from './2026-11-27T0005-description-key.js';
+import * as userNameKey from './2026-11-27T0006-user-name-key.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0003-sessions': sessions,
   '2026-11-27T0004-client-counts': clientCounts,
   '2026-11-27T0005-description-key': descriptionKey,
+  '2026-11-27T0006-user-name-key': userNameKey,
 };

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
+import { rawClientRow } from '../../../../test/support/rows.js';
 import { migrations } from './index.js';
 
 describe.each(testDialects())('migrations on %s', (dialect) => {
@@ -19,29 +20,30 @@ describe.each(testDialects())('migrations on %s', (dialect) => {
     await database.drop();
   });
 
-  it('go down to the sessions migration and up again, filling counts and description keys for rows written in between', async () => {
+  it('go down to the sessions migration and up again, filling counts and search keys for rows written in between', async () => {
     const down = await migrator.migrateTo('2026-11-27T0003-sessions');
     expect(down.error).toBeUndefined();
     const db = database.handle.db as unknown as Kysely<any>;
     const now = new Date().toISOString();
-    const row = (n: number, description: string | null, enabled: 0 | 1) => ({
-      id: `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`,
-      name: `old ${n}`,
-      name_key: `old ${n}`,
-      description,
-      enabled,
-      role_id: null,
-      secret_hash: 'x',
-      secret_hint: 'abcd',
-      secret_generation: 1,
-      last_used_at: null,
-      created_at: now,
-      updated_at: now,
-    });
     // More than one backfill page of 500.
     await db
       .insertInto('api_clients')
-      .values(Array.from({ length: 620 }, (_, n) => row(n, n % 2 === 0 ? `ÉCOLE Straße ${n}` : null, n % 3 === 0 ? 0 : 1)))
+      .values(Array.from({ length: 620 }, (_, n) => rawClientRow(n, { description: n % 2 === 0 ? `ÉCOLE Straße ${n}` : null, enabled: n % 3 === 0 ? 0 : 1 })))
+      .execute();
+
+    await db
+      .insertInto('users')
+      .values({
+        id: '00000000-0000-4000-8000-0000000000aa',
+        email: 'e@x.test',
+        email_key: 'e@x.test',
+        name: 'Élodie Ünal',
+        password_hash: 'x',
+        enabled: 1,
+        last_login_at: null,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
 
     const up = await migrator.migrateToLatest();
@@ -54,5 +56,7 @@ describe.each(testDialects())('migrations on %s', (dialect) => {
     for (const key of keys) expect(key.description_key).toBe(key.description === null ? null : key.description.toLowerCase());
     const found = await sql<{ n: number | string }>`select count(*) as n from api_clients where description_key like ${'%école straße 1%'}`.execute(db);
     expect(Number(found.rows[0]!.n)).toBe(keys.filter((key) => key.description?.startsWith('ÉCOLE Straße 1')).length);
+    const user = await db.selectFrom('users').select('name_key').where('email_key', '=', 'e@x.test').executeTakeFirstOrThrow();
+    expect(user.name_key).toBe('élodie ünal');
   });
 });

@@ -36,8 +36,9 @@ export interface SessionView {
 }
 
 /**
- * Server-side console sessions (ASVS 3.3, 7.4): revocable, ended by signing out, by disabling or
- * deleting the user; each request sees the user's permissions as they are now.
+ * Server-side console sessions (ASVS 3.3, 7.4): revocable, ended by signing out, and by the users
+ * service when it disables or deletes the user or changes their password; each request sees the
+ * user's permissions as they are now.
  */
 export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users: UsersService; throttle: Throttle }) {
   const { db, clock, users, throttle } = deps;
@@ -110,11 +111,6 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
           await recordAudit(trx, clock, actor, [{ action: 'user.signed_out', target: { type: 'user', id: actor.id, name: actor.name } }]);
         }
       });
-    },
-
-    /** Ends every session of a user (disabled, deleted, or password changed). */
-    async endAllFor(userId: string): Promise<void> {
-      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
     },
 
     async prune(): Promise<void> {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import type { Services } from '../../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
+import { rawClientRow } from '../../../../test/support/rows.js';
 
 /** One change to the clients table, as the services and the CLI make them. */
 type Operation =
@@ -123,25 +124,9 @@ describe.each(testDialects())('the client counts behind a list total on %s', (di
 
   it('are kept when rows go in straight through SQL, as the CLI or a bulk import would', async () => {
     const before = await exactCounts();
-    const now = new Date().toISOString();
     await database.handle.db
       .insertInto('api_clients')
-      .values(
-        Array.from({ length: 40 }, (_, n) => ({
-          id: `0000${n.toString().padStart(4, '0')}-0000-4000-8000-00000000abcd`,
-          name: `imported ${n}`,
-          name_key: `imported ${n}`,
-          description: null,
-          enabled: n % 4 === 0 ? 0 : 1,
-          role_id: null,
-          secret_hash: 'x',
-          secret_hint: 'abcd',
-          secret_generation: 1,
-          last_used_at: null,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
+      .values(Array.from({ length: 40 }, (_, n) => rawClientRow(n, { enabled: n % 4 === 0 ? 0 : 1 })))
       .execute();
     const after = await exactCounts();
     expect(after).toEqual({ total: before.total + 40, enabled: before.enabled + 30 });

@@ -19,7 +19,9 @@ describe.each(testDialects())('the first Administrator from the environment on %
 
   it('is created exactly once when several instances start together, and none of them fails', async () => {
     const admin = { email: 'first@example.com', password: 'correct horse battery staple' };
-    const results = await Promise.allSettled(instances.flatMap((services) => [services.users.ensureFirstAdministrator(admin), services.users.ensureFirstAdministrator(admin)]));
+    const results = await Promise.allSettled(
+      instances.flatMap((services) => [services.users.ensureFirstAdministrator(admin), services.users.ensureFirstAdministrator(admin)]),
+    );
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
     const created = results.flatMap((result) => (result.status === 'fulfilled' && result.value !== null ? [result.value] : []));
     expect(created).toHaveLength(1);

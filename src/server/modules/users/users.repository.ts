@@ -1,7 +1,25 @@
 import type { Executor } from '../../db/database.js';
-import type { UserRow, UsersTable } from '../../db/schema.js';
-import type { Updateable } from 'kysely';
-import { chunks } from '../../db/pagination.js';
+import type { Database, UserRow, UsersTable } from '../../db/schema.js';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Updateable } from 'kysely';
+import { chunks, containsPattern } from '../../db/pagination.js';
+
+export interface UserListQuery {
+  readonly limit: number;
+  /** The email key and id of the last user of the previous page. */
+  readonly after: { readonly emailKey: string; readonly id: string } | null;
+  /** Part of the name or the email, any case; null for every user. */
+  readonly search: string | null;
+}
+
+/**
+ * The users a search matches: its text anywhere in the email or the name, both lower-cased by the
+ * service (email_key, name_key), so case folds the same way on SQLite and PostgreSQL.
+ */
+function matching(eb: ExpressionBuilder<Database, 'users'>, search: string | null): Expression<SqlBool> {
+  if (search === null || search.length === 0) return eb.and([]);
+  const pattern = containsPattern(search);
+  return eb.or([sql<SqlBool>`users.email_key like ${pattern} escape '\\'`, sql<SqlBool>`coalesce(users.name_key, '') like ${pattern} escape '\\'`]);
+}
 
 export function createUsersRepository(db: Executor) {
   return {
@@ -11,25 +29,31 @@ export function createUsersRepository(db: Executor) {
     async findByEmailKey(emailKey: string): Promise<UserRow | undefined> {
       return db.selectFrom('users').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
     },
-    async count(): Promise<number> {
+    /** How many users there are, or how many a search matches. */
+    async count(search: string | null = null): Promise<number> {
       const row = await db
         .selectFrom('users')
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where((eb) => matching(eb, search))
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     /** Keyset page ordered by email. */
-    async list(limit: number, afterEmailKey: string | null, afterId: string | null) {
-      let select = db.selectFrom('users').selectAll();
-      if (afterEmailKey !== null && afterId !== null) {
-        select = select.where((eb) => eb.or([eb('email_key', '>', afterEmailKey), eb.and([eb('email_key', '=', afterEmailKey), eb('id', '>', afterId)])]));
+    async list(query: UserListQuery) {
+      let select = db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => matching(eb, query.search));
+      if (query.after !== null) {
+        const { emailKey, id } = query.after;
+        select = select.where((eb) => eb.or([eb('email_key', '>', emailKey), eb.and([eb('email_key', '=', emailKey), eb('id', '>', id)])]));
       }
       const rows = await select
         .orderBy('email_key')
         .orderBy('id')
-        .limit(limit + 1)
+        .limit(query.limit + 1)
         .execute();
-      return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+      return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
     },
     async insert(row: UserRow): Promise<void> {
       await db.insertInto('users').values(row).execute();

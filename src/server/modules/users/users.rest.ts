@@ -2,7 +2,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
 import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
-import type { Sessions } from '../auth/sessions.js';
 import type { UsersService } from './users.service.js';
 import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.js';
 
@@ -12,8 +11,8 @@ const principal = (request: FastifyRequest): Actor => request.principal!;
  * CONTRACT §6: the console users, a thin door onto the users service. Passwords go in, never out:
  * the `User` response schema has no field that could carry one.
  */
-export async function usersRoutes(app: FastifyInstance, deps: { users: UsersService; sessions: Sessions }): Promise<void> {
-  const { users, sessions } = deps;
+export async function usersRoutes(app: FastifyInstance, deps: { users: UsersService }): Promise<void> {
+  const { users } = deps;
   const tags = ['Users'];
 
   app.get<{ Querystring: Static<typeof ListUsersQuery> }>(
@@ -21,13 +20,13 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
     {
       schema: {
         summary: 'List users',
-        description: 'By email, keyset-paginated; `total` counts every user. Needs users:read.',
+        description: 'By email, keyset-paginated; `q` keeps the users whose name or email contains it, and `total` counts them. Needs users:read.',
         tags,
         querystring: ListUsersQuery,
         response: { 200: Type.Ref('UserPage'), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
-    async (request) => users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null }),
+    async (request) => users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
   );
 
   app.post<{ Body: Static<typeof CreateUserBody> }>(
@@ -71,13 +70,8 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         response: { 200: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
       },
     },
-    async (request) => {
-      const updated = await users.update(principal(request), request.params.id, request.body);
-      // A stolen session must not outlive the password it was opened with, nor a disabled account
-      // come back with its old sessions when re-enabled (ASVS 3.3.3).
-      if (request.body.enabled === false || request.body.password !== undefined) await sessions.endAllFor(updated.id);
-      return updated;
-    },
+    // The service ends the user's sessions on a password change or when disabling them.
+    async (request) => users.update(principal(request), request.params.id, request.body),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
@@ -94,7 +88,6 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
     },
     async (request, reply) => {
       await users.delete(principal(request), request.params.id);
-      await sessions.endAllFor(request.params.id.toLowerCase());
       return reply.code(204).send();
     },
   );

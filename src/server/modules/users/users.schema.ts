@@ -1,6 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
-import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../shared/limits.js';
+import {
+  EMAIL_MAX_LENGTH,
+  NAME_MAX_LENGTH,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  SEARCH_MAX_LENGTH,
+} from '../../../shared/limits.js';
 
 /** More roles than anyone holds; a bound on the work one request can ask for. */
 const ROLE_IDS_MAX = 1000;
@@ -34,7 +42,7 @@ export const UserPage = Type.Object(
   {
     items: Type.Array(Type.Ref('User')),
     nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
-    total: Type.Integer({ description: 'How many users there are' }),
+    total: Type.Integer({ description: 'How many users match the search (every user without one)' }),
   },
   { $id: 'UserPage', additionalProperties: false },
 );
@@ -43,6 +51,7 @@ export const ListUsersQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: PAGE_SIZE_MAX, default: PAGE_SIZE_DEFAULT }),
     cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+    q: Type.Optional(Type.String({ maxLength: SEARCH_MAX_LENGTH, description: 'Matches part of the name or the email, case-insensitively' })),
   },
   { additionalProperties: false },
 );

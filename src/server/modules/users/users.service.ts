@@ -14,6 +14,7 @@ import {
   PAGE_SIZE_MAX,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
+  SEARCH_MAX_LENGTH,
   UUID_PATTERN,
 } from '../../../shared/limits.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
@@ -22,6 +23,7 @@ import { grantedPermissions } from '../clients/clients.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { checkId, permissionsOfRole } from '../roles/roles.service.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { createSessionsRepository } from '../auth/sessions.repository.js';
 import { hashPassword, verifyPassword } from './users.password.js';
 import { createUsersRepository } from './users.repository.js';
 
@@ -165,11 +167,13 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     if ((await createUsersRepository(executor).findByEmailKey(emailKey)) !== undefined) throw new Conflict(`a user with the email ${email} already exists`);
     const roles = await rolesFor(executor, actor, roleIds);
     const at = clock.now().toISOString();
+    const name = input.name?.trim() || email.split('@')[0] || email;
     const row: UserRow = {
       id: randomUUID(),
       email,
       email_key: emailKey,
-      name: input.name?.trim() || email.split('@')[0] || email,
+      name,
+      name_key: name.toLowerCase(),
       password_hash: await hashPassword(input.password),
       enabled: 1,
       last_login_at: null,
@@ -213,17 +217,22 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       return (await toUsers(db, [await findRow(db, id)]))[0]!;
     },
 
-    async list(actor: Actor, input: { limit?: number; cursor?: string | null } = {}) {
+    /** Users by email, a page at a time; `search` keeps those whose name or email contains it, in any case. */
+    async list(actor: Actor, input: { limit?: number; cursor?: string | null; search?: string | null } = {}) {
       requirePermission(actor, 'users:read');
+      const problems = new ProblemCollector();
       const limit = input.limit ?? PAGE_SIZE_DEFAULT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX)
-        throw new BadInput({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_SIZE_MAX}` });
-      const after = input.cursor ? decodeCursor(input.cursor, 'email') : null;
+      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
+      const search = input.search?.trim() ?? null;
+      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
+      problems.throwIfAny();
+      const position = input.cursor ? decodeCursor(input.cursor, 'email') : null;
       const repository = createUsersRepository(db);
-      const { rows, hasMore } = await repository.list(limit, after === null ? null : String(after.value), after?.id ?? null);
+      const query = { limit, after: position === null ? null : { emailKey: String(position.value), id: position.id }, search: search === '' ? null : search };
+      const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query.search)]);
       // Each user's own position too, so GraphQL edges can resume after any of them.
       const cursors = rows.map((row) => encodeCursor({ sort: 'email', value: row.email_key, id: row.id }));
-      return { items: await toUsers(db, rows), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total: await repository.count(), cursors };
+      return { items: await toUsers(db, rows), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total, cursors };
     },
 
     async update(actor: Actor, id: string, input: UpdateUserInput): Promise<User> {
@@ -257,7 +266,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
           audit.push({ action: 'user.email_changed', target, details: { from: before.email, to: email } });
         }
         if (input.name !== undefined && input.name.trim() !== before.name) {
-          patch.name = input.name.trim();
+          Object.assign(patch, { name: input.name.trim(), name_key: input.name.trim().toLowerCase() });
           audit.push({ action: 'user.renamed', target, details: { from: before.name, to: patch.name } });
         }
         if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
@@ -279,6 +288,10 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
             audit.push({ action: 'user.roles_changed', target, details: { added: named(added), removed: named(removed) } });
           }
         }
+        // A stolen session must not outlive the password it was opened with, nor a disabled account
+        // come back with its old sessions when re-enabled (ASVS 3.3.3, SECURITY 23). In the change's
+        // transaction, so every door (REST, GraphQL) ends them alike, and a refused change ends none.
+        if (passwordHash !== undefined || input.enabled === false) await createSessionsRepository(trx).deleteAllOfUser(before.id);
         if (audit.length === 0) return before;
         await createUsersRepository(trx)
           .update(before.id, { ...patch, updated_at: clock.now().toISOString() })
@@ -298,6 +311,8 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
         if (actor.id === row.id) throw new Conflict('you cannot delete your own account');
         requireHoldsAll(actor, await permissionsOf(trx, row.id), 'this user');
         const wasAdministrator = await isAdministrator(trx, row.id);
+        // The foreign key cascades too; said here, where the rule lives.
+        await createSessionsRepository(trx).deleteAllOfUser(row.id);
         await createUsersRepository(trx).delete(row.id);
         await recordAudit(trx, clock, actor, [{ action: 'user.deleted', target: userTarget(row) }]);
         await assertAnAdministratorRemains(trx, wasAdministrator);

@@ -1,0 +1,59 @@
+import type { TestServer } from './server.js';
+
+/**
+ * Every row the APIs could write, as it is now, for "a refused request changes nothing". Left out,
+ * each for its reason: a client's `last_used_at` (a bearer call records it, flushed in the
+ * background) and `auth_throttle` (a failed sign-in is counted on purpose: that write is the
+ * defence, SECURITY 8).
+ */
+export async function everyRow(server: TestServer) {
+  const { db } = server.services;
+  const [settings, roles, clients, users, userRoles, auditEvents, changeEvents, signingKeys, revokedTokens, authFailures, sessions] = await Promise.all([
+    db.selectFrom('settings').selectAll().orderBy('key').execute(),
+    db.selectFrom('roles').selectAll().orderBy('id').execute(),
+    db.selectFrom('api_clients').selectAll().orderBy('id').execute(),
+    db.selectFrom('users').selectAll().orderBy('id').execute(),
+    db.selectFrom('user_roles').selectAll().orderBy('user_id').orderBy('role_id').execute(),
+    db.selectFrom('audit_events').selectAll().orderBy('id').execute(),
+    db.selectFrom('change_events').selectAll().orderBy('id').execute(),
+    db.selectFrom('signing_keys').selectAll().orderBy('kid').execute(),
+    db.selectFrom('revoked_tokens').selectAll().orderBy('jti').execute(),
+    db.selectFrom('client_auth_failures').selectAll().orderBy('client_id').orderBy('reason').execute(),
+    db.selectFrom('sessions').selectAll().orderBy('id_hash').execute(),
+  ]);
+  return {
+    settings,
+    roles,
+    clients: clients.map(({ last_used_at: _lastUsedAt, ...row }) => row),
+    users,
+    userRoles,
+    auditEvents,
+    changeEvents,
+    signingKeys,
+    revokedTokens,
+    authFailures,
+    sessions,
+  };
+}
+
+/**
+ * An api_clients row written straight through SQL, as a bulk import or an older version would
+ * (no column later than migration 0004): the n-th of a batch, with a fake secret hash.
+ */
+export function rawClientRow(n: number, fields: { readonly description?: string | null; readonly enabled?: 0 | 1 } = {}) {
+  const now = new Date().toISOString();
+  return {
+    id: `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`,
+    name: `imported ${n}`,
+    name_key: `imported ${n}`,
+    description: fields.description ?? null,
+    enabled: fields.enabled ?? 1,
+    role_id: null,
+    secret_hash: 'x',
+    secret_hint: 'abcd',
+    secret_generation: 1,
+    last_used_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
