@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 
 /** Shapes shared by every REST module: ids, times, the problem body. */
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description === undefined ? {} : { description }) });
@@ -12,6 +12,14 @@ export const Nullable = <T extends TSchema>(schema: T): TUnsafe<Static<T> | null
   typeof schema['type'] === 'string' && schema['anyOf'] === undefined && schema['$ref'] === undefined
     ? Type.Unsafe<Static<T> | null>({ ...schema, type: [schema['type'], 'null'] })
     : Type.Unsafe<Static<T> | null>(Type.Union([schema, Type.Null()]));
+
+/**
+ * One of `values`, as `{ type: "string", enum }`. A union of literals is an `anyOf`, which
+ * fast-json-stringify checks branch by branch with Ajv for every value it writes: the 11 keys of
+ * an Administrator's `GET /api/v1/me` ran 7 Ajv functions a request, 5% of its profile.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> =>
+  Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
 
 export const FieldProblem = Type.Object({ field: Type.String(), message: Type.String() }, { additionalProperties: false });
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
+import { Nullable, StringEnum, Timestamp, Uuid } from '../../http/schemas.js';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH } from '../../../shared/limits.js';
 
 export const AuditEvent = Type.Object(
@@ -8,7 +8,7 @@ export const AuditEvent = Type.Object(
     occurredAt: Timestamp('When it happened'),
     actor: Type.Object(
       {
-        type: Type.Union([Type.Literal('user'), Type.Literal('client'), Type.Literal('system')], { description: '`system` is the operator at the CLI' }),
+        type: StringEnum(['user', 'client', 'system'], { description: '`system` is the operator at the CLI' }),
         id: Nullable(Type.String()),
         name: Type.String({ description: 'As it was at the time' }),
       },
@@ -18,7 +18,7 @@ export const AuditEvent = Type.Object(
     target: Nullable(
       Type.Object(
         {
-          type: Type.Union([Type.Literal('client'), Type.Literal('role'), Type.Literal('user'), Type.Literal('system')]),
+          type: StringEnum(['client', 'role', 'user', 'system']),
           id: Nullable(Type.String()),
           name: Nullable(Type.String({ description: 'As it was at the time' })),
         },

@@ -1,18 +1,26 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { PERMISSION_KEYS, sortPermissionKeys } from '../../../shared/permissions.js';
-import { problems } from '../../http/schemas.js';
+import { PERMISSION_KEYS, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
+import { problems, StringEnum } from '../../http/schemas.js';
 
 export const Me = Type.Object(
   {
-    type: Type.Union([Type.Literal('user'), Type.Literal('client')], { description: 'A console user or an API client' }),
+    type: StringEnum(['user', 'client'], { description: 'A console user or an API client' }),
     id: Type.String({ format: 'uuid' }),
     name: Type.String(),
-    permissions: Type.Array(Type.Union(PERMISSION_KEYS.map((key) => Type.Literal(key))), { description: 'What the caller may do on this request' }),
+    permissions: Type.Array(StringEnum(PERMISSION_KEYS), { description: 'What the caller may do on this request' }),
   },
   { $id: 'Me', additionalProperties: false },
 );
 export type Me = Static<typeof Me>;
+
+/** In catalog order, once per permission set (a client's set is kept until its state changes). */
+const sortedBySet = new WeakMap<ReadonlySet<PermissionKey>, PermissionKey[]>();
+function sorted(permissions: ReadonlySet<PermissionKey>): PermissionKey[] {
+  let keys = sortedBySet.get(permissions);
+  if (keys === undefined) sortedBySet.set(permissions, (keys = sortPermissionKeys(permissions)));
+  return keys;
+}
 
 /** `GET /api/v1/me`: who the caller is and what it may do now (CONTRACT §6). */
 export async function meRoutes(app: FastifyInstance): Promise<void> {
@@ -27,7 +35,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const actor = request.principal!;
-      return { type: actor.type === 'system' ? 'user' : actor.type, id: actor.id ?? '', name: actor.name, permissions: sortPermissionKeys(actor.permissions) };
+      return { type: actor.type === 'system' ? 'user' : actor.type, id: actor.id ?? '', name: actor.name, permissions: sorted(actor.permissions) };
     },
   );
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
+import { Nullable, StringEnum, Timestamp, Uuid } from '../../http/schemas.js';
 import { BULK_MAX_IDS, DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH } from '../../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSION_KEYS } from '../../../shared/permissions.js';
 
@@ -93,11 +93,11 @@ export const PermissionCategories = Type.Object(
     categories: Type.Array(
       Type.Object(
         {
-          name: Type.Union(PERMISSION_CATEGORIES.map((category) => Type.Literal(category))),
+          name: StringEnum(PERMISSION_CATEGORIES),
           permissions: Type.Array(
             Type.Object(
               {
-                key: Type.Union(PERMISSION_KEYS.map((key) => Type.Literal(key))),
+                key: StringEnum(PERMISSION_KEYS),
                 name: Type.String(),
                 description: Type.String(),
                 granted: Type.Boolean(),

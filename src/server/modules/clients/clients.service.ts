@@ -164,6 +164,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     problems.throwIfAny();
   }
 
+  let lastUse = { ms: -1, at: '' };
+
   const service = {
     async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:create');
@@ -388,7 +390,10 @@ export function createClientsService(deps: ClientsServiceDeps) {
 
     /** Notes a successful authentication; written coalesced, never one write per request. */
     recordUse(id: string): void {
-      lastUsed.record(id, clock.now().toISOString());
+      // Every authenticated request lands here; many share a millisecond, so they share its text.
+      const ms = clock.now().getTime();
+      if (ms !== lastUse.ms) lastUse = { ms, at: new Date(ms).toISOString() };
+      lastUsed.record(id, lastUse.at);
     },
   };
   return service;

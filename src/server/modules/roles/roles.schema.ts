@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
+import { Nullable, StringEnum, Timestamp, Uuid } from '../../http/schemas.js';
 import { DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH } from '../../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSION_KEYS, type PermissionKey } from '../../../shared/permissions.js';
 
@@ -7,7 +7,7 @@ import { PERMISSION_CATEGORIES, PERMISSION_KEYS, type PermissionKey } from '../.
  * A permission key of the catalog. An `enum` rather than a union of constants: a wrong key then
  * fails once ("must be equal to one of the allowed values") instead of once per key.
  */
-const PermissionKeySchema = Type.Unsafe<PermissionKey>({ type: 'string', enum: [...PERMISSION_KEYS], description: 'A permission key of the catalog' });
+const PermissionKeySchema = StringEnum<readonly PermissionKey[]>(PERMISSION_KEYS, { description: 'A permission key of the catalog' });
 
 const Name = Type.String({
   minLength: 1,
@@ -59,7 +59,7 @@ export const PermissionCatalog = Type.Object(
     categories: Type.Array(
       Type.Object(
         {
-          name: Type.Union(PERMISSION_CATEGORIES.map((category) => Type.Literal(category))),
+          name: StringEnum(PERMISSION_CATEGORIES),
           permissions: Type.Array(Type.Object({ key: PermissionKeySchema, name: Type.String(), description: Type.String() }, { additionalProperties: false })),
         },
         { additionalProperties: false },
