@@ -47,6 +47,10 @@ function openSqlite(path: string): DatabaseHandle {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // SQLite's own lower() folds ASCII letters only; PostgreSQL's folds every letter. Searches compare
+  // lower(column) with a JavaScript-lowered pattern (the audit log's), so lower() is JavaScript's
+  // here too and "élodie" finds "Élodie" on both. No index is built on lower().
+  database.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   // Read on every authenticated request (changes.ts); prepared once, because `pragma()` prepares
   // anew each call and that was 7% of the token path's CPU profile.

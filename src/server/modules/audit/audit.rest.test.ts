@@ -87,6 +87,14 @@ describe.each(testDialects())('REST /api/v1/audit-events on %s', (dialect) => {
     expect((await events(`targetId=${created.body.id}&action=client.deleted`)).items).toEqual([]);
   });
 
+  it('searches non-ASCII names in any case alike on both databases', async () => {
+    const name = `ÉCOLE Ünal ${unique()}`;
+    const created = await rest<{ id: string }>(server, 'POST', '/api/v1/roles', { token: auditor.token }, { name });
+    for (const search of [name.toLowerCase(), name.toUpperCase(), 'école ünal']) {
+      expect((await events(`q=${encodeURIComponent(search)}`)).items.map((event) => event.target?.id)).toContain(created.body.id);
+    }
+  });
+
   it('matches an actor or target id sent in upper case', async () => {
     const client = await server.services.clients.create(SYSTEM_ACTOR, { name: `upper ${unique()}` });
     const lower = (await events(`targetId=${client.client.id}`)).items;
