@@ -284,4 +284,19 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await page.getByLabel('Search the audit log').fill('no event matches this');
     await page.getByText('No events match').waitFor();
   });
+  // Last: it ends every session of the Administrator, this page's too.
+  it('says on the sign-in page why changing your own password signed you out, and the new password works', async () => {
+    const newPassword = 'a brand new long passphrase';
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('table', { name: 'Users' }).getByRole('link', { name: console_.admin.name }).click();
+    await page.getByRole('heading', { name: console_.admin.name, level: 1 }).waitFor();
+    await page.getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.waitForURL(/\/login\?reason=password-changed$/);
+    await page.getByRole('alert').filter({ hasText: 'Password changed' }).waitFor();
+    await page.getByLabel('Email').fill(console_.admin.email);
+    await page.getByRole('textbox', { name: 'Password', exact: true }).fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/system\/connections$/);
+  });
 });

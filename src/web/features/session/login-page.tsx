@@ -43,6 +43,11 @@ export function LoginPage() {
 
   return (
     <AuthCard title="Sign in" description="Manage API clients, roles and users for the Koios APIs.">
+      {params.get('reason') === 'password-changed' && (
+        <Alert color="teal" variant="light" title="Password changed">
+          Changing a password signs that user out everywhere, this browser too. Sign in with the new password.
+        </Alert>
+      )}
       {setup.data?.required === true && (
         <Alert color="blue" variant="light" title="No user exists yet">
           Open the one-time setup link printed by the server at start to create the first Administrator.

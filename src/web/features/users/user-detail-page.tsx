@@ -67,7 +67,9 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
       {
         onSuccess: () => {
           setNewPassword('');
-          notifications.show({ color: 'teal', title: 'Password changed', message: `${user.email} signs in with the new password from now on.` });
+          // A password change ends every session of the user, this one too: say so on the sign-in page.
+          if (self) window.location.assign('/login?reason=password-changed');
+          else notifications.show({ color: 'teal', title: 'Password changed', message: `${user.email} signs in with the new password from now on.` });
         },
       },
     );
