@@ -1,7 +1,17 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, focused, launchBrowser, newConsoleContext, screenshot, unnamedControls, useTheme } from './support/browser.js';
+import {
+  browserAvailable,
+  notification as notificationOf,
+  toggle,
+  focused,
+  launchBrowser,
+  newConsoleContext,
+  screenshot,
+  unnamedControls,
+  useTheme,
+} from './support/browser.js';
 import { callApi, requestToken, startConsoleServer, type ConsoleServer } from './support/console-server.js';
 
 /**
@@ -17,13 +27,8 @@ describe.runIf(browserAvailable())('the API clients console', () => {
   const created = { id: '', secret: '', name: 'Billing export' };
   let accessToken = '';
 
-  const notification = (text: string | RegExp) => page.getByRole('alert').filter({ hasText: text });
+  const notification = (text: string | RegExp) => notificationOf(page, text);
   const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
-  /** Mantine draws switches and segmented controls over a hidden input: operate them as a keyboard user does. */
-  const toggle = async (control: Locator) => {
-    await control.focus();
-    await page.keyboard.press('Space');
-  };
 
   beforeAll(async () => {
     console_ = await startConsoleServer();

@@ -1,7 +1,17 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, launchBrowser, newConsoleContext, screenshot, screenshotBothThemes, unnamedControls, useTheme } from './support/browser.js';
+import {
+  browserAvailable,
+  notification as notificationOf,
+  toggle,
+  launchBrowser,
+  newConsoleContext,
+  screenshot,
+  screenshotBothThemes,
+  unnamedControls,
+  useTheme,
+} from './support/browser.js';
 import { startConsoleServer, type ConsoleServer } from './support/console-server.js';
 
 /** Roles, users and the audit log in the console, in a real browser against the real server. */
@@ -13,11 +23,7 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
   let roleId = '';
   let userId = '';
 
-  const notification = (text: string | RegExp) => page.getByRole('alert').filter({ hasText: text });
-  const toggle = async (control: Locator) => {
-    await control.focus();
-    await page.keyboard.press('Space');
-  };
+  const notification = (text: string | RegExp) => notificationOf(page, text);
 
   beforeAll(async () => {
     console_ = await startConsoleServer();

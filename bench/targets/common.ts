@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
-
 /**
  * What every bench target process shares: it prints one `BENCH_READY {json}` line on stdout when
  * it answers, and shuts down cleanly on SIGTERM/SIGINT or when its parent goes away (stdin closes).
  */
+
+export { freePort } from '../../test/support/free-port.js';
 
 export const READY_PREFIX = 'BENCH_READY ';
 
@@ -37,19 +37,6 @@ export function onShutdown(stop: () => Promise<void>): void {
   process.stdin.on('end', shutdown);
   process.stdin.on('error', shutdown);
   process.stdin.resume();
-}
-
-/** A free loopback port, so an issuer that must equal the server's URL is known before listening. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export function fail(error: unknown): never {

@@ -124,3 +124,12 @@ export async function unnamedControls(page: Page, scope = page.locator('body')):
   const unnamed = new RegExp(`^\\s*- (${CONTROL_ROLES.join('|')})( \\[[^\\]]*\\])*:?$`);
   return (await scope.ariaSnapshot()).split('\n').filter((line) => unnamed.test(line));
 }
+
+/** Mantine draws switches and segmented controls over a hidden input: operate them as a keyboard user does. */
+export async function toggle(control: Locator): Promise<void> {
+  await control.focus();
+  await control.page().keyboard.press('Space');
+}
+
+/** The notification saying `text`. */
+export const notification = (page: Page, text: string | RegExp): Locator => page.getByRole('alert').filter({ hasText: text });

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/server/app.js';
@@ -8,18 +7,9 @@ import { createServices, type Services, type ServicesOptions } from '../../src/s
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { Dialect } from '../../src/server/db/database.js';
 
-/** A free loopback port, so the issuer (which must equal the server's URL) is known before listening. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** Every log line the server wrote, for tests that look for leaked secrets. */
 export class LogCapture extends Writable {
