@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase, type Transaction } from 'kysely';
@@ -35,11 +35,43 @@ export interface DatabaseOptions {
 }
 
 export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): DatabaseHandle {
-  return config.dialect === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, options);
+  return config.dialect === 'sqlite' ? openSqlite(config.path, options.logger) : openPostgres(config.url, options);
 }
 
-function openSqlite(path: string): DatabaseHandle {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+/** Bits of a file's mode that let anyone but its owner in. */
+const NOT_OWNER = 0o077;
+
+/**
+ * The database file holds password hashes and (sealed) keys: it is created readable by its owner
+ * only, in a folder created for the owner only. SQLite gives the -wal and -shm files the mode of
+ * the database file, so they follow. Files that exist already are not changed behind the
+ * operator's back; a looser mode is reported once at start.
+ */
+export function prepareSqliteFile(path: string, logger?: Logger): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if ((mode & NOT_OWNER) !== 0) {
+      logger?.warn(
+        { file, mode: mode.toString(8).padStart(4, '0') },
+        `a database file can be read by other users of this host; restrict it with: chmod 600 ${path}*`,
+      );
+    }
+  }
+}
+
+function openSqlite(path: string, logger?: Logger): DatabaseHandle {
+  if (path !== ':memory:') prepareSqliteFile(path, logger);
   const database = new SqliteDatabase(path);
   // WAL lets readers (the CLI, a second process) run beside the server's writer; the busy
   // timeout makes a writer wait for the lock instead of failing at once.
