@@ -37,6 +37,8 @@ export interface BulkResult {
   readonly action: BulkAction;
   readonly succeeded: string[];
   readonly notFound: string[];
+  /** Clients left unchanged: their role grants a permission the caller lacks. */
+  readonly refused: { readonly id: string; readonly reason: string }[];
 }
 
 export interface Permission {

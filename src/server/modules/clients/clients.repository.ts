@@ -152,13 +152,14 @@ export function createClientsRepository(db: Executor) {
       return found;
     },
 
-    async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
-      const names = new Map<string, string>();
+    /** Name and role of each client that exists, for bulk changes (audit entries, the role check). */
+    async namesAndRolesOf(ids: readonly string[]): Promise<Map<string, { name: string; roleId: string | null }>> {
+      const found = new Map<string, { name: string; roleId: string | null }>();
       for (const chunk of chunks(ids, 500)) {
-        const rows = await db.selectFrom('api_clients').select(['id', 'name']).where('id', 'in', chunk).execute();
-        for (const row of rows) names.set(row.id, row.name);
+        const rows = await db.selectFrom('api_clients').select(['id', 'name', 'role_id']).where('id', 'in', chunk).execute();
+        for (const row of rows) found.set(row.id, { name: row.name, roleId: row.role_id });
       }
-      return names;
+      return found;
     },
 
     async setEnabledMany(ids: readonly string[], enabled: boolean, at: string): Promise<void> {

@@ -54,7 +54,8 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     {
       schema: {
         summary: 'Enable, disable or delete up to 1,000 clients in one transaction',
-        description: 'Ids that do not exist are listed in `notFound`. Needs clients:update (enable, disable) or clients:delete.',
+        description:
+          'Ids that do not exist are listed in `notFound`; clients whose role grants a permission the caller lacks are left unchanged and listed in `refused` with the reason. Needs clients:update (enable, disable) or clients:delete.',
         tags,
         body: BulkBody,
         response: { 200: BulkResult, ...problems(...AUTHENTICATED_ERRORS, 413, 415) },
@@ -83,7 +84,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
       schema: {
         summary: 'Rename, describe, enable or disable a client, or change its role',
         description:
-          'name, description and enabled need clients:update; roleId needs roles:assign and every permission of the old and new role. `roleId: null` removes the role.',
+          'Every change needs every permission of the client’s current role; name, description and enabled need clients:update; roleId needs roles:assign and every permission of the new role. `roleId: null` removes the role.',
         tags,
         params: IdParams,
         body: UpdateClientBody,
@@ -98,7 +99,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     {
       schema: {
         summary: 'Delete an API client',
-        description: 'Its tokens stop working on their next request. Needs clients:delete.',
+        description: 'Its tokens stop working on their next request. Needs clients:delete and every permission of the client’s role.',
         tags,
         params: IdParams,
         response: { 204: { type: 'null', description: 'Deleted' }, ...problems(...AUTHENTICATED_ERRORS, 404) },

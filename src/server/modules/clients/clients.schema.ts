@@ -84,6 +84,16 @@ export const BulkResult = Type.Object(
     action: Type.Union([Type.Literal('enable'), Type.Literal('disable'), Type.Literal('delete')]),
     succeeded: Type.Array(Uuid()),
     notFound: Type.Array(Uuid()),
+    refused: Type.Array(
+      Type.Object(
+        {
+          id: Uuid(),
+          reason: Type.String({ description: 'Why the client was left unchanged: its role grants permissions the caller does not hold' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'Clients left unchanged because their role grants more than the caller holds' },
+    ),
   },
   { additionalProperties: false },
 );

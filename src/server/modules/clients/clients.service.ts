@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
 import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
 import { BULK_MAX_IDS, descriptionProblem, nameProblem, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
-import { groupPermissions, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
+import { groupPermissions, sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { checkId, permissionsOfRole } from '../roles/roles.service.js';
@@ -69,10 +69,17 @@ export interface ClientPage {
 export type BulkAction = 'enable' | 'disable' | 'delete';
 export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
 
+/** A client a bulk action left unchanged, and why (its role grants what the caller lacks). */
+export interface BulkRefusal {
+  readonly id: string;
+  readonly reason: string;
+}
+
 export interface BulkResult {
   readonly action: BulkAction;
   readonly succeeded: string[];
   readonly notFound: string[];
+  readonly refused: BulkRefusal[];
 }
 
 export interface GrantedPermission {
@@ -253,6 +260,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const row = await changes.transaction(async (trx, note) => {
         const before = await findRow(trx, id);
         id = before.id;
+        // Renaming, re-enabling (a leaked token lives again) or disabling a client is acting on what
+        // its role grants: only for someone who holds all of it, as for its secret.
+        await requireHoldsClientRole(trx, actor, before);
         const patch: ApiClientUpdate = {};
         const audit: AuditEntry[] = [];
         const name = input.name?.trim();
@@ -272,8 +282,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
           audit.push({ action: input.enabled ? 'client.enabled' : 'client.disabled', target: clientTarget({ id, name: name ?? before.name }) });
         }
         if (input.roleId !== undefined && input.roleId !== before.role_id) {
-          // Taking a role away is a change of what the client may do, as is giving one.
-          await requireHoldsClientRole(trx, actor, before);
+          // Taking a role away is a change of what the client may do, as is giving one (the old
+          // role was checked above).
           const role = input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
           patch.role_id = role?.id ?? null;
           audit.push({
@@ -302,6 +312,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       requirePermission(actor, 'clients:delete');
       await changes.transaction(async (trx, note) => {
         const row = await findRow(trx, id);
+        await requireHoldsClientRole(trx, actor, row);
         await createClientsRepository(trx).delete(row.id);
         await recordAudit(trx, clock, actor, [{ action: 'client.deleted', target: clientTarget(row) }]);
         note({ kind: 'client', id: row.id });
@@ -331,7 +342,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       return { client: toApiClient(row), clientSecret: secret.secret };
     },
 
-    /** Up to 1,000 ids in one transaction; ids that do not exist are reported, not fatal. */
+    /** Up to 1,000 ids in one transaction; ids that do not exist, or that the caller may not touch, are reported, not fatal. */
     async bulk(actor: Actor, action: BulkAction, ids: readonly string[]): Promise<BulkResult> {
       if (!BULK_ACTIONS.includes(action)) throw new BadInput({ field: 'action', message: `must be one of ${BULK_ACTIONS.join(', ')}` });
       requirePermission(actor, action === 'delete' ? 'clients:delete' : 'clients:update');
@@ -346,9 +357,23 @@ export function createClientsService(deps: ClientsServiceDeps) {
 
       const result = await changes.transaction(async (trx, note) => {
         const repository = createClientsRepository(trx);
-        const names = await repository.namesOf(unique);
-        const succeeded = unique.filter((id) => names.has(id));
-        const notFound = unique.filter((id) => !names.has(id));
+        const found = await repository.namesAndRolesOf(unique);
+        const notFound = unique.filter((id) => !found.has(id));
+        // A client whose role grants more than the caller holds is left as it is and reported,
+        // as the single-client routes refuse it; the others still change.
+        const roleIds = [...new Set([...found.values()].flatMap((client) => (client.roleId === null ? [] : [client.roleId])))];
+        const roles = new Map((await createRolesRepository(trx).findByIds(roleIds)).map((role) => [role.id, role]));
+        const refused: BulkRefusal[] = [];
+        const succeeded: string[] = [];
+        for (const id of unique) {
+          const client = found.get(id);
+          if (client === undefined) continue;
+          const role = client.roleId === null ? undefined : roles.get(client.roleId);
+          const missing = role === undefined ? [] : sortPermissionKeys(permissionsOfRole(role).filter((key) => !actor.permissions.has(key)));
+          if (missing.length > 0) refused.push({ id, reason: `the client's role ${role!.name} grants ${missing.join(', ')}, which you do not hold` });
+          else succeeded.push(id);
+        }
+        const names = new Map([...found].map(([id, client]) => [id, client.name]));
         if (action === 'delete') await repository.deleteMany(succeeded);
         else await repository.setEnabledMany(succeeded, action === 'enable', clock.now().toISOString());
         const verb = action === 'delete' ? 'client.deleted' : action === 'enable' ? 'client.enabled' : 'client.disabled';
@@ -359,7 +384,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           succeeded.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
         );
         note(...succeeded.map((id) => ({ kind: 'client' as const, id })));
-        return { action, succeeded, notFound };
+        return { action, succeeded, notFound, refused };
       });
       if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
       return result;

@@ -41,15 +41,18 @@ export function ClientsPage() {
     try {
       const result: BulkResult = await bulk.mutateAsync({ action, ids });
       const missing = result.notFound.length > 0 ? ` ${plural(result.notFound.length)} no longer existed.` : '';
+      const refused = result.refused;
+      const reasons = [...new Set(refused.map((refusal) => refusal.reason))].join('; ');
+      const left = refused.length > 0 ? ` ${plural(refused.length)} left unchanged: ${reasons}.` : '';
       notifications.show({
-        color: 'teal',
+        color: refused.length > 0 ? 'orange' : 'teal',
         title: `${plural(result.succeeded.length)} ${DONE[action]}`,
         message:
           action === 'disable'
-            ? `Their tokens are refused until they are enabled again.${missing}`
+            ? `Their tokens are refused until they are enabled again.${missing}${left}`
             : action === 'enable'
-              ? `They can authenticate again with their current secrets.${missing}`
-              : `Their credentials no longer work.${missing}`,
+              ? `They can authenticate again with their current secrets.${missing}${left}`
+              : `Their credentials no longer work.${missing}${left}`,
       });
     } catch (error) {
       notifications.show({ color: 'red', title: `Could not ${action} the selected clients`, message: errorMessage(error) });
