@@ -309,7 +309,8 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await page.getByRole('button', { name: 'Actions' }).click();
     await page.getByRole('menuitem', { name: 'Delete' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete 2 API clients?' });
-    await confirm.getByText('You are about to delete 2 API clients').waitFor();
+    await confirm.getByText('These clients will be deleted').waitFor();
+    await confirm.getByRole('listitem').filter({ hasText: 'Reporting' }).waitFor();
     await confirm.getByRole('button', { name: 'Delete 2 API clients' }).click();
     await notification('2 API clients deleted').waitFor();
     await row('Reporting').waitFor({ state: 'detached' });

@@ -87,6 +87,11 @@ export function focused(page: Page, locator: Locator): Locator {
 export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
   const current = await page.locator('html').getAttribute('data-mantine-color-scheme');
   if (current === theme) return;
+  // Under a dialog the header's toggle cannot be reached: set what it sets (Mantine's colours follow the attribute).
+  if ((await page.getByRole('dialog').count()) > 0) {
+    await page.evaluate(`document.documentElement.setAttribute('data-mantine-color-scheme', '${theme}')`);
+    return;
+  }
   await page.getByRole('button', { name: `Use ${theme} theme` }).click();
   await page.locator(`html[data-mantine-color-scheme="${theme}"]`).waitFor({ state: 'attached' });
 }

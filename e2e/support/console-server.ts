@@ -36,3 +36,12 @@ export async function requestToken(url: string, clientId: string, clientSecret: 
 export async function callApi(url: string, path: string, accessToken: string): Promise<Response> {
   return fetch(`${url}${path}`, { headers: { Authorization: `Bearer ${accessToken}` } });
 }
+
+/** Signs in through the console's own form and waits for the page `next` leads to. */
+export async function signIn(page: import('playwright-core').Page, console_: ConsoleServer, next = '/system/connections'): Promise<void> {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(console_.admin.email);
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(console_.admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname + url.search === next);
+}

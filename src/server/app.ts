@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
-import { consoleRoutes } from './http/console.js';
+import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wantsConsolePage } from './http/console.js';
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
 import { oauthRoutes } from './modules/oauth/oauth.routes.js';
@@ -52,7 +52,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request, reply)));
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not_found', 404, `no route for ${request.method} ${pathOnly(request.url)}`)));
+  // A browser loading an address the console does not know gets the console's "Page not found".
+  const consolePage = readConsolePage(findConsoleRoot());
+  app.setNotFoundHandler((request, reply) =>
+    consolePage !== null && wantsConsolePage(request.method, request.url, request.headers.accept)
+      ? sendConsolePage(reply, consolePage, 404)
+      : sendProblem(reply, problem('not_found', 404, `no route for ${request.method} ${pathOnly(request.url)}`)),
+  );
 
   await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
   await app.register(restApi, { config, services });

@@ -6,7 +6,8 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RouterProvider } from 'react-router/dom';
-import { ApiError, onUnauthorized, setCsrfToken } from './lib/api';
+import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
+import { keepDrafts } from './lib/drafts';
 import { createConsoleRouter } from './routes/router';
 import { theme } from './theme';
 
@@ -22,12 +23,15 @@ const queryClient = new QueryClient({
 const router = createConsoleRouter();
 
 // The session ended (expired, signed out elsewhere): sign in again and come back here.
+// Unsaved forms are kept (drafts) so that they are there again after signing in.
 onUnauthorized(() => {
   const here = window.location.pathname + window.location.search;
   if (window.location.pathname === '/login') return;
+  const ended = hadSession();
+  if (ended) keepDrafts(true);
   setCsrfToken(null);
   queryClient.clear();
-  void router.navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
+  void router.navigate(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`, { replace: true });
 });
 
 createRoot(document.getElementById('root')!).render(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONSOLE_PATHS } from '../../shared/console-routes.js';
-import { CONSOLE_CSP, consoleRoutes } from './console.js';
+import { CONSOLE_CSP, consoleRoutes, wantsConsolePage } from './console.js';
 
 const built = mkdtempSync(join(tmpdir(), 'koios-console-'));
 mkdirSync(join(built, 'assets'));
@@ -65,5 +65,23 @@ describe('the console plugin', () => {
     expect(warnings.join('\n')).toContain('not built');
     await app.close();
     rmSync(empty, { recursive: true, force: true });
+  });
+});
+
+describe("the console's Page not found", () => {
+  it.each(['/nope', '/system/foo', '/users/x/y'])('answers %s from a browser with the console page and status 404', async (url) => {
+    expect(wantsConsolePage('GET', url, 'text/html,application/xhtml+xml,*/*;q=0.8')).toBe(true);
+  });
+
+  it.each([
+    ['GET', '/api/v1/nope', 'text/html'],
+    ['GET', '/oauth/nope', 'text/html'],
+    ['GET', '/graphql/x', 'text/html'],
+    ['GET', '/assets/missing.js', 'text/html'],
+    ['GET', '/nope', 'application/json'],
+    ['GET', '/nope', undefined],
+    ['POST', '/nope', 'text/html'],
+  ])('keeps the problem body for %s %s (Accept %s)', (method, url, accept) => {
+    expect(wantsConsolePage(method, url, accept)).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CONSOLE_PATHS } from '../../shared/console-routes.js';
 
 /**
@@ -26,6 +26,32 @@ export function findConsoleRoot(): string | null {
   return existsSync(join(directory, 'index.html')) ? directory : null;
 }
 
+/** Paths that always belong to the APIs and the server: their 404 stays a problem body. */
+const SERVER_PATHS = /^\/(api|oauth|graphql|\.well-known|assets|healthz|readyz|metrics)(\/|$|\?)/;
+
+/**
+ * Whether a 404 should be the console's own "Page not found": a browser (asking for HTML) loading
+ * an address that is no console route, outside the APIs' paths.
+ */
+export function wantsConsolePage(method: string, url: string, accept: string | undefined): boolean {
+  return (method === 'GET' || method === 'HEAD') && !SERVER_PATHS.test(url) && accept !== undefined && accept.includes('text/html');
+}
+
+/** Sends the console's index.html with its CSP; its router draws the page (or "Page not found"). */
+export function sendConsolePage(reply: FastifyReply, page: string, status = 200): FastifyReply {
+  return reply.code(status).header('Content-Security-Policy', CONSOLE_CSP).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(page);
+}
+
+/** The built console's index.html, or null when it is not built. */
+export function readConsolePage(root: string | null): string | null {
+  if (root === null) return null;
+  try {
+    return readFileSync(join(root, 'index.html'), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 export interface ConsoleOptions {
   /** The built console; defaults to dist/web. Null: serve no console. */
   readonly root?: string | null;
@@ -34,12 +60,7 @@ export interface ConsoleOptions {
 /** Serves the built console at `/`: its assets, and index.html for each console route (SPA fallback). */
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions = {}): Promise<void> {
   const root = options.root === undefined ? findConsoleRoot() : options.root;
-  let html: string | null = null;
-  try {
-    html = root === null ? null : readFileSync(join(root, 'index.html'), 'utf8');
-  } catch {
-    html = null;
-  }
+  const html = readConsolePage(root);
   if (root === null || html === null) {
     app.log.warn('the console is not built (dist/web/index.html is missing): run `npm run build` to serve it; the APIs work without it');
     return;
@@ -63,8 +84,6 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   // The console's own pages (one list with its router); every other path stays the API's, with its 404.
   for (const url of CONSOLE_PATHS) {
-    app.get(url, { schema: { hide: true } }, async (_request, reply) =>
-      reply.header('Content-Security-Policy', CONSOLE_CSP).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(page),
-    );
+    app.get(url, { schema: { hide: true } }, async (_request, reply) => sendConsolePage(reply, page));
   }
 }

@@ -15,10 +15,12 @@ export interface DeleteButtonProps {
   readonly onConfirm: () => Promise<unknown>;
   /** What deleting does, in the dialog. */
   readonly children: ReactNode;
+  /** Text to type before Delete is allowed (the name of a client in use). */
+  readonly typeToConfirm?: string | undefined;
 }
 
 /** A detail page's Delete: asks first, says what will happen, and shows a failure in the dialog. */
-export function DeleteButton({ label = 'Delete', title, confirmLabel, disabled = false, reason, onConfirm, children }: DeleteButtonProps) {
+export function DeleteButton({ label = 'Delete', title, confirmLabel, disabled = false, reason, onConfirm, children, typeToConfirm }: DeleteButtonProps) {
   const [opened, setOpened] = useState(false);
   return (
     <>
@@ -29,6 +31,7 @@ export function DeleteButton({ label = 'Delete', title, confirmLabel, disabled =
         opened={opened}
         title={title}
         confirmLabel={confirmLabel}
+        typeToConfirm={typeToConfirm}
         onCancel={() => setOpened(false)}
         onConfirm={async () => {
           await onConfirm();

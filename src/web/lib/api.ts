@@ -54,6 +54,14 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** What a person is told when their session ended under them (expired, or signed out elsewhere). */
+export const SESSION_ENDED = 'Your session has ended — sign in again';
+
+/** Whether this page had a session (it holds a CSRF token): a 401 then means the session ended. */
+export function hadSession(): boolean {
+  return csrfToken !== null;
+}
+
 let unauthorizedHandler: () => void = () => {
   const here = window.location.pathname + window.location.search;
   if (window.location.pathname !== '/login') window.location.assign(`/login?next=${encodeURIComponent(here)}`);
@@ -123,7 +131,11 @@ export async function request<T>(method: Method, path: string, options: RequestO
   }
   if (!response.ok) {
     const problem = await readProblem(response);
-    if (response.status === 401 && !OWN_401.test(path)) unauthorizedHandler();
+    if (response.status === 401 && !OWN_401.test(path)) {
+      unauthorizedHandler();
+      // The server's words are for developers ("send Authorization: Bearer …"); say what happened.
+      throw new ApiError({ ...problem, title: 'Session ended', detail: SESSION_ENDED, code: 'session_ended' });
+    }
     throw new ApiError(problem);
   }
   if (response.status === 204) return undefined as T;

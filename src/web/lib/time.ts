@@ -27,3 +27,11 @@ export function formatExact(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : exact.format(date);
 }
+
+/** How long a client counts as in use after it last authenticated: deleting it then asks for its name. */
+export const RECENT_USE_DAYS = 30;
+
+/** Whether `lastUsedAt` falls within the last RECENT_USE_DAYS days. */
+export function usedRecently(lastUsedAt: string | null, now = Date.now()): boolean {
+  return lastUsedAt !== null && now - Date.parse(lastUsedAt) < RECENT_USE_DAYS * 86_400_000;
+}

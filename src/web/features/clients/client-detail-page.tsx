@@ -8,6 +8,7 @@ import { DetailTabs } from '../../components/detail-tabs';
 import { EnabledSwitch } from '../../components/enabled-switch';
 import { PageHeader } from '../../components/page-header';
 import { StatusBadge } from '../../components/status-badge';
+import { usedRecently } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { ActivityList } from '../audit/activity-list';
 import { EffectivePermissions } from '../permissions/effective-permissions';
@@ -116,6 +117,7 @@ export function ClientDetailPage() {
             <DeleteButton
               title={`Delete ${data.name}?`}
               confirmLabel="Delete API client"
+              typeToConfirm={usedRecently(data.lastUsedAt) ? data.name : undefined}
               disabled={!can('clients:delete')}
               onConfirm={async () => {
                 await remove.mutateAsync();
@@ -123,6 +125,7 @@ export function ClientDetailPage() {
                 void navigate('/system/connections', { replace: true });
               }}
             >
+              {usedRecently(data.lastUsedAt) ? 'It authenticated in the last 30 days: something may still depend on it. ' : ''}
               Its credentials and access tokens stop working immediately. This cannot be undone.
             </DeleteButton>
           </Group>

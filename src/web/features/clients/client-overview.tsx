@@ -10,6 +10,7 @@ import { FactCard } from '../../components/fact-card';
 import { RelativeTime } from '../../components/relative-time';
 import { SectionCard } from '../../components/section-card';
 import { StatusBadge } from '../../components/status-badge';
+import { readDraft, useDraft } from '../../lib/drafts';
 import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import { formatExact } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
@@ -52,7 +53,9 @@ function MaskedSecret({ client, disabled, onClick, ref }: { client: ApiClient; d
 
 function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolean }) {
   const update = useUpdateClient(client.id);
-  const [form, setForm] = useState({ name: client.name, description: client.description ?? '' });
+  const stored = { name: client.name, description: client.description ?? '' };
+  const draftKey = `client:${client.id}`;
+  const [form, setForm] = useState(() => readDraft(draftKey, stored) ?? stored);
   const [problems, setProblems] = useState<{ name?: string; description?: string }>({});
   const [base, setBase] = useState(client);
   if (base.name !== client.name || base.description !== client.description) {
@@ -61,6 +64,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
     setForm({ name: client.name, description: client.description ?? '' });
   }
   const dirty = form.name.trim() !== client.name || form.description.trim() !== (client.description ?? '');
+  useDraft(draftKey, stored, form, dirty);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const found = nameAndDescriptionProblems(form);

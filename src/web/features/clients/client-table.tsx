@@ -1,4 +1,4 @@
-import { Anchor, Button, Checkbox, Group, Menu, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { Anchor, Button, Checkbox, Group, List, Menu, Stack, Table, Text, UnstyledButton } from '@mantine/core';
 import { IconArrowDown, IconArrowUp, IconArrowsSort, IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
 import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
@@ -8,6 +8,7 @@ import { CursorPagination, type CursorPaginationProps } from '../../components/c
 import { ListTableBody } from '../../components/list-table-body';
 import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
+import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
 import type { ClientSort } from './clients.api';
 
@@ -69,6 +70,46 @@ function SortableHeader({
 }
 
 const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
+
+/** How many names a bulk deletion lists before "and N more". */
+const NAMED = 5;
+
+/** What must be typed to delete these clients: needed only when one of them was used lately. */
+function confirmationText(clients: readonly ApiClient[]): string | undefined {
+  if (!clients.some((client) => usedRecently(client.lastUsedAt))) return undefined;
+  return clients.length === 1 ? clients[0]!.name : `delete ${clients.length} clients`;
+}
+
+/** The clients a deletion removes, by name (the first few and a count), and which are in use. */
+function DeletionSummary({ clients }: { clients: readonly ApiClient[] }) {
+  const recent = clients.filter((client) => usedRecently(client.lastUsedAt)).length;
+  return (
+    <Stack gap="xs">
+      {clients.length === 1 ? (
+        <Text>
+          <strong>{clients[0]!.name}</strong> will be deleted.
+        </Text>
+      ) : (
+        <>
+          <Text>These clients will be deleted:</Text>
+          <List size="sm" withPadding>
+            {clients.slice(0, NAMED).map((client) => (
+              <List.Item key={client.id}>{client.name}</List.Item>
+            ))}
+            {clients.length > NAMED && <List.Item>and {clients.length - NAMED} more</List.Item>}
+          </List>
+        </>
+      )}
+      {recent > 0 && (
+        <Text size="sm">
+          {clients.length === 1 ? 'It' : recent === 1 ? 'One of them' : `${recent} of them`} authenticated in the last 30 days: something may still depend on{' '}
+          {recent === 1 ? 'it' : 'them'}.
+        </Text>
+      )}
+      <Text>Their credentials and access tokens stop working immediately. This cannot be undone.</Text>
+    </Stack>
+  );
+}
 
 /**
  * The API client list: Status, Name, Client ID, Last Used, Created; row checkboxes with
@@ -254,22 +295,14 @@ export function ClientTable({
         opened={deleteDialog.opened}
         title={`Delete ${plural(deleting.length)}?`}
         confirmLabel={`Delete ${plural(deleting.length)}`}
+        typeToConfirm={confirmationText(deleting)}
         onCancel={() => setDeleteDialog({ opened: false, clients: deleting })}
         onConfirm={async () => {
           await run('delete', deleting);
           setDeleteDialog({ opened: false, clients: deleting });
         }}
       >
-        <Text>
-          {deleting.length === 1 ? (
-            <>
-              <strong>{deleting[0]!.name}</strong> will be deleted.
-            </>
-          ) : (
-            <>You are about to delete {plural(deleting.length)}.</>
-          )}{' '}
-          Their credentials and access tokens stop working immediately. This cannot be undone.
-        </Text>
+        <DeletionSummary clients={deleting} />
       </ConfirmDialog>
     </Stack>
   );

@@ -3,7 +3,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ErrorAlert } from '../../components/error-alert';
-import { api, ApiError } from '../../lib/api';
+import { api, ApiError, SESSION_ENDED } from '../../lib/api';
 import type { Session } from '../../lib/types';
 import { AuthCard } from './auth-card';
 import { safeNext, useAcceptSession, useSession } from './session';
@@ -43,6 +43,11 @@ export function LoginPage() {
 
   return (
     <AuthCard title="Sign in" description="Manage API clients, roles and users for the Koios APIs.">
+      {params.get('reason') === 'session-ended' && (
+        <Alert color="blue" variant="light" title={SESSION_ENDED}>
+          You were signed out, so the last change was not saved. Sign in to go back to where you were; a form you were filling in is kept.
+        </Alert>
+      )}
       {params.get('reason') === 'password-changed' && (
         <Alert color="teal" variant="light" title="Password changed">
           Changing a password signs that user out everywhere, this browser too. Sign in with the new password.

@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { ErrorAlert } from '../../components/error-alert';
 import { api, ApiError, setCsrfToken } from '../../lib/api';
+import { keepDrafts } from '../../lib/drafts';
 import type { Me, PermissionKey, Session } from '../../lib/types';
 
 export const sessionKey = ['session'] as const;
@@ -46,6 +47,7 @@ export function useAcceptSession() {
   return (session: Session) => {
     queryClient.clear();
     setCsrfToken(session.csrfToken);
+    keepDrafts(false);
     queryClient.setQueryData(sessionKey, session);
   };
 }
