@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { Unavailable } from './errors.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
@@ -36,6 +37,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: 1024 * 1024,
+    // On close, keep-alive connections with no request in flight are ended at once.
+    forceCloseConnections: 'idle',
     // The router's own refusals (a bad percent-escape, an over-long parameter) are problem bodies
     // too; they come before any hook runs, so they set the security headers themselves.
     frameworkErrors: (error, request, reply) => sendProblem(setSecurityHeaders(reply), toProblem(error, request, reply)),
@@ -71,8 +74,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     try {
       await database.ping();
       return { status: 'ready', database: database.dialect };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', database: database.dialect });
+    } catch (error) {
+      // Why, when it is known and safe to say (a full disk); never a driver's message.
+      const reason = error instanceof Unavailable ? { reason: error.message } : {};
+      return reply.code(503).send({ status: 'unavailable', database: database.dialect, ...reason });
     }
   });
 

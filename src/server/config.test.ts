@@ -33,6 +33,15 @@ describe('loadConfig', () => {
     expect(config.admin).toBeNull();
     expect(config.logLevel).toBe('info');
     expect(config.trustProxy).toEqual([]);
+    expect(config.sqliteBusyTimeoutMs).toBe(5000);
+    expect(config.shutdownTimeoutMs).toBe(10_000);
+  });
+
+  it('reads the SQLite busy timeout and the shutdown deadline in milliseconds', () => {
+    const config = loadConfig({ KOIOS_SQLITE_BUSY_TIMEOUT_MS: '250', KOIOS_SHUTDOWN_TIMEOUT_MS: '30000' });
+    expect(config.sqliteBusyTimeoutMs).toBe(250);
+    expect(config.shutdownTimeoutMs).toBe(30_000);
+    expect(loadConfig({ KOIOS_SQLITE_BUSY_TIMEOUT_MS: '0' }).sqliteBusyTimeoutMs).toBe(0);
   });
 
   it('treats empty and blank values as unset', () => {
@@ -107,6 +116,10 @@ describe('loadConfig', () => {
     ['an unknown log level', { KOIOS_LOG_LEVEL: 'verbose' }, 'KOIOS_LOG_LEVEL'],
     ['an admin email without a password', { KOIOS_ADMIN_EMAIL: 'ops@example.com' }, 'KOIOS_ADMIN_PASSWORD'],
     ['an admin password without an email', { KOIOS_ADMIN_PASSWORD: 'a long passphrase' }, 'KOIOS_ADMIN_EMAIL'],
+    ['a busy timeout in words', { KOIOS_SQLITE_BUSY_TIMEOUT_MS: '5s' }, 'KOIOS_SQLITE_BUSY_TIMEOUT_MS'],
+    ['a busy timeout over ten minutes', { KOIOS_SQLITE_BUSY_TIMEOUT_MS: '600001' }, 'KOIOS_SQLITE_BUSY_TIMEOUT_MS'],
+    ['a negative shutdown deadline', { KOIOS_SHUTDOWN_TIMEOUT_MS: '-1' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
+    ['a shutdown deadline under 100 ms', { KOIOS_SHUTDOWN_TIMEOUT_MS: '50' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
   ];
 
   it.each(badValues)('refuses %s with one line naming the variable', (_what, env, variable) => {

@@ -23,6 +23,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Proxies whose X-Forwarded-For is believed (SECURITY 9); empty: the socket address is the client. */
   readonly trustProxy: readonly string[];
+  /** SQLite: how long a write waits for a lock another process holds before answering 503. */
+  readonly sqliteBusyTimeoutMs: number;
+  /** SIGTERM/SIGINT: how long in-flight requests and the last writes get before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export type DatabaseConfig =
@@ -84,6 +88,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
 
+  const sqliteBusyTimeoutMs = parseInteger('KOIOS_SQLITE_BUSY_TIMEOUT_MS', value('KOIOS_SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 0, 600_000);
+  const shutdownTimeoutMs = parseInteger('KOIOS_SHUTDOWN_TIMEOUT_MS', value('KOIOS_SHUTDOWN_TIMEOUT_MS') ?? '10000', 100, 600_000);
+
   return Object.freeze({
     database: Object.freeze(database),
     host,
@@ -94,6 +101,8 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     admin: adminEmail !== undefined && adminPassword !== undefined ? Object.freeze({ email: adminEmail, password: adminPassword }) : null,
     logLevel: logLevel as LogLevel,
     trustProxy: Object.freeze(trustProxy),
+    sqliteBusyTimeoutMs,
+    shutdownTimeoutMs,
   });
 }
 

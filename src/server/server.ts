@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
@@ -14,13 +15,22 @@ export interface RunningServer {
   readonly url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests, flush writes, close the pool. */
   close(): Promise<void>;
+  /** The same, bounded by the configured shutdown deadline; says what had to be given up. */
+  shutdown(): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  /** Connections closed at the deadline with a request still unfinished (a half-sent body, a slow handler). */
+  readonly cutConnections: number;
+  /** Last-used times that could not be written before the deadline. */
+  readonly droppedLastUsed: number;
 }
 
 /** Opens the database and checks it answers; an unreachable one is a configuration error. */
 export async function openMigratedDatabase(config: Config, logger?: Logger): Promise<DatabaseHandle> {
   let database: DatabaseHandle;
   try {
-    database = openDatabase(config.database, logger === undefined ? {} : { logger });
+    database = openDatabase(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs, ...(logger === undefined ? {} : { logger }) });
     await database.ping();
   } catch (error) {
     throw new ConfigError('KOIOS_DATABASE_URL', `cannot open ${redactDatabaseUrl(config.database)} (${(error as Error).message})`);
@@ -54,19 +64,51 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     process.stdout.write(`\nNo user exists yet. Create the first Administrator at:\n  ${config.issuer}/setup?token=${setupToken}\n\n`);
   }
 
-  let closing: Promise<void> | undefined;
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  let closing: Promise<ShutdownReport> | undefined;
+  const shutdown = (): Promise<ShutdownReport> => {
+    closing ??= (async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      // Kept back from the requests for the last writes and closing the database.
+      const reserve = Math.min(1000, config.shutdownTimeoutMs / 4);
+      const http = app.close();
+      // In-flight requests finish; a keep-alive connection is closed as soon as it is idle (its
+      // request answered), not when the client or the keep-alive timeout ends it.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      let cutConnections = 0;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - reserve - Date.now()))));
+        const finished = await Promise.race([http.then(() => true), late]);
+        if (!finished) {
+          // What is left cannot finish in time: a half-sent request, a client that stopped reading.
+          cutConnections = sockets.size;
+          app.server.closeAllConnections();
+          await http;
+        }
+      } finally {
+        clearInterval(idle);
+        clearTimeout(timer);
+      }
+      const { droppedLastUsed } = await services.stop(deadline - reserve / 2);
+      await database.close();
+      return { cutConnections, droppedLastUsed };
+    })();
+    return closing;
+  };
   return {
     app,
     services,
     database,
     url,
-    close() {
-      closing ??= (async () => {
-        await app.close();
-        await services.stop();
-        await database.close();
-      })();
-      return closing;
+    shutdown,
+    async close() {
+      await shutdown();
     },
   };
 }
@@ -87,9 +129,18 @@ export async function runServer(): Promise<void> {
     exitWith(error);
   }
   const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+    // The backstop: whatever still hangs (a frozen database) does not keep the process past its deadline.
+    setTimeout(() => {
+      logger.error({ droppedLastUsed: server.services.lastUsed.pendingCount() }, 'shutdown deadline passed; exiting with work unfinished');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    server.shutdown().then(
+      ({ cutConnections, droppedLastUsed }) => {
+        if (cutConnections > 0) logger.warn({ cutConnections }, 'shutdown deadline reached: closed connections whose requests had not finished');
+        if (droppedLastUsed > 0) logger.warn({ droppedLastUsed }, 'shutdown deadline reached: last-used times not written to the database were dropped');
+        process.exit(cutConnections > 0 || droppedLastUsed > 0 ? 1 : 0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -28,6 +28,9 @@ const SECRET_KEY_SETTING = 'client_secret_hmac_key';
  * instance (and the CLI) computes the same hashes. Concurrent first starts agree: the first insert wins.
  */
 export async function loadSecretKey(db: Kysely<Database>): Promise<Buffer> {
+  // Read first: every start after the first (each CLI command) then needs no write lock.
+  const existing = await db.selectFrom('settings').select('value').where('key', '=', SECRET_KEY_SETTING).executeTakeFirst();
+  if (existing !== undefined) return Buffer.from(existing.value, 'base64url');
   await db
     .insertInto('settings')
     .values({ key: SECRET_KEY_SETTING, value: randomBytes(32).toString('base64url') })
@@ -136,12 +139,16 @@ export async function createServices(options: ServicesOptions) {
     /** Setup-token guesses per address; a wrong token is a failure like a wrong password. */
     setupThrottle: createMemoryThrottle({ perClient: 20, perAddress: 20, windowSeconds: 300 }),
     audit: createAuditService({ db, clock }),
-    /** Flushes coalesced writes; call before closing the database. */
-    async stop() {
+    /**
+     * Flushes coalesced writes; call before closing the database. Last-used times are retried
+     * until `deadline` (epoch ms) while the database is away; resolves with how many were dropped.
+     */
+    async stop(deadline?: number): Promise<{ droppedLastUsed: number }> {
       clearInterval(housekeeping);
-      await lastUsed.stop();
+      const droppedLastUsed = await lastUsed.stop(deadline);
       await failures.stop();
       await changes.stop();
+      return { droppedLastUsed };
     },
   };
 }

@@ -1,12 +1,13 @@
 import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver } from './sqlite.js';
 
 export type Dialect = DatabaseConfig['dialect'];
 /** What repositories run their queries on: the database, or a transaction on it. */
@@ -32,10 +33,12 @@ export interface DatabaseOptions {
   readonly logger?: Logger;
   /** PostgreSQL pool size. */
   readonly poolSize?: number;
+  /** SQLite: how long a write waits for a lock held by another process (sqlite.ts). */
+  readonly busyTimeoutMs?: number;
 }
 
 export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): DatabaseHandle {
-  return config.dialect === 'sqlite' ? openSqlite(config.path, options.logger) : openPostgres(config.url, options);
+  return config.dialect === 'sqlite' ? openSqlite(config.path, options) : openPostgres(config.url, options);
 }
 
 /** Bits of a file's mode that let anyone but its owner in. */
@@ -70,20 +73,28 @@ export function prepareSqliteFile(path: string, logger?: Logger): void {
   }
 }
 
-function openSqlite(path: string, logger?: Logger): DatabaseHandle {
-  if (path !== ':memory:') prepareSqliteFile(path, logger);
+function openSqlite(path: string, options: DatabaseOptions): DatabaseHandle {
+  if (path !== ':memory:') prepareSqliteFile(path, options.logger);
   const database = new SqliteDatabase(path);
-  // WAL lets readers (the CLI, a second process) run beside the server's writer; the busy
-  // timeout makes a writer wait for the lock instead of failing at once.
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
+  // WAL lets readers (the CLI, a second process) run beside the server's writer. Opening may wait
+  // synchronously for another process (nothing is served yet); afterwards the busy timeout is 0
+  // and sqlite.ts waits for locks on timers, so the event loop never blocks on another process.
+  database.pragma(`busy_timeout = ${busyTimeoutMs}`);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
+  database.pragma('busy_timeout = 0');
   // SQLite's own lower() folds ASCII letters only; PostgreSQL's folds every letter. Searches compare
   // lower(column) with a JavaScript-lowered pattern (the audit log's), so lower() is JavaScript's
   // here too and "élodie" finds "Élodie" on both. No index is built on lower().
   database.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const driver = new KoiosSqliteDriver(database, {
+    busyTimeoutMs,
+    prepare: withStatementCache(database),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const db = new Kysely<Database>({ dialect: createSqliteDialect(driver) });
   // Read on every authenticated request (changes.ts); prepared once, because `pragma()` prepares
   // anew each call and that was 7% of the token path's CPU profile.
   const dataVersion = database.prepare('PRAGMA data_version').pluck();
@@ -94,6 +105,8 @@ function openSqlite(path: string, logger?: Logger): DatabaseHandle {
     dataVersion: () => dataVersion.get() as number,
     async ping() {
       database.prepare('select 1').get();
+      // A full disk leaves reads working; readiness says writes are refused.
+      await driver.checkWritable();
     },
     async close() {
       await db.destroy();
@@ -109,7 +122,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * per call), the least recently used dropped past 256 (`in (?, ?, …)` lists of every length make
  * new texts). A statement still being iterated is busy; that call gets a fresh one.
  */
-function withStatementCache(database: SqliteDatabase.Database): KyselySqliteDatabase {
+function withStatementCache(database: SqliteDatabase.Database): (text: string) => SqliteDatabase.Statement {
   const statements = new Map<string, SqliteDatabase.Statement>();
   const prepare = (text: string): SqliteDatabase.Statement => {
     const cached = statements.get(text);
@@ -125,7 +138,7 @@ function withStatementCache(database: SqliteDatabase.Database): KyselySqliteData
     }
     return statement;
   };
-  return { prepare, close: () => database.close() };
+  return prepare;
 }
 
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
@@ -165,6 +178,9 @@ export async function migrateToLatest(handle: DatabaseHandle, schema?: string): 
     provider: { getMigrations: async () => migrations },
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
+  // Up to date (every start after the first): no write lock is taken, so a CLI command beside a
+  // busy writer does not queue for it.
+  if ((await migrator.getMigrations()).every((migration) => migration.executedAt !== undefined)) return [];
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((result) => result.status === 'Error');

@@ -15,13 +15,20 @@ export interface LastUsedRecorder {
   forget(clientId: string): void;
   /** Writes what is pending; called by the timer and at shutdown. */
   flush(): Promise<void>;
-  stop(): Promise<void>;
+  /** Uses not yet written (pending or being written). */
+  pendingCount(): number;
+  /**
+   * Stops the timer and writes what is pending, retrying until `deadline` (epoch ms) while the
+   * database is away; resolves with how many uses were dropped (0 when all were written).
+   */
+  stop(deadline?: number): Promise<number>;
 }
 
 export const LAST_USED_FLUSH_INTERVAL_MS = 5000;
 
 export function createLastUsedRecorder(db: Kysely<Database>, logger?: Logger, intervalMs = LAST_USED_FLUSH_INTERVAL_MS): LastUsedRecorder {
   let pending = new Map<string, string>();
+  let writing = new Map<string, string>();
   let flushing: Promise<void> = Promise.resolve();
 
   const flush = (): Promise<void> => {
@@ -29,12 +36,15 @@ export function createLastUsedRecorder(db: Kysely<Database>, logger?: Logger, in
       if (pending.size === 0) return;
       const batch = pending;
       pending = new Map();
+      writing = batch;
       try {
         await db.transaction().execute((trx) => createClientsRepository(trx).touchLastUsed(batch));
       } catch (error) {
         // Keep the uses for the next attempt rather than lose them while the database is away.
         for (const [id, at] of batch) if ((pending.get(id) ?? '') < at) pending.set(id, at);
         logger?.warn({ err: { message: (error as Error).message } }, 'could not write last-used times; will retry');
+      } finally {
+        writing = new Map();
       }
     });
     return flushing;
@@ -56,9 +66,19 @@ export function createLastUsedRecorder(db: Kysely<Database>, logger?: Logger, in
       pending.delete(clientId);
     },
     flush,
-    async stop() {
+    pendingCount() {
+      let count = pending.size;
+      for (const id of writing.keys()) if (!pending.has(id)) count += 1;
+      return count;
+    },
+    async stop(deadline = 0) {
       clearInterval(timer);
-      await flush();
+      for (let pause = 100; ; pause = Math.min(pause * 2, 1000)) {
+        await flush();
+        const left = deadline - Date.now();
+        if (pending.size === 0 || left <= 0) return pending.size;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      }
     },
   };
 }
