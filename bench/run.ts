@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/server/config.js';
-import { migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../src/server/db/database.js';
+import { BULK_POOL, migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../src/server/db/database.js';
 import { createServices } from '../src/server/services.js';
 import { cleanUp, onCleanUp } from './children.js';
 import { httpBench, type TableRow, type Verdict } from './http.js';
@@ -76,7 +76,7 @@ function postgresTarget(url: string): Target {
     dialect: 'postgres',
     async open() {
       const schema = `bench_${randomBytes(6).toString('hex')}`;
-      const handle = openDatabase({ dialect: 'postgres', url }, { schema });
+      const handle = openDatabase({ dialect: 'postgres', url }, { schema, pool: BULK_POOL });
       return {
         handle,
         schema,

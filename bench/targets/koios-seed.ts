@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { migrateToLatest, openDatabase } from '../../src/server/db/database.js';
+import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
 import { insertClients } from '../pagination.js';
 import { fail } from './common.js';
 import { benchDatabase } from './koios-database.js';
@@ -12,7 +12,7 @@ import { benchDatabase } from './koios-database.js';
 async function main(): Promise<void> {
   const { dialect, seedConfig, schema } = benchDatabase();
   const count = Number(process.env['BENCH_KOIOS_CLIENTS'] ?? '100000');
-  const seeding = openDatabase(seedConfig, schema === undefined ? {} : { schema });
+  const seeding = openDatabase(seedConfig, schema === undefined ? { pool: BULK_POOL } : { schema, pool: BULK_POOL });
   try {
     await migrateToLatest(seeding, schema);
     if (count > 0) await insertClients(seeding.db, dialect, count);

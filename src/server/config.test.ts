@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     expect(config.admin).toBeNull();
     expect(config.logLevel).toBe('info');
     expect(config.trustProxy).toEqual([]);
+    expect(config.databasePool).toEqual({ size: 10, connectTimeoutMs: 1000, statementTimeoutMs: 1500, idleTransactionTimeoutMs: 5000 });
     expect(config.sqliteBusyTimeoutMs).toBe(5000);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });
@@ -42,6 +43,16 @@ describe('loadConfig', () => {
     expect(config.sqliteBusyTimeoutMs).toBe(250);
     expect(config.shutdownTimeoutMs).toBe(30_000);
     expect(loadConfig({ KOIOS_SQLITE_BUSY_TIMEOUT_MS: '0' }).sqliteBusyTimeoutMs).toBe(0);
+  });
+
+  it('reads the PostgreSQL pool size and database timeouts', () => {
+    const config = loadConfig({
+      KOIOS_DATABASE_POOL_SIZE: '25',
+      KOIOS_DATABASE_CONNECT_TIMEOUT_MS: '2000',
+      KOIOS_DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+      KOIOS_DATABASE_IDLE_TRANSACTION_TIMEOUT_MS: '60000',
+    });
+    expect(config.databasePool).toEqual({ size: 25, connectTimeoutMs: 2000, statementTimeoutMs: 30_000, idleTransactionTimeoutMs: 60_000 });
   });
 
   it('treats empty and blank values as unset', () => {
@@ -113,6 +124,10 @@ describe('loadConfig', () => {
     ['an ftp: issuer', { KOIOS_ISSUER: 'ftp://auth.example.com' }, 'KOIOS_ISSUER'],
     ['an issuer with a query', { KOIOS_ISSUER: 'https://auth.example.com/?tenant=1' }, 'KOIOS_ISSUER'],
     ['an issuer with a fragment', { KOIOS_ISSUER: 'https://auth.example.com/#top' }, 'KOIOS_ISSUER'],
+    ['a pool of no connections', { KOIOS_DATABASE_POOL_SIZE: '0' }, 'KOIOS_DATABASE_POOL_SIZE'],
+    ['a connect timeout in seconds', { KOIOS_DATABASE_CONNECT_TIMEOUT_MS: '1s' }, 'KOIOS_DATABASE_CONNECT_TIMEOUT_MS'],
+    ['a statement timeout of zero', { KOIOS_DATABASE_STATEMENT_TIMEOUT_MS: '0' }, 'KOIOS_DATABASE_STATEMENT_TIMEOUT_MS'],
+    ['a negative idle-transaction timeout', { KOIOS_DATABASE_IDLE_TRANSACTION_TIMEOUT_MS: '-5' }, 'KOIOS_DATABASE_IDLE_TRANSACTION_TIMEOUT_MS'],
     ['an unknown log level', { KOIOS_LOG_LEVEL: 'verbose' }, 'KOIOS_LOG_LEVEL'],
     ['an admin email without a password', { KOIOS_ADMIN_EMAIL: 'ops@example.com' }, 'KOIOS_ADMIN_PASSWORD'],
     ['an admin password without an email', { KOIOS_ADMIN_PASSWORD: 'a long passphrase' }, 'KOIOS_ADMIN_EMAIL'],

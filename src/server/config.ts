@@ -8,6 +8,8 @@ import { parseEnv } from 'node:util';
 export interface Config {
   /** Which database every command talks to: SQLite for `file:`, PostgreSQL for `postgres://`. */
   readonly database: DatabaseConfig;
+  /** PostgreSQL only: pool size and the limits on every wait for the database. */
+  readonly databasePool: DatabasePoolConfig;
   /** Where the HTTP server listens. */
   readonly host: string;
   readonly port: number;
@@ -31,6 +33,21 @@ export interface Config {
 
 export type DatabaseConfig =
   { readonly dialect: 'sqlite'; readonly path: string; readonly url: string } | { readonly dialect: 'postgres'; readonly url: string };
+
+/**
+ * How long a request may wait on PostgreSQL before it is answered 503. A frozen or unreachable
+ * server never answers, so each wait has a bound of its own.
+ */
+export interface DatabasePoolConfig {
+  /** Connections per process; every instance opens its own pool plus one LISTEN connection. */
+  readonly size: number;
+  /** Opening a connection, or waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** Server-side `statement_timeout`; the client gives up 500 ms later if the server never answers. */
+  readonly statementTimeoutMs: number;
+  /** Server-side `idle_in_transaction_session_timeout`: a transaction left open by a stalled process is ended. */
+  readonly idleTransactionTimeoutMs: number;
+}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -65,6 +82,17 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   };
 
   const database = parseDatabaseUrl(value('KOIOS_DATABASE_URL') ?? 'file:./data/koios.db');
+  const databasePool: DatabasePoolConfig = {
+    size: parseInteger('KOIOS_DATABASE_POOL_SIZE', value('KOIOS_DATABASE_POOL_SIZE') ?? '10', 1, 1000),
+    connectTimeoutMs: parseInteger('KOIOS_DATABASE_CONNECT_TIMEOUT_MS', value('KOIOS_DATABASE_CONNECT_TIMEOUT_MS') ?? '1000', 100, 600_000),
+    statementTimeoutMs: parseInteger('KOIOS_DATABASE_STATEMENT_TIMEOUT_MS', value('KOIOS_DATABASE_STATEMENT_TIMEOUT_MS') ?? '1500', 100, 3_600_000),
+    idleTransactionTimeoutMs: parseInteger(
+      'KOIOS_DATABASE_IDLE_TRANSACTION_TIMEOUT_MS',
+      value('KOIOS_DATABASE_IDLE_TRANSACTION_TIMEOUT_MS') ?? '5000',
+      100,
+      3_600_000,
+    ),
+  };
   const host = value('HOST') ?? '127.0.0.1';
   const port = parseInteger('PORT', value('PORT') ?? '3000', 0, 65535);
   const defaultIssuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -93,6 +121,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
   return Object.freeze({
     database: Object.freeze(database),
+    databasePool: Object.freeze(databasePool),
     host,
     port,
     issuer,

@@ -26,23 +26,31 @@ export interface ShutdownReport {
   readonly droppedLastUsed: number;
 }
 
+/** A migration may rewrite a large table: it runs on connections of its own without the request timeouts. */
+const MIGRATION_STATEMENT_TIMEOUT_MS = 3_600_000;
+
 /** Opens the database and checks it answers; an unreachable one is a configuration error. */
 export async function openMigratedDatabase(config: Config, logger?: Logger): Promise<DatabaseHandle> {
-  let database: DatabaseHandle;
+  const open = (pool: Config['databasePool']): DatabaseHandle =>
+    openDatabase(config.database, { pool, busyTimeoutMs: config.sqliteBusyTimeoutMs, ...(logger === undefined ? {} : { logger }) });
+  let migrating: DatabaseHandle;
   try {
-    database = openDatabase(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs, ...(logger === undefined ? {} : { logger }) });
-    await database.ping();
+    migrating = open({ ...config.databasePool, size: 2, statementTimeoutMs: MIGRATION_STATEMENT_TIMEOUT_MS });
+    await migrating.ping();
   } catch (error) {
     throw new ConfigError('KOIOS_DATABASE_URL', `cannot open ${redactDatabaseUrl(config.database)} (${(error as Error).message})`);
   }
   try {
-    const applied = await migrateToLatest(database);
+    const applied = await migrateToLatest(migrating);
     if (applied.length > 0) logger?.info({ migrations: applied }, 'applied database migrations');
   } catch (error) {
-    await database.close().catch(() => undefined);
+    await migrating.close().catch(() => undefined);
     throw error;
   }
-  return database;
+  // SQLite has no timeouts to lift: the migrated handle is the one served.
+  if (config.database.dialect === 'sqlite') return migrating;
+  await migrating.close().catch(() => undefined);
+  return open(config.databasePool);
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { DatabaseConfig } from '../../src/server/config.js';
-import { migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../../src/server/db/database.js';
+import { BULK_POOL, migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../../src/server/db/database.js';
 import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
 
 /** The dialects this run can test: SQLite always, PostgreSQL when global setup found it. */
@@ -48,7 +48,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   if (base === null) throw new Error('PostgreSQL is not available in this run');
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const config: DatabaseConfig = { dialect: 'postgres', url: base };
-  const handle = openDatabase(config, { schema });
+  const handle = openDatabase(config, { schema, pool: BULK_POOL });
   await migrateToLatest(handle, schema);
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);

@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { DatabaseConfig } from '../config.js';
+import type { DatabaseConfig, DatabasePoolConfig } from '../config.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver } from './sqlite.js';
@@ -20,8 +20,8 @@ export interface DatabaseHandle {
   readonly pool: pg.Pool | null;
   /** SQLite: a number that moves whenever another connection (the CLI) commits to the file. */
   readonly dataVersion?: () => number;
-  /** PostgreSQL: a new dedicated connection with the pool's settings, for LISTEN. */
-  readonly newClient?: () => pg.Client;
+  /** PostgreSQL: a new dedicated connection with the pool's settings, for LISTEN; the name shows in pg_stat_activity. */
+  readonly newClient?: (applicationName?: string) => pg.Client;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -31,11 +31,22 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to use (created if missing); tests give each file its own. */
   readonly schema?: string;
   readonly logger?: Logger;
-  /** PostgreSQL pool size. */
-  readonly poolSize?: number;
+  /** PostgreSQL pool size and timeouts (the configuration's defaults when absent). */
+  readonly pool?: Partial<DatabasePoolConfig>;
   /** SQLite: how long a write waits for a lock held by another process (sqlite.ts). */
   readonly busyTimeoutMs?: number;
 }
+
+export const DEFAULT_POOL: DatabasePoolConfig = Object.freeze({ size: 10, connectTimeoutMs: 1000, statementTimeoutMs: 1500, idleTransactionTimeoutMs: 5000 });
+/** For bulk loaders, seeders and test fixtures on a busy machine: waits measured in minutes, not seconds. */
+export const BULK_POOL: DatabasePoolConfig = Object.freeze({
+  size: 10,
+  connectTimeoutMs: 30_000,
+  statementTimeoutMs: 600_000,
+  idleTransactionTimeoutMs: 600_000,
+});
+/** How much longer than the server's statement timeout the client waits before it gives up on a silent server. */
+const CLIENT_TIMEOUT_MARGIN_MS = 500;
 
 export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): DatabaseHandle {
   return config.dialect === 'sqlite' ? openSqlite(config.path, options) : openPostgres(config.url, options);
@@ -144,21 +155,32 @@ function withStatementCache(database: SqliteDatabase.Database): (text: string) =
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  const connection = {
+  const settings = { ...DEFAULT_POOL, ...options.pool };
+  const logger = options.logger;
+  const connection: pg.ClientConfig = {
     connectionString: url,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    // The server ends a slow statement or a forgotten transaction; the client-side timeout covers
+    // a server that answers nothing at all (frozen, or a network partition).
+    statement_timeout: settings.statementTimeoutMs,
+    idle_in_transaction_session_timeout: settings.idleTransactionTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
-  // An idle client's connection dying (a PostgreSQL restart) is emitted here; unhandled, it
-  // would kill the process (node-postgres #2635). Requests meanwhile fail and are answered 503.
-  pool.on('error', (error) => options.logger?.warn({ err: { message: error.message } }, 'postgres pool connection lost'));
+  const pool = new pg.Pool({ ...connection, max: settings.size, idleTimeoutMillis: 30_000 });
+  // An idle client's connection dying (a PostgreSQL restart) is emitted on the pool; unhandled, it
+  // would kill the process (node-postgres #2635).
+  pool.on('error', (error) => logger?.warn({ err: describeError(error) }, 'postgres pool connection lost'));
+  // pg-pool removes its own error listener while a client is checked out, so a connection that dies
+  // mid-transaction would emit an unhandled 'error' and end the process: every client keeps one.
+  pool.on('connect', (client) => guardClient(client, logger));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
     pool,
-    newClient: () => new pg.Client(connection),
+    newClient: (applicationName) =>
+      guardClient(new pg.Client({ ...connection, ...(applicationName === undefined ? {} : { application_name: applicationName }) }), logger),
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -166,6 +188,37 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+/** The parts of a driver error worth a log line; never the query's parameters. */
+function describeError(error: Error): Record<string, unknown> {
+  const { code } = error as { code?: unknown };
+  return { message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/**
+ * Makes a client safe to lose: a permanent 'error' listener, and a query that timed out on the
+ * client side ends the connection. pg keeps such a connection open with the statement still
+ * running, so it would go back to the pool and every later query on it would queue behind the
+ * one that never answers.
+ */
+function guardClient<T extends pg.Client | pg.PoolClient>(client: T, logger: Logger | undefined): T {
+  client.on('error', (error) => logger?.warn({ err: describeError(error) }, 'postgres connection lost'));
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if ((error as Error).message === 'Query read timeout') destroyConnection(client);
+      });
+    }
+    return result;
+  };
+  return client;
+}
+
+function destroyConnection(client: pg.Client | pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** Applies pending migrations; returns the names applied. Safe to run from several processes. */

@@ -128,17 +128,55 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return problem('bad_input', fastifyError.statusCode, 'the request cannot be processed');
   }
+  // A database that went away or stopped answering is a 503 the caller can retry, not a 500.
+  if (isConnectionError(error)) {
+    request.log.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'database unavailable');
+    return problem('unavailable', 503, 'the database is unavailable; try again shortly');
+  }
   request.log.error({ err: error }, 'request failed');
-  // A database that went away is a 503 the caller can retry, not a 500 (SECURITY 29).
-  if (isConnectionError(error)) return problem('unavailable', 503, 'the database is unavailable; try again shortly');
   return problem('internal', 500, 'an unexpected error occurred; it has been logged');
 }
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', 'SQLITE_BUSY']);
+/**
+ * Errors that say the database is unreachable, restarting or too slow, not that the request is
+ * wrong: socket errors; PostgreSQL's admin_shutdown, crash_shutdown, cannot_connect_now (57P0x),
+ * connection exceptions (08xxx), a statement cancelled by its timeout (57014) and a transaction
+ * ended by the idle one (25P03); pg's own messages for a lost connection or a timeout.
+ */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '25P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'SQLITE_BUSY',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout|Cannot use a pool after calling end/i;
 
-export function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 3) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
   const message = (error as Error).message ?? '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  if (CONNECTION_MESSAGES.test(message)) return true;
+  // Kysely and pg wrap some failures (an aborted rollback, an AggregateError of several sockets).
+  const nested = [
+    (error as { cause?: unknown }).cause,
+    ...((error as { errors?: unknown }).errors instanceof Array ? (error as { errors: unknown[] }).errors : []),
+  ];
+  return nested.some((inner) => inner !== undefined && inner !== error && isConnectionError(inner, depth + 1));
 }

@@ -2,7 +2,7 @@ import { decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
-import { openDatabase, type DatabaseHandle } from '../../db/database.js';
+import { BULK_POOL, openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createServices, type Services } from '../../services.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
@@ -267,7 +267,7 @@ describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dia
 
     beforeAll(async () => {
       const { database } = server;
-      otherHandle = openDatabase(database.config, database.dialect === 'postgres' ? { schema: database.location } : {});
+      otherHandle = openDatabase(database.config, database.dialect === 'postgres' ? { schema: database.location, pool: BULK_POOL } : {});
       other = await createServices({ database: otherHandle, tokenSettings: server.config });
     });
     afterAll(async () => {

@@ -1,0 +1,112 @@
+import { SYSTEM_ACTOR } from '../../src/server/actor.js';
+import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
+import { createServices } from '../../src/server/services.js';
+
+/**
+ * What fault tests and `npm run chaos` share: an Administrator client made straight in the
+ * database, tokens, and callers that record every answer a server gave while it was hurt.
+ */
+export interface ClientCredentials {
+  readonly id: string;
+  readonly secret: string;
+}
+
+/** Migrates the database at `url` and creates an API client with the Administrator role (and a plain one). */
+export async function seedClients(url: string): Promise<{ administrator: ClientCredentials; plain: ClientCredentials }> {
+  const handle = openDatabase({ dialect: 'postgres', url }, { pool: { ...BULK_POOL, size: 2 } });
+  try {
+    await migrateToLatest(handle);
+    const services = await createServices({
+      database: handle,
+      tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
+    });
+    try {
+      const roles = await services.roles.list(SYSTEM_ACTOR);
+      const administratorRole = roles.find((role) => role.name === 'Administrator')!;
+      const administrator = await services.clients.create(SYSTEM_ACTOR, { name: 'fault operator', roleId: administratorRole.id });
+      const plain = await services.clients.create(SYSTEM_ACTOR, { name: 'fault target' });
+      return {
+        administrator: { id: administrator.client.id, secret: administrator.clientSecret },
+        plain: { id: plain.client.id, secret: plain.clientSecret },
+      };
+    } finally {
+      await services.stop();
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function accessToken(serverUrl: string, client: ClientCredentials): Promise<string> {
+  const response = await fetch(`${serverUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret }),
+  });
+  if (response.status !== 200) throw new Error(`token request answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** One answer as the caller saw it: a status, or `error` when the connection itself failed. */
+export interface Answer {
+  readonly status: number | 'error';
+  /** When the request was sent and answered (ms, performance.now()). */
+  readonly sentAt: number;
+  readonly answeredAt: number;
+  readonly contentType: string | null;
+  /** The problem body's `code`, or the OAuth `error`, when there is one. */
+  readonly code: string | null;
+}
+
+export async function call(url: string, init: RequestInit = {}, timeoutMs = 30_000): Promise<Answer> {
+  const sentAt = performance.now();
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const contentType = response.headers.get('content-type');
+    const text = await response.text();
+    let code: string | null = null;
+    if (contentType?.includes('json') === true && text.length > 0) {
+      const body = JSON.parse(text) as { code?: string; error?: string };
+      code = body.code ?? body.error ?? null;
+    }
+    return { status: response.status, sentAt, answeredAt: performance.now(), contentType, code };
+  } catch {
+    return { status: 'error', sentAt, answeredAt: performance.now(), contentType: null, code: null };
+  }
+}
+
+/** Runs `concurrency` loops of `request` until `stop()`; returns every answer. */
+export function load(concurrency: number, request: () => Promise<Answer>): { answers: Answer[]; stop(): Promise<Answer[]> } {
+  const answers: Answer[] = [];
+  let running = true;
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) answers.push(await request());
+  });
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return answers;
+    },
+  };
+}
+
+/** Calls `request` until it answers `status`; the time from the call to that answer, or null past `limitMs`. */
+export async function timeUntil(status: number, request: () => Promise<Answer>, limitMs = 30_000): Promise<number | null> {
+  const start = performance.now();
+  while (performance.now() - start < limitMs) {
+    const answer = await request();
+    if (answer.status === status) return answer.answeredAt - start;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return null;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function countByStatus(answers: readonly Answer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const answer of answers) counts[String(answer.status)] = (counts[String(answer.status)] ?? 0) + 1;
+  return counts;
+}
