@@ -12,7 +12,7 @@ import { createSessions } from './modules/auth/sessions.js';
 import { createClientStateCache } from './modules/auth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
 import { createSigningKeys } from './modules/oauth/signing-keys.js';
-import { createDatabaseThrottle, createMemoryThrottle, type ThrottleLimits } from './modules/oauth/throttle.js';
+import { createThrottle, type ThrottleLimits } from './modules/oauth/throttle.js';
 import { createTokenService } from './modules/oauth/token.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
@@ -49,6 +49,7 @@ export interface ServicesOptions {
   readonly throttleLimits?: ThrottleLimits;
   readonly clientStateTtlMs?: number;
   readonly signInLimits?: Partial<ThrottleLimits>;
+  readonly setupLimits?: Partial<ThrottleLimits>;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly changes?: ChangeFeed;
@@ -71,8 +72,12 @@ export async function createServices(options: ServicesOptions) {
   const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds });
   await signingKeys.start();
   const clientStates = createClientStateCache({ db, changes, clock, ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }) });
-  // One process owns a SQLite file and counts in memory; PostgreSQL instances share the counters.
-  const throttle = database.dialect === 'postgres' ? createDatabaseThrottle(db, options.throttleLimits) : createMemoryThrottle(options.throttleLimits);
+  // The counters are rows, on SQLite too: every instance and process on the database counts together.
+  const throttle = createThrottle(db, {
+    scope: 'token',
+    keepSpares: true,
+    ...(options.throttleLimits === undefined ? {} : { limits: options.throttleLimits }),
+  });
   const failures = createAuthFailureRecorder(db, logger);
   const tokens = createTokenService({
     config: options.tokenSettings,
@@ -91,7 +96,7 @@ export async function createServices(options: ServicesOptions) {
     db,
     clock,
     users,
-    throttle: database.dialect === 'postgres' ? createDatabaseThrottle(db, signInLimits) : createMemoryThrottle(signInLimits),
+    throttle: createThrottle(db, { scope: 'sign-in', limits: signInLimits }),
   });
   const cookieName = sessionCookieName(options.tokenSettings);
   const issuerOrigin = new URL(options.tokenSettings.issuer).origin;
@@ -117,6 +122,7 @@ export async function createServices(options: ServicesOptions) {
       db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute(),
       db.deleteFrom('sessions').where('expires_at', '<=', now).execute(),
       db.deleteFrom('auth_throttle').where('window_start', '<=', oldWindow).execute(),
+      db.deleteFrom('audit_aggregates').where('window_start', '<=', oldWindow).execute(),
     ]).catch((error: unknown) => logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
   }, 3600_000);
   housekeeping.unref();
@@ -136,8 +142,8 @@ export async function createServices(options: ServicesOptions) {
     authenticator,
     users,
     sessions,
-    /** Setup-token guesses per address; a wrong token is a failure like a wrong password. */
-    setupThrottle: createMemoryThrottle({ perClient: 20, perAddress: 20, windowSeconds: 300 }),
+    /** Setup-token guesses, per address only; a wrong token is a failure like a wrong password. */
+    setupThrottle: createThrottle(db, { scope: 'setup', limits: { perClient: 20, perAddress: 20, windowSeconds: 300, ...options.setupLimits } }),
     audit: createAuditService({ db, clock }),
     /**
      * Flushes coalesced writes; call before closing the database. Last-used times are retried

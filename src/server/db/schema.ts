@@ -16,6 +16,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   revoked_tokens: RevokedTokensTable;
   auth_throttle: AuthThrottleTable;
+  audit_aggregates: AuditAggregatesTable;
   client_auth_failures: ClientAuthFailuresTable;
   sessions: SessionsTable;
   client_counts: ClientCountsTable;
@@ -136,6 +137,14 @@ export interface AuthThrottleTable {
   key: string;
   window_start: string;
   failures: number;
+  pending: Generated<number>;
+  spares: Generated<number>;
+}
+
+export interface AuditAggregatesTable {
+  key: string;
+  window_start: string;
+  event_id: number;
 }
 
 export interface ClientAuthFailuresTable {

@@ -147,16 +147,19 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
       },
     },
     async (request, reply) => {
-      const keys = { subject: 'setup', address: request.ip };
-      const blocked = deps.setupThrottle.blockedFor(keys);
-      if (blocked !== null) throw new TooManyRequests(blocked);
+      // Per address only: the link holds 256 random bits, so others' wrong guesses must never
+      // lock out the operator who holds the right one.
+      const reservation = await deps.setupThrottle.reserve({ subject: null, address: request.ip });
+      if (!reservation.granted) throw new TooManyRequests(reservation.retryAfterSeconds);
       const { token, email, password, name } = request.body;
       try {
         await users.completeSetup(token, { email, password, name: name ?? null });
       } catch (error) {
-        if ((error as { code?: string }).code === 'forbidden') await deps.setupThrottle.recordFailure(keys);
+        if ((error as { code?: string }).code === 'forbidden') await reservation.failed();
+        else await reservation.succeeded();
         throw error;
       }
+      await reservation.succeeded();
       const signedIn = await sessions.signIn(email, password, { address: request.ip, userAgent: request.headers['user-agent'] ?? null });
       setCookie(reply, signedIn.token).header('Cache-Control', 'no-store').code(201);
       return {

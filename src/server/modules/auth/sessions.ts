@@ -6,7 +6,15 @@ import type { Database } from '../../db/schema.js';
 import { TooManyRequests, Unauthenticated } from '../../errors.js';
 import { recordAudit } from '../audit/audit.service.js';
 import type { Throttle } from '../oauth/throttle.js';
-import type { User, UsersService } from '../users/users.service.js';
+import type { CredentialsCheck, User, UsersService } from '../users/users.service.js';
+import { recordRepeated } from '../audit/audit.aggregates.js';
+import { EMAIL_MAX_LENGTH } from '../../../shared/limits.js';
+
+/** Failed sign-ins are audited as one entry per account and this window, with a count. */
+export const FAILED_SIGN_IN_AUDIT_WINDOW_SECONDS = 3600;
+
+/** Who failed to sign in with an email that has no account. */
+const ANONYMOUS: Actor = Object.freeze({ type: 'system', id: null, name: 'anonymous', permissions: new Set<never>() });
 
 /** Absolute lifetime of a console session; signing in again starts a new one. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -43,20 +51,46 @@ export interface SessionView {
 export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users: UsersService; throttle: Throttle }) {
   const { db, clock, users, throttle } = deps;
 
+  /** One entry per account (or one for all unknown emails) and hour, counting the attempts. */
+  function recordFailedSignIn(emailKey: string, checked: Extract<CredentialsCheck, { reason: string }>, address: string): Promise<void> {
+    const { account } = checked;
+    return recordRepeated(db, clock, {
+      key: account === null ? 'user.sign_in_failed:unknown' : `user.sign_in_failed:${account.id}`,
+      windowSeconds: FAILED_SIGN_IN_AUDIT_WINDOW_SECONDS,
+      actor: account === null ? ANONYMOUS : { type: 'user', id: account.id, name: account.email, permissions: new Set() },
+      action: 'user.sign_in_failed',
+      target: account === null ? null : { type: 'user', id: account.id, name: account.email },
+      fields: { email: emailKey, address, reason: checked.reason },
+    });
+  }
+
   return {
-    /** Email and password to a new session; throttled per account and per address. */
+    /**
+     * Email and password to a new session; throttled per account, per address and per pair, a
+     * guess counted before its password is checked (see throttle.ts).
+     */
     async signIn(email: unknown, password: unknown, meta: { address: string; userAgent: string | null }): Promise<SignedIn> {
-      const emailKey = typeof email === 'string' ? email.trim().toLowerCase().slice(0, 320) : '';
-      const keys = { subject: `user:${emailKey}`, address: meta.address };
-      const blocked = throttle.blockedFor(keys);
-      if (blocked !== null) throw new TooManyRequests(blocked, `too many failed sign-ins; retry after ${blocked} seconds`);
-      const user = await users.verifyCredentials(typeof email === 'string' ? email : '', typeof password === 'string' ? password : '');
-      if (user === null) {
-        const wait = await throttle.recordFailure(keys);
-        if (wait !== null) throw new TooManyRequests(wait, `too many failed sign-ins; retry after ${wait} seconds`);
+      const emailKey = typeof email === 'string' ? email.trim().toLowerCase().slice(0, EMAIL_MAX_LENGTH) : '';
+      const reservation = await throttle.reserve({ subject: `user:${emailKey}`, address: meta.address });
+      if (!reservation.granted) {
+        const wait = reservation.retryAfterSeconds;
+        throw new TooManyRequests(wait, `too many failed sign-ins; retry after ${wait} seconds`);
+      }
+      let checked: CredentialsCheck;
+      try {
+        checked = await users.checkCredentials(typeof email === 'string' ? email : '', typeof password === 'string' ? password : '');
+      } catch (error) {
+        await reservation.succeeded().catch(() => undefined);
+        throw error;
+      }
+      if (!('user' in checked)) {
+        await reservation.failed();
+        await recordFailedSignIn(emailKey, checked, meta.address);
         // One answer for an unknown email, a wrong password and a disabled account.
         throw new Unauthenticated('the email or password is not right');
       }
+      await reservation.succeeded();
+      const { user } = checked;
       const token = randomBytes(32).toString('base64url');
       const csrfToken = csrfTokenFor(token);
       const now = clock.now();

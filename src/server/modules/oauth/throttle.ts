@@ -2,18 +2,32 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 
 /**
- * Throttling of failed client authentications (SECURITY 8), per client id and per address, in
- * fixed windows. Only failures count; a throttled key is answered 429 with Retry-After until its
- * window ends, then works again (never a permanent lock-out: GHSA-cq42-vhv7-xr7p).
+ * Throttling of guesses (client secrets, passwords, setup links) in fixed windows, per address,
+ * per subject (a client id or an account) and per pair of both.
  *
- * A failure is counted before it is answered, and its answer depends on the count: the first
- * `limit` failures in a window get `invalid_client`, every later one `429`, however many arrive
- * at once. On SQLite one process owns the database and counts in memory, where check and count
- * happen in one synchronous step; on PostgreSQL the count is one atomic upsert shared by every
- * instance, so guesses spread over instances or sent in parallel cannot slip past (Keycloak #31726).
+ * Reserve, then check: a request takes a slot in every counter it is subject to before its secret
+ * is checked, in one transaction over the counter rows (the rows are locked in one order, so
+ * parallel requests on any number of instances are serialised per key); a wrong secret turns the
+ * slot into a failure, a right one gives it back. So no more secrets than the limit are ever
+ * checked in a window, however many arrive at once (Keycloak #31726). The counters live in the
+ * database on SQLite too: a second process on the file counts with the first.
+ *
+ * Lock-out policy (GHSA-cq42-vhv7-xr7p: an attacker must not be able to lock the real client out):
+ * - the address counter counts failures (and pending checks) from that address only;
+ * - the subject counter is not applied to a pair that has neither failed nor is being checked in
+ *   this window: the holder of the right secret, from an address that has not failed, is checked
+ *   even while others exhaust the subject's counter. A guesser gets one such check per fresh
+ *   address and window, and its address counter still applies;
+ * - every block ends with its window.
+ *
+ * A success may keep its slot as a spare of this instance for the same pair (`keepSpares`), so
+ * the next request of that pair is checked without touching the database: the token endpoint's
+ * success path writes once per pair and window, not once per request. A spare counts in the
+ * subject's counter (it is a reserved check), not in the address's (one address may front many
+ * clients).
  */
 export interface ThrottleLimits {
-  /** Failures allowed per window for one subject (a client id, or a user's email). */
+  /** Failures allowed per window for one subject (a client id, or an account's email). */
   readonly perClient: number;
   /** Failures allowed per window from one address. */
   readonly perAddress: number;
@@ -23,107 +37,204 @@ export interface ThrottleLimits {
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = Object.freeze({ perClient: 10, perAddress: 50, windowSeconds: 60 });
 
 export interface ThrottleKeys {
-  /** Who is being guessed: `client:<id>` or `user:<email>`; null when the id is not even well-formed. */
+  /** Who is being guessed: `client:<id>` or `user:<email>`; null when only the address counts. */
   readonly subject: string | null;
   readonly address: string;
 }
 
+/** A granted slot is settled exactly once: `succeeded` gives it back, `failed` makes it a failure. */
+export type Reservation =
+  { readonly granted: false; readonly retryAfterSeconds: number } | { readonly granted: true; succeeded(): Promise<void>; failed(): Promise<void> };
+
 export interface Throttle {
-  /** Seconds until these keys may try again, or null if they may try now. Synchronous: no I/O on the success path. */
+  /** Seconds to wait if this instance already knows these keys are blocked, else null. No I/O. */
   blockedFor(keys: ThrottleKeys): number | null;
-  /** Counts a failure; returns the seconds to wait if this failure is past the limit, else null. */
-  recordFailure(keys: ThrottleKeys): Promise<number | null>;
+  /** Takes a slot before a secret is checked; refused (429) when the keys' counters are spent. */
+  reserve(keys: ThrottleKeys): Promise<Reservation>;
 }
 
-interface Window {
-  start: number;
-  failures: number;
+export interface ThrottleOptions {
+  /** Keeps this throttle's keys apart from the others' in the shared table (`token`, `sign-in`, `setup`). */
+  readonly scope: string;
+  readonly limits?: ThrottleLimits;
+  /** Keep a success's slot for the next request of the same pair (see above). */
+  readonly keepSpares?: boolean;
 }
 
-function keyList(keys: ThrottleKeys, limits: ThrottleLimits): [string, number][] {
-  const list: [string, number][] = [[`addr:${keys.address}`, limits.perAddress]];
-  if (keys.subject !== null) list.push([keys.subject, limits.perClient]);
-  return list;
+interface CounterRow {
+  readonly key: string;
+  readonly window_start: string;
+  readonly failures: number;
+  readonly pending: number;
+  readonly spares: number;
 }
 
-/** Local knowledge of blocked keys, shared by both implementations. */
-function createBlockList() {
+interface Spare {
+  readonly windows: ReadonlyMap<string, string>;
+  readonly until: number;
+  inUse: boolean;
+}
+
+const MAX_LOCAL_ENTRIES = 100_000;
+
+function secondsUntil(until: number, now: number): number {
+  return Math.max(1, Math.ceil((until - now) / 1000));
+}
+
+export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): Throttle {
+  const limits = options.limits ?? DEFAULT_THROTTLE_LIMITS;
+  const windowMs = limits.windowSeconds * 1000;
+  /** Keys this instance saw refused, until their window ends: a flood is answered without queries. */
   const blockedUntil = new Map<string, number>();
-  return {
-    block(key: string, until: number) {
-      if ((blockedUntil.get(key) ?? 0) < until) blockedUntil.set(key, until);
-      if (blockedUntil.size > 100_000) {
-        const now = Date.now();
-        for (const [k, t] of blockedUntil) if (t <= now) blockedUntil.delete(k);
+  const spares = new Map<string, Spare>();
+
+  const names = (keys: ThrottleKeys) => {
+    const address = `${options.scope}:addr:${keys.address}`;
+    if (keys.subject === null) return { address, subject: null, pair: null };
+    return { address, subject: `${options.scope}:${keys.subject}`, pair: `${options.scope}:pair:${keys.subject}|${keys.address}` };
+  };
+
+  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+    if (map.size >= MAX_LOCAL_ENTRIES) {
+      const oldest = map.keys().next();
+      if (oldest.done !== true) map.delete(oldest.value);
+    }
+    map.set(key, value);
+  };
+
+  const windowEnd = (row: CounterRow) => new Date(row.window_start).getTime() + windowMs;
+
+  /**
+   * Settles a slot on each key, in the window it was taken in (a window that has moved on was
+   * reset, and its pending count with it). One statement per key, in key order, each alone.
+   */
+  async function settle(windows: ReadonlyMap<string, string>, change: { from: 'pending' | 'spares'; to: 'failures' | 'spares' | null }) {
+    for (const [key, windowStart] of [...windows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const sameWindow = sql<boolean>`window_start = ${windowStart}`;
+      const from = sql.ref(change.from);
+      await db
+        .updateTable('auth_throttle')
+        .set({
+          [change.from]: sql`case when ${sameWindow} and ${from} > 0 then ${from} - 1 else ${from} end`,
+          // A failure counts even when its window moved on meanwhile: it happened now.
+          ...(change.to === 'failures' ? { failures: sql`failures + 1` } : {}),
+          ...(change.to === 'spares' ? { spares: sql`case when ${sameWindow} then spares + 1 else spares end` } : {}),
+        })
+        .where('key', '=', key)
+        .execute();
+    }
+  }
+
+  async function reserveInDatabase(keys: ThrottleKeys, pairName: string | null): Promise<Reservation> {
+    const { address, subject, pair } = names(keys);
+    const keyList = [address, subject, pair].filter((key): key is string => key !== null).sort();
+    const now = Date.now();
+    const nowIso = new Date(now).toISOString();
+    const expired = new Date(now - windowMs).toISOString();
+    const decision = await db.transaction().execute(async (trx) => {
+      // One upsert in key order: it creates or resets the windows and locks the rows until commit.
+      const fresh = sql<boolean>`auth_throttle.window_start <= ${expired}`;
+      const rows = (await trx
+        .insertInto('auth_throttle')
+        .values(keyList.map((key) => ({ key, window_start: nowIso, failures: 0, pending: 0, spares: 0 })))
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({
+            window_start: sql`case when ${fresh} then ${nowIso} else auth_throttle.window_start end`,
+            failures: sql`case when ${fresh} then 0 else auth_throttle.failures end`,
+            pending: sql`case when ${fresh} then 0 else auth_throttle.pending end`,
+            spares: sql`case when ${fresh} then 0 else auth_throttle.spares end`,
+          }),
+        )
+        .returning(['key', 'window_start', 'failures', 'pending', 'spares'])
+        .execute()) as CounterRow[];
+      const byKey = new Map(rows.map((row) => [row.key, { ...row, failures: Number(row.failures), pending: Number(row.pending), spares: Number(row.spares) }]));
+      const addressRow = byKey.get(address)!;
+      if (addressRow.failures + addressRow.pending >= limits.perAddress) return { refusedBy: address, until: windowEnd(addressRow), lasting: true };
+      if (subject !== null && pair !== null) {
+        const subjectRow = byKey.get(subject)!;
+        const pairRow = byKey.get(pair)!;
+        const cleanPair = pairRow.failures === 0 && pairRow.pending === 0;
+        if (!cleanPair && subjectRow.failures + subjectRow.pending + subjectRow.spares >= limits.perClient) {
+          // Remembered only once the pair has failed: a pending check of its own may still succeed.
+          return { refusedBy: pair, until: windowEnd(subjectRow), lasting: pairRow.failures > 0 };
+        }
       }
-    },
-    secondsLeft(keys: string[]): number | null {
+      await trx
+        .updateTable('auth_throttle')
+        .set({ pending: sql`pending + 1` })
+        .where('key', 'in', keyList)
+        .execute();
+      return { windows: new Map(rows.map((row) => [row.key, row.window_start])), until: Math.min(...rows.map(windowEnd)) };
+    });
+    if ('refusedBy' in decision) {
+      if (decision.lasting) remember(blockedUntil, decision.refusedBy, decision.until);
+      return { granted: false, retryAfterSeconds: secondsUntil(decision.until, Date.now()) };
+    }
+    const { windows, until } = decision;
+    let settled = false;
+    return {
+      granted: true,
+      async succeeded() {
+        if (settled) return;
+        settled = true;
+        if (pairName !== null && options.keepSpares === true && !spares.has(pairName) && until > Date.now()) {
+          remember(spares, pairName, { windows, until, inUse: false });
+          await settle(windows, { from: 'pending', to: 'spares' });
+        } else {
+          await settle(windows, { from: 'pending', to: null });
+        }
+      },
+      async failed() {
+        if (settled) return;
+        settled = true;
+        await settle(windows, { from: 'pending', to: 'failures' });
+      },
+    };
+  }
+
+  return {
+    blockedFor(keys) {
+      const { address, pair } = names(keys);
       const now = Date.now();
       let until = 0;
-      for (const key of keys) {
+      for (const key of [address, pair]) {
+        if (key === null) continue;
         const t = blockedUntil.get(key);
-        if (t !== undefined && t > now) until = Math.max(until, t);
+        if (t === undefined) continue;
+        if (t > now) until = Math.max(until, t);
+        else blockedUntil.delete(key);
       }
-      return until === 0 ? null : Math.max(1, Math.ceil((until - now) / 1000));
+      return until === 0 ? null : secondsUntil(until, now);
     },
-  };
-}
 
-export function createMemoryThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE_LIMITS): Throttle {
-  const windows = new Map<string, Window>();
-  const blocks = createBlockList();
-  const windowMs = limits.windowSeconds * 1000;
-  return {
-    blockedFor: (keys) => blocks.secondsLeft(keyList(keys, limits).map(([key]) => key)),
-    async recordFailure(keys) {
-      const now = Date.now();
-      let wait: number | null = null;
-      for (const [key, limit] of keyList(keys, limits)) {
-        let window = windows.get(key);
-        if (window === undefined || now - window.start >= windowMs) {
-          window = { start: now, failures: 0 };
-          windows.set(key, window);
+    async reserve(keys) {
+      const blocked = this.blockedFor(keys);
+      if (blocked !== null) return { granted: false, retryAfterSeconds: blocked };
+      const pairName = names(keys).pair;
+      // A spare of this pair: taken and given back synchronously around a synchronous check.
+      const spare = pairName === null ? undefined : spares.get(pairName);
+      if (spare !== undefined && pairName !== null) {
+        if (spare.until <= Date.now()) spares.delete(pairName);
+        else if (!spare.inUse) {
+          spare.inUse = true;
+          let settled = false;
+          return {
+            granted: true,
+            async succeeded() {
+              if (settled) return;
+              settled = true;
+              spare.inUse = false;
+            },
+            async failed() {
+              if (settled) return;
+              settled = true;
+              spares.delete(pairName);
+              await settle(spare.windows, { from: 'spares', to: 'failures' });
+            },
+          };
         }
-        window.failures += 1;
-        // The limit-th failure is still answered; from then on the key waits for the window's end.
-        if (window.failures >= limit) blocks.block(key, window.start + windowMs);
-        if (window.failures > limit) wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)));
       }
-      if (windows.size > 100_000) for (const [key, window] of windows) if (now - window.start >= windowMs) windows.delete(key);
-      return wait;
-    },
-  };
-}
-
-export function createDatabaseThrottle(db: Kysely<Database>, limits: ThrottleLimits = DEFAULT_THROTTLE_LIMITS): Throttle {
-  const blocks = createBlockList();
-  const windowMs = limits.windowSeconds * 1000;
-  return {
-    blockedFor: (keys) => blocks.secondsLeft(keyList(keys, limits).map(([key]) => key)),
-    async recordFailure(keys) {
-      const now = new Date();
-      const nowIso = now.toISOString();
-      const expired = new Date(now.getTime() - windowMs).toISOString();
-      let wait: number | null = null;
-      for (const [key, limit] of keyList(keys, limits)) {
-        // One statement: a new window, or one more failure in the current one. Row locking makes
-        // concurrent upserts of one key serial, so each sees every failure before it.
-        const row = await db
-          .insertInto('auth_throttle')
-          .values({ key, window_start: nowIso, failures: 1 })
-          .onConflict((oc) =>
-            oc.column('key').doUpdateSet({
-              window_start: sql`case when auth_throttle.window_start <= ${expired} then ${nowIso} else auth_throttle.window_start end`,
-              failures: sql`case when auth_throttle.window_start <= ${expired} then 1 else auth_throttle.failures + 1 end`,
-            }),
-          )
-          .returning(['failures', 'window_start'])
-          .executeTakeFirstOrThrow();
-        const until = new Date(row.window_start).getTime() + windowMs;
-        if (row.failures >= limit) blocks.block(key, until);
-        if (row.failures > limit) wait = Math.max(wait ?? 0, Math.max(1, Math.ceil((until - now.getTime()) / 1000)));
-      }
-      return wait;
+      return reserveInDatabase(keys, pairName);
     },
   };
 }

@@ -104,23 +104,29 @@ export function createTokenService(deps: TokenServiceDeps) {
   const service = {
     /**
      * RFC 6749 §2.3.1. The same work for an unknown id, a wrong secret and a disabled client,
-     * and the same answer; failures are counted before they are answered (see throttle.ts).
+     * and the same answer; a guess is counted before its secret is compared (see throttle.ts).
      */
     async authenticateClient(credentials: ClientCredentials, address: string): Promise<ClientState> {
       const clientId = UUID_PATTERN.test(credentials.clientId) ? credentials.clientId.toLowerCase() : null;
       const keys = { subject: clientId === null ? null : `client:${clientId}`, address };
+      const refuse = (retryAfterSeconds: number, knownId: string | null): never => {
+        failures.record(knownId, 'throttled', address);
+        throw new TooManyAttempts(retryAfterSeconds, credentials.usedBasic);
+      };
       const blocked = throttle.blockedFor(keys);
-      if (blocked !== null) {
-        failures.record(clientId, 'throttled', address);
-        throw new TooManyAttempts(blocked, credentials.usedBasic);
-      }
+      if (blocked !== null) refuse(blocked, clientId);
       const state = clientId === null ? null : await clientStates.get(clientId);
+      // The slot is taken before the secret is compared, and settled right after (see throttle.ts).
+      const reservation = await throttle.reserve(keys);
+      if (!reservation.granted) return refuse(reservation.retryAfterSeconds, state?.id ?? null);
       const secretMatches = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
       const reason: FailureReason | null = state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : !state.enabled ? 'disabled' : null;
-      if (reason === null && state !== null) return state;
-      const wait = await throttle.recordFailure(keys);
-      failures.record(state?.id ?? null, wait === null ? reason! : 'throttled', address);
-      if (wait !== null) throw new TooManyAttempts(wait, credentials.usedBasic);
+      if (reason === null && state !== null) {
+        await reservation.succeeded();
+        return state;
+      }
+      await reservation.failed();
+      failures.record(state?.id ?? null, reason!, address);
       throw new InvalidClient(credentials.usedBasic);
     },
 

@@ -38,6 +38,11 @@ export interface User {
   readonly updatedAt: string;
 }
 
+/** A sign-in check: the user, or why it failed (an admin may read the reason; the answer never says it). */
+export type CredentialsCheck =
+  | { readonly user: User }
+  | { readonly reason: 'unknown_email' | 'bad_password' | 'disabled'; readonly account: { readonly id: string; readonly email: string } | null };
+
 export interface CreateUserInput {
   readonly email: string;
   readonly name?: string | null;
@@ -344,11 +349,23 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
 
     /** Checks an email and password; null for any failure, with the same work whether the account exists. */
     async verifyCredentials(email: string, password: string): Promise<User | null> {
+      const result = await service.checkCredentials(email, password);
+      return 'user' in result ? result.user : null;
+    },
+
+    /**
+     * The same check, saying why it failed (for the audit log, never for the answer): the same
+     * work whether the account exists.
+     */
+    async checkCredentials(email: string, password: string): Promise<CredentialsCheck> {
       const row = typeof email === 'string' ? await createUsersRepository(db).findByEmailKey(email.trim().toLowerCase()) : undefined;
       const ok = await verifyPassword(row?.password_hash ?? null, typeof password === 'string' ? password : '');
-      if (!ok || row === undefined || row.enabled !== 1) return null;
+      if (row === undefined) return { reason: 'unknown_email', account: null };
+      const account = { id: row.id, email: row.email };
+      if (!ok) return { reason: 'bad_password', account };
+      if (row.enabled !== 1) return { reason: 'disabled', account };
       await createUsersRepository(db).update(row.id, { last_login_at: clock.now().toISOString() });
-      return (await toUsers(db, [row]))[0]!;
+      return { user: (await toUsers(db, [row]))[0]! };
     },
 
     async count(): Promise<number> {

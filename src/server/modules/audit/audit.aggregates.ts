@@ -1,0 +1,93 @@
+import { sql, type Kysely } from 'kysely';
+import type { Actor } from '../../actor.js';
+import type { Clock } from '../../clock.js';
+import type { Database } from '../../db/schema.js';
+import type { AuditTarget } from './audit.service.js';
+
+/** How many distinct values of a repeated field an aggregated entry keeps (the count keeps counting). */
+const SAMPLES_KEPT = 10;
+
+export interface RepeatedOccurrence {
+  /** What groups occurrences into one entry, e.g. the account whose sign-in failed. */
+  readonly key: string;
+  readonly windowSeconds: number;
+  readonly actor: Actor;
+  readonly action: string;
+  readonly target: AuditTarget | null;
+  /** This occurrence; each field is kept as the latest value and as a short list of distinct ones. */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+type Details = Record<string, unknown> & { count: number; firstAt: string; lastAt: string };
+
+function merged(previous: Details | null, fields: Readonly<Record<string, string>>, at: string): Details {
+  const details: Details = previous ?? { count: 0, firstAt: at, lastAt: at };
+  details.count += 1;
+  details.lastAt = at;
+  for (const [name, value] of Object.entries(fields)) {
+    details[name] = value;
+    const plural = name.endsWith('s') ? `${name}es` : `${name}s`;
+    const seen = Array.isArray(details[plural]) ? (details[plural] as string[]) : [];
+    if (!seen.includes(value) && seen.length < SAMPLES_KEPT) seen.push(value);
+    details[plural] = seen;
+    const byValue = `${name}Counts`;
+    if (name === 'reason') {
+      const counts = (details[byValue] as Record<string, number> | undefined) ?? {};
+      counts[value] = (counts[value] ?? 0) + 1;
+      details[byValue] = counts;
+    }
+  }
+  return details;
+}
+
+/**
+ * One audit entry per key and window that counts repeats, instead of an entry per occurrence: a
+ * flood of failed sign-ins updates one entry per account and hour and cannot fill the log. The
+ * aggregate row is locked for the update (PostgreSQL row lock, SQLite's single writer), so
+ * instances counting at once add to the same entry.
+ */
+export async function recordRepeated(db: Kysely<Database>, clock: Clock, occurrence: RepeatedOccurrence): Promise<void> {
+  const now = clock.now();
+  const at = now.toISOString();
+  const windowMs = occurrence.windowSeconds * 1000;
+  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs).toISOString();
+  await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('audit_aggregates')
+      .values({ key: occurrence.key, window_start: windowStart, event_id: 0 })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ key: sql`audit_aggregates.key` }))
+      .returning(['window_start', 'event_id'])
+      .executeTakeFirstOrThrow();
+    const current = Number(row.event_id) !== 0 && row.window_start === windowStart ? Number(row.event_id) : null;
+    const event = current === null ? undefined : await trx.selectFrom('audit_events').select('details').where('id', '=', current).executeTakeFirst();
+    if (current !== null && event !== undefined) {
+      const details = merged(JSON.parse(event.details) as Details, occurrence.fields, at);
+      await trx
+        .updateTable('audit_events')
+        .set({ details: JSON.stringify(details) })
+        .where('id', '=', current)
+        .execute();
+      return;
+    }
+    const inserted = await trx
+      .insertInto('audit_events')
+      .values({
+        occurred_at: at,
+        actor_type: occurrence.actor.type,
+        actor_id: occurrence.actor.id,
+        actor_name: occurrence.actor.name,
+        action: occurrence.action,
+        target_type: occurrence.target?.type ?? null,
+        target_id: occurrence.target?.id ?? null,
+        target_name: occurrence.target?.name ?? null,
+        details: JSON.stringify(merged(null, occurrence.fields, at)),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable('audit_aggregates')
+      .set({ window_start: windowStart, event_id: Number(inserted.id) })
+      .where('key', '=', occurrence.key)
+      .execute();
+  });
+}
