@@ -16,6 +16,7 @@ export const REQUEST_ERROR_CODES = Object.freeze({
   badRequest: 'BAD_REQUEST',
   methodNotAllowed: 'METHOD_NOT_ALLOWED',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  responseTooLarge: 'RESPONSE_TOO_LARGE',
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   internal: 'INTERNAL_SERVER_ERROR',
 });

@@ -9,5 +9,22 @@ import { createRequire } from 'node:module';
  */
 const graphql = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
-export const { getNamedType, getNullableType, getOperationAST, GraphQLError, isCompositeType, isListType, Kind, parse, validate } = graphql;
+export const {
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  GraphQLError,
+  isAbstractType,
+  isCompositeType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  parse,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  validate,
+} = graphql;
 export type GraphQLError = import('graphql').GraphQLError;

@@ -5,7 +5,7 @@ import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-
 import { GRAPHQL_CODE } from '../errors.js';
 import { nulAt } from '../http/validation.js';
 import { formatExecutionErrors, REQUEST_ERROR_CODES, RequestRefused, sendRequestError } from './errors.js';
-import { nulFreeStringsRule, operationLimitsRule, QUERY_LIMITS } from './limits.js';
+import { batchLimitErrors, nulFreeStringsRule, operationLimitsRule, QUERY_LIMITS } from './limits.js';
 import { createLoaders, createResolvers, type GraphQLContext } from './resolvers.js';
 import { typeDefs } from './schema.js';
 
@@ -55,7 +55,8 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     await services.authenticator.authenticate(request);
   });
 
-  // A batch runs its operations side by side: the cap bounds one request's work (SECURITY 25).
+  // A batch runs its operations side by side: the cap bounds one request's work, and its
+  // operations share one budget of aliases, fields and cost.
   app.addHook('preHandler', async (request) => {
     if (request.method === 'GET') refuseUnknownOperation(request.query);
     if (!Array.isArray(request.body)) return;
@@ -67,12 +68,31 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
         }),
       ]);
     }
+    const documents = request.body.flatMap((operation: unknown) => {
+      const source = (operation as { query?: unknown } | null)?.query;
+      if (typeof source !== 'string') return [];
+      try {
+        return [parse(source, { maxTokens: QUERY_LIMITS.maxTokens })];
+      } catch {
+        return []; // Mercurius answers the syntax error itself.
+      }
+    });
+    const errors = batchLimitErrors(app.graphql.schema, documents, QUERY_LIMITS);
+    if (errors.length > 0) throw new RequestRefused(errors);
   });
 
   // Responses carry client secrets (createApiClient, regenerateApiClientSecret), and every answer
   // is per caller: nothing here may be cached (SECURITY 5).
   app.addHook('onSend', async (_request, reply, payload) => {
     void reply.header('Cache-Control', 'no-store');
+    // The limits above estimate; this bounds what one answer can hold in memory and on the wire.
+    const size = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
+    if (size > QUERY_LIMITS.responseLimit) {
+      const limit = `${QUERY_LIMITS.responseLimit / 1024 / 1024} MiB`;
+      const message = `the answer is larger than ${limit}; ask for smaller pages, fewer fields or fewer aliases`;
+      void reply.header('content-type', 'application/json; charset=utf-8');
+      return JSON.stringify({ data: null, errors: [{ message, extensions: { code: REQUEST_ERROR_CODES.responseTooLarge } }] });
+    }
     return payload;
   });
 

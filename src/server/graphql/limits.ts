@@ -1,5 +1,31 @@
-import type { ASTVisitor, FieldNode, GraphQLCompositeType, GraphQLField, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
-import { getNamedType, getNullableType, GraphQLError, isCompositeType, isListType, Kind } from './graphql-js.js';
+import type {
+  ASTNode,
+  ASTVisitor,
+  DocumentNode,
+  FieldNode,
+  GraphQLCompositeType,
+  GraphQLField,
+  GraphQLSchema,
+  SelectionSetNode,
+  ValidationContext,
+  ValidationRule,
+} from 'graphql';
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isAbstractType,
+  isCompositeType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  validate,
+} from './graphql-js.js';
 import { GRAPHQL_CODE } from '../errors.js';
 import { PAGE_SIZE_MAX } from '../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSIONS } from '../../shared/permissions.js';
@@ -31,6 +57,12 @@ export const QUERY_LIMITS = Object.freeze({
   maxBatch: 10,
   /** Request body bytes; 1,000 ids in variables (the bulk maximum) take about 40 KiB. */
   bodyLimit: 64 * 1024,
+  /**
+   * Answer bytes: a larger answer is replaced by an error rather than sent. The standard
+   * introspection answer is about 55 KiB, a full page of 200 clients with their permissions
+   * about 400 KiB.
+   */
+  responseLimit: 1024 * 1024,
   /**
    * Parsed documents Mercurius keeps, by their text (and as many refused ones): with the body
    * limit, this bounds what a caller sending ever-new documents can make the server hold.
@@ -68,8 +100,52 @@ const add = (into: Tally, tally: Tally, times = 1) => {
   into.cost += tally.cost * times;
 };
 
+/**
+ * Introspection lists, by how long they are on average in this schema: `__schema { types { fields
+ * { name } } }` then costs what it yields. Computed once per schema.
+ */
+const introspectionSizes = new WeakMap<GraphQLSchema, Readonly<Record<string, number>>>();
+
+function introspectionListSizes(schema: GraphQLSchema): Readonly<Record<string, number>> {
+  let sizes = introspectionSizes.get(schema);
+  if (sizes !== undefined) return sizes;
+  const types = Object.values(schema.getTypeMap());
+  let fields = 0;
+  let args = 0;
+  let interfaces = 0;
+  let possibleTypes = 0;
+  let enumValues = 0;
+  let inputFields = 0;
+  for (const type of types) {
+    if (isObjectType(type) || isInterfaceType(type)) {
+      const own = Object.values(type.getFields());
+      fields += own.length;
+      args += own.reduce((sum, field) => sum + field.args.length, 0);
+      interfaces += type.getInterfaces().length;
+    }
+    if (isAbstractType(type)) possibleTypes += schema.getPossibleTypes(type).length;
+    if (isEnumType(type)) enumValues += type.getValues().length;
+    if (isInputObjectType(type)) inputFields += Object.keys(type.getFields()).length;
+  }
+  const directives = schema.getDirectives();
+  const perType = (count: number) => count / Math.max(types.length, 1);
+  sizes = Object.freeze({
+    '__Schema.types': types.length,
+    '__Schema.directives': directives.length,
+    '__Type.fields': perType(fields),
+    '__Type.interfaces': perType(interfaces),
+    '__Type.possibleTypes': perType(possibleTypes),
+    '__Type.enumValues': perType(enumValues),
+    '__Type.inputFields': perType(inputFields),
+    '__Field.args': args / Math.max(fields, 1),
+    '__Directive.args': directives.reduce((sum, directive) => sum + directive.args.length, 0) / Math.max(directives.length, 1),
+  });
+  introspectionSizes.set(schema, sizes);
+  return sizes;
+}
+
 /** How many values a field yields per parent: `first` for a page (a variable counts as the maximum), a list's estimated size, else 1. */
-function multiplier(parent: GraphQLCompositeType, node: FieldNode, field: GraphQLField<unknown, unknown>): number {
+function multiplier(schema: GraphQLSchema, parent: GraphQLCompositeType, node: FieldNode, field: GraphQLField<unknown, unknown>): number {
   const first = field.args.find((arg) => arg.name === 'first');
   if (first !== undefined) {
     const argument = node.arguments?.find((arg) => arg.name.value === 'first');
@@ -80,37 +156,46 @@ function multiplier(parent: GraphQLCompositeType, node: FieldNode, field: GraphQ
   // A connection's page size is counted at the connection field: its edges are that page.
   if (!isListType(getNullableType(field.type)) || parent.name.endsWith('Connection')) return 1;
   if (!isCompositeType(getNamedType(field.type))) return 1;
-  return LIST_SIZES[`${parent.name}.${field.name}`] ?? DEFAULT_LIST_SIZE;
+  const key = `${parent.name}.${field.name}`;
+  if (parent.name.startsWith('__')) return introspectionListSizes(schema)[key] ?? DEFAULT_LIST_SIZE;
+  return LIST_SIZES[key] ?? DEFAULT_LIST_SIZE;
 }
 
 /**
  * Counts an operation's fields and aliases (fragments expanded) and estimates its cost: every
- * field is 1, times how many values its parent yields. Introspection is counted in fields and
- * aliases but costs nothing: it reads the schema in memory, never the database. Fragments are
- * tallied once each (a fragment spread many times cannot blow the walk up) and a fragment cycle
- * counts as empty (the standard rules reject it).
+ * field is 1, times how many values its parent yields. Introspection is counted like any other
+ * selection: it reads no database, but 16 aliased `__schema` in each of 10 batched operations
+ * made a 7 MiB answer that held the event loop for seconds. Fragments are tallied once each (a
+ * fragment spread many times cannot blow the walk up) and a fragment cycle counts as empty (the
+ * standard rules reject it).
  */
 function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNode, type: GraphQLCompositeType | undefined): Tally {
+  const schema = context.getSchema();
   const fragments = new Map<string, Tally>();
   const visiting = new Set<string>();
 
-  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, introspection: boolean): Tally => {
+  const fieldOf = (parent: GraphQLCompositeType | undefined, name: string): GraphQLField<unknown, unknown> | undefined => {
+    // The root's meta fields are in no type's field map.
+    if (name === '__schema') return SchemaMetaFieldDef;
+    if (name === '__type') return TypeMetaFieldDef;
+    return parent !== undefined && 'getFields' in parent ? parent.getFields()[name] : undefined;
+  };
+
+  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): Tally => {
     const tally: Tally = { fields: 0, aliases: 0, cost: 0 };
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
         tally.fields += 1;
         if (selection.alias !== undefined) tally.aliases += 1;
-        const name = selection.name.value;
-        const inIntrospection = introspection || name.startsWith('__');
-        const field = parent !== undefined && 'getFields' in parent ? parent.getFields()[name] : undefined;
-        if (!inIntrospection) tally.cost += 1;
+        tally.cost += 1;
         if (selection.selectionSet === undefined) continue;
+        const field = fieldOf(parent, selection.name.value);
         const child = field === undefined ? undefined : getNamedType(field.type);
-        const inner = walk(selection.selectionSet, child !== undefined && isCompositeType(child) ? child : undefined, inIntrospection);
-        add(tally, inner, field === undefined || parent === undefined || inIntrospection ? 1 : multiplier(parent, selection, field));
+        const inner = walk(selection.selectionSet, child !== undefined && isCompositeType(child) ? child : undefined);
+        add(tally, inner, field === undefined || parent === undefined ? 1 : multiplier(schema, parent, selection, field));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const condition = selection.typeCondition === undefined ? parent : context.getSchema().getType(selection.typeCondition.name.value);
-        add(tally, walk(selection.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined, introspection));
+        const condition = selection.typeCondition === undefined ? parent : schema.getType(selection.typeCondition.name.value);
+        add(tally, walk(selection.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined));
       } else {
         const name = selection.name.value;
         const fragment = context.getFragment(name);
@@ -118,8 +203,8 @@ function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNo
         let counted = fragments.get(name);
         if (counted === undefined) {
           visiting.add(name);
-          const condition = context.getSchema().getType(fragment.typeCondition.name.value);
-          counted = walk(fragment.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined, introspection);
+          const condition = schema.getType(fragment.typeCondition.name.value);
+          counted = walk(fragment.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined);
           visiting.delete(name);
           fragments.set(name, counted);
         }
@@ -128,7 +213,24 @@ function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNo
     }
     return tally;
   };
-  return walk(selectionSet, type, false);
+  const tally = walk(selectionSet, type);
+  // Introspection lists are averages, so a cost can be fractional.
+  return { ...tally, cost: Math.ceil(tally.cost) };
+}
+
+/** The errors of a tally over the limits, named after `name` (an operation, or the batch). */
+function limitErrors(name: string, tally: Tally, limits: OperationLimits, options: { nodes?: ASTNode } = {}): GraphQLError[] {
+  const errors: GraphQLError[] = [];
+  if (tally.aliases > limits.maxAliases)
+    errors.push(new GraphQLError(`${name} has ${tally.aliases} aliases; at most ${limits.maxAliases} are allowed`, options));
+  if (tally.fields > limits.maxFields)
+    errors.push(new GraphQLError(`${name} selects ${tally.fields} fields; at most ${limits.maxFields} are allowed`, options));
+  if (tally.cost > limits.maxCost) {
+    errors.push(
+      new GraphQLError(`${name} costs an estimated ${tally.cost}; at most ${limits.maxCost} is allowed (ask for smaller pages or fewer fields)`, options),
+    );
+  }
+  return errors;
 }
 
 /**
@@ -140,23 +242,28 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
     OperationDefinition(operation) {
       const root = context.getSchema().getRootType(operation.operation) ?? undefined;
       const tally = tallyOperation(context, operation.selectionSet, root);
-      const name = operation.name?.value ?? 'the operation';
-      if (tally.aliases > limits.maxAliases) {
-        context.reportError(new GraphQLError(`${name} has ${tally.aliases} aliases; at most ${limits.maxAliases} are allowed`, { nodes: operation }));
-      }
-      if (tally.fields > limits.maxFields) {
-        context.reportError(new GraphQLError(`${name} selects ${tally.fields} fields; at most ${limits.maxFields} are allowed`, { nodes: operation }));
-      }
-      if (tally.cost > limits.maxCost) {
-        context.reportError(
-          new GraphQLError(`${name} costs an estimated ${tally.cost}; at most ${limits.maxCost} is allowed (ask for smaller pages or fewer fields)`, {
-            nodes: operation,
-          }),
-        );
-      }
+      for (const error of limitErrors(operation.name?.value ?? 'the operation', tally, limits, { nodes: operation })) context.reportError(error);
       return false;
     },
   });
+}
+
+/**
+ * The summed tally of every operation of the documents of one batched request: the operations
+ * run side by side, so they share one budget (ten operations each just under the limit are ten
+ * times the work one request may ask for). Errors over the limits; none when within them.
+ */
+export function batchLimitErrors(schema: GraphQLSchema, documents: readonly DocumentNode[], limits: OperationLimits): GraphQLError[] {
+  const total: Tally = { fields: 0, aliases: 0, cost: 0 };
+  const tallyRule: ValidationRule = (context) => ({
+    OperationDefinition(operation) {
+      const root = context.getSchema().getRootType(operation.operation) ?? undefined;
+      add(total, tallyOperation(context, operation.selectionSet, root));
+      return false;
+    },
+  });
+  for (const document of documents) validate(schema, document, [tallyRule]);
+  return limitErrors('the batch', total, limits);
 }
 
 /**
