@@ -3,6 +3,7 @@ import mercurius from 'mercurius';
 import type { Services } from '../services.js';
 import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-js.js';
 import { GRAPHQL_CODE } from '../errors.js';
+import { methodsOtherThan } from '../http/method-not-allowed.js';
 import { nulAt } from '../http/validation.js';
 import { formatExecutionErrors, REQUEST_ERROR_CODES, RequestRefused, sendRequestError } from './errors.js';
 import { batchLimitErrors, nulFreeStringsRule, operationLimitsRule, QUERY_LIMITS } from './limits.js';
@@ -143,8 +144,9 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   });
 
   app.route({
-    method: ['PUT', 'PATCH', 'DELETE'],
+    method: methodsOtherThan(app, ['GET', 'HEAD', 'POST']),
     url: '/graphql',
+    exposeHeadRoute: false,
     handler: async (_request, reply) =>
       reply
         .code(405)

@@ -1,8 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
 import { problem, sendProblem } from './problem.js';
 
-/** The methods a REST path answers, with 405 for those it does not have. */
+/** The methods a REST path may have, in the order `Allow` lists them. */
 const ANSWERED_METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * Every method Fastify routes (TRACE and QUERY too) but those of `allowed`: a path's wrong
+ * methods, each a `405` rather than a `404` that hides that the path exists.
+ */
+export function methodsOtherThan(app: FastifyInstance, allowed: readonly string[]): HTTPMethods[] {
+  return app.supportedMethods.filter((method) => !allowed.includes(method)) as HTTPMethods[];
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -31,7 +39,7 @@ export function refuseOtherMethods(app: FastifyInstance, covers: (url: string) =
 
   return () => {
     for (const [url, methods] of methodsByUrl) {
-      const refused = ANSWERED_METHODS.filter((method) => !methods.has(method));
+      const refused = methodsOtherThan(app, [...methods]);
       if (refused.length === 0) continue;
       const allow = ANSWERED_METHODS.filter((method) => methods.has(method)).join(', ');
       const refuse = (request: FastifyRequest, reply: FastifyReply) =>

@@ -41,8 +41,9 @@ describe.each(testDialects())('the served OpenAPI document on %s', (dialect) => 
       const key = `${route.method.toLowerCase()} ${openApiPath(route.url)}`;
       if (documented.has(key)) continue;
       // Not described: the route must be one the 405 mechanism added, answering nothing but 405.
-      const answer = await fetch(`${server.url}${concretePath(route.url, UNKNOWN_ID)}`, { method: route.method });
-      if (answer.status !== 405) missing.push(`${route.method} ${route.url} (answers ${answer.status})`);
+      // Injected: fetch refuses TRACE.
+      const answer = await server.app.inject({ method: route.method as 'GET', url: concretePath(route.url, UNKNOWN_ID) });
+      if (answer.statusCode !== 405) missing.push(`${route.method} ${route.url} (answers ${answer.statusCode})`);
     }
     expect(missing).toEqual([]);
   });

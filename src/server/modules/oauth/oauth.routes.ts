@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { DomainError } from '../../errors.js';
+import { methodsOtherThan } from '../../http/method-not-allowed.js';
+import { problem, sendProblem } from '../../http/problem.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import type { ClientState } from '../auth/client-state.js';
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
@@ -110,6 +112,17 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
     return signingKeys.jwks();
   });
 
+  // The metadata documents are read-only: any other method is 405 with the two that work.
+  for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/jwks.json']) {
+    app.route({
+      method: methodsOtherThan(app, ['GET', 'HEAD']),
+      url,
+      exposeHeadRoute: false,
+      handler: async (request, reply) =>
+        sendProblem(reply.header('Allow', 'GET, HEAD'), problem('method_not_allowed', 405, `${request.method} is not a method of this path; use GET, HEAD`)),
+    });
+  }
+
   await app.register(async (scope) => {
     // Form bodies only here; anything else reaches the handler as "unsupported" so the answer is
     // an RFC 6749 error, not a generic 415.
@@ -178,11 +191,13 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       }),
     );
 
-    // RFC 6749 §3.2: the token endpoint takes POST only; so do the others.
+    // RFC 6749 §3.2: the token endpoint takes POST only; so do the others. Every other method
+    // (OPTIONS and TRACE too) is 405, never a 404 saying the endpoint is not there.
     for (const url of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
       scope.route({
-        method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+        method: methodsOtherThan(scope, ['POST']),
         url,
+        exposeHeadRoute: false,
         handler: async (_request, reply) =>
           reply
             .code(405)
