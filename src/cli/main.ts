@@ -216,7 +216,7 @@ export function buildProgram(): Command {
     .option('--json', 'print {"kid"}')
     .action(async (options: Output) =>
       withServices(async (services) => {
-        const kid = await services.signingKeys.rotate();
+        const kid = await services.signingKeys.rotate(SYSTEM_ACTOR);
         print(options, { kid }, `new signing key ${kid} signs from now on; earlier keys verify until their tokens have expired`);
       }),
     );

@@ -56,10 +56,18 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
     }
   });
 
+  /**
+   * One statement, whether or not the client exists: the client, its role and its revoked tokens
+   * (a row per token). A known id with a wrong secret and an unknown id then cost the same, so the
+   * time of a refusal does not tell which ids exist.
+   */
   async function load(id: string): Promise<ClientState | null> {
-    const row = await db
+    const rows = await db
       .selectFrom('api_clients')
       .leftJoin('roles', 'roles.id', 'api_clients.role_id')
+      .leftJoin('revoked_tokens', (join) =>
+        join.onRef('revoked_tokens.client_id', '=', 'api_clients.id').on('revoked_tokens.expires_at', '>', clock.now().toISOString()),
+      )
       .select([
         'api_clients.id',
         'api_clients.name',
@@ -69,16 +77,12 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
         'api_clients.role_id',
         'roles.built_in',
         'roles.permissions',
+        'revoked_tokens.jti',
       ])
       .where('api_clients.id', '=', id)
-      .executeTakeFirst();
-    if (row === undefined) return null;
-    const revoked = await db
-      .selectFrom('revoked_tokens')
-      .select('jti')
-      .where('client_id', '=', id)
-      .where('expires_at', '>', clock.now().toISOString())
       .execute();
+    const row = rows[0];
+    if (row === undefined) return null;
     return {
       id: row.id,
       name: row.name,
@@ -87,7 +91,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
       secretGeneration: row.secret_generation,
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
-      revokedTokens: new Set(revoked.map((r) => r.jti)),
+      revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),
     };
   }
 

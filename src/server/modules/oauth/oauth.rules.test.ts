@@ -341,7 +341,7 @@ describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dia
       const before = await tokenFor(client);
       const oldKid = decodeProtectedHeader(before).kid;
 
-      const newKid = await other.signingKeys.rotate();
+      const newKid = await other.signingKeys.rotate(SYSTEM_ACTOR);
       expect(newKid).not.toBe(oldKid);
       expect(await within(1000, async () => decodeProtectedHeader(await tokenFor(client)).kid === newKid)).toBe(true);
       const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };

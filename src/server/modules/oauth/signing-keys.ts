@@ -1,8 +1,10 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { Actor } from '../../actor.js';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Database, SigningKeyRow } from '../../db/schema.js';
+import { recordAudit } from '../audit/audit.service.js';
 import { TOKEN_ALGORITHM } from './jwt.js';
 
 export interface PublicJwk {
@@ -133,13 +135,23 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
       return { keys: keys.map((key) => key.jwk) };
     },
 
-    /** A new key signs from now on, here at once and on other instances when they hear of it. */
-    async rotate(): Promise<string> {
+    /**
+     * A new key signs from now on, here at once and on other instances when they hear of it;
+     * audited with who rotated, in the rotation's own transaction.
+     */
+    async rotate(actor: Actor): Promise<string> {
       const at = clock.now().toISOString();
       const row = newKeyRow(at);
       await changes.transaction(async (trx, note) => {
-        await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).execute();
+        const retired = await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).returning('kid').execute();
         await trx.insertInto('signing_keys').values(row).execute();
+        await recordAudit(trx, clock, actor, [
+          {
+            action: 'keys.rotated',
+            target: { type: 'system', id: null, name: 'token signing keys' },
+            details: { kid: row.kid, retired: retired.map((key) => key.kid) },
+          },
+        ]);
         note({ kind: 'keys', id: row.kid });
       });
       await load();

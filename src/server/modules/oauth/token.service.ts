@@ -208,11 +208,13 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (claims.client_id !== caller.id) throw new UnauthorizedClient('a client may revoke only its own tokens');
       const revokedAt = clock.now().toISOString();
       await deps.changes.transaction(async (trx, note) => {
-        await trx
+        const inserted = await trx
           .insertInto('revoked_tokens')
           .values({ jti: claims.jti, client_id: claims.client_id, expires_at: new Date(claims.exp * 1000).toISOString(), revoked_at: revokedAt })
           .onConflict((oc) => oc.column('jti').doNothing())
-          .execute();
+          .executeTakeFirst();
+        // Revoking a token already revoked changes nothing, so it records nothing.
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return;
         await recordAudit(trx, clock, { type: 'client', id: caller.id, name: caller.name, permissions: caller.permissions }, [
           { action: 'token.revoked', target: { type: 'client', id: caller.id, name: caller.name }, details: { jti: claims.jti } },
         ]);
