@@ -11,7 +11,12 @@ import type { Database } from './db/schema.js';
  *
  * A change is written to `change_events` in the same transaction as the change itself, then
  * published to this process's subscribers after the commit. Other processes learn of it:
- * - PostgreSQL: `pg_notify` in that transaction, delivered to every LISTENing instance on commit;
+ * - PostgreSQL: `pg_notify` in that transaction, delivered to every LISTENing instance on commit.
+ *   A LISTEN connection can stall without an error (its backend frozen, a half-open socket), so
+ *   the listener proves it is alive: every 250 ms this process sends a heartbeat NOTIFY through
+ *   the pool, and the listener is trusted only while one sent less than a second ago has come
+ *   back. Notifications arrive in commit order, so a heartbeat that came back vouches for every
+ *   change committed before it was sent;
  * - SQLite: one server process owns the file, but the CLI may write to it too; the next request
  *   sees SQLite's `data_version` move and reads the new rows of `change_events`.
  */
@@ -32,7 +37,11 @@ export interface ChangeFeed {
    * undefined (nothing to wait for) on the fast path; on SQLite a promise when the file changed.
    */
   sync(): Promise<void> | undefined;
-  /** False while other instances' changes may be going unheard (PostgreSQL LISTEN connection down). */
+  /**
+   * False while other instances' changes may be going unheard: the PostgreSQL LISTEN connection is
+   * down, or none of its heartbeats sent in the last second has come back. Cached state must then
+   * be checked against the database.
+   */
   isLive(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +52,11 @@ const CHANNEL_PREFIX = 'koios_changes';
 const NOTIFY_BATCH = 100;
 /** Rows older than this are pruned; a process that was away longer reloads everything anyway. */
 const RETENTION_MS = 10 * 60 * 1000;
+/** How often the listener's heartbeat is sent, and how recent the last one back must be to trust it. */
+export const HEARTBEAT_INTERVAL_MS = 250;
+export const LISTENER_TRUST_MS = 1000;
+/** A listener silent this long while heartbeats go out is replaced (a half-open socket never errors). */
+const LISTENER_STALL_MS = 5000;
 
 export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' | 'dataVersion' | 'newClient'>, logger?: Logger): ChangeFeed {
   const { db } = handle;
@@ -53,7 +67,13 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
   let lastDataVersion: number | undefined;
   let catchingUp: Promise<void> | undefined;
   let listener: pg.Client | undefined;
-  let live = handle.dialect === 'sqlite';
+  /** performance.now() at which the newest heartbeat heard back on the current LISTEN connection was sent. */
+  let heartbeatHeard: number | undefined;
+  let listenerSince = 0;
+  let connecting = false;
+  let heartbeatInFlight = false;
+  let heartbeatFailing = false;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
@@ -84,8 +104,9 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
   }
 
   async function connectListener(): Promise<void> {
-    if (handle.newClient === undefined || stopped) return;
-    const client = handle.newClient();
+    if (handle.newClient === undefined || stopped || connecting) return;
+    connecting = true;
+    const client = handle.newClient(`koios listener ${process.pid}`);
     client.on('error', (error) => {
       logger?.warn({ err: { message: error.message } }, 'change listener connection lost; reconnecting');
       dropListener(client);
@@ -94,8 +115,9 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
     client.on('notification', (message) => {
       if (message.channel !== channel || message.payload === undefined) return;
       try {
-        const parsed = JSON.parse(message.payload) as { origin: string; changes: Change[] };
-        if (parsed.origin !== origin) publish(parsed.changes);
+        const parsed = JSON.parse(message.payload) as { origin: string; changes?: Change[]; heartbeat?: number };
+        if (parsed.origin !== origin) publish(parsed.changes ?? []);
+        else if (typeof parsed.heartbeat === 'number' && listener === client) heartbeatHeard = Math.max(heartbeatHeard ?? 0, parsed.heartbeat);
       } catch {
         publish([{ kind: 'all', id: '' }]);
       }
@@ -105,28 +127,73 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       const schema = await client.query<{ schema: string }>('select current_schema() as schema');
       channel = `${CHANNEL_PREFIX}_${schema.rows[0]?.schema ?? 'public'}`.slice(0, 63);
       await client.query(`listen "${channel}"`);
+      if (stopped) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       listener = client;
-      live = true;
-      // Whatever happened while nobody listened is unknown: start from the database again.
+      listenerSince = performance.now();
+      heartbeatHeard = undefined;
+      // Whatever happened while nobody listened is unknown: every cached entry is dropped and read
+      // again, after LISTEN, so no change committed meanwhile can be missed.
       publish([{ kind: 'all', id: '' }]);
+      sendHeartbeat();
     } catch (error) {
       logger?.warn({ err: { message: (error as Error).message } }, 'change listener could not connect; retrying');
       dropListener(client);
+    } finally {
+      connecting = false;
     }
   }
 
+  /** Closes a listener connection (the current one, or a failed attempt) and schedules a new one. */
   function dropListener(client: pg.Client): void {
-    if (listener === client) listener = undefined;
-    live = false;
+    if (listener === client) {
+      listener = undefined;
+      heartbeatHeard = undefined;
+    }
     client.removeAllListeners('notification');
-    client.end().catch(() => undefined);
-    if (!stopped && reconnectTimer === undefined) {
+    // A stalled server may never answer the goodbye of end(): the socket is closed outright.
+    void client.end().catch(() => undefined);
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    if (!stopped && listener === undefined && reconnectTimer === undefined) {
       reconnectTimer = setTimeout(() => {
         reconnectTimer = undefined;
         void connectListener();
       }, 500);
       reconnectTimer.unref();
     }
+  }
+
+  /** Through the pool, so that hearing it back proves the path from the database to the listener. */
+  function sendHeartbeat(): void {
+    if (listener === undefined || heartbeatInFlight || stopped) return;
+    heartbeatInFlight = true;
+    const payload = JSON.stringify({ origin, heartbeat: performance.now() });
+    sql`select pg_notify(${channel}, ${payload})`
+      .execute(db)
+      .then(
+        () => {
+          if (heartbeatFailing) logger?.info('change listener heartbeat sent again');
+          heartbeatFailing = false;
+          const current = listener;
+          if (current !== undefined && performance.now() - Math.max(heartbeatHeard ?? 0, listenerSince) > LISTENER_STALL_MS) {
+            logger?.warn('change listener hears nothing back; reconnecting');
+            dropListener(current);
+          }
+        },
+        (error: unknown) => {
+          if (!heartbeatFailing)
+            logger?.warn(
+              { err: { message: (error as Error).message } },
+              'change listener heartbeat cannot be sent; cached client state is checked against the database',
+            );
+          heartbeatFailing = true;
+        },
+      )
+      .finally(() => {
+        heartbeatInFlight = false;
+      });
   }
 
   return {
@@ -176,12 +243,17 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       return catchingUp;
     },
 
-    isLive: () => live,
+    isLive: () =>
+      handle.dialect === 'sqlite' || (listener !== undefined && heartbeatHeard !== undefined && performance.now() - heartbeatHeard < LISTENER_TRUST_MS),
 
     async start() {
       lastSeenId = await latestId();
       lastDataVersion = handle.dataVersion?.();
-      if (handle.dialect === 'postgres') await connectListener();
+      if (handle.dialect === 'postgres') {
+        await connectListener();
+        heartbeatTimer = setInterval(sendHeartbeat, HEARTBEAT_INTERVAL_MS);
+        heartbeatTimer.unref();
+      }
       pruneTimer = setInterval(() => {
         const cutoff = new Date(Date.now() - RETENTION_MS).toISOString();
         db.deleteFrom('change_events')
@@ -196,6 +268,7 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       stopped = true;
       if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
       if (pruneTimer !== undefined) clearInterval(pruneTimer);
+      if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
       const client = listener;
       listener = undefined;
       await client?.end().catch(() => undefined);

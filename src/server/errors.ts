@@ -34,8 +34,9 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -89,9 +90,10 @@ export class TooManyRequests extends DomainError {
   }
 }
 
+/** The database cannot answer now; `cause` keeps the driver's error for the log, never for the caller. */
 export class Unavailable extends DomainError {
-  constructor(message = 'the database is unavailable; try again shortly') {
-    super('unavailable', message);
+  constructor(message = 'the database is unavailable; try again shortly', options?: ErrorOptions) {
+    super('unavailable', message, options);
   }
 }
 

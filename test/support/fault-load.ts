@@ -110,3 +110,28 @@ export function countByStatus(answers: readonly Answer[]): Record<string, number
   for (const answer of answers) counts[String(answer.status)] = (counts[String(answer.status)] ?? 0) + 1;
   return counts;
 }
+
+/** Creates a plain client through the REST API of `serverUrl`. */
+export async function createClientThrough(serverUrl: string, administratorToken: string, name: string): Promise<ClientCredentials> {
+  const response = await fetch(`${serverUrl}/api/v1/clients`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${administratorToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (response.status !== 201) throw new Error(`creating a client answered ${response.status}: ${await response.text()}`);
+  const created = (await response.json()) as { client: { id: string }; clientSecret: string };
+  return { id: created.client.id, secret: created.clientSecret };
+}
+
+/** Enables or disables a client through the REST API of `serverUrl`; throws unless it answered 200. */
+export async function setEnabledThrough(serverUrl: string, administratorToken: string, clientId: string, enabled: boolean): Promise<void> {
+  const response = await fetch(`${serverUrl}/api/v1/clients/${clientId}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${administratorToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ enabled }),
+  });
+  if (response.status !== 200) throw new Error(`PATCH enabled=${enabled} answered ${response.status}: ${await response.text()}`);
+}
+
+/** `GET /api/v1/me` with a bearer token: what every Koios API call costs the gate. */
+export const me = (serverUrl: string, token: string): Promise<Answer> => call(`${serverUrl}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });

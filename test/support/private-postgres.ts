@@ -148,3 +148,13 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   await cluster.start();
   return cluster;
 }
+
+/** The backend serving the LISTEN connection of the server process `serverPid` (named after it). */
+export async function listenerBackend(cluster: PrivatePostgres, serverPid: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const rows = await cluster.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`koios listener ${serverPid}`]);
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no LISTEN connection of process ${serverPid}`);
+}

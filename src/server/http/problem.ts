@@ -78,6 +78,9 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
       );
     }
     if (error instanceof TooManyRequests) void reply.header('Retry-After', String(error.retryAfterSeconds));
+    if (error.code === 'unavailable' && error.cause instanceof Error) {
+      request.log.warn({ err: { message: error.cause.message, code: (error.cause as { code?: unknown }).code } }, 'database unavailable');
+    }
     if (error instanceof Forbidden && request.principalVia === 'bearer') {
       void reply.header('WWW-Authenticate', `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"`);
     }

@@ -28,7 +28,9 @@ interface Entry {
 /**
  * How long a cached state is trusted without hearing from the database. Changes arrive at once
  * (this instance) or through LISTEN/NOTIFY (others); the TTL is the safety net if a notification
- * is lost, and past it, with the database away, requests are refused (503) rather than trusted.
+ * is lost. While the change feed cannot vouch for what it heard (listener down or silent), no
+ * cached state is trusted at all: each request reads the database, and is refused (503) if the
+ * database cannot answer.
  */
 export const CLIENT_STATE_TTL_MS = 10_000;
 const MAX_ENTRIES = 100_000;
@@ -49,10 +51,16 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
   changes.subscribe((list: readonly Change[]) => {
     epoch += 1;
     for (const change of list) {
-      if (change.kind === 'client') entries.delete(change.id);
-      else if (change.kind === 'role') {
+      if (change.kind === 'client') {
+        entries.delete(change.id);
+        loading.delete(change.id);
+      } else if (change.kind === 'role') {
         for (const [id, entry] of entries) if (entry.state?.roleId === change.id) entries.delete(id);
-      } else if (change.kind === 'all') entries.clear();
+        loading.clear();
+      } else if (change.kind === 'all') {
+        entries.clear();
+        loading.clear();
+      }
     }
   });
 
@@ -104,8 +112,14 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
     entries.set(id, { state, loadedAt: Date.now() });
   }
 
-  async function refresh(id: string, stale: Entry | undefined): Promise<ClientState | null> {
-    let pending = loading.get(id);
+  /**
+   * Reads the state from the database. A read already under way is shared only while the change
+   * feed is live (a change would have cancelled it); otherwise it may have started before a change
+   * this request must see. Never falls back to a cached value: a state that cannot be checked is a 503.
+   */
+  async function refresh(id: string): Promise<ClientState | null> {
+    const shared = changes.isLive();
+    let pending = shared ? loading.get(id) : undefined;
     if (pending === undefined) {
       const startedEpoch = epoch;
       pending = load(id).then(
@@ -114,13 +128,18 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
           return state;
         },
         (error: unknown) => {
-          // Fail closed: a state older than the TTL is never trusted when it cannot be checked.
-          if (stale !== undefined && Date.now() - stale.loadedAt < ttlMs) return stale.state;
-          throw error instanceof Unavailable ? error : new Unavailable('the client state cannot be checked; try again shortly');
+          throw error instanceof Unavailable ? error : new Unavailable('the client state cannot be checked; try again shortly', { cause: error });
         },
       );
-      loading.set(id, pending);
-      void pending.finally(() => loading.delete(id)).catch(() => undefined);
+      if (shared) {
+        const current = pending;
+        loading.set(id, current);
+        void current
+          .finally(() => {
+            if (loading.get(id) === current) loading.delete(id);
+          })
+          .catch(() => undefined);
+      }
     }
     return pending;
   }
@@ -132,7 +151,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
       if (sync !== undefined) await sync.catch(() => entries.clear());
       const entry = entries.get(id);
       if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) return entry.state;
-      return refresh(id, entry);
+      return refresh(id);
     },
     /** Drops every entry (tests; a lost change listener). */
     clear(): void {

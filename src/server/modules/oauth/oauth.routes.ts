@@ -138,7 +138,11 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
 
     scope.setErrorHandler((error, request, reply) => {
       if (error instanceof OAuthError) return sendOAuthError(reply, error);
-      if (error instanceof DomainError && error.code === 'unavailable') return sendOAuthError(reply, new TemporarilyUnavailable());
+      if (error instanceof DomainError && error.code === 'unavailable') {
+        const cause = error.cause instanceof Error ? error.cause : error;
+        request.log.warn({ err: { message: cause.message, code: (cause as { code?: unknown }).code } }, 'database unavailable');
+        return sendOAuthError(reply, new TemporarilyUnavailable());
+      }
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 413) return sendOAuthError(reply, new OAuthError('invalid_request', 413, 'the body is too large'));
       if (status !== undefined && status >= 400 && status < 500) return sendOAuthError(reply, new InvalidRequest('the request cannot be parsed'));
