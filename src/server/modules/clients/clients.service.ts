@@ -147,8 +147,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     roleId: string,
     field: string,
   ): Promise<{ id: string; name: string; permissions: PermissionKey[] }> {
-    if (typeof roleId !== 'string' || !UUID_PATTERN.test(roleId)) throw new BadInput({ field, message: 'must be a role id (UUID) or null' });
-    const role = await createRolesRepository(executor).findById(roleId);
+    const role = await createRolesRepository(executor).findById(checkId(roleId, field, 'must be a role id (UUID) or null'));
     if (role === undefined) throw new BadInput({ field, message: `no role has the id ${roleId}` });
     const permissions = permissionsOfRole(role);
     requireHoldsAll(actor, permissions, `the role ${role.name}`);
@@ -281,7 +280,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           patch.enabled = input.enabled ? 1 : 0;
           audit.push({ action: input.enabled ? 'client.enabled' : 'client.disabled', target: clientTarget({ id, name: name ?? before.name }) });
         }
-        if (input.roleId !== undefined && input.roleId !== before.role_id) {
+        if (input.roleId !== undefined && (input.roleId === null ? null : String(input.roleId).toLowerCase()) !== before.role_id) {
           // Taking a role away is a change of what the client may do, as is giving one (the old
           // role was checked above).
           const role = input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');

@@ -51,8 +51,13 @@ export function toRole(row: RoleRow): Role {
   };
 }
 
-export function checkId(id: string, field = 'id'): void {
-  if (typeof id !== 'string' || !UUID_PATTERN.test(id)) throw new BadInput({ field, message: 'must be a UUID' });
+/**
+ * Checks a UUID and returns it in lower case, as every id is stored: a UUID is the same id in any
+ * case (RFC 9562 §4), so `ABC…` must find, match and compare equal to `abc…`.
+ */
+export function checkId(id: string, field = 'id', message = 'must be a UUID'): string {
+  if (typeof id !== 'string' || !UUID_PATTERN.test(id)) throw new BadInput({ field, message });
+  return id.toLowerCase();
 }
 
 function checkPermissionKeys(keys: unknown, problems: ProblemCollector): PermissionKey[] {
