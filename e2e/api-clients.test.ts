@@ -285,7 +285,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await notification('2 API clients disabled').waitFor();
     await row('Reporting').getByText('Disabled', { exact: true }).waitFor();
     await row('Legacy importer').getByText('Disabled', { exact: true }).waitFor();
-    expect(await row('Reporting').getAttribute('style')).toContain('opacity: 0.55');
+    expect(await row('Reporting').getAttribute('class')).toContain('koios-row-disabled');
     expect(await row('Warehouse sync').getByText('Enabled', { exact: true }).isVisible()).toBe(true);
     await screenshot(page, 'client-list');
     await useTheme(page, 'light');

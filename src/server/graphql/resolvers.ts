@@ -160,12 +160,12 @@ export function createResolvers(services: Services): IResolvers {
 
       async setApiClientsEnabled(_root: unknown, args: { ids: string[]; enabled: boolean }, context: GraphQLContext) {
         const result = await services.clients.bulk(principalOf(context), args.enabled ? 'enable' : 'disable', args.ids);
-        return { succeeded: result.succeeded, notFound: result.notFound, refused: result.refused };
+        return { succeeded: result.succeeded, notFound: result.notFound, refused: result.refused, changed: result.changed };
       },
 
       async deleteApiClients(_root: unknown, args: { ids: string[] }, context: GraphQLContext) {
         const result = await services.clients.bulk(principalOf(context), 'delete', args.ids);
-        return { succeeded: result.succeeded, notFound: result.notFound, refused: result.refused };
+        return { succeeded: result.succeeded, notFound: result.notFound, refused: result.refused, changed: result.changed };
       },
 
       createRole: (_root: unknown, args: { input: RoleInput }, context: GraphQLContext) =>

@@ -11,6 +11,9 @@ export { default as IconChevronDown } from '@tabler/icons-react/icons/IconChevro
 export { default as IconChevronLeft } from '@tabler/icons-react/icons/IconChevronLeft';
 export { default as IconChevronRight } from '@tabler/icons-react/icons/IconChevronRight';
 export { default as IconCopy } from '@tabler/icons-react/icons/IconCopy';
+export { default as IconDownload } from '@tabler/icons-react/icons/IconDownload';
+export { default as IconFileTypeCsv } from '@tabler/icons-react/icons/IconFileTypeCsv';
+export { default as IconDots } from '@tabler/icons-react/icons/IconDots';
 export { default as IconFilterOff } from '@tabler/icons-react/icons/IconFilterOff';
 export { default as IconHistory } from '@tabler/icons-react/icons/IconHistory';
 export { default as IconKey } from '@tabler/icons-react/icons/IconKey';

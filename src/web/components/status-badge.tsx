@@ -1,10 +1,7 @@
-import { Badge } from '@mantine/core';
-
-/** Enabled (teal) or Disabled (gray), as in the product description. */
+/**
+ * Enabled (teal) or Disabled (gray), as in the product description. Drawn by styles.css rather
+ * than Mantine's light badge, whose text is below AA contrast on its own background.
+ */
 export function StatusBadge({ enabled }: { enabled: boolean }) {
-  return (
-    <Badge color={enabled ? 'teal' : 'gray'} variant="light" radius="sm">
-      {enabled ? 'Enabled' : 'Disabled'}
-    </Badge>
-  );
+  return <span className={`koios-status ${enabled ? 'koios-status-enabled' : 'koios-status-disabled'}`}>{enabled ? 'Enabled' : 'Disabled'}</span>;
 }

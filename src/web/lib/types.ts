@@ -39,6 +39,8 @@ export interface BulkResult {
   readonly notFound: string[];
   /** Clients left unchanged: their role grants a permission the caller lacks. */
   readonly refused: { readonly id: string; readonly reason: string }[];
+  /** The succeeded ids whose state changed (enabling an enabled client changes nothing). */
+  readonly changed: string[];
 }
 
 export interface Permission {

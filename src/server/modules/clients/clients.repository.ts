@@ -153,11 +153,11 @@ export function createClientsRepository(db: Executor) {
     },
 
     /** Name and role of each client that exists, for bulk changes (audit entries, the role check). */
-    async namesAndRolesOf(ids: readonly string[]): Promise<Map<string, { name: string; roleId: string | null }>> {
-      const found = new Map<string, { name: string; roleId: string | null }>();
+    async namesAndRolesOf(ids: readonly string[]): Promise<Map<string, { name: string; roleId: string | null; enabled: boolean }>> {
+      const found = new Map<string, { name: string; roleId: string | null; enabled: boolean }>();
       for (const chunk of chunks(ids, 500)) {
-        const rows = await db.selectFrom('api_clients').select(['id', 'name', 'role_id']).where('id', 'in', chunk).execute();
-        for (const row of rows) found.set(row.id, { name: row.name, roleId: row.role_id });
+        const rows = await db.selectFrom('api_clients').select(['id', 'name', 'role_id', 'enabled']).where('id', 'in', chunk).execute();
+        for (const row of rows) found.set(row.id, { name: row.name, roleId: row.role_id, enabled: Number(row.enabled) === 1 });
       }
       return found;
     },

@@ -84,6 +84,7 @@ export const BulkResult = Type.Object(
     action: Type.Union([Type.Literal('enable'), Type.Literal('disable'), Type.Literal('delete')]),
     succeeded: Type.Array(Uuid()),
     notFound: Type.Array(Uuid()),
+    changed: Type.Array(Uuid(), { description: 'The succeeded ids whose state the action changed: enabling an enabled client changes nothing' }),
     refused: Type.Array(
       Type.Object(
         {

@@ -144,6 +144,20 @@ describe.each(testDialects())('API clients service on %s', (dialect) => {
     await expect(services.clients.get(SYSTEM_ACTOR, client.id)).rejects.toBeInstanceOf(NotFound);
   });
 
+  it('says which clients a bulk action changed: enabling an enabled client changes nothing', async () => {
+    const ids = await Promise.all([1, 2, 3].map(async (n) => (await services.clients.create(SYSTEM_ACTOR, { name: `changed ${n}` })).client.id));
+    await services.clients.bulk(SYSTEM_ACTOR, 'disable', [ids[0]!]);
+    const enabled = await services.clients.bulk(SYSTEM_ACTOR, 'enable', ids);
+    expect(enabled.succeeded.sort()).toEqual([...ids].sort());
+    expect(enabled.changed).toEqual([ids[0]]);
+    const again = await services.clients.bulk(SYSTEM_ACTOR, 'enable', ids);
+    expect(again.changed).toEqual([]);
+    const disabled = await services.clients.bulk(SYSTEM_ACTOR, 'disable', ids);
+    expect(disabled.changed.sort()).toEqual([...ids].sort());
+    const deleted = await services.clients.bulk(SYSTEM_ACTOR, 'delete', ids);
+    expect(deleted.changed.sort()).toEqual([...ids].sort());
+  });
+
   it('applies a bulk action to a thousand clients at once', async () => {
     const ids: string[] = [];
     for (let batch = 0; batch < 1000; batch += 10) {

@@ -80,6 +80,8 @@ export interface BulkResult {
   readonly succeeded: string[];
   readonly notFound: string[];
   readonly refused: BulkRefusal[];
+  /** The succeeded ids whose state this action changed (an enable of an enabled client changes nothing). */
+  readonly changed: string[];
 }
 
 export interface GrantedPermission {
@@ -373,17 +375,18 @@ export function createClientsService(deps: ClientsServiceDeps) {
           else succeeded.push(id);
         }
         const names = new Map([...found].map(([id, client]) => [id, client.name]));
+        const changed = action === 'delete' ? succeeded : succeeded.filter((id) => found.get(id)!.enabled !== (action === 'enable'));
         if (action === 'delete') await repository.deleteMany(succeeded);
-        else await repository.setEnabledMany(succeeded, action === 'enable', clock.now().toISOString());
+        else await repository.setEnabledMany(changed, action === 'enable', clock.now().toISOString());
         const verb = action === 'delete' ? 'client.deleted' : action === 'enable' ? 'client.enabled' : 'client.disabled';
         await recordAudit(
           trx,
           clock,
           actor,
-          succeeded.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
+          changed.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
         );
-        note(...succeeded.map((id) => ({ kind: 'client' as const, id })));
-        return { action, succeeded, notFound, refused };
+        note(...changed.map((id) => ({ kind: 'client' as const, id })));
+        return { action, succeeded, notFound, refused, changed };
       });
       if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
       return result;

@@ -7,7 +7,6 @@ import { DetailPageFallback } from '../../components/detail-page-fallback';
 import { DetailTabs } from '../../components/detail-tabs';
 import { EnabledSwitch } from '../../components/enabled-switch';
 import { PageHeader } from '../../components/page-header';
-import { StatusBadge } from '../../components/status-badge';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { ActivityList } from '../audit/activity-list';
@@ -58,7 +57,20 @@ function ClientPermissions({ client }: { client: ApiClient }) {
     <EffectivePermissions
       permissions={useClientPermissions(client.id)}
       note={
-        client.role === null ? (
+        !client.enabled ? (
+          <>
+            This client is disabled, so it may do nothing at all until it is enabled again, whatever its role grants
+            {client.role === null ? (
+              ''
+            ) : (
+              <>
+                {' '}
+                (the role <strong>{client.role.name}</strong>, below)
+              </>
+            )}
+            .
+          </>
+        ) : client.role === null ? (
           <>This client has no role, so it holds no permissions. {rolesTab('Assign a role')} to grant some.</>
         ) : (
           <>
@@ -99,8 +111,6 @@ export function ClientDetailPage() {
       <PageHeader
         title={data.name}
         crumbs={[...CRUMBS, { label: data.name }]}
-        badge={<StatusBadge enabled={data.enabled} />}
-        description={data.description ?? undefined}
         actions={
           <Group gap="lg">
             <EnabledSwitch

@@ -6,6 +6,7 @@ import { Link } from 'react-router';
 import { ConfirmDialog } from '../../components/confirm-dialog';
 import { CopyAction } from '../../components/copy-action';
 import { ErrorAlert } from '../../components/error-alert';
+import { UnsavedChangesGuard } from '../../components/unsaved-changes-guard';
 import { FactCard } from '../../components/fact-card';
 import { RelativeTime } from '../../components/relative-time';
 import { SectionCard } from '../../components/section-card';
@@ -82,6 +83,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
   const errors = formErrors(problems, update.error, ['name', 'description']);
   return (
     <SectionCard title="Details">
+      <UnsavedChangesGuard dirty={dirty && !update.isPending} what="changes to the name or description" />
       <form onSubmit={submit} noValidate>
         <Stack gap="sm">
           <TextInput

@@ -52,12 +52,13 @@ describe('the API client table', () => {
     expect(headers.slice(1)).toEqual(['Status', 'Name', 'Client ID', 'Last Used', 'Created']);
   });
 
-  it('shows disabled clients gray and at reduced opacity', () => {
+  it('sets disabled clients apart by a tinted row, never by opacity', () => {
     const { table } = renderTable();
     const disabled = within(table).getByText('Client 2').closest('tr')!;
     expect(within(disabled).getByText('Disabled')).toBeTruthy();
-    expect(disabled.style.opacity).toBe('0.55');
-    expect(within(table).getByText('Client 1').closest('tr')!.style.opacity).toBe('1');
+    expect(disabled.className).toContain('koios-row-disabled');
+    expect(disabled.style.opacity).toBe('');
+    expect(within(table).getByText('Client 1').closest('tr')!.className).not.toContain('koios-row-disabled');
   });
 
   it('selects every row of the page with select-all, and clears them with it again', () => {

@@ -244,7 +244,8 @@ export function ClientTable({
                   key={client.id}
                   h={ROW_HEIGHT}
                   bg={isSelected ? 'var(--mantine-primary-color-light)' : undefined}
-                  style={{ opacity: client.enabled ? 1 : 0.55, cursor: 'pointer' }}
+                  className={client.enabled ? undefined : 'koios-row-disabled'}
+                  style={{ cursor: 'pointer' }}
                   data-disabled={client.enabled ? undefined : true}
                   onClick={(event) => {
                     // Text being selected, or a click on a control in the row, is not "open".

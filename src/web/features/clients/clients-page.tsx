@@ -18,6 +18,33 @@ import { CredentialsDialog, type Credentials } from './credentials-dialog';
 
 const DONE: Record<BulkAction, string> = { enable: 'enabled', disable: 'disabled', delete: 'deleted' };
 const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
+const were = (count: number) => (count === 1 ? 'was' : 'were');
+
+/** What a bulk action did, counting the clients it changed, not those that already were so. */
+export function bulkMessage(action: BulkAction, result: BulkResult): { color: string; title: string; message: string } {
+  const changed = result.changed.length;
+  const unchanged = result.succeeded.length - changed;
+  const refused = result.refused.length;
+  const reasons = [...new Set(result.refused.map((refusal) => refusal.reason))].join('; ');
+  const notes = [
+    unchanged > 0 ? `${plural(unchanged)} ${were(unchanged)} already ${DONE[action]}.` : '',
+    result.notFound.length > 0 ? `${plural(result.notFound.length)} no longer existed.` : '',
+    refused > 0 ? `${plural(refused)} left unchanged: ${reasons}.` : '',
+  ].filter(Boolean);
+  const effect =
+    changed === 0
+      ? ''
+      : action === 'disable'
+        ? `Their tokens are refused until they are enabled again.`
+        : action === 'enable'
+          ? `They can authenticate again with their current secrets.`
+          : `Their credentials no longer work.`;
+  return {
+    color: refused > 0 ? 'orange' : 'teal',
+    title: changed === 0 ? `No API client ${DONE[action]}` : `${plural(changed)} ${DONE[action]}`,
+    message: [effect, ...notes].filter(Boolean).join(' '),
+  };
+}
 
 /** `/system/connections`: the API client list (CONTRACT §8). */
 export function ClientsPage() {
@@ -40,20 +67,7 @@ export function ClientsPage() {
   const onBulk = async (action: BulkAction, ids: string[]) => {
     try {
       const result: BulkResult = await bulk.mutateAsync({ action, ids });
-      const missing = result.notFound.length > 0 ? ` ${plural(result.notFound.length)} no longer existed.` : '';
-      const refused = result.refused;
-      const reasons = [...new Set(refused.map((refusal) => refusal.reason))].join('; ');
-      const left = refused.length > 0 ? ` ${plural(refused.length)} left unchanged: ${reasons}.` : '';
-      notifications.show({
-        color: refused.length > 0 ? 'orange' : 'teal',
-        title: `${plural(result.succeeded.length)} ${DONE[action]}`,
-        message:
-          action === 'disable'
-            ? `Their tokens are refused until they are enabled again.${missing}${left}`
-            : action === 'enable'
-              ? `They can authenticate again with their current secrets.${missing}${left}`
-              : `Their credentials no longer work.${missing}${left}`,
-      });
+      notifications.show(bulkMessage(action, result));
     } catch (error) {
       notifications.show({ color: 'red', title: `Could not ${action} the selected clients`, message: errorMessage(error) });
       throw error;
@@ -63,7 +77,15 @@ export function ClientsPage() {
   const onCreated = (created: ApiClientWithSecret) => {
     setCreating(false);
     setCredentials({ clientId: created.client.id, clientSecret: created.clientSecret, clientName: created.client.name });
-    notifications.show({ color: 'teal', title: 'API client created', message: `${created.client.name} can now authenticate with its new credentials.` });
+    const { name, role } = created.client;
+    notifications.show({
+      color: 'teal',
+      title: 'API client created',
+      message:
+        role === null
+          ? `${name} can get tokens, but has no role yet, so it can call nothing: give it a role on its Roles tab.`
+          : `${name} can authenticate and call what the role ${role.name} allows.`,
+    });
   };
 
   const addButton = (

@@ -51,7 +51,7 @@ function useClientMutation<V, R>(mutationFn: (variables: V) => Promise<R>, clien
 
 export function useCreateClient() {
   return useClientMutation(
-    (input: { name: string; description?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
+    (input: { name: string; description?: string; roleId?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
     (result) => result.client,
   );
 }

@@ -1,9 +1,14 @@
-import { Textarea, TextInput } from '@mantine/core';
+import { NativeSelect, Textarea, TextInput } from '@mantine/core';
 import { DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH } from '../../../shared/limits';
 import { FormDialog } from '../../components/form-dialog';
 import { nameAndDescriptionProblems, useFormState } from '../../lib/forms';
 import type { ApiClientWithSecret } from '../../lib/types';
+import { useCan } from '../session/session';
+import { useRoles } from '../roles/roles.api';
 import { useCreateClient } from './clients.api';
+
+/** The create dialog's "no role" choice. */
+const NO_ROLE = '';
 
 /** "Add API Client": Name (required) and Description, then Create. */
 export function CreateClientDialog({
@@ -19,13 +24,20 @@ export function CreateClientDialog({
   returnFocus?: boolean;
 }) {
   const create = useCreateClient();
-  const { form, set, problems, setProblems, errors, accept, reset, dialog } = useFormState({ name: '', description: '' }, create, ['name', 'description']);
+  const can = useCan();
+  const mayAssign = can('roles:assign') && can('roles:read');
+  const roles = useRoles(opened && mayAssign);
+  const { form, set, problems, setProblems, errors, accept, reset, dialog } = useFormState({ name: '', description: '', roleId: NO_ROLE }, create, [
+    'name',
+    'description',
+    'roleId',
+  ]);
 
   const submit = () => {
     if (!accept(nameAndDescriptionProblems(form))) return;
     const description = form.description.trim();
     create.mutate(
-      { name: form.name.trim(), ...(description === '' ? {} : { description }) },
+      { name: form.name.trim(), ...(description === '' ? {} : { description }), ...(form.roleId === NO_ROLE ? {} : { roleId: form.roleId }) },
       {
         onSuccess: (created) => {
           reset();
@@ -64,6 +76,25 @@ export function CreateClientDialog({
         value={form.description}
         onChange={(event) => set({ description: event.currentTarget.value })}
         error={errors.of('description')}
+      />
+      <NativeSelect
+        label="Role"
+        description={
+          form.roleId === NO_ROLE
+            ? 'With no role the client can get tokens but call nothing that needs a permission. You can give it a role later.'
+            : 'What the client may do: the role’s permissions.'
+        }
+        disabled={!mayAssign}
+        value={form.roleId}
+        onChange={(event) => set({ roleId: event.currentTarget.value })}
+        error={errors.of('roleId')}
+        data={[
+          { value: NO_ROLE, label: 'No role (calls nothing)' },
+          ...(roles.data ?? []).map((role) => ({
+            value: role.id,
+            label: `${role.name} · ${role.permissions.length} ${role.permissions.length === 1 ? 'permission' : 'permissions'}`,
+          })),
+        ]}
       />
     </FormDialog>
   );

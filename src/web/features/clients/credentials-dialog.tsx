@@ -1,7 +1,64 @@
-import { Alert, Button, Checkbox, Group, Modal, Stack, Text, TextInput } from '@mantine/core';
-import { IconAlertTriangle } from '../../components/icons';
+import { Alert, Button, Checkbox, Code, Group, Modal, Stack, Text, TextInput } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { IconAlertTriangle, IconDownload } from '../../components/icons';
 import { useState, type RefObject } from 'react';
 import { CopyAction } from '../../components/copy-action';
+import { api } from '../../lib/api';
+
+/** The token endpoint as the server announces it (RFC 8414), so the example works behind a proxy too. */
+function useTokenUrl(): string {
+  const metadata = useQuery({
+    queryKey: ['oauth-metadata'],
+    queryFn: () => api.get<{ token_endpoint: string }>('/.well-known/oauth-authorization-server'),
+    staleTime: Infinity,
+    retry: false,
+  });
+  return metadata.data?.token_endpoint ?? `${window.location.origin}/oauth/token`;
+}
+
+/** A shell word in single quotes, whatever it holds. */
+const quoted = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** The ready-to-run request for a token with these credentials (client_secret_post). */
+export function curlExample(tokenUrl: string, clientId: string, clientSecret: string): string {
+  return [
+    `curl -X POST ${quoted(tokenUrl)} \\`,
+    `  -d grant_type=client_credentials \\`,
+    `  --data-urlencode client_id=${quoted(clientId)} \\`,
+    `  --data-urlencode client_secret=${quoted(clientSecret)}`,
+  ].join('\n');
+}
+
+/** The credentials as a .env file for the system that will use them. */
+export function envFile(tokenUrl: string, credentials: Credentials): string {
+  return [
+    `# Koios API client: ${credentials.clientName.replace(/[\r\n]+/g, ' ')}`,
+    `KOIOS_TOKEN_URL=${tokenUrl}`,
+    `KOIOS_CLIENT_ID=${credentials.clientId}`,
+    `KOIOS_CLIENT_SECRET=${credentials.clientSecret}`,
+    '',
+  ].join('\n');
+}
+
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A file name from the client's name: "Billing export" → "billing-export.env". */
+const fileName = (clientName: string) =>
+  `${
+    clientName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'api-client'
+  }.env`;
 
 const MONOSPACE = { input: { fontFamily: 'var(--mantine-font-family-monospace)' } };
 
@@ -30,6 +87,7 @@ export interface CredentialsDialogProps {
  */
 export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }: CredentialsDialogProps) {
   const [copied, setCopied] = useState(false);
+  const tokenUrl = useTokenUrl();
   const [shownFor, setShownFor] = useState(credentials);
   if (shownFor !== credentials) {
     // A new secret needs a new acknowledgement.
@@ -81,6 +139,26 @@ export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }
             onFocus={(event) => event.currentTarget.select()}
             rightSection={<CopyAction value={credentials.clientSecret} label="Copy client secret" />}
           />
+          <Stack gap={4}>
+            <Group justify="space-between" align="flex-end" wrap="nowrap">
+              <Text size="sm" fw={500} id="token-example-label">
+                Get a token
+              </Text>
+              <CopyAction value={curlExample(tokenUrl, credentials.clientId, credentials.clientSecret)} label="Copy the curl example" />
+            </Group>
+            <Code block aria-labelledby="token-example-label" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+              {curlExample(tokenUrl, credentials.clientId, credentials.clientSecret)}
+            </Code>
+          </Stack>
+          <Group>
+            <Button
+              variant="default"
+              leftSection={<IconDownload size={16} aria-hidden />}
+              onClick={() => download(fileName(credentials.clientName), envFile(tokenUrl, credentials))}
+            >
+              Download .env
+            </Button>
+          </Group>
           <Checkbox label="I have copied the secret" checked={copied} onChange={(event) => setCopied(event.currentTarget.checked)} />
           <Group justify="flex-end">
             <Button onClick={close} disabled={!copied}>

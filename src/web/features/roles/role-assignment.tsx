@@ -135,12 +135,13 @@ export function RoleAssignment({ current, multiple, holder, description, onSave,
         )}
         <Stack gap="sm" mt="md">
           {error !== null && error !== undefined && <ErrorAlert error={error} title={multiple ? 'The roles were not changed' : 'The role was not changed'} />}
-          <Group gap="sm">
-            <Button onClick={() => onSave(choice)} disabled={!dirty || !can('roles:assign')} loading={saving}>
-              {multiple ? 'Save roles' : 'Save role'}
-            </Button>
+          {/* The same order as every form of the console: Discard, then the primary Save on the right. */}
+          <Group gap="sm" justify="flex-end">
             <Button variant="default" disabled={!dirty || saving} onClick={() => setChoice([...current])}>
               Discard
+            </Button>
+            <Button onClick={() => onSave(choice)} disabled={!dirty || !can('roles:assign')} loading={saving}>
+              {multiple ? 'Save roles' : 'Save role'}
             </Button>
           </Group>
           {!can('roles:assign') && (

@@ -4,6 +4,7 @@ import { IconLock, IconShieldOff } from '../../components/icons';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { DeleteButton } from '../../components/delete-button';
+import { UnsavedChangesGuard } from '../../components/unsaved-changes-guard';
 import { DetailPageFallback } from '../../components/detail-page-fallback';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
@@ -51,7 +52,7 @@ function RoleEditor({ role }: { role: Role }) {
           notifications.show({
             color: 'teal',
             title: 'Role saved',
-            message: `${saved.name} grants ${saved.permissions.length} permission(s). Clients and users with it get them on their next request.`,
+            message: `${saved.name} grants ${saved.permissions.length} ${saved.permissions.length === 1 ? 'permission' : 'permissions'}. Clients and users with it get them on their next request.`,
           }),
       },
     );
@@ -88,6 +89,7 @@ function RoleEditor({ role }: { role: Role }) {
           </Stack>
         </SectionCard>
       )}
+      <UnsavedChangesGuard dirty={dirty && !update.isPending} what="changes to this role" />
       <Stack gap="sm" component="section" aria-labelledby="role-permissions-heading">
         <Title order={2} size="h4" id="role-permissions-heading">
           Permissions

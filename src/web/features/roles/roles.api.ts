@@ -8,9 +8,10 @@ export const roleKeys = {
   one: (id: string) => ['roles', 'one', id] as const,
 };
 
-export function useRoles() {
+export function useRoles(enabled = true) {
   return useQuery({
     queryKey: roleKeys.list,
+    enabled,
     queryFn: async ({ signal }) => (await api.get<{ items: Role[] }>('/api/v1/roles', undefined, signal)).items,
   });
 }

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { nameProblem, PASSWORD_MIN_LENGTH } from '../../../shared/limits';
 import { DeleteButton } from '../../components/delete-button';
+import { UnsavedChangesGuard } from '../../components/unsaved-changes-guard';
 import { DetailPageFallback } from '../../components/detail-page-fallback';
 import { DetailTabs } from '../../components/detail-tabs';
 import { EnabledSwitch } from '../../components/enabled-switch';
@@ -93,6 +94,7 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
         <SectionCard title="Details">
           <form onSubmit={save} noValidate>
             <Stack gap="sm">
+              <UnsavedChangesGuard dirty={dirty && !update.isPending} what="changes to the name or email" />
               <TextInput
                 label="Name"
                 required

@@ -89,7 +89,8 @@ export function UsersPage() {
                 <Table.Tr
                   key={user.id}
                   h={54}
-                  style={{ opacity: user.enabled ? 1 : 0.55, cursor: 'pointer' }}
+                  className={user.enabled ? undefined : 'koios-row-disabled'}
+                  style={{ cursor: 'pointer' }}
                   onClick={(event) => {
                     if (!(event.target as HTMLElement).closest('a, button')) void navigate(`/users/${user.id}`);
                   }}

@@ -1,0 +1,36 @@
+import { Button, Group, Modal, Stack, Text } from '@mantine/core';
+import { useEffect } from 'react';
+import { useBlocker } from 'react-router';
+
+/**
+ * Asks before an unsaved form is left: another page, another tab of the page, Back, or closing the
+ * browser tab. Going to sign-in because the session ended is never held (the form is kept as a draft).
+ */
+export function UnsavedChangesGuard({ dirty, what = 'changes' }: { dirty: boolean; what?: string }) {
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      dirty && nextLocation.pathname !== '/login' && (currentLocation.pathname !== nextLocation.pathname || currentLocation.search !== nextLocation.search),
+  );
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+  const blocked = blocker.state === 'blocked';
+  return (
+    <Modal opened={blocked} onClose={() => blocker.reset?.()} title="Leave without saving?" centered>
+      <Stack>
+        <Text>Your {what} are not saved. Leaving now drops them.</Text>
+        <Group justify="flex-end">
+          <Button variant="default" data-autofocus onClick={() => blocker.reset?.()}>
+            Stay
+          </Button>
+          <Button color="red" onClick={() => blocker.proceed?.()}>
+            Leave without saving
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
