@@ -85,6 +85,33 @@ describe('SQLite beside other processes', () => {
     await addSetting(handle, 'after the lock');
   });
 
+  it('leaves the write lock to another process now and then while its own transactions follow each other without a gap', async () => {
+    const busy = open();
+    const cli = open(2000);
+    let stop = false;
+    let n = 0;
+    // A server whose writes queue up: each transaction holds the lock across timer turns.
+    const server = Array.from({ length: 5 }, async () => {
+      while (!stop) {
+        await busy.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('settings')
+            .values({ key: `busy ${(n += 1)}`, value: 'v' })
+            .execute();
+          await sleep(2);
+        });
+      }
+    });
+    try {
+      await sleep(50);
+      await addSetting(cli, 'from the other process');
+    } finally {
+      stop = true;
+      await Promise.all(server);
+    }
+    expect(n).toBeGreaterThan(5);
+  });
+
   it('takes the write lock when a transaction begins, so a read-then-write transaction is never overtaken', async () => {
     const first = open();
     const second = open();

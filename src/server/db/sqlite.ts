@@ -37,8 +37,15 @@ export interface SqliteDriverOptions {
   readonly prepare?: (text: string) => SqliteDatabase.Statement;
 }
 
-/** Waits between attempts, like SQLite's own busy handler but capped low: a waiting writer polls often. */
-const BACKOFF_MS = [1, 2, 5, 10, 15, 20];
+/** Waits between attempts, capped below YIELD_MS: a waiting process then tries at least once in each window the others leave it. */
+const BACKOFF_MS = [1, 2, 3, 5];
+/**
+ * SQLite has no queue for its write lock: a process whose transactions follow each other without
+ * a gap (a busy server) would keep it from every other process (the CLI) until their busy timeout.
+ * After holding it back to back for BURST_MS, a process leaves it free for YIELD_MS.
+ */
+const BURST_MS = 100;
+const YIELD_MS = 10;
 const LOG_EVERY_MS = 10_000;
 const PROBE_EVERY_MS = 1000;
 const PROBE_KEY = 'koios_write_probe';
@@ -71,6 +78,10 @@ export class KoiosSqliteDriver implements Driver {
   readonly #connection: DatabaseConnection;
   #diskFull = false;
   #lastProbe = 0;
+  /** When this process's current run of back-to-back write transactions began, and the last one ended. */
+  #burstStart = 0;
+  #lastRelease = -Infinity;
+  #yieldUntil = 0;
   readonly #logged = { busy: { at: 0, count: 0 }, full: { at: 0, count: 0 } };
 
   constructor(database: SqliteDatabase.Database, options: SqliteDriverOptions = {}) {
@@ -98,11 +109,20 @@ export class KoiosSqliteDriver implements Driver {
   }
 
   async beginTransaction(): Promise<void> {
+    for (let now = performance.now(); now < this.#yieldUntil; now = performance.now()) await this.#pause(this.#yieldUntil - now);
+    const now = performance.now();
+    if (now - this.#lastRelease > 1) this.#burstStart = now;
+    else if (now - this.#burstStart > BURST_MS) {
+      this.#yieldUntil = now + YIELD_MS;
+      this.#burstStart = this.#yieldUntil;
+      await this.#pause(YIELD_MS);
+    }
     await this.#execute(CompiledQuery.raw('begin immediate'));
   }
 
   async commitTransaction(): Promise<void> {
     await this.#execute(CompiledQuery.raw('commit'));
+    this.#lastRelease = performance.now();
     this.#wrote();
   }
 
@@ -110,6 +130,17 @@ export class KoiosSqliteDriver implements Driver {
     // SQLite rolls back by itself after some errors (SQLITE_FULL among them); a second rollback
     // would fail with "no transaction is active" and hide the error that caused it.
     if (this.#database.inTransaction) this.#database.prepare('rollback').run();
+    this.#lastRelease = performance.now();
+  }
+
+  /** Sleeps with the connection lent to others (nothing is open on it). */
+  async #pause(ms: number): Promise<void> {
+    this.#mutex.unlock();
+    try {
+      await sleep(ms);
+    } finally {
+      await this.#mutex.lock();
+    }
   }
 
   async destroy(): Promise<void> {
@@ -177,17 +208,8 @@ export class KoiosSqliteDriver implements Driver {
           throw new Unavailable(DATABASE_BUSY_MESSAGE);
         }
         const wait = Math.min(remaining, (BACKOFF_MS[attempt] ?? BACKOFF_MS[BACKOFF_MS.length - 1]!) * (0.5 + Math.random()));
-        if (inTransaction) {
-          await sleep(wait);
-        } else {
-          // Nothing is open on the connection: let reads and other statements use it meanwhile.
-          this.#mutex.unlock();
-          try {
-            await sleep(wait);
-          } finally {
-            await this.#mutex.lock();
-          }
-        }
+        // Outside a transaction nothing is open on the connection: reads use it meanwhile.
+        await (inTransaction ? sleep(wait) : this.#pause(wait));
       }
     }
   }
