@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/server/config.js';
 import { BULK_POOL, migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../src/server/db/database.js';
+import { createMasterKey } from '../src/server/modules/master-key/master-key.js';
 import { createServices } from '../src/server/services.js';
 import { cleanUp, onCleanUp } from './children.js';
 import { httpBench, type TableRow, type Verdict } from './http.js';
@@ -118,7 +119,9 @@ async function runOn(target: Target, results: BenchResult[], failures: string[])
       opened = { ...opened, dispose };
       onCleanUp(dispose);
       await migrateToLatest(opened.handle, opened.schema);
-      services = await createServices({ database: opened.handle, tokenSettings: TOKEN_SETTINGS, lastUsedFlushMs: 60_000 });
+      // Every scenario's database is new: a random master key of its own seals its keys.
+      const masterKey = createMasterKey(randomBytes(32), 'KOIOS_MASTER_KEY');
+      services = await createServices({ database: opened.handle, tokenSettings: TOKEN_SETTINGS, masterKey, lastUsedFlushMs: 60_000 });
       results.push(...(await scenario.run({ dialect: target.dialect, db: opened.handle.db, services })));
       out(`${target.dialect}: ${scenario.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {

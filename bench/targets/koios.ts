@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
     PORT: String(port),
     KOIOS_LOG_LEVEL: process.env['KOIOS_LOG_LEVEL'] ?? 'warn',
+    // The parent made this database for this run alone: a random master key, no key file left behind.
+    KOIOS_MASTER_KEY: randomBytes(32).toString('base64'),
   });
   const server = await startServer(config, createLogger(config.logLevel));
   onShutdown(() => server.close());

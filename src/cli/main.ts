@@ -3,10 +3,11 @@ import { SYSTEM_ACTOR } from '../server/actor.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { DomainError } from '../server/errors.js';
 import { createLogger } from '../server/logger.js';
-import { openMigratedDatabase, runServer } from '../server/server.js';
-import { createServices, type Services } from '../server/services.js';
+import { createConfiguredServices, openMigratedDatabase, runServer } from '../server/server.js';
+import type { Services } from '../server/services.js';
 import { BadInput } from '../server/errors.js';
 import type { ApiClient } from '../server/modules/clients/clients.service.js';
+import { createMasterKey, readKeyFile, writeKeyFile } from '../server/modules/master-key/master-key.js';
 
 /**
  * The operator CLI (CONTRACT §1). Every command reads the same configuration as the server, so
@@ -22,7 +23,7 @@ async function withServices<T>(run: (services: Services) => Promise<T>): Promise
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openMigratedDatabase(config, logger);
-  const services = await createServices({ database, logger, tokenSettings: config });
+  const services = await createConfiguredServices(config, database, logger);
   try {
     return await run(services);
   } finally {
@@ -218,6 +219,29 @@ export function buildProgram(): Command {
       withServices(async (services) => {
         const kid = await services.signingKeys.rotate(SYSTEM_ACTOR);
         print(options, { kid }, `new signing key ${kid} signs from now on; earlier keys verify until their tokens have expired`);
+      }),
+    );
+
+  const masterKey = program.command('master-key').description('manage the master key that seals the signing keys and the client-secret key');
+  masterKey
+    .command('rotate')
+    .description('re-seal every key under a new master key in one transaction; then restart every instance with the new key')
+    .requiredOption('--new-key-file <path>', 'the new key: read from this file, or generated into it (mode 0600) when it does not exist')
+    .option('--json', 'print {"masterKeyId","keyFile","generated","signingKeys"}')
+    .action(async (options: Output & { newKeyFile: string }) =>
+      withServices(async (services) => {
+        const existing = readKeyFile(options.newKeyFile, '--new-key-file');
+        const next = createMasterKey(existing ?? writeKeyFile(options.newKeyFile, '--new-key-file'), 'KOIOS_MASTER_KEY_FILE');
+        const result = await services.rotateMasterKey(next);
+        print(
+          options,
+          { masterKeyId: result.masterKeyId, keyFile: options.newKeyFile, generated: existing === null, signingKeys: result.signingKeys },
+          [
+            `${existing === null ? 'Generated a new master key in' : 'Read the new master key from'} ${options.newKeyFile} (id ${result.masterKeyId}).`,
+            `Re-sealed the client-secret key and ${result.signingKeys} signing key(s) under it: the old master key no longer opens them.`,
+            `Restart every instance with KOIOS_MASTER_KEY_FILE=${options.newKeyFile} (or the key in KOIOS_MASTER_KEY), then destroy the old key and its backups.`,
+          ].join('\n'),
+        );
       }),
     );
 

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseEnv } from 'node:util';
+import { MASTER_KEY_FORMAT, parseMasterKey, type MasterKeySource } from './modules/master-key/master-key.js';
 
 /**
  * The only reader of the environment (CONTRACT §2). `loadConfig` parses once into a frozen
@@ -29,6 +31,8 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number;
   /** SIGTERM/SIGINT: how long in-flight requests and the last writes get before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** The key that seals the signing keys and the client-secret key in the database. */
+  readonly masterKey: MasterKeySource;
 }
 
 export type DatabaseConfig =
@@ -118,6 +122,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
   const sqliteBusyTimeoutMs = parseInteger('KOIOS_SQLITE_BUSY_TIMEOUT_MS', value('KOIOS_SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 0, 600_000);
   const shutdownTimeoutMs = parseInteger('KOIOS_SHUTDOWN_TIMEOUT_MS', value('KOIOS_SHUTDOWN_TIMEOUT_MS') ?? '10000', 100, 600_000);
+  const masterKey = parseMasterKeySource(value('KOIOS_MASTER_KEY'), value('KOIOS_MASTER_KEY_FILE'), database);
 
   return Object.freeze({
     database: Object.freeze(database),
@@ -132,7 +137,25 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     trustProxy: Object.freeze(trustProxy),
     sqliteBusyTimeoutMs,
     shutdownTimeoutMs,
+    masterKey: Object.freeze(masterKey),
   });
+}
+
+/**
+ * KOIOS_MASTER_KEY (the key itself) or KOIOS_MASTER_KEY_FILE (a file holding it); with neither,
+ * the key file `master.key` beside the SQLite database, or `./data/master.key` on PostgreSQL.
+ */
+function parseMasterKeySource(text: string | undefined, file: string | undefined, database: DatabaseConfig): MasterKeySource {
+  if (text !== undefined && file !== undefined) throw new ConfigError('KOIOS_MASTER_KEY', 'set either KOIOS_MASTER_KEY or KOIOS_MASTER_KEY_FILE, not both');
+  if (text !== undefined) {
+    const bytes = parseMasterKey(text);
+    if (bytes === null) throw new ConfigError('KOIOS_MASTER_KEY', MASTER_KEY_FORMAT);
+    // A function, not the bytes: the configuration object can then be printed without the key.
+    return { kind: 'value', key: () => Buffer.from(bytes) };
+  }
+  if (file !== undefined) return { kind: 'file', path: file, configured: true };
+  const beside = database.dialect === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data';
+  return { kind: 'file', path: join(beside, 'master.key'), configured: false };
 }
 
 function parseDatabaseUrl(url: string): DatabaseConfig {

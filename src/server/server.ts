@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, redactDatabaseUrl, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
+import { resolveMasterKey } from './modules/master-key/sealed-keys.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -53,9 +54,20 @@ export async function openMigratedDatabase(config: Config, logger?: Logger): Pro
   return open(config.databasePool);
 }
 
+/** The services over an open database, with the configured master key (a key file made on first start). */
+export async function createConfiguredServices(config: Config, database: DatabaseHandle, logger: Logger): Promise<Services> {
+  try {
+    const masterKey = await resolveMasterKey(config.masterKey, database.db, logger);
+    return await createServices({ database, logger, tokenSettings: config, masterKey });
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openMigratedDatabase(config, logger);
-  const services = await createServices({ database, logger, tokenSettings: config });
+  const services = await createConfiguredServices(config, database, logger);
 
   if (config.admin !== null) {
     const created = await services.users.ensureFirstAdministrator(config.admin);

@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { createChangeFeed, type ChangeFeed } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Database } from './db/schema.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
 import { checkCsrf, createAuthenticator } from './modules/auth/auth.plugin.js';
@@ -20,25 +17,8 @@ import { createClientsService } from './modules/clients/clients.service.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './modules/clients/last-used.js';
 import { createRolesService } from './modules/roles/roles.service.js';
 import { createUsersService } from './modules/users/users.service.js';
-
-const SECRET_KEY_SETTING = 'client_secret_hmac_key';
-
-/**
- * The key of the client-secret HMAC, made on first start and kept in the database so that every
- * instance (and the CLI) computes the same hashes. Concurrent first starts agree: the first insert wins.
- */
-export async function loadSecretKey(db: Kysely<Database>): Promise<Buffer> {
-  // Read first: every start after the first (each CLI command) then needs no write lock.
-  const existing = await db.selectFrom('settings').select('value').where('key', '=', SECRET_KEY_SETTING).executeTakeFirst();
-  if (existing !== undefined) return Buffer.from(existing.value, 'base64url');
-  await db
-    .insertInto('settings')
-    .values({ key: SECRET_KEY_SETTING, value: randomBytes(32).toString('base64url') })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await db.selectFrom('settings').select('value').where('key', '=', SECRET_KEY_SETTING).executeTakeFirstOrThrow();
-  return Buffer.from(row.value, 'base64url');
-}
+import type { MasterKey } from './modules/master-key/master-key.js';
+import { loadSecretKey, rotateMasterKey, sealKeysAtRest } from './modules/master-key/sealed-keys.js';
 
 /** What the token service needs of the configuration. */
 export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
@@ -46,6 +26,8 @@ export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtl
 export interface ServicesOptions {
   readonly database: DatabaseHandle;
   readonly tokenSettings: TokenSettings;
+  /** Opens the signing keys and the client-secret key, which the database holds only sealed. */
+  readonly masterKey: MasterKey;
   readonly throttleLimits?: ThrottleLimits;
   readonly clientStateTtlMs?: number;
   readonly signInLimits?: Partial<ThrottleLimits>;
@@ -63,13 +45,22 @@ export async function createServices(options: ServicesOptions) {
   const clock = options.clock ?? systemClock;
   const changes = options.changes ?? createChangeFeed(database, logger);
   await changes.start();
-  const hasher = createSecretHasher(await loadSecretKey(db));
+  const { masterKey } = options;
+  let secretKey: Buffer;
+  try {
+    await sealKeysAtRest({ db, dialect: database.dialect, masterKey, changes, ...(logger === undefined ? {} : { logger }) });
+    secretKey = await loadSecretKey(db, masterKey);
+  } catch (error) {
+    await changes.stop();
+    throw error;
+  }
+  const hasher = createSecretHasher(secretKey);
   const lastUsed: LastUsedRecorder = createLastUsedRecorder(db, logger, options.lastUsedFlushMs);
   const roles = createRolesService({ db, clock, changes });
   await roles.ensureBuiltIns();
   const clients = createClientsService({ db, clock, hasher, changes, lastUsed });
 
-  const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds });
+  const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds, masterKey });
   await signingKeys.start();
   const clientStates = createClientStateCache({ db, changes, clock, ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }) });
   // The counters are rows, on SQLite too: every instance and process on the database counts together.
@@ -145,6 +136,8 @@ export async function createServices(options: ServicesOptions) {
     /** Setup-token guesses, per address only; a wrong token is a failure like a wrong password. */
     setupThrottle: createThrottle(db, { scope: 'setup', limits: { perClient: 20, perAddress: 20, windowSeconds: 300, ...options.setupLimits } }),
     audit: createAuditService({ db, clock }),
+    /** Re-seals every key under `next`; this process's keys stay in memory, other processes must restart with `next`. */
+    rotateMasterKey: (next: MasterKey) => rotateMasterKey({ db, dialect: database.dialect, current: masterKey, next }),
     /**
      * Flushes coalesced writes; call before closing the database. Last-used times are retried
      * until `deadline` (epoch ms) while the database is away; resolves with how many were dropped.

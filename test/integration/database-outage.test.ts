@@ -47,7 +47,7 @@ describe.each(postgresOnly)('a %s outage under a running server', (dialect) => {
     const port = await freePort();
     const config = loadConfig({ KOIOS_DATABASE_URL: roleUrl.href, HOST: '127.0.0.1', PORT: String(port), KOIOS_LOG_LEVEL: 'warn' });
     const logger = createLogger('warn', new LogCapture());
-    services = await createServices({ database: handle, logger, tokenSettings: config, clientStateTtlMs: TTL_MS });
+    services = await createServices({ database: handle, logger, tokenSettings: config, masterKey: database.masterKey, clientStateTtlMs: TTL_MS });
     app = await createApp({ config, database: handle, services, logger });
     await app.listen({ host: '127.0.0.1', port });
     url = config.issuer;

@@ -17,8 +17,9 @@ describe.runIf(privatePostgresAvailable())('a server whose PostgreSQL connection
 
   beforeAll(async () => {
     cluster = await createPrivatePostgres();
-    ({ administrator } = await seedClients(cluster.url));
-    server = await startServerProcess({ env: { KOIOS_DATABASE_URL: cluster.url } });
+    const seeded = await seedClients(cluster.url);
+    administrator = seeded.administrator;
+    server = await startServerProcess({ env: seeded.env });
     token = await accessToken(server.url, administrator);
   }, 120_000);
 

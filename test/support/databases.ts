@@ -6,6 +6,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import type { DatabaseConfig } from '../../src/server/config.js';
 import { BULK_POOL, migrateToLatest, openDatabase, type DatabaseHandle, type Dialect } from '../../src/server/db/database.js';
+import { createMasterKey, type MasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
 
 /** The dialects this run can test: SQLite always, PostgreSQL when global setup found it. */
@@ -19,6 +20,8 @@ export interface TestDatabase {
   /** What a server or CLI process needs to reach the same database. */
   readonly env: Record<string, string>;
   readonly config: DatabaseConfig;
+  /** A random master key of this database's own, also in `env` as KOIOS_MASTER_KEY. */
+  readonly masterKey: MasterKey;
   /** SQLite: the database file; PostgreSQL: the schema. */
   readonly location: string;
   drop(): Promise<void>;
@@ -26,6 +29,9 @@ export interface TestDatabase {
 
 /** A fresh, migrated database of its own: a temporary SQLite file, or a new PostgreSQL schema. */
 export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const keyBytes = randomBytes(32);
+  const masterKey = createMasterKey(keyBytes, 'KOIOS_MASTER_KEY');
+  const KOIOS_MASTER_KEY = keyBytes.toString('base64');
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'koios-test-'));
     const path = join(dir, 'koios.db');
@@ -37,7 +43,8 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       handle,
       config,
       location: path,
-      env: { KOIOS_DATABASE_URL: config.url },
+      masterKey,
+      env: { KOIOS_DATABASE_URL: config.url, KOIOS_MASTER_KEY },
       async drop() {
         await handle.close().catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });
@@ -57,7 +64,8 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     handle,
     config,
     location: schema,
-    env: { KOIOS_DATABASE_URL: url.href },
+    masterKey,
+    env: { KOIOS_DATABASE_URL: url.href, KOIOS_MASTER_KEY },
     async drop() {
       await handle.close().catch(() => undefined);
       const client = new pg.Client({ connectionString: base });
@@ -72,5 +80,5 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
 export const TEST_TOKEN_SETTINGS = Object.freeze({ issuer: 'http://koios.test', audience: 'http://koios.test', accessTokenTtlSeconds: 3600 });
 
 export async function createTestServices(database: TestDatabase, options: Partial<ServicesOptions> = {}): Promise<Services> {
-  return createServices({ database: database.handle, tokenSettings: TEST_TOKEN_SETTINGS, lastUsedFlushMs: 60_000, ...options });
+  return createServices({ database: database.handle, tokenSettings: TEST_TOKEN_SETTINGS, masterKey: database.masterKey, lastUsedFlushMs: 60_000, ...options });
 }

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
+import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices } from '../../src/server/services.js';
 
 /**
@@ -11,14 +13,19 @@ export interface ClientCredentials {
   readonly secret: string;
 }
 
-/** Migrates the database at `url` and creates an API client with the Administrator role (and a plain one). */
-export async function seedClients(url: string): Promise<{ administrator: ClientCredentials; plain: ClientCredentials }> {
+/**
+ * Migrates the database at `url` and creates an API client with the Administrator role (and a
+ * plain one), under a random master key; `env` is what a server process needs to serve it.
+ */
+export async function seedClients(url: string): Promise<{ administrator: ClientCredentials; plain: ClientCredentials; env: Record<string, string> }> {
+  const masterKeyBytes = randomBytes(32);
   const handle = openDatabase({ dialect: 'postgres', url }, { pool: { ...BULK_POOL, size: 2 } });
   try {
     await migrateToLatest(handle);
     const services = await createServices({
       database: handle,
       tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
+      masterKey: createMasterKey(masterKeyBytes, 'KOIOS_MASTER_KEY'),
     });
     try {
       const roles = await services.roles.list(SYSTEM_ACTOR);
@@ -28,6 +35,7 @@ export async function seedClients(url: string): Promise<{ administrator: ClientC
       return {
         administrator: { id: administrator.client.id, secret: administrator.clientSecret },
         plain: { id: plain.client.id, secret: plain.clientSecret },
+        env: { KOIOS_DATABASE_URL: url, KOIOS_MASTER_KEY: masterKeyBytes.toString('base64') },
       };
     } finally {
       await services.stop();

@@ -53,7 +53,7 @@ export async function startTestServer(dialect: Dialect, options: TestServerOptio
   const config = loadConfig({ ...database.env, HOST: '127.0.0.1', PORT: String(port), KOIOS_LOG_LEVEL: 'debug', ...options.env });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const services = await createServices({ database: database.handle, logger, tokenSettings: config, ...options.services });
+  const services = await createServices({ database: database.handle, logger, tokenSettings: config, masterKey: database.masterKey, ...options.services });
   const app = await createApp({ config, database: database.handle, services, logger });
   await app.listen({ host: config.host, port: config.port });
   return {

@@ -121,7 +121,8 @@ export interface SigningKeysTable {
   kid: string;
   alg: string;
   public_jwk: string;
-  private_pem: string;
+  /** The PKCS #8 private key sealed under the master key (sealed-keys.ts). */
+  private_key: string;
   created_at: string;
   retired_at: string | null;
 }

@@ -268,7 +268,7 @@ describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dia
     beforeAll(async () => {
       const { database } = server;
       otherHandle = openDatabase(database.config, database.dialect === 'postgres' ? { schema: database.location, pool: BULK_POOL } : {});
-      other = await createServices({ database: otherHandle, tokenSettings: server.config });
+      other = await createServices({ database: otherHandle, tokenSettings: server.config, masterKey: database.masterKey });
     });
     afterAll(async () => {
       await other?.stop();

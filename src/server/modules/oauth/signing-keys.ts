@@ -5,6 +5,8 @@ import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Database, SigningKeyRow } from '../../db/schema.js';
 import { recordAudit } from '../audit/audit.service.js';
+import type { MasterKey } from '../master-key/master-key.js';
+import { assertMasterKeyCurrent, signingKeyPurpose } from '../master-key/sealed-keys.js';
 import { TOKEN_ALGORITHM } from './jwt.js';
 
 export interface PublicJwk {
@@ -28,7 +30,7 @@ interface LoadedKey {
 /** Grace after a key's retirement beyond the token lifetime, for clock skew between instances. */
 const RETIREMENT_GRACE_SECONDS = 300;
 
-function newKeyRow(at: string): SigningKeyRow {
+function newKeyRow(at: string, masterKey: MasterKey): SigningKeyRow {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const x = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
   // RFC 7638 thumbprint: the kid names the key itself, so every instance agrees on it.
@@ -40,7 +42,8 @@ function newKeyRow(at: string): SigningKeyRow {
     kid,
     alg: TOKEN_ALGORITHM,
     public_jwk: JSON.stringify(jwk),
-    private_pem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    // Only the sealed form is written: a copy of the database alone cannot sign.
+    private_key: masterKey.seal(privateKey.export({ format: 'der', type: 'pkcs8' }), signingKeyPurpose(kid)),
     created_at: at,
     retired_at: null,
   };
@@ -51,8 +54,8 @@ function newKeyRow(at: string): SigningKeyRow {
  * keys. Generated on first start; `rotate` makes a new key sign at once while the old ones keep
  * verifying until the longest token lifetime (plus a grace) has passed.
  */
-export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; accessTokenTtlSeconds: number }) {
-  const { db, changes, clock } = deps;
+export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; accessTokenTtlSeconds: number; masterKey: MasterKey }) {
+  const { db, changes, clock, masterKey } = deps;
   let keys: LoadedKey[] = [];
   let byKid = new Map<string, LoadedKey>();
   let lastUnknownKidReload = 0;
@@ -70,7 +73,7 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
       .execute();
     keys = rows.map((row) => ({
       kid: row.kid,
-      privateKey: createPrivateKey(row.private_pem),
+      privateKey: createPrivateKey({ key: masterKey.open(row.private_key, signingKeyPurpose(row.kid)), format: 'der', type: 'pkcs8' }),
       publicKey: createPublicKey({ key: JSON.parse(row.public_jwk) as PublicJwk & Record<string, string>, format: 'jwk' }),
       jwk: JSON.parse(row.public_jwk) as PublicJwk,
       createdAt: row.created_at,
@@ -96,7 +99,7 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
       if (!keys.some((key) => key.retiredAt === null)) {
         await db
           .insertInto('signing_keys')
-          .values(newKeyRow(clock.now().toISOString()))
+          .values(newKeyRow(clock.now().toISOString(), masterKey))
           .onConflict((oc) => oc.doNothing())
           .execute();
         await load();
@@ -141,8 +144,9 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
      */
     async rotate(actor: Actor): Promise<string> {
       const at = clock.now().toISOString();
-      const row = newKeyRow(at);
+      const row = newKeyRow(at, masterKey);
       await changes.transaction(async (trx, note) => {
+        await assertMasterKeyCurrent(trx, masterKey);
         const retired = await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).returning('kid').execute();
         await trx.insertInto('signing_keys').values(row).execute();
         await recordAudit(trx, clock, actor, [
