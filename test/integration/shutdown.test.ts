@@ -75,7 +75,7 @@ async function outageFor(dialect: Dialect, database: TestDatabase): Promise<Outa
   const url = new URL(database.env['KOIOS_DATABASE_URL']!);
   url.username = role;
   return {
-    env: { KOIOS_DATABASE_URL: url.href },
+    env: { ...database.env, KOIOS_DATABASE_URL: url.href },
     async cut() {
       await admin.query(`alter role ${role} nologin`);
       await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where usename = $1', [role]);
