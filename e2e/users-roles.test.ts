@@ -291,12 +291,18 @@ describe.runIf(browserAvailable())('the roles, users and audit pages', () => {
     await page.getByText('No events match').waitFor();
   });
   // Last: it ends every session of the Administrator, this page's too.
-  it('says on the sign-in page why changing your own password signed you out, and the new password works', async () => {
+  it('asks for your current password to change your own, says on the sign-in page why the change signed you out, and the new password works', async () => {
     const newPassword = 'a brand new long passphrase';
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await page.getByRole('table', { name: 'Users' }).getByRole('link', { name: console_.admin.name }).click();
     await page.getByRole('heading', { name: console_.admin.name, level: 1 }).waitFor();
     await page.getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByText('Enter your current password').waitFor();
+    await page.getByLabel('Current password').fill('not my password at all');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByText('is not your current password').waitFor();
+    await page.getByLabel('Current password').fill(console_.admin.password);
     await page.getByRole('button', { name: 'Set password' }).click();
     await page.waitForURL(/\/login\?reason=password-changed$/);
     await page.getByRole('alert').filter({ hasText: 'Password changed' }).waitFor();

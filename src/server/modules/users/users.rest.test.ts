@@ -230,7 +230,13 @@ describe.each(testDialects())('REST /api/v1/users on %s', (dialect) => {
   it('lets a signed-in user with users:write change their own password, which ends their own sessions too', async () => {
     const writer = await userWith(server, ['users:read', 'users:write']);
     const newPassword = `mine-${unique()}-password`;
-    const changed = await rest(server, 'PATCH', `/api/v1/users/${writer.user.id}`, { session: writer.session }, { password: newPassword });
+    const changed = await rest(
+      server,
+      'PATCH',
+      `/api/v1/users/${writer.user.id}`,
+      { session: writer.session },
+      { password: newPassword, currentPassword: writer.password },
+    );
     expect(changed.status, changed.text).toBe(200);
     expect(await sessionStatus(writer.session)).toBe(401);
     expect(await sessionStatus(await signIn(server, writer.email, newPassword))).toBe(200);

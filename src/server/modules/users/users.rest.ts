@@ -63,7 +63,7 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
       schema: {
         summary: 'Change a user’s email, name, password, state or roles',
         description:
-          'email, name, enabled and password need users:write and, for another user, every permission that user holds; roleIds needs roles:assign and every permission of each role added or removed. Disabling a user or changing their password ends their sessions. The last enabled Administrator cannot be disabled or lose the role (409).',
+          'email, name, enabled and password need users:write and, for another user, every permission that user holds; changing your own password or email needs `currentPassword` (400 naming it when missing or wrong); roleIds needs roles:assign and every permission of each role added or removed. Disabling a user or changing their password ends their sessions. The last enabled Administrator cannot be disabled or lose the role (409).',
         tags,
         params: IdParams,
         body: UpdateUserBody,

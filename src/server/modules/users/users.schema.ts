@@ -73,6 +73,13 @@ export const UpdateUserBody = Type.Object(
     enabled: Type.Optional(Type.Boolean({ description: 'false ends the user’s sessions' })),
     password: Type.Optional(Password),
     roleIds: Type.Optional(RoleIds),
+    currentPassword: Type.Optional(
+      Type.String({
+        maxLength: PASSWORD_MAX_LENGTH,
+        writeOnly: true,
+        description: 'Your current password: required to change your own password or email, never stored or returned',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 );

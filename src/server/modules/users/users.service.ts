@@ -56,6 +56,8 @@ export interface UpdateUserInput {
   readonly enabled?: boolean;
   readonly password?: string;
   readonly roleIds?: readonly string[];
+  /** Needed to change one's own password or email: a session left open must not take the account over. */
+  readonly currentPassword?: string;
 }
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
@@ -208,6 +210,26 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     return roleIds;
   }
 
+  /**
+   * Changing one's own password or email takes the current password (ASVS 6.2.3): whoever finds a
+   * signed-in console, or steals its session, must not be able to lock the owner out. Checked
+   * before the change's transaction, as argon2 is slow; an administrator changing another user
+   * is authorised by their permissions instead.
+   */
+  async function requireCurrentPassword(actor: Actor, id: string, input: UpdateUserInput): Promise<void> {
+    if (actor.type !== 'user' || actor.id !== checkId(id)) return;
+    if (input.password === undefined && input.email === undefined) return;
+    const row = await findRow(db, id);
+    if (input.password === undefined && input.email?.trim().toLowerCase() === row.email_key) return;
+    const current = input.currentPassword;
+    if (current === undefined || current === null || current === '') {
+      throw new BadInput({ field: 'currentPassword', message: 'is required to change your own password or email' });
+    }
+    if (typeof current !== 'string' || current.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(row.password_hash, current))) {
+      throw new BadInput({ field: 'currentPassword', message: 'is not your current password' });
+    }
+  }
+
   const service = {
     async create(actor: Actor, input: CreateUserInput): Promise<User> {
       requirePermission(actor, 'users:write');
@@ -251,6 +273,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       const roleIds = input.roleIds === undefined ? undefined : roleIdsProblems(input.roleIds, problems);
       problems.throwIfAny();
       if (roleIds !== undefined) requirePermission(actor, 'roles:assign');
+      await requireCurrentPassword(actor, id, input);
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
 
       const row = await changes.transaction(async (trx, note) => {

@@ -15,7 +15,6 @@ import { PageHeader } from '../../components/page-header';
 import { SectionCard } from '../../components/section-card';
 import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
-import { ApiError } from '../../lib/api';
 import { emailProblem, formErrors } from '../../lib/forms';
 import type { User } from '../../lib/types';
 import { ActivityList } from '../audit/activity-list';
@@ -30,17 +29,22 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
   const can = useCan();
   const update = useUpdateUser(user.id);
   const password = useUpdateUser(user.id);
-  const [form, setForm] = useState({ name: user.name, email: user.email });
+  const [form, setForm] = useState({ name: user.name, email: user.email, currentPassword: '' });
   const [base, setBase] = useState(user);
   if (base.name !== user.name || base.email !== user.email) {
     setBase(user);
-    setForm({ name: user.name, email: user.email });
+    setForm({ name: user.name, email: user.email, currentPassword: '' });
   }
-  const [problems, setProblems] = useState<{ name?: string; email?: string }>({});
+  const [problems, setProblems] = useState<{ name?: string; email?: string; currentPassword?: string }>({});
   const [newPassword, setNewPassword] = useState('');
+  const [currentPassword, setCurrentPassword] = useState('');
   const [passwordProblem, setPasswordProblem] = useState<string | undefined>();
+  const [currentPasswordProblem, setCurrentPasswordProblem] = useState<string | undefined>();
   const editable = can('users:write') || self;
   const dirty = form.name.trim() !== user.name || form.email.trim() !== user.email;
+  // Your own email is a way into your account: changing it takes your current password, as the API asks.
+  const emailChanged = form.email.trim().toLowerCase() !== user.email.toLowerCase();
+  const asksCurrentPassword = self && emailChanged;
 
   const save = (event: FormEvent) => {
     event.preventDefault();
@@ -49,11 +53,21 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
     if (name !== null) found.name = `Name ${name}`;
     const email = emailProblem(form.email);
     if (email !== undefined) found.email = email;
+    if (asksCurrentPassword && form.currentPassword === '') found.currentPassword = 'Enter your current password to change your email';
     setProblems(found);
     if (Object.keys(found).length > 0) return;
     update.mutate(
-      { ...(form.name.trim() !== user.name ? { name: form.name.trim() } : {}), ...(form.email.trim() !== user.email ? { email: form.email.trim() } : {}) },
-      { onSuccess: () => notifications.show({ color: 'teal', title: 'Changes saved', message: 'The user’s details are up to date.' }) },
+      {
+        ...(form.name.trim() !== user.name ? { name: form.name.trim() } : {}),
+        ...(form.email.trim() !== user.email ? { email: form.email.trim() } : {}),
+        ...(asksCurrentPassword ? { currentPassword: form.currentPassword } : {}),
+      },
+      {
+        onSuccess: () => {
+          setForm((current) => ({ ...current, currentPassword: '' }));
+          notifications.show({ color: 'teal', title: 'Changes saved', message: 'The user’s details are up to date.' });
+        },
+      },
     );
   };
   const setPassword = (event: FormEvent) => {
@@ -62,12 +76,19 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
       setPasswordProblem(`Use at least ${PASSWORD_MIN_LENGTH} characters`);
       return;
     }
+    if (self && currentPassword === '') {
+      setPasswordProblem(undefined);
+      setCurrentPasswordProblem('Enter your current password');
+      return;
+    }
     setPasswordProblem(undefined);
+    setCurrentPasswordProblem(undefined);
     password.mutate(
-      { password: newPassword },
+      { password: newPassword, ...(self ? { currentPassword } : {}) },
       {
         onSuccess: () => {
           setNewPassword('');
+          setCurrentPassword('');
           // A password change ends every session of the user, this one too: say so on the sign-in page.
           if (self) window.location.assign('/login?reason=password-changed');
           else notifications.show({ color: 'teal', title: 'Password changed', message: `${user.email} signs in with the new password from now on.` });
@@ -75,7 +96,8 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
       },
     );
   };
-  const errors = formErrors(problems, update.error, ['name', 'email']);
+  const errors = formErrors(problems, update.error, ['name', 'email', 'currentPassword']);
+  const passwordErrors = formErrors({ password: passwordProblem, currentPassword: currentPasswordProblem }, password.error, ['password', 'currentPassword']);
 
   return (
     <Stack gap="lg">
@@ -112,6 +134,17 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
                 onChange={(event) => setForm({ ...form, email: event.currentTarget.value })}
                 error={errors.of('email')}
               />
+              {asksCurrentPassword && (
+                <PasswordInput
+                  label="Current password"
+                  description="Changing your own email takes your current password"
+                  autoComplete="current-password"
+                  required
+                  value={form.currentPassword}
+                  onChange={(event) => setForm({ ...form, currentPassword: event.currentTarget.value })}
+                  error={errors.of('currentPassword')}
+                />
+              )}
               {errors.unplaced && <ErrorAlert error={update.error} />}
               <Group justify="flex-end">
                 <Button type="submit" disabled={!dirty} loading={update.isPending}>
@@ -124,6 +157,16 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
         <SectionCard title="Password">
           <form onSubmit={setPassword} noValidate>
             <Stack gap="sm">
+              {self && (
+                <PasswordInput
+                  label="Current password"
+                  autoComplete="current-password"
+                  required
+                  value={currentPassword}
+                  onChange={(event) => setCurrentPassword(event.currentTarget.value)}
+                  error={passwordErrors.of('currentPassword')}
+                />
+              )}
               <PasswordInput
                 label="New password"
                 description={`At least ${PASSWORD_MIN_LENGTH} characters`}
@@ -131,11 +174,9 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
                 disabled={!editable}
                 value={newPassword}
                 onChange={(event) => setNewPassword(event.currentTarget.value)}
-                error={passwordProblem ?? (password.error instanceof ApiError ? password.error.fieldError('password') : undefined)}
+                error={passwordErrors.of('password')}
               />
-              {password.error !== null && !(password.error instanceof ApiError && password.error.fieldError('password')) && (
-                <ErrorAlert error={password.error} />
-              )}
+              {passwordErrors.unplaced && <ErrorAlert error={password.error} />}
               <Group justify="flex-end">
                 <Button type="submit" variant="default" disabled={newPassword === ''} loading={password.isPending}>
                   Set password

@@ -44,6 +44,8 @@ export interface UpdateUserInput {
   readonly enabled?: boolean;
   readonly password?: string;
   readonly roleIds?: string[];
+  /** Your own password, to change your own password or email. */
+  readonly currentPassword?: string;
 }
 
 function useUserMutation<V, R>(mutationFn: (variables: V) => Promise<R>) {
