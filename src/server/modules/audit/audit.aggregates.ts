@@ -14,28 +14,30 @@ export interface RepeatedOccurrence {
   readonly actor: Actor;
   readonly action: string;
   readonly target: AuditTarget | null;
-  /** This occurrence; each field is kept as the latest value and as a short list of distinct ones. */
-  readonly fields: Readonly<Record<string, string>>;
+  /** Kept as the latest value and a short list of distinct ones (`email` → `email`, `emails`). */
+  readonly sampled: Readonly<Record<string, string>>;
+  /** Kept as the latest value and a count per value (`reason` → `reason`, `reasonCounts`). */
+  readonly counted: Readonly<Record<string, string>>;
 }
 
 type Details = Record<string, unknown> & { count: number; firstAt: string; lastAt: string };
 
-function merged(previous: Details | null, fields: Readonly<Record<string, string>>, at: string): Details {
+function merged(previous: Details | null, occurrence: RepeatedOccurrence, at: string): Details {
   const details: Details = previous ?? { count: 0, firstAt: at, lastAt: at };
   details.count += 1;
   details.lastAt = at;
-  for (const [name, value] of Object.entries(fields)) {
+  for (const [name, value] of Object.entries(occurrence.sampled)) {
     details[name] = value;
     const plural = name.endsWith('s') ? `${name}es` : `${name}s`;
     const seen = Array.isArray(details[plural]) ? (details[plural] as string[]) : [];
     if (!seen.includes(value) && seen.length < SAMPLES_KEPT) seen.push(value);
     details[plural] = seen;
-    const byValue = `${name}Counts`;
-    if (name === 'reason') {
-      const counts = (details[byValue] as Record<string, number> | undefined) ?? {};
-      counts[value] = (counts[value] ?? 0) + 1;
-      details[byValue] = counts;
-    }
+  }
+  for (const [name, value] of Object.entries(occurrence.counted)) {
+    details[name] = value;
+    const counts = (details[`${name}Counts`] as Record<string, number> | undefined) ?? {};
+    counts[value] = (counts[value] ?? 0) + 1;
+    details[`${name}Counts`] = counts;
   }
   return details;
 }
@@ -61,7 +63,7 @@ export async function recordRepeated(db: Kysely<Database>, clock: Clock, occurre
     const current = Number(row.event_id) !== 0 && row.window_start === windowStart ? Number(row.event_id) : null;
     const event = current === null ? undefined : await trx.selectFrom('audit_events').select('details').where('id', '=', current).executeTakeFirst();
     if (current !== null && event !== undefined) {
-      const details = merged(JSON.parse(event.details) as Details, occurrence.fields, at);
+      const details = merged(JSON.parse(event.details) as Details, occurrence, at);
       await trx
         .updateTable('audit_events')
         .set({ details: JSON.stringify(details) })
@@ -80,7 +82,7 @@ export async function recordRepeated(db: Kysely<Database>, clock: Clock, occurre
         target_type: occurrence.target?.type ?? null,
         target_id: occurrence.target?.id ?? null,
         target_name: occurrence.target?.name ?? null,
-        details: JSON.stringify(merged(null, occurrence.fields, at)),
+        details: JSON.stringify(merged(null, occurrence, at)),
       })
       .returning('id')
       .executeTakeFirstOrThrow();

@@ -60,7 +60,8 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
       actor: account === null ? ANONYMOUS : { type: 'user', id: account.id, name: account.email, permissions: new Set() },
       action: 'user.sign_in_failed',
       target: account === null ? null : { type: 'user', id: account.id, name: account.email },
-      fields: { email: emailKey, address, reason: checked.reason },
+      sampled: { email: emailKey, address },
+      counted: { reason: checked.reason },
     });
   }
 

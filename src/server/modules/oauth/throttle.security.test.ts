@@ -103,6 +103,13 @@ describe.each(testDialects())('brute-force throttling of client authentication o
     if (results.at(-1)!.status === 200) expect(counts[401]).toBeLessThan(LIMITS.perClient);
   });
 
+  it('answers every one of the real client’s 60 parallel requests at the start of a window, however low the limit', async () => {
+    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name: 'busy and right' });
+    const instances = second === undefined ? [server] : [server, second];
+    const results = await Promise.all(Array.from({ length: 60 }, (_, n) => tokenRequest(instances[n % instances.length]!, client.id, clientSecret)));
+    expect(tally(results.map((result) => result.status))).toEqual({ 200: 60 });
+  });
+
   it('throttles the client for the window only, never for good, and successes do not count', async () => {
     const server = await startTestServer(dialect, { services: { throttleLimits: SHORT } });
     onTestFinished(() => server.close());

@@ -49,8 +49,21 @@ export type Reservation =
 export interface Throttle {
   /** Seconds to wait if this instance already knows these keys are blocked, else null. No I/O. */
   blockedFor(keys: ThrottleKeys): number | null;
-  /** Takes a slot before a secret is checked; refused (429) when the keys' counters are spent. */
+  /**
+   * Takes a slot in the database before a secret is checked; refused (429) when the keys'
+   * counters are spent. For checks that take time (argon2).
+   */
   reserve(keys: ThrottleKeys): Promise<Reservation>;
+  /**
+   * Runs a synchronous `check` under a slot: this instance's spare for the pair when it holds
+   * one (no I/O when the check passes), else a slot reserved in the database, which concurrent
+   * requests of the same pair wait for instead of reserving beside it, so the real client's
+   * parallel requests at the start of a window take one slot, not one each.
+   */
+  guard(
+    keys: ThrottleKeys,
+    check: () => boolean,
+  ): Promise<{ readonly granted: false; readonly retryAfterSeconds: number } | { readonly granted: true; readonly passed: boolean }>;
 }
 
 export interface ThrottleOptions {
@@ -72,7 +85,6 @@ interface CounterRow {
 interface Spare {
   readonly windows: ReadonlyMap<string, string>;
   readonly until: number;
-  inUse: boolean;
 }
 
 const MAX_LOCAL_ENTRIES = 100_000;
@@ -87,6 +99,8 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
   /** Keys this instance saw refused, until their window ends: a flood is answered without queries. */
   const blockedUntil = new Map<string, number>();
   const spares = new Map<string, Spare>();
+  /** Pairs with a reservation being made in the database by this instance, until it is settled. */
+  const reserving = new Map<string, Promise<void>>();
 
   const names = (keys: ThrottleKeys) => {
     const address = `${options.scope}:addr:${keys.address}`;
@@ -177,8 +191,8 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       async succeeded() {
         if (settled) return;
         settled = true;
-        if (pairName !== null && options.keepSpares === true && !spares.has(pairName) && until > Date.now()) {
-          remember(spares, pairName, { windows, until, inUse: false });
+        if (pairName !== null && !spares.has(pairName) && until > Date.now()) {
+          remember(spares, pairName, { windows, until });
           await settle(windows, { from: 'pending', to: 'spares' });
         } else {
           await settle(windows, { from: 'pending', to: null });
@@ -210,31 +224,40 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     async reserve(keys) {
       const blocked = this.blockedFor(keys);
       if (blocked !== null) return { granted: false, retryAfterSeconds: blocked };
+      return reserveInDatabase(keys, null);
+    },
+
+    async guard(keys, check) {
       const pairName = names(keys).pair;
-      // A spare of this pair: taken and given back synchronously around a synchronous check.
-      const spare = pairName === null ? undefined : spares.get(pairName);
-      if (spare !== undefined && pairName !== null) {
-        if (spare.until <= Date.now()) spares.delete(pairName);
-        else if (!spare.inUse) {
-          spare.inUse = true;
-          let settled = false;
-          return {
-            granted: true,
-            async succeeded() {
-              if (settled) return;
-              settled = true;
-              spare.inUse = false;
-            },
-            async failed() {
-              if (settled) return;
-              settled = true;
-              spares.delete(pairName);
-              await settle(spare.windows, { from: 'spares', to: 'failures' });
-            },
-          };
+      for (;;) {
+        const blocked = this.blockedFor(keys);
+        if (blocked !== null) return { granted: false, retryAfterSeconds: blocked };
+        const spare = pairName === null ? undefined : spares.get(pairName);
+        if (spare !== undefined && spare.until <= Date.now()) spares.delete(pairName!);
+        else if (spare !== undefined) {
+          // Taken, checked and given back in one synchronous step: one check at a time per spare.
+          if (check()) return { granted: true, passed: true };
+          spares.delete(pairName!);
+          await settle(spare.windows, { from: 'spares', to: 'failures' });
+          return { granted: true, passed: false };
         }
+        // Another request of this pair is reserving in the database: its success leaves a spare.
+        const inFlight = pairName === null ? undefined : reserving.get(pairName);
+        if (inFlight === undefined) break;
+        await inFlight;
       }
-      return reserveInDatabase(keys, pairName);
+      let done = () => {};
+      if (pairName !== null) reserving.set(pairName, new Promise<void>((resolve) => (done = resolve)));
+      try {
+        const reservation = await reserveInDatabase(keys, options.keepSpares === true ? pairName : null);
+        if (!reservation.granted) return reservation;
+        const passed = check();
+        await (passed ? reservation.succeeded() : reservation.failed());
+        return { granted: true, passed };
+      } finally {
+        if (pairName !== null) reserving.delete(pairName);
+        done();
+      }
     },
   };
 }

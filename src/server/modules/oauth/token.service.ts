@@ -116,17 +116,16 @@ export function createTokenService(deps: TokenServiceDeps) {
       const blocked = throttle.blockedFor(keys);
       if (blocked !== null) refuse(blocked, clientId);
       const state = clientId === null ? null : await clientStates.get(clientId);
-      // The slot is taken before the secret is compared, and settled right after (see throttle.ts).
-      const reservation = await throttle.reserve(keys);
-      if (!reservation.granted) return refuse(reservation.retryAfterSeconds, state?.id ?? null);
-      const secretMatches = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
-      const reason: FailureReason | null = state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : !state.enabled ? 'disabled' : null;
-      if (reason === null && state !== null) {
-        await reservation.succeeded();
-        return state;
-      }
-      await reservation.failed();
-      failures.record(state?.id ?? null, reason!, address);
+      // The secret is compared under a slot taken before it (see throttle.ts).
+      let secretMatches = false;
+      const guarded = await throttle.guard(keys, () => {
+        secretMatches = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
+        return secretMatches && state?.enabled === true;
+      });
+      if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
+      if (guarded.passed && state !== null) return state;
+      const reason: FailureReason = state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : 'disabled';
+      failures.record(state?.id ?? null, reason, address);
       throw new InvalidClient(credentials.usedBasic);
     },
 
