@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Actor } from '../../actor.js';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
@@ -27,6 +27,8 @@ interface LoadedKey {
   readonly retiredAt: string | null;
 }
 
+/** The PostgreSQL advisory lock under which the first signing key is made. */
+const FIRST_KEY_LOCK = 0x4b6f696f74;
 /** Grace after a key's retirement beyond the token lifetime, for clock skew between instances. */
 const RETIREMENT_GRACE_SECONDS = 300;
 
@@ -97,11 +99,15 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
     async start(): Promise<void> {
       await load();
       if (!keys.some((key) => key.retiredAt === null)) {
-        await db
-          .insertInto('signing_keys')
-          .values(newKeyRow(clock.now().toISOString(), masterKey))
-          .onConflict((oc) => oc.doNothing())
-          .execute();
+        // Instances starting together on an empty database would each make a key (each kid is
+        // the key's own thumbprint, so no constraint refuses the second): one makes it under a
+        // lock, the others find it once they get the lock.
+        await db.transaction().execute(async (trx) => {
+          if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${FIRST_KEY_LOCK})`.execute(trx);
+          const active = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+          if (active !== undefined) return;
+          await trx.insertInto('signing_keys').values(newKeyRow(clock.now().toISOString(), masterKey)).execute();
+        });
         await load();
       }
       changes.subscribe(onChange);
