@@ -27,9 +27,9 @@ describe.runIf(privatePostgresAvailable())('a change listener that stalls or die
 
   beforeAll(async () => {
     cluster = await createPrivatePostgres();
-    const { administrator } = await seedClients(cluster.url);
+    const { administrator, env: seededEnv } = await seedClients(cluster.url);
     // One issuer: a token from either instance is good on both, as behind a load balancer.
-    const env = { KOIOS_DATABASE_URL: cluster.url, KOIOS_ISSUER: 'http://koios.listener.test' };
+    const env = { ...seededEnv, KOIOS_ISSUER: 'http://koios.listener.test' };
     [first, second] = await Promise.all([startServerProcess({ env }), startServerProcess({ env })]);
     administratorToken = await accessToken(first.url, administrator);
   }, 120_000);

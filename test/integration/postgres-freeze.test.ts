@@ -19,8 +19,9 @@ describe.runIf(privatePostgresAvailable())('a server whose PostgreSQL is frozen'
 
   beforeAll(async () => {
     cluster = await createPrivatePostgres();
-    ({ administrator, plain } = await seedClients(cluster.url));
-    server = await startServerProcess({ env: { KOIOS_DATABASE_URL: cluster.url } });
+    const seeded = await seedClients(cluster.url);
+    ({ administrator, plain } = seeded);
+    server = await startServerProcess({ env: seeded.env });
   }, 120_000);
 
   afterAll(async () => {
