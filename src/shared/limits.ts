@@ -11,13 +11,25 @@ export const SEARCH_MAX_LENGTH = 200;
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Returns an error message for a display name, or null when it is acceptable (after trimming). */
+/**
+ * Control characters (C0, C1), format characters (zero-width spaces and joiners, the soft
+ * hyphen, bidi marks, embeddings, overrides and isolates such as U+202E) and line or paragraph
+ * separators: invisible in a name, or reordering how it reads (`\u202egnp.exe` shows as
+ * `exe.png`), so two names that look alike would be different names.
+ */
+const INVISIBLE_OR_REORDERING = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** A display name as stored and compared: NFC (one encoding per accented letter), trimmed. */
+export function normalizeName(raw: string): string {
+  return raw.normalize('NFC').trim();
+}
+
+/** Returns an error message for a display name, or null when it is acceptable (after normalizing). */
 export function nameProblem(raw: string): string | null {
-  const name = raw.trim();
+  const name = normalizeName(raw);
   if (name.length === 0) return 'is required';
   if (name.length > NAME_MAX_LENGTH) return `must be at most ${NAME_MAX_LENGTH} characters`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not contain control characters';
+  if (INVISIBLE_OR_REORDERING.test(name)) return 'must not contain control, invisible or text-direction characters';
   return null;
 }
 

@@ -7,7 +7,16 @@ import type { Executor } from '../../db/database.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
 import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
-import { BULK_MAX_IDS, descriptionProblem, nameProblem, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
+import {
+  BULK_MAX_IDS,
+  descriptionProblem,
+  nameProblem,
+  normalizeName,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  SEARCH_MAX_LENGTH,
+  UUID_PATTERN,
+} from '../../../shared/limits.js';
 import { groupPermissions, sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
@@ -182,7 +191,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const id = randomUUID();
       const secret = hasher.generate();
       const at = clock.now().toISOString();
-      const name = input.name.trim();
+      const name = normalizeName(input.name);
       const description = input.description === undefined || input.description === null || input.description.trim() === '' ? null : input.description;
       const row = await changes.transaction(async (trx, note) => {
         // An unknown id may be cached as unknown by the authentication cache.
@@ -221,7 +230,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const problems = new ProblemCollector();
       const limit = input.limit ?? PAGE_SIZE_DEFAULT;
       if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
-      const search = input.search?.trim() ?? null;
+      const search = input.search?.normalize('NFC').trim() ?? null;
       if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       const status = input.status ?? null;
       if (status !== null && status !== 'enabled' && status !== 'disabled') problems.add('status', 'must be enabled or disabled');
@@ -266,7 +275,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         await requireHoldsClientRole(trx, actor, before);
         const patch: ApiClientUpdate = {};
         const audit: AuditEntry[] = [];
-        const name = input.name?.trim();
+        const name = input.name === undefined ? undefined : normalizeName(input.name);
         if (name !== undefined && name !== before.name) {
           Object.assign(patch, { name, name_key: name.toLowerCase() });
           audit.push({ action: 'client.renamed', target: clientTarget({ id, name }), details: { from: before.name, to: name } });

@@ -7,7 +7,7 @@ import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, RoleRow } from '../../db/schema.js';
 import { BadInput, Conflict, NotFound, ProblemCollector } from '../../errors.js';
-import { descriptionProblem, nameProblem, UUID_PATTERN } from '../../../shared/limits.js';
+import { descriptionProblem, nameProblem, normalizeName, UUID_PATTERN } from '../../../shared/limits.js';
 import { BUILT_IN_ROLES, isPermissionKey, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { createRolesRepository } from './roles.repository.js';
@@ -120,7 +120,7 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
       const repository = createRolesRepository(db);
       const row = UUID_PATTERN.test(idOrName)
         ? await repository.findById(idOrName.toLowerCase())
-        : await repository.findByNameKey(idOrName.trim().toLowerCase());
+        : await repository.findByNameKey(normalizeName(idOrName).toLowerCase());
       if (row === undefined) throw new NotFound('role', idOrName);
       return toRole(row);
     },
@@ -135,7 +135,7 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
       problems.throwIfAny();
       requireHoldsAll(actor, permissions, 'this role');
 
-      const name = input.name.trim();
+      const name = normalizeName(input.name);
       const at = clock.now().toISOString();
       const row: RoleRow = {
         id: randomUUID(),
@@ -173,7 +173,7 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
         // Editing a role changes what everyone holding it may do: the editor must hold the role as
         // it is and as it will be.
         requireHoldsAll(actor, [...permissionsOfRole(row), ...(permissions ?? [])], 'this role');
-        const name = patch.name?.trim() ?? row.name;
+        const name = patch.name === undefined ? row.name : normalizeName(patch.name);
         const next: RoleRow = {
           ...row,
           name,

@@ -10,6 +10,7 @@ import { BadInput, Conflict, Forbidden, NotFound, ProblemCollector } from '../..
 import {
   EMAIL_MAX_LENGTH,
   nameProblem,
+  normalizeName,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
   PASSWORD_MAX_LENGTH,
@@ -174,7 +175,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     if ((await createUsersRepository(executor).findByEmailKey(emailKey)) !== undefined) throw new Conflict(`a user with the email ${email} already exists`);
     const roles = await rolesFor(executor, actor, roleIds);
     const at = clock.now().toISOString();
-    const name = input.name?.trim() || email.split('@')[0] || email;
+    const name = (input.name === undefined || input.name === null ? '' : normalizeName(input.name)) || email.split('@')[0] || email;
     const row: UserRow = {
       id: randomUUID(),
       email,
@@ -250,7 +251,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       const problems = new ProblemCollector();
       const limit = input.limit ?? PAGE_SIZE_DEFAULT;
       if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
-      const search = input.search?.trim() ?? null;
+      const search = input.search?.normalize('NFC').trim() ?? null;
       if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       problems.throwIfAny();
       const position = input.cursor ? decodeCursor(input.cursor, 'email') : null;
@@ -293,8 +294,8 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
           Object.assign(patch, { email, email_key: email.toLowerCase() });
           audit.push({ action: 'user.email_changed', target, details: { from: before.email, to: email } });
         }
-        if (input.name !== undefined && input.name.trim() !== before.name) {
-          Object.assign(patch, { name: input.name.trim(), name_key: input.name.trim().toLowerCase() });
+        if (input.name !== undefined && normalizeName(input.name) !== before.name) {
+          Object.assign(patch, { name: normalizeName(input.name), name_key: normalizeName(input.name).toLowerCase() });
           audit.push({ action: 'user.renamed', target, details: { from: before.name, to: patch.name } });
         }
         if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
