@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
@@ -5,6 +8,17 @@ import { testDialects } from '../../../../test/support/databases.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+// The real `koios` command; global setup rebuilds dist/ when src/ is newer.
+const CLI_ENTRY = fileURLToPath(new URL('../../../../bin/koios.js', import.meta.url));
+const run = promisify(execFile);
+
+/** This process's environment without anything that configures Koios, plus `overrides`. */
+function cleanEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('KOIOS_') && !key.startsWith('VITEST') && !key.startsWith('NODE_')),
+  );
+  return { ...env, KOIOS_LOG_LEVEL: 'silent', ...overrides };
+}
 
 describe.each(testDialects())('the audit trail of signing keys and revocations on %s', (dialect) => {
   let server: TestServer;
@@ -26,6 +40,13 @@ describe.each(testDialects())('the audit trail of signing keys and revocations o
     expect(entry!.details).toEqual({ kid, retired: [before] });
     // Never key material.
     expect(JSON.stringify(entry)).not.toMatch(/PRIVATE KEY|"d":/);
+  });
+
+  it('audits `koios keys rotate` run by the operator as keys.rotated by the system actor', async () => {
+    const { stdout } = await run(process.execPath, [CLI_ENTRY, 'keys', 'rotate', '--json'], { env: cleanEnv(server.database.env), timeout: 60_000 });
+    const { kid } = JSON.parse(stdout) as { kid: string };
+    const entry = (await entries('keys.rotated')).find((candidate) => candidate.details.kid === kid);
+    expect(entry?.actor).toEqual({ type: 'system', id: null, name: 'system' });
   });
 
   it('writes one token.revoked entry however many times the same token is revoked', async () => {
