@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ import { migrations } from '../../db/migrations/index.js';
 import { createSecretHasher } from '../clients/clients.secret.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
 import { rawClientRow } from '../../../../test/support/rows.js';
-import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { LogCapture, startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { createLogger } from '../../logger.js';
 import { createMasterKey, loadMasterKey, readKeyFile, type MasterKey } from './master-key.js';
 import { loadSecretKey, MASTER_KEY_ID_SETTING, signingKeyPurpose } from './sealed-keys.js';
 
@@ -211,6 +212,13 @@ describe.each(testDialects())('the master key file on %s', (dialect) => {
     expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
     expect((statSync(dirname(path)).mode & 0o777).toString(8)).toBe('700');
     expect(loadMasterKey(source, first.id).id).toBe(first.id);
+    expect(readdirSync(dirname(path))).toEqual(['master.key']);
+    // A key file others can read is used, and reported.
+    chmodSync(path, 0o644);
+    const logs = new LogCapture();
+    expect(loadMasterKey(source, first.id, createLogger('info', logs)).id).toBe(first.id);
+    expect(logs.text()).toContain('the master key file can be read by other users of this host');
+    chmodSync(path, 0o600);
     const services = await createTestServices(database, { masterKey: first });
     await services.stop();
 

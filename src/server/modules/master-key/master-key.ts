@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../config.js';
@@ -128,25 +128,33 @@ export function readKeyFile(path: string, variable: string, logger?: Logger): Bu
   return bytes;
 }
 
-/** Writes a new random key to `path` (0600, never over an existing file); returns the key in the file. */
+/**
+ * Writes a new random key to `path` (0600, never over an existing file); returns the key in the
+ * file. The key is written to a temporary file first and linked into place, so another process
+ * starting at the same moment sees either no file or the whole key.
+ */
 export function writeKeyFile(path: string, variable: string, logger?: Logger): Buffer {
   const bytes = randomBytes(MASTER_KEY_BYTES);
-  let fd: number;
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    fd = openSync(path, 'wx', 0o600);
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, `${bytes.toString('base64url')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temporary, path);
   } catch (error) {
-    // Another process starting at the same moment made it first: use that one.
+    // Another process made it first: use that one.
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       const theirs = readKeyFile(path, variable, logger);
       if (theirs !== null) return theirs;
     }
     throw new ConfigError(variable, `cannot create the key file ${path} (${(error as Error).message})`);
-  }
-  try {
-    writeSync(fd, `${bytes.toString('base64url')}\n`);
   } finally {
-    closeSync(fd);
+    rmSync(temporary, { force: true });
   }
   return bytes;
 }
