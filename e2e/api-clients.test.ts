@@ -121,8 +121,8 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await client.getByText(created.id).waitFor();
     await client.getByText('Never').waitFor();
     await client.getByRole('button', { name: `Copy client ID of ${created.name}` }).waitFor();
-    await client.getByText('just now').hover();
-    await page.getByRole('tooltip').waitFor();
+    // The exact time on hover (the browser's own tooltip, cheap for fifty rows).
+    expect(await client.locator('time').first().getAttribute('title')).toMatch(/\d{4}/);
     expect(await unnamedControls(page)).toEqual([]);
   });
 

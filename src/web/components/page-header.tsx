@@ -1,4 +1,4 @@
-import { Anchor, Breadcrumbs, Group, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Breadcrumbs, Flex, Group, Stack, Text, Title } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
@@ -26,10 +26,11 @@ export function PageHeader({
   return (
     <Stack gap={6} mb="lg">
       {crumbs.length > 0 && (
-        <Breadcrumbs separator="›" aria-label="Breadcrumb" fz="sm">
+        <Breadcrumbs separator="›" aria-label="Breadcrumb" fz="sm" style={{ flexWrap: 'wrap', rowGap: 2 }}>
           {crumbs.map((crumb) =>
             crumb.to === undefined ? (
-              <Text key={crumb.label} size="sm" c="dimmed">
+              // A long name is whole in the title below: here it may end in an ellipsis.
+              <Text key={crumb.label} size="sm" c="dimmed" truncate="end" maw="min(480px, 70vw)">
                 {crumb.label}
               </Text>
             ) : (
@@ -40,15 +41,20 @@ export function PageHeader({
           )}
         </Breadcrumbs>
       )}
-      <Group justify="space-between" align="center" wrap="wrap" gap="sm" mih={40}>
-        <Group gap="sm" align="center" wrap="nowrap" miw={0}>
-          <Title order={1} size="h2" style={{ overflowWrap: 'anywhere' }}>
+      {/* A long title wraps in its own column; the actions keep their place on its right (below it on a phone). */}
+      <Flex direction={{ base: 'column', sm: 'row' }} justify="space-between" align={{ base: 'stretch', sm: 'center' }} gap="sm" mih={40}>
+        <Group gap="sm" align="center" wrap="nowrap" miw={0} style={{ flex: 1 }}>
+          <Title order={1} size="h2" style={{ overflowWrap: 'anywhere', minWidth: 0 }}>
             {title}
           </Title>
-          {badge}
+          {badge !== undefined && <div style={{ flexShrink: 0 }}>{badge}</div>}
         </Group>
-        {actions !== undefined && <Group gap="sm">{actions}</Group>}
-      </Group>
+        {actions !== undefined && (
+          <Group gap="sm" wrap="nowrap" style={{ flexShrink: 0 }}>
+            {actions}
+          </Group>
+        )}
+      </Flex>
       {description !== undefined && (
         <Text c="dimmed" size="sm" maw={720}>
           {description}

@@ -11,7 +11,7 @@ export interface SearchInputProps {
   readonly q: string;
   /** Puts a new search in the URL, when typing pauses or the box is cleared. */
   readonly onSearch: (q: string) => void;
-  readonly w?: number;
+  readonly w?: number | { readonly base?: number | string; readonly xs?: number | string; readonly sm?: number | string };
   readonly maw?: number;
 }
 

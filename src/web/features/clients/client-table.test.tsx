@@ -49,7 +49,7 @@ describe('the API client table', () => {
     const headers = within(table)
       .getAllByRole('columnheader')
       .map((header) => header.textContent);
-    expect(headers.slice(1)).toEqual(['Status', 'Name', 'Client ID', 'Last Used', 'Created']);
+    expect(headers.slice(1)).toEqual(['Status', 'Name', 'Role', 'Client ID', 'Last Used', 'Created']);
   });
 
   it('sets disabled clients apart by a tinted row, never by opacity', () => {

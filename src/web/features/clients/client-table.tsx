@@ -1,12 +1,12 @@
-import { Anchor, Button, Checkbox, Group, List, Menu, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { Button, Checkbox, Group, List, Menu, Skeleton, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import { IconArrowDown, IconArrowUp, IconArrowsSort, IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
-import { useState, type ReactNode } from 'react';
+import { memo, useCallback, useState, type MouseEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ConfirmDialog } from '../../components/confirm-dialog';
-import { CopyAction } from '../../components/copy-action';
+import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
 import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
 import { ListTableBody } from '../../components/list-table-body';
-import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
@@ -70,6 +70,120 @@ function SortableHeader({
 }
 
 const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
+
+/** Below this width the list is cards: a table of seven columns cannot be read on a phone. */
+const PHONE = '(max-width: 47.99em)';
+
+const openRow = (event: MouseEvent, client: ApiClient, onOpen: (client: ApiClient) => void) => {
+  // Text being selected, or a click on a control in the row, is not "open".
+  if (window.getSelection()?.toString() || (event.target as HTMLElement).closest('button, a, input, label')) return;
+  onOpen(client);
+};
+
+/**
+ * One client's row, memoised: selecting one client renders one row, not fifty. Its cells are plain
+ * elements (no Tooltip, no Menu per row), so that a page of rows renders fast.
+ */
+const ClientRow = memo(function ClientRow({
+  client,
+  selected,
+  onToggle,
+  onOpen,
+}: {
+  client: ApiClient;
+  selected: boolean;
+  onToggle: (id: string, on: boolean) => void;
+  onOpen: (client: ApiClient) => void;
+}) {
+  return (
+    <Table.Tr
+      h={ROW_HEIGHT}
+      bg={selected ? 'var(--mantine-primary-color-light)' : undefined}
+      className={client.enabled ? undefined : 'koios-row-disabled'}
+      style={{ cursor: 'pointer' }}
+      data-disabled={client.enabled ? undefined : true}
+      onClick={(event) => openRow(event, client, onOpen)}
+    >
+      <Table.Td>
+        <Checkbox aria-label={`Select ${client.name}`} checked={selected} onChange={(event) => onToggle(client.id, event.currentTarget.checked)} />
+      </Table.Td>
+      <Table.Td>
+        <StatusBadge enabled={client.enabled} />
+      </Table.Td>
+      <Table.Td style={{ overflowWrap: 'break-word', minWidth: 160 }}>
+        <Link to={`/system/connections/${client.id}`} className="koios-card-name">
+          {client.name}
+        </Link>
+        {client.description !== null && client.description !== '' && (
+          <Text size="xs" c="dimmed" lineClamp={1}>
+            {client.description}
+          </Text>
+        )}
+      </Table.Td>
+      <Table.Td style={{ overflowWrap: 'break-word' }}>
+        {client.role === null ? <span className="koios-secondary koios-nowrap">No role</span> : client.role.name}
+      </Table.Td>
+      <Table.Td>
+        <span className="koios-nowrap">
+          <ShortId value={client.id} />
+          <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
+        </span>
+      </Table.Td>
+      <Table.Td className="koios-nowrap">
+        <PlainTime value={client.lastUsedAt} />
+      </Table.Td>
+      <Table.Td className="koios-nowrap">
+        <PlainTime value={client.createdAt} />
+      </Table.Td>
+    </Table.Tr>
+  );
+});
+
+/** The list on a phone: one card per client (name, status, ID with copy, last used). */
+function ClientCards({
+  clients,
+  selected,
+  onToggle,
+  empty,
+  failure,
+  refreshing,
+}: {
+  clients: readonly ApiClient[] | undefined;
+  selected: ReadonlySet<string>;
+  onToggle: (id: string, on: boolean) => void;
+  empty?: ReactNode;
+  failure?: ReactNode;
+  refreshing: boolean;
+}) {
+  if (failure !== undefined) return <>{failure}</>;
+  if (clients === undefined) return <Skeleton h={ROW_HEIGHT * 3} aria-label="Loading the API clients" />;
+  if (clients.length === 0) return <>{empty}</>;
+  return (
+    <ul className="koios-cards" aria-label="API clients" aria-busy={refreshing} style={{ opacity: refreshing ? 0.6 : 1 }}>
+      {clients.map((client) => (
+        <li key={client.id} className={`koios-card${client.enabled ? '' : ' koios-row-disabled'}`}>
+          <Checkbox
+            aria-label={`Select ${client.name}`}
+            checked={selected.has(client.id)}
+            onChange={(event) => onToggle(client.id, event.currentTarget.checked)}
+          />
+          <Link to={`/system/connections/${client.id}`} className="koios-card-name">
+            {client.name}
+          </Link>
+          <StatusBadge enabled={client.enabled} />
+          <div className="koios-card-line">
+            <ShortId value={client.id} />
+            <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
+          </div>
+          <div className="koios-card-line">
+            <span className="koios-secondary">Last used</span> <PlainTime value={client.lastUsedAt} />
+            {client.role !== null && <span className="koios-secondary">· {client.role.name}</span>}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /** How many names a bulk deletion lists before "and N more". */
 const NAMED = 5;
@@ -143,12 +257,16 @@ export function ClientTable({
   const someSelected = selected.length > 0 && !allSelected;
 
   const setIds = (ids: Iterable<string>) => setSelection({ key: selectionKey, ids: new Set(ids) });
-  const toggle = (id: string, on: boolean) => {
-    const ids = new Set(selection.ids);
-    if (on) ids.add(id);
-    else ids.delete(id);
-    setIds(ids);
-  };
+  // Stable, so that a row's memo holds: only the rows whose selection changed render again.
+  const toggle = useCallback((id: string, on: boolean) => {
+    setSelection((current) => {
+      const ids = new Set(current.ids);
+      if (on) ids.add(id);
+      else ids.delete(id);
+      return { key: current.key, ids };
+    });
+  }, []);
+  const phone = useMediaQuery(PHONE, false, { getInitialValueInEffect: false });
   const run = async (action: BulkAction, targets: readonly ApiClient[]) => {
     setBusy(action);
     try {
@@ -208,87 +326,46 @@ export function ClientTable({
         </Group>
       </Group>
 
-      <Table.ScrollContainer minWidth={860}>
-        <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={(clients === undefined && failure === undefined) || refreshing}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th w={44}>
-                <Checkbox
-                  aria-label="Select all clients on this page"
-                  checked={allSelected}
-                  indeterminate={someSelected}
-                  disabled={rows.length === 0}
-                  onChange={() => setIds(allSelected ? [] : rows.map((client) => client.id))}
-                />
-              </Table.Th>
-              <Table.Th w={110}>Status</Table.Th>
-              <SortableHeader field="name" label="Name" sort={sort} onSort={onSort} />
-              <Table.Th w={360}>Client ID</Table.Th>
-              <SortableHeader field="lastUsedAt" label="Last Used" sort={sort} onSort={onSort} width={150} />
-              <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={150} />
-            </Table.Tr>
-          </Table.Thead>
-          <ListTableBody
-            rows={clients}
-            skeletonWidths={[20, 70, 180, 300, 90, 90]}
-            rowHeight={ROW_HEIGHT}
-            skeletonRows={5}
-            refreshing={refreshing}
-            empty={empty}
-            failure={failure}
-          >
-            {rows.map((client) => {
-              const isSelected = selection.ids.has(client.id);
-              return (
-                <Table.Tr
-                  key={client.id}
-                  h={ROW_HEIGHT}
-                  bg={isSelected ? 'var(--mantine-primary-color-light)' : undefined}
-                  className={client.enabled ? undefined : 'koios-row-disabled'}
-                  style={{ cursor: 'pointer' }}
-                  data-disabled={client.enabled ? undefined : true}
-                  onClick={(event) => {
-                    // Text being selected, or a click on a control in the row, is not "open".
-                    if (window.getSelection()?.toString() || (event.target as HTMLElement).closest('button, a, input, label')) return;
-                    onOpen(client);
-                  }}
-                >
-                  <Table.Td>
-                    <Checkbox aria-label={`Select ${client.name}`} checked={isSelected} onChange={(event) => toggle(client.id, event.currentTarget.checked)} />
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge enabled={client.enabled} />
-                  </Table.Td>
-                  <Table.Td maw={320}>
-                    <Anchor component={Link} to={`/system/connections/${client.id}`} fw={600} c="inherit" underline="hover">
-                      {client.name}
-                    </Anchor>
-                    {client.description !== null && client.description !== '' && (
-                      <Text size="xs" c="dimmed" truncate="end">
-                        {client.description}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4} wrap="nowrap">
-                      <Text ff="monospace" size="sm">
-                        {client.id}
-                      </Text>
-                      <CopyAction value={client.id} label={`Copy client ID of ${client.name}`} size="sm" />
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <RelativeTime value={client.lastUsedAt} />
-                  </Table.Td>
-                  <Table.Td>
-                    <RelativeTime value={client.createdAt} />
-                  </Table.Td>
-                </Table.Tr>
-              );
-            })}
-          </ListTableBody>
-        </Table>
-      </Table.ScrollContainer>
+      {phone ? (
+        <ClientCards clients={clients} selected={selection.ids} onToggle={toggle} empty={empty} failure={failure} refreshing={refreshing} />
+      ) : (
+        <Table.ScrollContainer minWidth={720}>
+          <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={(clients === undefined && failure === undefined) || refreshing}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th w={40}>
+                  <Checkbox
+                    aria-label="Select all clients on this page"
+                    checked={allSelected}
+                    indeterminate={someSelected}
+                    disabled={rows.length === 0}
+                    onChange={() => setIds(allSelected ? [] : rows.map((client) => client.id))}
+                  />
+                </Table.Th>
+                <Table.Th w={96}>Status</Table.Th>
+                <SortableHeader field="name" label="Name" sort={sort} onSort={onSort} />
+                <Table.Th>Role</Table.Th>
+                <Table.Th w={150}>Client ID</Table.Th>
+                <SortableHeader field="lastUsedAt" label="Last Used" sort={sort} onSort={onSort} width={118} />
+                <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={118} />
+              </Table.Tr>
+            </Table.Thead>
+            <ListTableBody
+              rows={clients}
+              skeletonWidths={[20, 70, 180, 80, 140, 80, 80]}
+              rowHeight={ROW_HEIGHT}
+              skeletonRows={5}
+              refreshing={refreshing}
+              empty={empty}
+              failure={failure}
+            >
+              {rows.map((client) => (
+                <ClientRow key={client.id} client={client} selected={selection.ids.has(client.id)} onToggle={toggle} onOpen={onOpen} />
+              ))}
+            </ListTableBody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
 
       {failure === undefined && <CursorPagination {...pagination} itemCount={rows.length} noun={{ one: 'client', other: 'clients' }} />}
 

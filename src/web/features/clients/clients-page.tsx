@@ -1,7 +1,7 @@
 import { Button, SegmentedControl, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
-import { useRef, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorAlert } from '../../components/error-alert';
@@ -9,7 +9,7 @@ import { PageHeader } from '../../components/page-header';
 import { SearchInput } from '../../components/search-input';
 import { errorMessage } from '../../lib/api';
 import { useListPage } from '../../lib/list-page';
-import type { ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
+import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
 import { useCan } from '../session/session';
 import { CLIENT_SORTS, clientKeys, fetchClientPage, useBulkClients, type ClientSort } from './clients.api';
 import { ClientTable } from './client-table';
@@ -58,6 +58,7 @@ export function ClientsPage() {
     fetchPage: fetchClientPage,
   });
   const bulk = useBulkClients();
+  const open = useCallback((client: ApiClient) => void navigate(`/system/connections/${client.id}`), [navigate]);
   const [creating, setCreating] = useState(false);
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const addButtonRef = useRef<HTMLButtonElement>(null);
@@ -112,14 +113,14 @@ export function ClientsPage() {
         selectionKey={JSON.stringify([params.q, params.status, params.sort, params.limit, params.page])}
         sort={params.sort}
         onSort={(sort) => setParams({ sort })}
-        onOpen={(client) => void navigate(`/system/connections/${client.id}`)}
+        onOpen={open}
         onBulk={onBulk}
         canUpdate={can('clients:update')}
         canDelete={can('clients:delete')}
         pagination={pagination}
         toolbar={
           <>
-            <SearchInput label="Search API clients" placeholder="Search name, description or client ID" q={params.q} onSearch={search} w={320} />
+            <SearchInput label="Search API clients" placeholder="Search name, description or ID" q={params.q} onSearch={search} w={{ base: '100%', xs: 300 }} />
             <SegmentedControl
               aria-label="Filter by status"
               value={params.status ?? 'all'}

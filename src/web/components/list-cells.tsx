@@ -1,0 +1,60 @@
+/**
+ * Cells for long lists, kept cheap to render (fifty rows at once): plain elements and the browser's
+ * own title tooltip instead of a Mantine Tooltip per cell, which mounts floating-ui for each.
+ */
+import { memo, useEffect, useState } from 'react';
+import { formatExact, formatRelative } from '../lib/time';
+import { copyText } from './copy-action';
+import { IconCheck, IconCopy } from './icons';
+
+/** "3 minutes ago", the exact time on hover; "Never" for a null time. */
+export const PlainTime = memo(function PlainTime({ value, fallback = 'Never' }: { value: string | null; fallback?: string }) {
+  if (value === null) return <span className="koios-secondary">{fallback}</span>;
+  return (
+    <time dateTime={value} title={formatExact(value)}>
+      {formatRelative(value)}
+    </time>
+  );
+});
+
+/** A UUID shortened in the middle (`8537dcd6…3e172`); a screen reader and a copy get the whole. */
+export function ShortId({ value }: { value: string }) {
+  const short = value.length > 16 ? `${value.slice(0, 8)}…${value.slice(-5)}` : value;
+  return (
+    <span className="koios-short-id" title={value}>
+      <span aria-hidden>{short}</span>
+      <span className="koios-visually-hidden">{value}</span>
+    </span>
+  );
+}
+
+/** An icon button copying `value`; `label` is its accessible name. It says "Copied" to a screen reader. */
+export function CopyButton({ value, label }: { value: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const timer = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(timer);
+  }, [state]);
+  return (
+    <button
+      type="button"
+      className="koios-icon-button"
+      data-copied={state === 'copied' || undefined}
+      aria-label={label}
+      title={state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text and copy it' : label}
+      onClick={(event) => {
+        event.stopPropagation();
+        copyText(value).then(
+          () => setState('copied'),
+          () => setState('failed'),
+        );
+      }}
+    >
+      {state === 'copied' ? <IconCheck size={16} aria-hidden /> : <IconCopy size={16} aria-hidden />}
+      <span className="koios-visually-hidden" role="status">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : ''}
+      </span>
+    </button>
+  );
+}
