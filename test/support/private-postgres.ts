@@ -73,6 +73,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A process may end between being listed and being signalled. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   const root = mkdtempSync(join(tmpdir(), 'koios-pg-'));
   const dataDir = join(root, 'data');
@@ -113,16 +122,16 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
     },
     async killAll() {
       const all = pids();
-      for (const pid of all) process.kill(pid, 'SIGKILL');
+      for (const pid of all) signal(pid, 'SIGKILL');
       for (let waited = 0; all.some(alive) && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     },
     freeze() {
-      for (const pid of pids()) process.kill(pid, 'SIGSTOP');
+      for (const pid of pids()) signal(pid, 'SIGSTOP');
     },
     thaw() {
       const main = postmaster();
       const all = main === null ? [] : [main, ...childrenOf(main)];
-      for (const pid of all) process.kill(pid, 'SIGCONT');
+      for (const pid of all) signal(pid, 'SIGCONT');
     },
     pids,
     async query(text, values) {
@@ -139,7 +148,8 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       try {
         cluster.thaw();
         if (pids().length > 0) await cluster.stop('immediate');
-      } catch {
+      } catch (error) {
+        process.stderr.write(`private PostgreSQL did not stop (${(error as Error).message.split('\n')[0]}); killing it\n`);
         await cluster.killAll();
       }
       rmSync(root, { recursive: true, force: true });
