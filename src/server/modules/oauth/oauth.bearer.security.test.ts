@@ -165,7 +165,7 @@ describe.each(testDialects())('bearer tokens at /api/v1/me (RFC 6750, RFC 9068) 
     await expectInvalidToken(`Bearer ${signEd25519(header, genuineClaims, realKey.privateKey)}`, what);
   });
 
-  it('takes tokens only from the Authorization header, never from the query string (RFC 6750 §2, SECURITY 13)', async () => {
+  it('takes tokens only from the Authorization header, never from the query string (RFC 6750 §2)', async () => {
     const answer = await me(undefined, `?access_token=${encodeURIComponent(genuine)}`);
     expect(answer.status).toBe(401);
     expect(answer.challenge).toMatch(/^Bearer\b/);
