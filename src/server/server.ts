@@ -150,11 +150,15 @@ export async function runServer(): Promise<void> {
   }
   const shutdown = (signal: string) => {
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
-    // The backstop: whatever still hangs (a frozen database) does not keep the process past its deadline.
-    setTimeout(() => {
-      logger.error({ droppedLastUsed: server.services.lastUsed.pendingCount() }, 'shutdown deadline passed; exiting with work unfinished');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
+    // The backstop: whatever still hangs (a frozen database) does not keep the process past its
+    // deadline. A little early, as exiting itself takes a few milliseconds.
+    setTimeout(
+      () => {
+        logger.error({ droppedLastUsed: server.services.lastUsed.pendingCount() }, 'shutdown deadline passed; exiting with work unfinished');
+        process.exit(1);
+      },
+      Math.max(config.shutdownTimeoutMs - 100, config.shutdownTimeoutMs * 0.9),
+    );
     server.shutdown().then(
       ({ cutConnections, droppedLastUsed }) => {
         if (cutConnections > 0) logger.warn({ cutConnections }, 'shutdown deadline reached: closed connections whose requests had not finished');

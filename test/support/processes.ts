@@ -24,12 +24,14 @@ export interface ServerProcessOptions {
   readonly port?: number;
   /** How long to wait for `/readyz`; starting under tsx on a busy machine takes seconds. */
   readonly readyTimeoutMs?: number;
+  /** The script to run, relative to the repository; `src/server/main.ts` unless a harness wraps the server. */
+  readonly entry?: string;
 }
 
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/server/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), KOIOS_ISSUER: url, KOIOS_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
