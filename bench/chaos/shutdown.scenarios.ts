@@ -106,8 +106,8 @@ const postgresDownAtSigterm: ChaosScenario = {
     if (!privatePostgresAvailable()) throw new Error('initdb is not available (set KOIOS_TEST_PG_BIN)');
     const cluster = await createPrivatePostgres();
     try {
-      const { administrator, plain } = await seedClients(cluster.url);
-      const server = await startServerProcess({ env: { KOIOS_DATABASE_URL: cluster.url, KOIOS_LOG_LEVEL: 'info' } });
+      const { administrator, plain, env } = await seedClients(cluster.url);
+      const server = await startServerProcess({ env: { ...env, KOIOS_LOG_LEVEL: 'info' } });
       const adminToken = await accessToken(server.url, administrator);
       const targetToken = await accessToken(server.url, plain);
       await call(`${server.url}/api/v1/clients/${plain.id}`, {

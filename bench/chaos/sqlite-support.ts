@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { migrateToLatest, openDatabase } from '../../src/server/db/database.js';
+import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices } from '../../src/server/services.js';
 import { accessToken, call, type Answer, type ClientCredentials } from '../../test/support/fault-load.js';
 import type { ServerProcess } from '../../test/support/processes.js';
@@ -22,6 +24,7 @@ export interface SqliteFile {
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function seedSqliteFile(): Promise<SqliteFile> {
+  const masterKeyBytes = randomBytes(32);
   const dir = mkdtempSync(join(tmpdir(), 'koios-chaos-'));
   const path = join(dir, 'koios.db');
   const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
@@ -30,6 +33,7 @@ export async function seedSqliteFile(): Promise<SqliteFile> {
     const services = await createServices({
       database: handle,
       tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
+      masterKey: createMasterKey(masterKeyBytes, 'KOIOS_MASTER_KEY'),
     });
     try {
       const administratorRole = (await services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Administrator')!;
@@ -37,7 +41,7 @@ export async function seedSqliteFile(): Promise<SqliteFile> {
       const target = await services.clients.create(SYSTEM_ACTOR, { name: 'chaos target' });
       return {
         path,
-        env: { KOIOS_DATABASE_URL: `file:${path}` },
+        env: { KOIOS_DATABASE_URL: `file:${path}`, KOIOS_MASTER_KEY: masterKeyBytes.toString('base64') },
         administrator: { id: administrator.client.id, secret: administrator.clientSecret },
         target: { id: target.client.id, secret: target.clientSecret },
         remove: () => rmSync(dir, { recursive: true, force: true }),
