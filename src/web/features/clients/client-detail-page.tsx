@@ -15,6 +15,7 @@ import { RoleAssignment } from '../roles/role-assignment';
 import { useCan } from '../session/session';
 import { ClientOverview } from './client-overview';
 import { useClient, useClientPermissions, useDeleteClient, useUpdateClient } from './clients.api';
+import { LookalikeBadge } from '../../components/lookalike-badge';
 
 const CRUMBS = [{ label: 'System' }, { label: 'Connections', to: '/system/connections' }];
 
@@ -110,6 +111,7 @@ export function ClientDetailPage() {
     <>
       <PageHeader
         title={data.name}
+        badge={<LookalikeBadge name={data.name} />}
         crumbs={[...CRUMBS, { label: data.name }]}
         actions={
           <Group gap="lg">

@@ -52,6 +52,15 @@ describe('the API client table', () => {
     expect(headers.slice(1)).toEqual(['Status', 'Name', 'Role', 'Client ID', 'Last Used', 'Created']);
   });
 
+  it('marks a name that reads as a Latin name it is not as a look-alike, naming the character, and leaves the others unmarked', () => {
+    const lookalike = { ...client(4), name: '\u0410dmin' };
+    const { table } = renderTable({ clients: [client(1), lookalike] });
+    const row = within(table).getByText('\u0410dmin').closest('tr')!;
+    expect(within(row).getByText('Look-alike')).toBeTruthy();
+    expect(row.textContent).toContain('(U+0410) looks like “A”');
+    expect(within(within(table).getByText('Client 1').closest('tr')!).queryByText('Look-alike')).toBeNull();
+  });
+
   it('sets disabled clients apart by a tinted row, never by opacity', () => {
     const { table } = renderTable();
     const disabled = within(table).getByText('Client 2').closest('tr')!;

@@ -10,6 +10,7 @@ import { ListTableBody } from '../../components/list-table-body';
 import { StatusBadge } from '../../components/status-badge';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
+import { LookalikeBadge } from '../../components/lookalike-badge';
 import type { ClientSort } from './clients.api';
 
 type SortField = 'name' | 'createdAt' | 'lastUsedAt';
@@ -114,6 +115,7 @@ const ClientRow = memo(function ClientRow({
         <Link to={`/system/connections/${client.id}`} className="koios-card-name">
           {client.name}
         </Link>
+        <LookalikeBadge name={client.name} />
         {client.description !== null && client.description !== '' && (
           <Text size="xs" c="dimmed" lineClamp={1}>
             {client.description}
@@ -170,6 +172,7 @@ function ClientCards({
           <Link to={`/system/connections/${client.id}`} className="koios-card-name">
             {client.name}
           </Link>
+          <LookalikeBadge name={client.name} />
           <StatusBadge enabled={client.enabled} />
           <div className="koios-card-line">
             <ShortId value={client.id} />
