@@ -289,6 +289,18 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(limitedPage.total).toBe(total);
     });
 
+    it('lists only the clients holding a role with --role-id', async () => {
+      const viewer = (await services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Viewer')!;
+      const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Role-filtered reader', roleId: viewer.id });
+      const page = jsonOf(await koios(['clients', 'list', '--role-id', viewer.id, '--json'])) as {
+        items: { id: string; role: { id: string } }[];
+        total: number;
+      };
+      expect(page.items.map((item) => item.id)).toContain(client.id);
+      expect(page.items.every((item) => item.role.id === viewer.id)).toBe(true);
+      expect(page.total).toBe(page.items.length);
+    });
+
     it('refuses a non-numeric --limit with exit 1', async () => {
       expect(refusalLine(await koios(['clients', 'list', '--limit', 'many']))).toContain('--limit');
     });

@@ -113,14 +113,16 @@ export function buildProgram(): Command {
     .description('list API clients, newest first')
     .option('--search <text>', 'match name, description or client ID')
     .addOption(new Option('--status <status>', 'only enabled or disabled clients').choices(['enabled', 'disabled']))
+    .option('--role-id <id>', 'only the clients holding this role')
     .option('--sort <field>', 'name, createdAt or lastUsedAt; prefix - for descending', '-createdAt')
     .option('--limit <n>', 'at most this many (1 to 200)', '50')
     .option('--json', 'print {"items","nextCursor","total"}')
-    .action(async (options: Output & { search?: string; status?: 'enabled' | 'disabled'; sort: string; limit: string }) =>
+    .action(async (options: Output & { search?: string; status?: 'enabled' | 'disabled'; roleId?: string; sort: string; limit: string }) =>
       withServices(async (services) => {
         const page = await services.clients.list(SYSTEM_ACTOR, {
           search: options.search ?? null,
           status: options.status ?? null,
+          roleId: options.roleId ?? null,
           sort: options.sort,
           limit: parsePositive(options.limit),
         });

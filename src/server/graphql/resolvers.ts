@@ -84,7 +84,7 @@ interface PageArgs {
   readonly after?: string | null;
 }
 interface ApiClientsArgs extends PageArgs {
-  readonly filter?: { readonly search?: string | null; readonly status?: keyof typeof STATUS | null } | null;
+  readonly filter?: { readonly search?: string | null; readonly status?: keyof typeof STATUS | null; readonly roleId?: string | null } | null;
   readonly orderBy?: keyof typeof ORDER | null;
 }
 interface UsersArgs extends PageArgs {
@@ -112,10 +112,11 @@ export function createResolvers(services: Services): IResolvers {
       },
 
       async apiClients(_root: unknown, args: ApiClientsArgs, context: GraphQLContext) {
-        const page = await namingFields(pageArguments({ q: 'filter.search', status: 'filter.status', sort: 'orderBy' }), () =>
+        const page = await namingFields(pageArguments({ q: 'filter.search', status: 'filter.status', roleId: 'filter.roleId', sort: 'orderBy' }), () =>
           services.clients.list(principalOf(context), {
             ...pageInput(args),
             search: args.filter?.search ?? null,
+            roleId: args.filter?.roleId ?? null,
             status: args.filter?.status === undefined || args.filter.status === null ? null : STATUS[args.filter.status],
             ...(args.orderBy === undefined || args.orderBy === null ? {} : { sort: ORDER[args.orderBy] }),
           }),

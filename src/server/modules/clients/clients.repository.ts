@@ -11,6 +11,8 @@ export interface ClientListQuery {
   readonly after: CursorPosition | null;
   readonly search: string | null;
   readonly status: ClientStatusFilter | null;
+  /** Only the clients holding this role. */
+  readonly roleId?: string | null;
   readonly sort: ClientSortField;
   readonly descending: boolean;
 }
@@ -47,8 +49,9 @@ export function sortValueOf(field: ClientSortField, row: { name_key: string; cre
   return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
 }
 
-function filters(eb: ClientsEb, query: Pick<ClientListQuery, 'search' | 'status'>): Expression<SqlBool> {
+function filters(eb: ClientsEb, query: Pick<ClientListQuery, 'search' | 'status' | 'roleId'>): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
+  if (query.roleId !== undefined && query.roleId !== null) conditions.push(eb('api_clients.role_id', '=', query.roleId));
   if (query.status !== null) conditions.push(eb('api_clients.enabled', '=', query.status === 'enabled' ? 1 : 0));
   if (query.search !== null && query.search.length > 0) {
     const pattern = containsPattern(query.search);
@@ -113,8 +116,8 @@ export function createClientsRepository(db: Executor) {
     },
 
     /** How many clients the query matches; without a search, from the counts the triggers keep (migration 0004). */
-    async count(query: Pick<ClientListQuery, 'search' | 'status'>): Promise<number> {
-      if (query.search === null || query.search.length === 0) {
+    async count(query: Pick<ClientListQuery, 'search' | 'status' | 'roleId'>): Promise<number> {
+      if ((query.search === null || query.search.length === 0) && (query.roleId === undefined || query.roleId === null)) {
         const counts = await db.selectFrom('client_counts').select(['total', 'enabled']).where('id', '=', 1).executeTakeFirstOrThrow();
         const total = Number(counts.total);
         const enabled = Number(counts.enabled);

@@ -20,15 +20,15 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     {
       schema: {
         summary: 'List API clients',
-        description: 'Keyset-paginated; `total` counts every client matching `q` and `status`. Needs clients:read.',
+        description: 'Keyset-paginated; `total` counts every client matching `q`, `status` and `roleId`. Needs clients:read.',
         tags,
         querystring: ListClientsQuery,
         response: { 200: Type.Ref('ClientPage'), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => {
-      const { limit, cursor, q, status, sort } = request.query;
-      return clients.list(principal(request), { limit, cursor: cursor ?? null, search: q ?? null, status: status ?? null, sort });
+      const { limit, cursor, q, status, roleId, sort } = request.query;
+      return clients.list(principal(request), { limit, cursor: cursor ?? null, search: q ?? null, status: status ?? null, roleId: roleId ?? null, sort });
     },
   );
 

@@ -44,6 +44,7 @@ export const ListClientsQuery = Type.Object(
     cursor: Type.Optional(Type.String({ maxLength: 1000 })),
     q: Type.Optional(Type.String({ maxLength: SEARCH_MAX_LENGTH, description: 'Matches name, description or client ID, case-insensitively' })),
     status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
+    roleId: Type.Optional(Uuid('Only the clients holding this role')),
     sort: Type.Union(
       ['name', 'createdAt', 'lastUsedAt'].flatMap((field) => [Type.Literal(field), Type.Literal(`-${field}`)]),
       { default: '-createdAt', description: '`-` in front sorts descending' },

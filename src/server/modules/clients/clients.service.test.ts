@@ -158,6 +158,18 @@ describe.each(testDialects())('API clients service on %s', (dialect) => {
     expect(deleted.changed.sort()).toEqual([...ids].sort());
   });
 
+  it('lists only the clients holding a role when asked for its roleId, with their total', async () => {
+    const holder = await services.clients.create(SYSTEM_ACTOR, { name: 'role filter holder', roleId: viewerId });
+    await services.clients.create(SYSTEM_ACTOR, { name: 'role filter other' });
+    const page = await services.clients.list(SYSTEM_ACTOR, { roleId: viewerId, search: 'role filter' });
+    expect(page.items.map((client) => client.id)).toEqual([holder.client.id]);
+    expect(page.total).toBe(1);
+    const all = await services.clients.list(SYSTEM_ACTOR, { roleId: viewerId, limit: 200 });
+    expect(all.items.every((client) => client.role?.id === viewerId)).toBe(true);
+    expect(all.total).toBe(all.items.length);
+    await expect(services.clients.list(SYSTEM_ACTOR, { roleId: 'not-a-uuid' })).rejects.toBeInstanceOf(BadInput);
+  });
+
   it('applies a bulk action to a thousand clients at once', async () => {
     const ids: string[] = [];
     for (let batch = 0; batch < 1000; batch += 10) {

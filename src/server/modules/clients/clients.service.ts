@@ -63,6 +63,8 @@ export interface ListClientsInput {
   readonly cursor?: string | null;
   readonly search?: string | null;
   readonly status?: ClientStatusFilter | null;
+  /** Only the clients holding this role. */
+  readonly roleId?: string | null;
   /** `name`, `createdAt` or `lastUsedAt`, `-` in front for descending. */
   readonly sort?: string;
 }
@@ -234,12 +236,14 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       const status = input.status ?? null;
       if (status !== null && status !== 'enabled' && status !== 'disabled') problems.add('status', 'must be enabled or disabled');
+      const roleId = input.roleId ?? null;
+      if (roleId !== null && !UUID_PATTERN.test(roleId)) problems.add('roleId', 'must be a UUID');
       problems.throwIfAny();
       const { field, descending, sort } = parseSort(input.sort);
       const after = input.cursor === undefined || input.cursor === null || input.cursor === '' ? null : decodeCursor(input.cursor, sort);
 
       const repository = createClientsRepository(db);
-      const query = { limit, after, search: search === '' ? null : search, status, sort: field, descending };
+      const query = { limit, after, search: search === '' ? null : search, status, roleId: roleId?.toLowerCase() ?? null, sort: field, descending };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
       const cursorOf = (row: (typeof rows)[number]) => encodeCursor({ sort, value: sortValueOf(field, row), id: row.id });
       const last = rows.at(-1);

@@ -36,6 +36,10 @@ export interface ClientTableProps {
   readonly failure?: ReactNode;
   readonly canUpdate?: boolean;
   readonly canDelete?: boolean;
+  /** How many clients match the search and filters on every page; with loadAllMatching, offers to select them all. */
+  readonly matching?: number | undefined;
+  /** Every client matching the search and filters (all pages). */
+  readonly loadAllMatching?: () => Promise<ApiClient[]>;
 }
 
 const ROW_HEIGHT = 58;
@@ -246,7 +250,12 @@ export function ClientTable({
   failure,
   canUpdate = true,
   canDelete = true,
+  matching,
+  loadAllMatching,
 }: ClientTableProps) {
+  // Every client matching the filters, beyond this page: chosen from the banner over the table.
+  const [allMatching, setAllMatching] = useState<{ key: string; on: boolean }>({ key: selectionKey, on: false });
+  if (allMatching.key !== selectionKey) setAllMatching({ key: selectionKey, on: false });
   const [selection, setSelection] = useState<{ key: string; ids: ReadonlySet<string> }>({ key: selectionKey, ids: new Set() });
   if (selection.key !== selectionKey) setSelection({ key: selectionKey, ids: new Set() });
   // The clients stay in the dialog's words while it closes.
@@ -270,6 +279,10 @@ export function ClientTable({
     });
   }, []);
   const phone = useMediaQuery(PHONE, false, { getInitialValueInEffect: false });
+  const everything = allMatching.on && allSelected && matching !== undefined && loadAllMatching !== undefined;
+  const selectedCount = everything ? matching : selected.length;
+  /** The clients an action applies to: the selection, or every one matching when that was chosen. */
+  const targets = async (): Promise<readonly ApiClient[]> => (everything ? loadAllMatching() : selected);
   const run = async (action: BulkAction, targets: readonly ApiClient[]) => {
     setBusy(action);
     try {
@@ -278,6 +291,7 @@ export function ClientTable({
         targets.map((client) => client.id),
       );
       setIds([]);
+      setAllMatching({ key: selectionKey, on: false });
     } finally {
       setBusy(null);
     }
@@ -291,27 +305,35 @@ export function ClientTable({
         </Group>
         <Group gap="sm" wrap="nowrap">
           <Text size="sm" c="dimmed" aria-live="polite" miw={80} ta="right">
-            {selected.length > 0 ? `${selected.length} selected` : ''}
+            {selectedCount > 0 ? `${selectedCount} selected` : ''}
           </Text>
           <Menu position="bottom-end" withArrow>
             <Menu.Target>
-              <Button variant="default" rightSection={<IconChevronDown size={14} aria-hidden />} disabled={selected.length === 0} loading={busy !== null}>
+              <Button variant="default" rightSection={<IconChevronDown size={14} aria-hidden />} disabled={selectedCount === 0} loading={busy !== null}>
                 Actions
               </Button>
             </Menu.Target>
             <Menu.Dropdown>
-              <Menu.Label>{plural(selected.length)}</Menu.Label>
+              <Menu.Label>{plural(selectedCount)}</Menu.Label>
               <Menu.Item
                 leftSection={<IconPlayerPlay size={16} aria-hidden />}
                 disabled={!canUpdate}
-                onClick={() => void run('enable', selected).catch(() => undefined)}
+                onClick={() =>
+                  void targets()
+                    .then((clients) => run('enable', clients))
+                    .catch(() => undefined)
+                }
               >
                 Enable
               </Menu.Item>
               <Menu.Item
                 leftSection={<IconPlayerPause size={16} aria-hidden />}
                 disabled={!canUpdate}
-                onClick={() => void run('disable', selected).catch(() => undefined)}
+                onClick={() =>
+                  void targets()
+                    .then((clients) => run('disable', clients))
+                    .catch(() => undefined)
+                }
               >
                 Disable
               </Menu.Item>
@@ -320,7 +342,7 @@ export function ClientTable({
                 color="red"
                 leftSection={<IconTrash size={16} aria-hidden />}
                 disabled={!canDelete}
-                onClick={() => setDeleteDialog({ opened: true, clients: selected })}
+                onClick={() => void targets().then((clients) => setDeleteDialog({ opened: true, clients }))}
               >
                 Delete
               </Menu.Item>
@@ -329,6 +351,25 @@ export function ClientTable({
         </Group>
       </Group>
 
+      {allSelected && matching !== undefined && matching > rows.length && loadAllMatching !== undefined && (
+        <Group gap="xs" justify="center" className="koios-select-banner" role="status">
+          {everything ? (
+            <>
+              <Text size="sm">All {plural(matching)} that match are selected.</Text>
+              <Button variant="subtle" size="compact-sm" onClick={() => setIds([])}>
+                Clear the selection
+              </Button>
+            </>
+          ) : (
+            <>
+              <Text size="sm">All {plural(rows.length)} on this page are selected.</Text>
+              <Button variant="subtle" size="compact-sm" onClick={() => setAllMatching({ key: selectionKey, on: true })}>
+                Select all {plural(matching)} that match
+              </Button>
+            </>
+          )}
+        </Group>
+      )}
       {phone ? (
         <ClientCards clients={clients} selected={selection.ids} onToggle={toggle} empty={empty} failure={failure} refreshing={refreshing} />
       ) : (

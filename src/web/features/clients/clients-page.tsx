@@ -1,8 +1,11 @@
-import { Button, SegmentedControl, Tooltip } from '@mantine/core';
+import { Button, NativeSelect, SegmentedControl, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
+import { IconFileTypeCsv, IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
 import { useCallback, useRef, useState } from 'react';
-import { useNavigate } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
+import { BULK_MAX_IDS } from '../../../shared/limits';
+import { download } from '../../lib/download';
+import { useRoles } from '../roles/roles.api';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
@@ -11,7 +14,7 @@ import { errorMessage } from '../../lib/api';
 import { useListPage } from '../../lib/list-page';
 import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
 import { useCan } from '../session/session';
-import { CLIENT_SORTS, clientKeys, fetchClientPage, useBulkClients, type ClientSort } from './clients.api';
+import { CLIENT_SORTS, clientKeys, clientsCsv, fetchAllMatching, fetchClientPage, useBulkClients, type ClientSort } from './clients.api';
 import { ClientTable } from './client-table';
 import { CreateClientDialog } from './create-client-dialog';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
@@ -50,10 +53,22 @@ export function bulkMessage(action: BulkAction, result: BulkResult): { color: st
 export function ClientsPage() {
   const navigate = useNavigate();
   const can = useCan();
+  const [url, setUrl] = useSearchParams();
+  const roleId = url.get('roleId') || null;
+  const setRoleId = (next: string | null) =>
+    setUrl((current) => {
+      const params = new URLSearchParams(current);
+      if (next === null) params.delete('roleId');
+      else params.set('roleId', next);
+      params.delete('page');
+      return params;
+    });
+  const roles = useRoles(can('roles:read'));
+  const [exporting, setExporting] = useState(false);
   const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
     sort: '-createdAt' as ClientSort,
     sorts: CLIENT_SORTS,
-    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit }),
+    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit, roleId }),
     queryKey: clientKeys.list,
     fetchPage: fetchClientPage,
   });
@@ -63,11 +78,32 @@ export function ClientsPage() {
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const addButtonRef = useRef<HTMLButtonElement>(null);
 
-  const filtered = params.q !== '' || params.status !== null;
+  const filtered = params.q !== '' || params.status !== null || roleId !== null;
+  const listQuery = { q: params.q, status: params.status, sort: params.sort, limit: params.limit, roleId };
+  const exportCsv = async () => {
+    setExporting(true);
+    try {
+      download('api-clients.csv', clientsCsv(await fetchAllMatching(listQuery)), 'text/csv');
+    } catch (error) {
+      notifications.show({ color: 'red', title: 'Could not export the API clients', message: errorMessage(error) });
+    } finally {
+      setExporting(false);
+    }
+  };
 
   const onBulk = async (action: BulkAction, ids: string[]) => {
     try {
-      const result: BulkResult = await bulk.mutateAsync({ action, ids });
+      // The API takes up to 1,000 ids at once: "all that match" may be more.
+      const results: BulkResult[] = [];
+      for (let start = 0; start < ids.length; start += BULK_MAX_IDS)
+        results.push(await bulk.mutateAsync({ action, ids: ids.slice(start, start + BULK_MAX_IDS) }));
+      const result: BulkResult = {
+        action,
+        succeeded: results.flatMap((one) => one.succeeded),
+        notFound: results.flatMap((one) => one.notFound),
+        refused: results.flatMap((one) => one.refused),
+        changed: results.flatMap((one) => one.changed),
+      };
       notifications.show(bulkMessage(action, result));
     } catch (error) {
       notifications.show({ color: 'red', title: `Could not ${action} the selected clients`, message: errorMessage(error) });
@@ -110,7 +146,9 @@ export function ClientsPage() {
         clients={data?.items}
         refreshing={refreshing}
         failure={failed === null ? undefined : <ErrorAlert error={failed} title="The API clients could not be loaded" onRetry={() => void pages.refetch()} />}
-        selectionKey={JSON.stringify([params.q, params.status, params.sort, params.limit, params.page])}
+        selectionKey={JSON.stringify([params.q, params.status, roleId, params.sort, params.limit, params.page])}
+        matching={data?.total}
+        loadAllMatching={async () => fetchAllMatching(listQuery)}
         sort={params.sort}
         onSort={(sort) => setParams({ sort })}
         onOpen={open}
@@ -131,6 +169,17 @@ export function ClientsPage() {
                 { label: 'Disabled', value: 'disabled' },
               ]}
             />
+            {can('roles:read') && (
+              <NativeSelect
+                aria-label="Filter by role"
+                value={roleId ?? ''}
+                onChange={(event) => setRoleId(event.currentTarget.value === '' ? null : event.currentTarget.value)}
+                data={[{ value: '', label: 'All roles' }, ...(roles.data ?? []).map((role) => ({ value: role.id, label: role.name }))]}
+              />
+            )}
+            <Button variant="default" leftSection={<IconFileTypeCsv size={16} aria-hidden />} loading={exporting} onClick={() => void exportCsv()}>
+              Export CSV
+            </Button>
           </>
         }
         empty={
@@ -139,7 +188,16 @@ export function ClientsPage() {
               icon={<IconFilterOff size={24} />}
               title="No API clients match"
               action={
-                <Button variant="light" onClick={() => setParams({ q: '', status: null })}>
+                <Button
+                  variant="light"
+                  onClick={() =>
+                    setUrl((current) => {
+                      const params = new URLSearchParams(current);
+                      for (const key of ['q', 'status', 'roleId', 'page']) params.delete(key);
+                      return params;
+                    })
+                  }
+                >
                   Clear search and filter
                 </Button>
               }

@@ -9,6 +9,8 @@ export type ClientSort = (typeof CLIENT_SORTS)[number];
 export interface ClientListQuery {
   readonly q: string;
   readonly status: 'enabled' | 'disabled' | null;
+  /** Only the clients holding this role. */
+  readonly roleId: string | null;
   readonly sort: ClientSort;
   readonly limit: number;
 }
@@ -21,7 +23,41 @@ export const clientKeys = {
 };
 
 export function fetchClientPage(query: ClientListQuery, cursor: string | null, signal?: AbortSignal) {
-  return api.get<Page<ApiClient>>('/api/v1/clients', { limit: query.limit, cursor, q: query.q.trim(), status: query.status, sort: query.sort }, signal);
+  return api.get<Page<ApiClient>>(
+    '/api/v1/clients',
+    { limit: query.limit, cursor, q: query.q.trim(), status: query.status, roleId: query.roleId, sort: query.sort },
+    signal,
+  );
+}
+
+/** Every client matching the list's search and filters, across all pages (for "select all" and the CSV). */
+export async function fetchAllMatching(query: ClientListQuery): Promise<ApiClient[]> {
+  const all: ApiClient[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<ApiClient> = await fetchClientPage({ ...query, limit: 200 }, cursor);
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return all;
+}
+
+/** A spreadsheet cell: quoted, and a leading = + - @ defused so that no formula runs (CSV injection). */
+function cell(value: string | null): string {
+  const text = value ?? '';
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+/** The clients as CSV (RFC 4180), one row each, with a header. */
+export function clientsCsv(clients: readonly ApiClient[]): string {
+  const header = ['Name', 'Client ID', 'Status', 'Role', 'Description', 'Last Used', 'Created'];
+  const rows = clients.map((client) =>
+    [client.name, client.id, client.enabled ? 'Enabled' : 'Disabled', client.role?.name ?? '', client.description, client.lastUsedAt, client.createdAt]
+      .map(cell)
+      .join(','),
+  );
+  return [header.map(cell).join(','), ...rows].join('\r\n') + '\r\n';
 }
 
 export function useClient(id: string) {

@@ -4,6 +4,7 @@ import { IconAlertTriangle, IconDownload } from '../../components/icons';
 import { useState, type RefObject } from 'react';
 import { CopyAction } from '../../components/copy-action';
 import { api } from '../../lib/api';
+import { download } from '../../lib/download';
 
 /** The token endpoint as the server announces it (RFC 8414), so the example works behind a proxy too. */
 function useTokenUrl(): string {
@@ -38,17 +39,6 @@ export function envFile(tokenUrl: string, credentials: Credentials): string {
     `KOIOS_CLIENT_SECRET=${credentials.clientSecret}`,
     '',
   ].join('\n');
-}
-
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 /** A file name from the client's name: "Billing export" → "billing-export.env". */
