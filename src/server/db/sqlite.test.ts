@@ -153,6 +153,10 @@ describe('SQLite beside other processes', () => {
     expect((error as Error).message).toBe(DISK_FULL_MESSAGE);
     expect(await handle.db.selectFrom('settings').select('key').where('key', 'in', ['first half', 'big']).execute()).toEqual([]);
     await expect(handle.ping()).rejects.toThrow(DISK_FULL_MESSAGE);
+    // A small write that fits in a page with room left does not make the file writable again.
+    await handle.db.insertInto('settings').values({ key: 'small', value: 'v' }).execute();
+    await sleep(1100);
+    await expect(handle.ping()).rejects.toThrow(DISK_FULL_MESSAGE);
 
     await sql.raw(`pragma max_page_count = ${pages + 1000}`).execute(handle.db);
     // Readiness probes at most once a second.

@@ -123,7 +123,6 @@ export class KoiosSqliteDriver implements Driver {
   async commitTransaction(): Promise<void> {
     await this.#execute(CompiledQuery.raw('commit'));
     this.#lastRelease = performance.now();
-    this.#wrote();
   }
 
   async rollbackTransaction(): Promise<void> {
@@ -147,7 +146,10 @@ export class KoiosSqliteDriver implements Driver {
     this.#database.close();
   }
 
-  /** True from a write refused for a full disk until a write succeeds. */
+  /**
+   * True from a write refused for a full disk until the readiness probe can write again. Not
+   * cleared by any write that succeeds: a small one may fit in a page that had room left.
+   */
   get diskFull(): boolean {
     return this.#diskFull;
   }
@@ -168,6 +170,7 @@ export class KoiosSqliteDriver implements Driver {
           this.#database.prepare('delete from settings where key = ?').run(PROBE_KEY);
           this.#database.prepare('commit').run();
           this.#diskFull = false;
+          this.#logger?.info('the database accepts writes again');
         } finally {
           if (this.#database.inTransaction) this.#database.prepare('rollback').run();
         }
@@ -179,12 +182,6 @@ export class KoiosSqliteDriver implements Driver {
       }
     }
     if (this.#diskFull) throw new Unavailable(DISK_FULL_MESSAGE);
-  }
-
-  #wrote(): void {
-    if (!this.#diskFull) return;
-    this.#diskFull = false;
-    this.#logger?.info('the database accepts writes again');
   }
 
   /** Runs one statement; a busy database is retried on timers until the busy timeout. */
@@ -219,11 +216,9 @@ export class KoiosSqliteDriver implements Driver {
     const parameters = query.parameters as unknown[];
     if (statement.reader) {
       const rows = statement.all(parameters) as R[];
-      if (!statement.readonly && !this.#database.inTransaction) this.#wrote();
       return { rows };
     }
     const { changes, lastInsertRowid } = statement.run(parameters);
-    if (!statement.readonly && !this.#database.inTransaction) this.#wrote();
     return {
       numAffectedRows: BigInt(changes),
       insertId: BigInt(lastInsertRowid),
