@@ -85,3 +85,29 @@ describe("the console's Page not found", () => {
     expect(wantsConsolePage(method, url, accept)).toBe(false);
   });
 });
+
+describe('the console’s precompressed assets', () => {
+  it('sends name.br or name.gz as the browser accepts, with Content-Encoding and Vary, and the plain file otherwise', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'koios-console-compressed-'));
+    mkdirSync(join(root, 'assets'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root"></div>');
+    writeFileSync(join(root, 'assets', 'index-abc.js'), 'console.log("plain")');
+    writeFileSync(join(root, 'assets', 'index-abc.js.br'), 'brotli bytes');
+    writeFileSync(join(root, 'assets', 'index-abc.js.gz'), 'gzip bytes');
+    const { app } = await appServing(root);
+    const brotli = await app.inject({ method: 'GET', url: '/assets/index-abc.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(brotli.headers['content-encoding']).toBe('br');
+    expect(brotli.headers['vary']).toContain('Accept-Encoding');
+    expect(brotli.headers['content-type']).toMatch(/javascript/);
+    expect(brotli.body).toBe('brotli bytes');
+    const gzip = await app.inject({ method: 'GET', url: '/assets/index-abc.js', headers: { 'accept-encoding': 'gzip' } });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gzip.body).toBe('gzip bytes');
+    const plain = await app.inject({ method: 'GET', url: '/assets/index-abc.js' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe('console.log("plain")');
+    expect((await app.inject({ method: 'GET', url: '/assets/index-abc.js.br' })).statusCode).toBe(404);
+    await app.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+});

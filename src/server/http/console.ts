@@ -73,12 +73,17 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     // One route per built file, found at start: no catch-all that would answer for the API's 404s.
     wildcard: false,
     index: false,
-    globIgnore: ['index.html'],
+    globIgnore: ['index.html', '**/*.br', '**/*.gz'],
+    // The build writes name.br and name.gz beside each asset: sent as they are, with
+    // Content-Encoding and Vary: Accept-Encoding, to a browser that accepts them.
+    preCompressed: true,
     decorateReply: false,
     cacheControl: false,
     setHeaders(response, path) {
       // Vite puts a content hash in every name under assets/: those never change.
       response.setHeader('Cache-Control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      // The same URL answers br, gzip or plain bytes: caches must key on what was accepted.
+      response.setHeader('Vary', 'Accept-Encoding');
     },
   });
 

@@ -1,20 +1,33 @@
-import type { ReactElement } from 'react';
+import { lazy, Suspense, type ComponentType, type ReactElement } from 'react';
+import { Center, Loader } from '@mantine/core';
 import { createBrowserRouter, Navigate, type RouteObject } from 'react-router';
 import { CONSOLE_PATHS, PUBLIC_CONSOLE_PATHS, type ConsolePath } from '../../shared/console-routes';
-import { AuditPage } from '../features/audit/audit-page';
-import { ClientDetailPage } from '../features/clients/client-detail-page';
 import { ClientsPage } from '../features/clients/clients-page';
-import { RoleDetailPage } from '../features/roles/role-detail-page';
-import { RolesPage } from '../features/roles/roles-page';
 import { LoginPage } from '../features/session/login-page';
 import { RequireSession } from '../features/session/session';
-import { SetupPage } from '../features/session/setup-page';
-import { UserDetailPage } from '../features/users/user-detail-page';
-import { UsersPage } from '../features/users/users-page';
 import { Layout } from './layout';
 import { NotFoundPage } from './not-found-page';
 
 const toConnections = <Navigate to="/system/connections" replace />;
+
+/**
+ * A page in its own chunk, loaded when first visited: the first load carries only the list of API
+ * clients (where the console opens) and sign-in.
+ */
+function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K): ReactElement {
+  const Page = lazy<ComponentType>(async () => ({ default: (await load())[name] }));
+  return (
+    <Suspense
+      fallback={
+        <Center mih={200}>
+          <Loader aria-label="Loading the page" />
+        </Center>
+      }
+    >
+      <Page />
+    </Suspense>
+  );
+}
 
 /**
  * The page of each console path. The paths are src/shared/console-routes.ts, which the server
@@ -23,15 +36,15 @@ const toConnections = <Navigate to="/system/connections" replace />;
 const PAGES: Record<ConsolePath, ReactElement> = {
   '/': toConnections,
   '/login': <LoginPage />,
-  '/setup': <SetupPage />,
+  '/setup': page(() => import('../features/session/setup-page'), 'SetupPage'),
   '/system': toConnections,
   '/system/connections': <ClientsPage />,
-  '/system/connections/:id': <ClientDetailPage />,
-  '/users': <UsersPage />,
-  '/users/:id': <UserDetailPage />,
-  '/roles': <RolesPage />,
-  '/roles/:id': <RoleDetailPage />,
-  '/audit': <AuditPage />,
+  '/system/connections/:id': page(() => import('../features/clients/client-detail-page'), 'ClientDetailPage'),
+  '/users': page(() => import('../features/users/users-page'), 'UsersPage'),
+  '/users/:id': page(() => import('../features/users/user-detail-page'), 'UserDetailPage'),
+  '/roles': page(() => import('../features/roles/roles-page'), 'RolesPage'),
+  '/roles/:id': page(() => import('../features/roles/role-detail-page'), 'RoleDetailPage'),
+  '/audit': page(() => import('../features/audit/audit-page'), 'AuditPage'),
 };
 
 const isPublic = (path: ConsolePath) => (PUBLIC_CONSOLE_PATHS as readonly ConsolePath[]).includes(path);
