@@ -114,6 +114,20 @@ describe.each(testDialects())('request bodies the REST API refuses, on %s', (dia
     expect(await everyRow(server)).toEqual(before);
   });
 
+  it('answers a string holding an unpaired surrogate with 400 naming the field, sign-in included, and writes nothing', async () => {
+    const before = await everyRow(server);
+    const signIn = await fetch(`${server.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":"\\ud800@example.com","password":"            "}',
+    });
+    expect(signIn.status).toBe(400);
+    expect(((await signIn.json()) as { errors: { field: string }[] }).errors.map((error) => error.field)).toEqual(['email']);
+    const create = await send({ method: 'POST', path: '/api/v1/clients' }, 'application/json', '{"name":"half \\udc00 a pair"}');
+    expect(create.status).toBe(400);
+    expect(await everyRow(server)).toEqual(before);
+  });
+
   it('still takes JSON with a charset: the 415 is about the media type, not the parameters', async () => {
     const response = await send(
       { method: 'POST', path: '/api/v1/clients' },

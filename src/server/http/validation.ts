@@ -28,6 +28,21 @@ export function nulAt(data: unknown, pointer: string): string | null {
 }
 
 /**
+ * The JSON pointer of the first string in `data` holding an unpaired UTF-16 surrogate (JSON can
+ * carry `\ud800` alone), or null: no UTF-8 column can store it, and PostgreSQL's jsonb refuses
+ * its escape, so a sign-in with `\ud800@example.com` was a 500.
+ */
+export function loneSurrogateAt(data: unknown, pointer: string): string | null {
+  if (typeof data === 'string') return /[\ud800-\udfff]/u.test(data) ? pointer : null;
+  if (typeof data !== 'object' || data === null) return null;
+  for (const [key, value] of Object.entries(data)) {
+    const found = loneSurrogateAt(value, `${pointer}/${key}`);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
  * Bodies are validated as sent (a number is not a name); query strings and path parameters are
  * text on the wire and are coerced to the schema's types.
  *
@@ -43,9 +58,15 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
       return false;
     }
     const at = nulAt(data, '');
-    check.errors =
-      at === null ? null : [{ instancePath: at, schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain the NUL character (U+0000)' }];
-    return at === null;
+    const surrogate = at === null ? loneSurrogateAt(data, '') : null;
+    if (at !== null) {
+      check.errors = [{ instancePath: at, schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain the NUL character (U+0000)' }];
+    } else if (surrogate !== null) {
+      check.errors = [
+        { instancePath: surrogate, schemaPath: '#', keyword: 'surrogate', params: {}, message: 'must be well-formed Unicode (no unpaired surrogate)' },
+      ];
+    } else check.errors = null;
+    return at === null && surrogate === null;
   };
   check.errors = null as ErrorObject[] | null | undefined;
   return check as ReturnType<FastifySchemaCompiler<object>>;
