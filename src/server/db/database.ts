@@ -1,7 +1,7 @@
 import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig, DatabasePoolConfig } from '../config.js';
@@ -174,7 +174,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   // pg-pool removes its own error listener while a client is checked out, so a connection that dies
   // mid-transaction would emit an unhandled 'error' and end the process: every client keeps one.
   pool.on('connect', (client) => guardClient(client, logger));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
@@ -188,6 +188,28 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely's PostgreSQL introspector lists the tables of every schema in the database, and fails with
+ * "schema … does not exist" when another process drops a schema while it runs. The migrator only
+ * asks whether its own tables exist, so this one looks at the connection's search path alone.
+ */
+class OwnSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    const base = super.createIntrospector(db);
+    return {
+      getSchemas: () => base.getSchemas(),
+      getMetadata: (options) => base.getMetadata(options),
+      async getTables(): Promise<TableMetadata[]> {
+        const { rows } = await sql<{ name: string; schema: string; kind: string }>`
+          select c.relname as name, n.nspname as schema, c.relkind as kind
+          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          where c.relkind in ('r', 'p', 'v', 'm') and n.nspname = any (current_schemas(false))`.execute(db);
+        return rows.map((row) => ({ name: row.name, schema: row.schema, isView: row.kind === 'v' || row.kind === 'm', columns: [] }));
+      },
+    };
+  }
 }
 
 /** The parts of a driver error worth a log line; never the query's parameters. */

@@ -59,4 +59,20 @@ describe.each(testDialects())('migrations on %s', (dialect) => {
     const user = await db.selectFrom('users').select('name_key').where('email_key', '=', 'e@x.test').executeTakeFirstOrThrow();
     expect(user.name_key).toBe('élodie ünal');
   });
+
+  // Other processes create and drop schemas beside this one (every test file has its own); a
+  // lookup that read them all failed when one vanished mid-query.
+  it.runIf(dialect === 'postgres')('looks for the migration tables in its own schema only', async () => {
+    const other = `${database.location}_other`;
+    const db = database.handle.db as unknown as Kysely<any>;
+    await sql`create schema ${sql.id(other)}`.execute(db);
+    try {
+      await sql`create table ${sql.id(other, 'kysely_migration')} (name text)`.execute(db);
+      const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+      expect(new Set(tables.map((table) => table.schema))).toEqual(new Set([database.location]));
+      expect(tables.map((table) => table.name)).toContain('kysely_migration');
+    } finally {
+      await sql`drop schema ${sql.id(other)} cascade`.execute(db);
+    }
+  });
 });
