@@ -9,7 +9,7 @@ import { CONNECTIONS, load, type LoadRequest, type LoadSample } from './load.js'
 import { CLIENT_COUNT } from './pagination.js';
 
 /**
- * The HTTP half of `npm run bench` (issue 7): the real Koios server (SQLite, and PostgreSQL when it
+ * The HTTP half of `npm run bench`: the real Koios server (SQLite, and PostgreSQL when it
  * answers), node-oidc-provider with JWT (EdDSA) and with opaque access tokens, a bare Fastify route
  * and a bare node:http route, each in a child process on loopback, loaded by autocannon from this
  * process: 50 keep-alive connections, pipelining 1, BENCH_DURATION seconds (default 5) a run,

@@ -16,7 +16,7 @@ import { paginationScenario, type BenchContext, type BenchResult } from './pagin
  * `npm run bench`: the in-process scenarios (bench/pagination.ts: the clients service over 100,000
  * clients) on a temporary SQLite database and, when PostgreSQL answers, a temporary schema; then the
  * HTTP scenarios (bench/http.ts: the real server beside node-oidc-provider, bare Fastify and bare
- * node:http, each in its own process, loaded with autocannon); one table and the issue 7 targets at
+ * node:http, each in its own process, loaded with autocannon); one table and the performance targets at
  * the end. PostgreSQL comes from KOIOS_BENCH_PG_URL (must answer when set) or else
  * postgres://postgres@127.0.0.1:5432/test (skipped with a note when it does not).
  * Exits 1 if any scenario failed or any load run had errors or non-2xx answers; a missed target is

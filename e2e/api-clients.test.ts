@@ -206,7 +206,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
   });
 
   it('disables the client with the switch in the header, and its token is refused; enabling restores it', async () => {
-    // CONTRACT §8: the header's switch is the first on the page, named Enabled.
+    // The header's switch is the first on the page, named Enabled.
     const enabled = page.getByRole('switch').first();
     expect(await enabled.getAttribute('id')).toBe(await page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
     expect(await enabled.isChecked()).toBe(true);

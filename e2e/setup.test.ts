@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../test/support/server.js';
 import { browserAvailable, launchBrowser, newConsoleContext, screenshot } from './support/browser.js';
 import { ensureConsoleBuilt } from './support/console-build.js';
 
-/** CONTRACT §2: with no user yet, the one-time setup link creates the first Administrator. */
+/** With no user yet, the one-time setup link creates the first Administrator. */
 describe.runIf(browserAvailable())('the one-time setup page', () => {
   let server: TestServer;
   let browser: Browser;

@@ -123,7 +123,7 @@ const CONTROL_ROLES = [
 
 /**
  * The controls on the page (or in `scope`) that have no accessible name, as lines of the
- * accessibility tree: what a screen reader would announce as just "button" (CONTRACT §8).
+ * accessibility tree: what a screen reader would announce as just "button".
  */
 export async function unnamedControls(page: Page, scope = page.locator('body')): Promise<string[]> {
   const unnamed = new RegExp(`^\\s*- (${CONTROL_ROLES.join('|')})( \\[[^\\]]*\\])*:?$`);

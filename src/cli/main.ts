@@ -10,7 +10,7 @@ import type { ApiClient } from '../server/modules/clients/clients.service.js';
 import { createMasterKey, readKeyFile, writeKeyFile } from '../server/modules/master-key/master-key.js';
 
 /**
- * The operator CLI (CONTRACT §1). Every command reads the same configuration as the server, so
+ * The operator CLI. Every command reads the same configuration as the server, so
  * both talk to the same database; it acts as the system (shell access to the database is every
  * permission) and its changes are audited as such.
  */
@@ -128,7 +128,7 @@ export function buildProgram(): Command {
         });
         print(
           options,
-          // The REST page's shape (CONTRACT §6), not the service's internals (per-item cursors).
+          // The REST page's shape, not the service's internals (per-item cursors).
           { items: page.items, nextCursor: page.nextCursor, total: page.total },
           page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
         );

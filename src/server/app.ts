@@ -22,7 +22,7 @@ export interface AppDeps {
   readonly graphqlJitAfter?: number;
 }
 
-/** SECURITY 27: no MIME sniffing, no framing, no referrer leaking ids in URLs; a route may set a CSP of its own. */
+/** No MIME sniffing, no framing, no referrer leaking ids in URLs; a route may set a CSP of its own. */
 function setSecurityHeaders(reply: FastifyReply): FastifyReply {
   void reply.header('X-Content-Type-Options', 'nosniff');
   void reply.header('Referrer-Policy', 'no-referrer');

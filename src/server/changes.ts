@@ -6,7 +6,7 @@ import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 
 /**
- * What changed, for caches that must see a change on the very next request (CONTRACT §4), on
+ * What changed, for caches that must see a change on the very next request, on
  * this instance at once and on every other within a second.
  *
  * A change is written to `change_events` in the same transaction as the change itself, then

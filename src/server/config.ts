@@ -4,7 +4,7 @@ import { parseEnv } from 'node:util';
 import { MASTER_KEY_FORMAT, parseMasterKey, type MasterKeySource } from './modules/master-key/master-key.js';
 
 /**
- * The only reader of the environment (CONTRACT §2). `loadConfig` parses once into a frozen
+ * The only reader of the environment. `loadConfig` parses once into a frozen
  * object; a bad value throws a ConfigError whose message is one line naming the variable.
  */
 export interface Config {
@@ -25,7 +25,7 @@ export interface Config {
   readonly admin: { readonly email: string; readonly password: string } | null;
   /** pino level for the server's logs. */
   readonly logLevel: LogLevel;
-  /** Proxies whose X-Forwarded-For is believed (SECURITY 9); empty: the socket address is the client. */
+  /** Proxies whose X-Forwarded-For is believed; empty: the socket address is the client. */
   readonly trustProxy: readonly string[];
   /** SQLite: how long a write waits for a lock another process holds before answering 503. */
   readonly sqliteBusyTimeoutMs: number;

@@ -2,7 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
 /**
- * Paths that may carry a secret, a password or a token (SECURITY 20). Request bodies and query
+ * Paths that may carry a secret, a password or a token. Request bodies and query
  * strings are never logged at all (see the request serializer in app.ts); this is the second line.
  */
 export const REDACTED_PATHS = [
@@ -18,7 +18,7 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-/** The path of a request without its query string: a query may carry credentials (SECURITY 3). */
+/** The path of a request without its query string: a query may carry credentials. */
 export function pathOnly(url: string): string {
   const index = url.indexOf('?');
   return index === -1 ? url : url.slice(0, index);

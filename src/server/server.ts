@@ -175,7 +175,7 @@ export async function runServer(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-/** One clear line and a non-zero exit (CONTRACT §2). */
+/** One clear line and a non-zero exit. */
 function exitWith(error: unknown): never {
   const line = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error).message}`;
   process.stderr.write(`koios: ${line}\n`);

@@ -1,5 +1,5 @@
 /**
- * The console's pages (CONTRACT §8), in one list for both sides: the console's router gives each a
+ * The console's pages, in one list for both sides: the console's router gives each a
  * page (src/web/routes/router.tsx), and the server answers each with index.html so that a page can
  * be loaded or reloaded at its own address (src/server/http/console.ts). Any other path stays the
  * API's, with its own 404.

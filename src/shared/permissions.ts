@@ -1,5 +1,5 @@
 /**
- * The permission catalog (CONTRACT §5). Keys are `resource:action` and never change
+ * The permission catalog. Keys are `resource:action` and never change
  * once published; the catalog may grow. Shared by the server and the console.
  */
 export interface PermissionDefinition {
@@ -62,7 +62,7 @@ export function isPermissionKey(value: string): value is PermissionKey {
   return KEY_SET.has(value);
 }
 
-/** Built-in roles (CONTRACT §5): present from the first start, never editable or deletable. */
+/** Built-in roles: present from the first start, never editable or deletable. */
 export const BUILT_IN_ROLES = Object.freeze({
   Administrator: Object.freeze({
     name: 'Administrator',

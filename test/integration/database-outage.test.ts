@@ -16,7 +16,7 @@ const TTL_MS = 300;
 const postgresOnly = testDialects().filter((dialect) => dialect === 'postgres');
 
 /**
- * SECURITY 29 and 30: the database goes away under a running server (its login is refused and
+ * The database goes away under a running server (its login is refused and
  * its connections are killed). The process survives; once the cached client state is older than
  * its TTL, requests are refused with 503 instead of trusted; when the database returns, the
  * server recovers without a restart.

@@ -59,7 +59,7 @@ async function token(instance: Instance, clientId: string, secret: string): Prom
 const me = (instance: Instance, accessToken: string) =>
   fetch(`${instance.url}/api/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } }).then((r) => r.status);
 
-/** Polls until `status` answers `expected`; CONTRACT §4 gives every instance one second to agree. */
+/** Polls until `status` answers `expected`: every instance has one second to agree. */
 async function statusWithinOneSecond(read: () => Promise<number>, expected: number): Promise<number> {
   const deadline = Date.now() + 1000;
   let status = await read();

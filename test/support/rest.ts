@@ -4,7 +4,7 @@ import { PERMISSION_KEYS, type PermissionKey } from '../../src/shared/permission
 import { principalWith } from './graphql.js';
 import type { TestServer } from './server.js';
 
-/** A signed-in console user: the cookie, and the CSRF token a change must carry (SECURITY 22). */
+/** A signed-in console user: the cookie, and the CSRF token a change must carry. */
 export interface ConsoleSession {
   readonly userId: string;
   readonly cookie: string;

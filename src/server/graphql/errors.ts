@@ -6,7 +6,7 @@ import { isConnectionError, toProblem, type Problem } from '../http/problem.js';
 
 /**
  * GraphQL errors. A domain error keeps its message and gets the pinned `extensions.code`
- * (CONTRACT §7, through GRAPHQL_CODE); a bad request or document gets a code saying what was
+ * (through GRAPHQL_CODE); a bad request or document gets a code saying what was
  * wrong with it; anything else is logged and answered with a generic message. No stack trace or
  * internal message ever reaches the caller.
  */
@@ -91,7 +91,7 @@ export function formatErrors(error: unknown, log: FastifyBaseLogger, listCode: s
   }
   if (listCode !== null && error instanceof Error) return [{ message: error.message, extensions: { code: listCode } }];
   log.error({ err: error }, 'GraphQL request failed');
-  // A database that went away is an error the caller can retry (SECURITY 29).
+  // A database that went away is an error the caller can retry.
   if (isConnectionError(error)) return [{ message: 'the database is unavailable; try again shortly', extensions: { code: GRAPHQL_CODE.unavailable } }];
   return [{ message: 'an unexpected error occurred; it has been logged', extensions: { code: REQUEST_ERROR_CODES.internal } }];
 }
@@ -119,7 +119,7 @@ const PROBLEM_CODES: Readonly<Partial<Record<Problem['code'], string>>> = {
 
 /**
  * Errors before execution: at the door (authentication, CSRF, body size and type) with the same
- * status and `WWW-Authenticate` as REST (SECURITY 12, through `toProblem`), and refused requests
+ * status and `WWW-Authenticate` as REST (through `toProblem`), and refused requests
  * and documents (`400`, `405`). The body is a GraphQL response without `data`: nothing ran.
  */
 export function sendRequestError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number): FastifyReply {

@@ -40,8 +40,8 @@ function refuseUnknownOperation(query: unknown): void {
 }
 
 /**
- * `POST /graphql` (and `GET` for queries), CONTRACT §7: one authentication step with REST, then
- * every limit checked before anything executes (SECURITY 25). GraphiQL is off; introspection
+ * `POST /graphql` (and `GET` for queries), one authentication step with REST, then
+ * every limit checked before anything executes. GraphiQL is off; introspection
  * answers only the authenticated, as every field does.
  */
 export async function graphqlApi(app: FastifyInstance, deps: { services: Services; jitAfter?: number }): Promise<void> {
@@ -83,7 +83,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   });
 
   // Responses carry client secrets (createApiClient, regenerateApiClientSecret), and every answer
-  // is per caller: nothing here may be cached (SECURITY 5).
+  // is per caller: nothing here may be cached.
   app.addHook('onSend', async (_request, reply, payload) => {
     void reply.header('Cache-Control', 'no-store');
     // The limits above estimate; this bounds what one answer can hold in memory and on the wire.

@@ -23,7 +23,7 @@ import { QUERY_LIMITS } from './limits.js';
 import { typeDefs } from './schema.js';
 
 /**
- * SECURITY 25–26 at the GraphQL door: authorisation on every field, nested ones included, through
+ * At the GraphQL door: authorisation on every field, nested ones included, through
  * the services; and the limits that refuse an abusive request before any resolver runs (the
  * OWASP GraphQL Cheat Sheet's depth, alias, field, cost and batching attacks).
  */
@@ -74,7 +74,7 @@ function callOf(field: GraphQLField<unknown, unknown>): string {
 
 const UNGUARDED_QUERIES = ['me', 'permissionCategories'];
 
-describe.each(testDialects())('GraphQL authorisation and limits (SECURITY 25–26) on %s', (dialect) => {
+describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect) => {
   let server: TestServer;
   let admin: ReturnType<typeof graphqlClient>;
   let adminToken: string;

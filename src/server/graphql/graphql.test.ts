@@ -6,7 +6,7 @@ import { accessToken, codesOf, graphqlClient, principalWith } from '../../../tes
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
- * The GraphQL API (CONTRACT §7) through graphql-request over HTTP, against the real server: the
+ * The GraphQL API through graphql-request over HTTP, against the real server: the
  * queries and mutations for clients, roles, users and the audit log, Relay pagination, the
  * pinned error codes, the door (bearer and console session) and the loader that keeps a page of
  * clients with their permissions to a fixed number of queries.

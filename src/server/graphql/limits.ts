@@ -31,7 +31,7 @@ import { PAGE_SIZE_MAX } from '../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSIONS } from '../../shared/permissions.js';
 
 /**
- * What a GraphQL request may ask for, all checked before anything executes (SECURITY 25, the
+ * What a GraphQL request may ask for, all checked before anything executes (the
  * OWASP GraphQL Cheat Sheet). Each number is well above what the console and the documented
  * queries need, and well below what would let one request hold the database for long.
  */

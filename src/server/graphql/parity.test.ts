@@ -5,7 +5,7 @@ import { graphqlClient, principalWith } from '../../../test/support/graphql.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
- * REST and GraphQL are two doors onto one service (STYLE, CONTRACT §7): the same scenario through
+ * REST and GraphQL are two doors onto one service: the same scenario through
  * either ends in the same database and the same audit trail.
  */
 interface Door {

@@ -10,7 +10,7 @@ import { groupPermissions, sortPermissionKeys } from '../../shared/permissions.j
 
 /**
  * The GraphQL door: every resolver is a call to the same service method REST calls, with the
- * caller as actor, so who may do what is decided in one place (SECURITY 26). Fields of an object a
+ * caller as actor, so who may do what is decided in one place. Fields of an object a
  * service returned are plain reads; a field that fetches more (a client's permissions) calls a
  * service again, through a loader, and is authorised there.
  */

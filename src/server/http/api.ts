@@ -89,14 +89,14 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
   ])
     app.addSchema(schema);
 
-  // Human docs, served from the package itself (CONTRACT §6).
+  // Human docs, served from the package itself.
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CSP, theme: { title: 'Koios Access API' } });
 
   // REST bodies are JSON; Fastify's built-in text/plain parser would turn a text body into a 400
-  // about the body's type. Without it, text is 415 like any other media type (SECURITY 27).
+  // about the body's type. Without it, text is 415 like any other media type.
   app.removeContentTypeParser('text/plain');
 
-  // Every /api/v1 path answers its other methods 405 (SECURITY 27); registered last, from the table.
+  // Every /api/v1 path answers its other methods 405; registered last, from the table.
   const addMethodRefusals = refuseOtherMethods(app, (url) => url.startsWith('/api/v1/'));
 
   app.get(

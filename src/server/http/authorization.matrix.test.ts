@@ -7,7 +7,7 @@ import { allBut, clientsLackingOne, fieldsOf, PASSWORD, rest, stateOf, unique, u
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
- * Who may call what (CONTRACT §4, §6): every /api/v1 route behind authentication, with the one
+ * Who may call what: every /api/v1 route behind authentication, with the one
  * permission it needs. `:client`, `:role` and `:user` in a path or body become a new client, custom
  * role (no permissions) or user made for the test; `:unique` a fresh suffix.
  */
@@ -213,7 +213,7 @@ describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (
   });
 });
 
-describe.each(testDialects())('nobody grants more than they hold, through REST (CONTRACT §4) on %s', (dialect) => {
+describe.each(testDialects())('nobody grants more than they hold, through REST on %s', (dialect) => {
   let server: TestServer;
   let administratorRoleId: string;
 

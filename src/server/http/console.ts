@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CONSOLE_PATHS } from '../../shared/console-routes.js';
 
 /**
- * SECURITY 27: the console runs only its own scripts, talks only to its own origin, and cannot be
+ * The console runs only its own scripts, talks only to its own origin, and cannot be
  * framed. Styles allow 'unsafe-inline' because Mantine sets CSS variables in style attributes.
  */
 export const CONSOLE_CSP = [

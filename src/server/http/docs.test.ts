@@ -16,7 +16,7 @@ const directives = (header: string | null) =>
   );
 
 /**
- * CONTRACT §6, issue 4: human API docs at /api/docs, served from the package itself so that they
+ * Human API docs at /api/docs, served from the package itself so that they
  * work on a closed network, under a Content-Security-Policy of their own that allows only this server.
  */
 describe.each(testDialects())('the human API docs at /api/docs on %s', (dialect) => {

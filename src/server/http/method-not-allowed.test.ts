@@ -9,7 +9,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 const UNKNOWN_ID = '7d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a';
 
 /**
- * SECURITY 27, RFC 9110 §15.5.6: a wrong method on an existing /api/v1 path is 405 with `Allow`
+ * RFC 9110 §15.5.6: a wrong method on an existing /api/v1 path is 405 with `Allow`
  * and a problem body, for every path of the route table, before authentication and body parsing.
  */
 describe.each(testDialects())('405 Method Not Allowed on every /api/v1 path on %s', (dialect) => {

@@ -20,7 +20,7 @@ declare module 'fastify' {
 }
 
 /**
- * RFC 9110 §15.5.6 (SECURITY 27): a wrong method on a path that exists is `405` with an `Allow`
+ * RFC 9110 §15.5.6: a wrong method on a path that exists is `405` with an `Allow`
  * header and a problem body, not a `404`. As the OAuth and GraphQL endpoints do, the other methods
  * of each path are routes of their own; here they are made from the route table, so a new route
  * gets them without anyone writing them. Call before registering the routes to cover; the returned

@@ -13,7 +13,7 @@ const objectText = (members: readonly (readonly [string, unknown])[]) =>
   `{${members.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
 
 /**
- * SECURITY 28: random bodies, ids and query strings at every REST route, sent by an Administrator
+ * Random bodies, ids and query strings at every REST route, sent by an Administrator
  * so that authorisation lets them through to validation and the services. Never a 5xx; every
  * refusal a problem body; and a refused request leaves every row as it was.
  */

@@ -15,7 +15,7 @@ const jsonOfSize = (bytes: number) => {
 };
 
 /**
- * CONTRACT §6, SECURITY 27: REST bodies are JSON of at most 1 MiB. Over it is 413, another media
+ * REST bodies are JSON of at most 1 MiB. Over it is 413, another media
  * type is 415, both as problem bodies, sent by an Administrator to every route that takes a body;
  * and neither writes anything.
  */

@@ -13,7 +13,7 @@ const TABS = [
 export type DetailTab = (typeof TABS)[number]['value'];
 
 /**
- * The tabs of an API client's and a user's page (CONTRACT §8: Overview, Roles, Permissions; then
+ * The tabs of an API client's and a user's page (Overview, Roles, Permissions; then
  * Activity). The open tab is `?tab=` in the URL, so a link (or Back) opens the one it names;
  * arrow keys move between tabs. A tab's panel is rendered only while it is open.
  */

@@ -18,7 +18,7 @@ export interface EnabledSwitchProps<T> {
 }
 
 /**
- * The enable/disable switch of a detail page's header (the first switch on the page, CONTRACT §8).
+ * The enable/disable switch of a detail page's header (the first switch on the page).
  * It shows the new state while the change is saved, then a notification; a failure puts it back.
  */
 export function EnabledSwitch<T>({ enabled, save, disabled = false, reason, noun, saved }: EnabledSwitchProps<T>) {

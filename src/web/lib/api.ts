@@ -1,6 +1,6 @@
 /**
  * The console's one door to the server. Every request carries the session cookie (same origin);
- * every change carries the session's CSRF token (SECURITY 22); every failure becomes an ApiError
+ * every change carries the session's CSRF token; every failure becomes an ApiError
  * holding the RFC 9457 problem body, so a form can put `errors[].message` under its field.
  */
 

@@ -1,4 +1,4 @@
-/** The REST API's shapes as the console reads them (CONTRACT §6). */
+/** The REST API's shapes as the console reads them. */
 import type { PermissionKey } from '../../shared/permissions';
 
 export type { PermissionKey };

@@ -4,7 +4,7 @@ import { AUTHENTICATED_ERRORS, problems } from '../../http/schemas.js';
 import type { AuditService } from './audit.service.js';
 import { ListAuditEventsQuery } from './audit.schema.js';
 
-/** CONTRACT §6: the audit log, read-only, a thin door onto the audit service. */
+/** The audit log, read-only, a thin door onto the audit service. */
 export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditService }): Promise<void> {
   const { audit } = deps;
 

@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-/** RFC 6750 §2.1: `Bearer` and a b64token; tokens are never taken from the query or the body (SECURITY 13). */
+/** RFC 6750 §2.1: `Bearer` and a b64token; tokens are never taken from the query or the body. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 export interface SessionAuthenticator {
@@ -24,7 +24,7 @@ export interface SessionAuthenticator {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * SECURITY 22: a change made with a session cookie must come from the console's own origin
+ * A change made with a session cookie must come from the console's own origin
  * (Origin, or Sec-Fetch-Site where a browser sends no Origin) and carry the session's CSRF token
  * in X-CSRF-Token, which a cross-site form or script cannot read or set.
  */

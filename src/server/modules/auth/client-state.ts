@@ -37,7 +37,7 @@ const MAX_ENTRIES = 100_000;
 
 /**
  * The in-process cache of client state behind the token endpoint and every bearer request
- * (CONTRACT §4: a disable, deletion, regeneration or role change applies to the next request).
+ * (a disable, deletion, regeneration or role change applies to the next request).
  * Unknown ids are cached too, so a known and an unknown client cost the same.
  */
 export function createClientStateCache(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; ttlMs?: number }) {

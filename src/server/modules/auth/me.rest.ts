@@ -22,7 +22,7 @@ function sorted(permissions: ReadonlySet<PermissionKey>): PermissionKey[] {
   return keys;
 }
 
-/** `GET /api/v1/me`: who the caller is and what it may do now (CONTRACT §6). */
+/** `GET /api/v1/me`: who the caller is and what it may do now. */
 export async function meRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/api/v1/me',

@@ -10,7 +10,7 @@ import { TooManyRequests } from '../../errors.js';
 import { checkCsrf } from './auth.plugin.js';
 import { SESSION_TTL_SECONDS, type Sessions, type SessionView } from './sessions.js';
 
-/** SECURITY 21: `__Host-` (Secure, Path=/, no Domain) when served over HTTPS. */
+/** `__Host-` (Secure, Path=/, no Domain) when served over HTTPS. */
 export function sessionCookieName(config: Pick<Config, 'issuer'>): string {
   return config.issuer.startsWith('https:') ? '__Host-koios_session' : 'koios_session';
 }
@@ -47,9 +47,9 @@ export interface SessionRoutesDeps {
 }
 
 /**
- * Console sign-in (CONTRACT §4): `POST /api/v1/session` sets an HttpOnly, SameSite=Lax cookie
+ * Console sign-in: `POST /api/v1/session` sets an HttpOnly, SameSite=Lax cookie
  * (Secure and `__Host-` over HTTPS); `DELETE` ends the session on the server. And the one-time
- * setup of the first Administrator (CONTRACT §2).
+ * setup of the first Administrator.
  */
 export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDeps): Promise<void> {
   const { config, sessions, users } = deps;

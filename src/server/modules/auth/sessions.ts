@@ -30,7 +30,7 @@ export const csrfTokenFor = (sessionToken: string) => sha256(`koios-csrf:${sessi
 export interface SignedIn {
   /** The cookie value: shown to the browser only, stored as a hash. */
   readonly token: string;
-  /** Sent back by the console in X-CSRF-Token on every change (SECURITY 22). */
+  /** Sent back by the console in X-CSRF-Token on every change. */
   readonly csrfToken: string;
   readonly user: User;
   readonly expiresAt: string;

@@ -7,10 +7,10 @@ import { BulkBody, BulkResult, CreateClientBody, ListClientsQuery, UpdateClientB
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
-/** RFC 6749 §5.1 asks it of tokens; a secret in a response must not be cached either (SECURITY 5). */
+/** RFC 6749 §5.1 asks it of tokens; a secret in a response must not be cached either. */
 const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
 
-/** CONTRACT §6: the API client routes, a thin door onto the clients service. */
+/** The API client routes, a thin door onto the clients service. */
 export async function clientsRoutes(app: FastifyInstance, deps: { clients: ClientsService }): Promise<void> {
   const { clients } = deps;
   const tags = ['API clients'];

@@ -25,7 +25,7 @@ import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSor
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
 
-/** The API client as every door shows it (CONTRACT §6). Never carries the secret or its hash. */
+/** The API client as every door shows it. Never carries the secret or its hash. */
 export interface ApiClient {
   readonly id: string;
   readonly name: string;

@@ -3,7 +3,7 @@ import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
-/** SECURITY 20: a whole session of token traffic at debug level leaves no secret, token or Authorization header in the logs. */
+/** A whole session of token traffic at debug level leaves no secret, token or Authorization header in the logs. */
 describe.each(testDialects())('logs of the token service on %s', (dialect) => {
   let server: TestServer;
   beforeAll(async () => {

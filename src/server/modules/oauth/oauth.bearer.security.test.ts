@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../../../../test/support/serve
 
 /**
  * Bearer authentication at the Koios APIs, attacked the way resource servers get attacked:
- * RFC 6750 §2 and §3.1, RFC 9068 §4, CONTRACT §4, SECURITY 10–13 (CVE-2022-23540 for `none`,
+ * RFC 6750 §2 and §3.1, RFC 9068 §4 (CVE-2022-23540 for `none`,
  * the HS256-with-the-public-key confusion, cross-issuer and cross-audience replay).
  */
 const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
@@ -177,7 +177,7 @@ describe.each(testDialects())('bearer tokens at /api/v1/me (RFC 6750, RFC 9068) 
   });
 });
 
-describe.each(testDialects())('configured audience and token lifetime (CONTRACT §2) on %s', (dialect) => {
+describe.each(testDialects())('configured audience and token lifetime on %s', (dialect) => {
   const AUDIENCE = 'https://api.koios.example';
   /** The services' clock, moved forward to let tokens expire without waiting. */
   const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };

@@ -19,7 +19,7 @@ export class InvalidRequest extends OAuthError {
   }
 }
 
-/** Unknown client, wrong secret, disabled client: one answer for all (SECURITY 6). */
+/** Unknown client, wrong secret, disabled client: one answer for all. */
 export class InvalidClient extends OAuthError {
   constructor(readonly usedBasic: boolean) {
     super('invalid_client', 401, 'client authentication failed');

@@ -8,8 +8,8 @@ import { testDialects } from '../../../../test/support/databases.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
- * Token introspection (RFC 7662) and revocation (RFC 7009), both behind client authentication
- * (CONTRACT §3, SECURITY 16–17): a dead token is only `{"active": false}`, and a client revokes
+ * Token introspection (RFC 7662) and revocation (RFC 7009), both behind client authentication:
+ * a dead token is only `{"active": false}`, and a client revokes
  * its own tokens and nobody else's.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
@@ -270,7 +270,7 @@ describe.each(testDialects())('introspection and revocation (RFC 7662, RFC 7009)
     });
   });
 
-  describe('every path that authenticates a client checks its state (SECURITY 14)', () => {
+  describe('every path that authenticates a client checks its state', () => {
     it('refuses introspection and revocation to a disabled client, and to a replaced secret', async () => {
       const client = await newClient('dead caller', roleIds.viewer);
       const token = await tokenFor(client);

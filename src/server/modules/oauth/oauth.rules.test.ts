@@ -8,8 +8,8 @@ import { testDialects } from '../../../../test/support/databases.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
- * What makes a token dead or alive, and what it may do, on the very next request (CONTRACT §4,
- * SECURITY 14): disable, re-enable, regenerate, delete, role change, scope narrowing; and what
+ * What makes a token dead or alive, and what it may do, on the very next request:
+ * disable, re-enable, regenerate, delete, role change, scope narrowing; and what
  * an admin sees afterwards: last use and why a client fails.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
@@ -21,7 +21,7 @@ interface Client {
   readonly secret: string;
 }
 
-describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dialect) => {
+describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
   let server: TestServer;
   let as: oauth.AuthorizationServer;
   let roleIds: { viewer: string; administrator: string };
@@ -230,7 +230,7 @@ describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dia
     });
   });
 
-  describe('nothing a disabled client holds can bring it back (SECURITY 15, Keycloak CVE-2026-9705)', () => {
+  describe('nothing a disabled client holds can bring it back (Keycloak CVE-2026-9705)', () => {
     const asBearer = (token: string, method: string, path: string, body?: unknown) =>
       fetch(`${server.url}${path}`, {
         method,
@@ -276,7 +276,7 @@ describe.each(testDialects())('token lifecycle rules (CONTRACT §4) on %s', (dia
     });
 
     /**
-     * CONTRACT §4: PostgreSQL instances agree within one second; on SQLite (the CLI beside the
+     * PostgreSQL instances agree within one second; on SQLite (the CLI beside the
      * server) the change feed reads the file's data_version, so the very next request must see it.
      */
     const within = async (postgresDeadlineMs: number, check: () => Promise<boolean>) => {

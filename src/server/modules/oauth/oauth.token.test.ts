@@ -9,15 +9,15 @@ import { startTestServer, type TestServer } from '../../../../test/support/serve
 
 /**
  * The token endpoint and the metadata around it, as an OAuth 2.0 client library and a resource
- * server see them: RFC 6749 §2.3.1, §3.2, §4.4, §5.1, §5.2; RFC 8414; RFC 9068 (CONTRACT §3,
- * SECURITY 1–7, 10). Throttling has its own suite; here its limits are out of the way.
+ * server see them: RFC 6749 §2.3.1, §3.2, §4.4, §5.1, §5.2; RFC 8414; RFC 9068.
+ * Throttling has its own suite; here its limits are out of the way.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
 const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** CONTRACT §5, written out here rather than imported, so a key dropped from the catalog fails. */
-const CONTRACT_KEYS = [
+/** The permission catalog, written out here rather than imported, so a key dropped from the catalog fails. */
+const CATALOG_KEYS = [
   'clients:read',
   'clients:create',
   'clients:update',
@@ -30,7 +30,7 @@ const CONTRACT_KEYS = [
   'users:write',
   'audit:read',
 ];
-const VIEWER_KEYS = CONTRACT_KEYS.filter((key) => key.endsWith(':read'));
+const VIEWER_KEYS = CATALOG_KEYS.filter((key) => key.endsWith(':read'));
 
 /** RFC 6749 §2.3.1: each part form-urlencoded, then joined by ':' and Base64-encoded. */
 const basicHeader = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -96,7 +96,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
   afterAll(async () => server?.close());
 
   describe('RFC 8414 metadata and the JWKS', () => {
-    it('publishes every metadata field CONTRACT §3 pins, with values that point at this server', async () => {
+    it('publishes every metadata field the product pins, with values that point at this server', async () => {
       const response = await fetch(`${server.url}/.well-known/oauth-authorization-server`);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -109,7 +109,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       expect(metadata['revocation_endpoint']).toBe(`${server.url}/oauth/revoke`);
       expect(metadata['grant_types_supported']).toEqual(['client_credentials']);
       expect(sorted(metadata['token_endpoint_auth_methods_supported'] as string[])).toEqual(['client_secret_basic', 'client_secret_post']);
-      expect(metadata['scopes_supported']).toEqual(expect.arrayContaining(CONTRACT_KEYS));
+      expect(metadata['scopes_supported']).toEqual(expect.arrayContaining(CATALOG_KEYS));
       // oauth4webapi discovered the same document and accepted its issuer.
       expect(as.issuer).toBe(server.url);
       expect(as.token_endpoint).toBe(metadata['token_endpoint']);
@@ -204,7 +204,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
     });
   });
 
-  describe('Cache-Control: no-store on every response carrying a secret (SECURITY 5)', () => {
+  describe('Cache-Control: no-store on every response carrying a secret', () => {
     it('marks the admin create and regenerate-secret responses no-store', async () => {
       const admin = await newClient('secret-bearing admin', (await server.services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Administrator')!.id);
       const { access_token } = await tokenVia(oauth.ClientSecretBasic(admin.secret), admin.id);
@@ -399,7 +399,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       expectOAuthError(answer, 400, 'invalid_scope');
     });
 
-    it('answers random bodies, content types and Authorization headers with an RFC 6749 error, never a 5xx or a token (SECURITY 28)', async () => {
+    it('answers random bodies, content types and Authorization headers with an RFC 6749 error, never a 5xx or a token', async () => {
       const paths = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
       const bodies = fc.oneof(
         fc.string({ maxLength: 300 }),
@@ -461,7 +461,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
   });
 });
 
-describe.each(testDialects())('X-Forwarded-For at the token endpoint (SECURITY 8, 9) on %s', (dialect) => {
+describe.each(testDialects())('X-Forwarded-For at the token endpoint on %s', (dialect) => {
   const PER_ADDRESS = 5;
   const LIMITS = { perClient: 10_000, perAddress: PER_ADDRESS, windowSeconds: 60 };
   const guess = (server: TestServer, forwardedFor: string) =>

@@ -160,7 +160,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     },
 
     /**
-     * Everything that makes a token dead (CONTRACT §4): signature, issuer, audience, expiry, then
+     * Everything that makes a token dead: signature, issuer, audience, expiry, then
      * the client's live state: exists, enabled, same secret generation, token not revoked.
      * Permissions are the role's now, intersected with the token's scope.
      */

@@ -191,7 +191,7 @@ describe.each(testDialects())('REST /api/v1/roles and /api/v1/permissions on %s'
     expect((await rest(server, 'GET', '/api/v1/clients', caller)).status).toBe(200);
     expect((await rest(server, 'PATCH', `/api/v1/roles/${role.id}`, admin, { permissions: ['roles:read'] })).status).toBe(200);
     expect((await rest(server, 'GET', '/api/v1/clients', caller)).status).toBe(403);
-    // A permission the role gained is outside the scope the token was issued with (CONTRACT §3): a new token has it.
+    // A permission the role gained is outside the scope the token was issued with: a new token has it.
     expect((await rest(server, 'GET', `/api/v1/roles/${role.id}`, caller)).status).toBe(403);
     const fresh = { token: await accessToken(server, { id: holder.client.id, secret: holder.clientSecret }) };
     expect((await rest(server, 'GET', `/api/v1/roles/${role.id}`, fresh)).status).toBe(200);

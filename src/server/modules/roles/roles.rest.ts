@@ -11,7 +11,7 @@ const principal = (request: FastifyRequest): Actor => request.principal!;
 /** The catalog does not change while the process runs. */
 const CATALOG = { categories: groupPermissions((p) => ({ key: p.key, name: p.name, description: p.description })) };
 
-/** CONTRACT §6: roles and the permission catalog, a thin door onto the roles service. */
+/** Roles and the permission catalog, a thin door onto the roles service. */
 export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesService }): Promise<void> {
   const { roles } = deps;
   const tags = ['Roles'];

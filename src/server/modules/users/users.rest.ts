@@ -8,7 +8,7 @@ import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.j
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
 /**
- * CONTRACT §6: the console users, a thin door onto the users service. Passwords go in, never out:
+ * The console users, a thin door onto the users service. Passwords go in, never out:
  * the `User` response schema has no field that could carry one.
  */
 export async function usersRoutes(app: FastifyInstance, deps: { users: UsersService }): Promise<void> {

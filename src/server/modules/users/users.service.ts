@@ -318,7 +318,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
           }
         }
         // A stolen session must not outlive the password it was opened with, nor a disabled account
-        // come back with its old sessions when re-enabled (ASVS 3.3.3, SECURITY 23). In the change's
+        // come back with its old sessions when re-enabled (ASVS 3.3.3). In the change's
         // transaction, so every door (REST, GraphQL) ends them alike, and a refused change ends none.
         if (passwordHash !== undefined || input.enabled === false) await createSessionsRepository(trx).deleteAllOfUser(before.id);
         if (audit.length === 0) return before;
@@ -396,7 +396,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       return createUsersRepository(db).count();
     },
 
-    /** CONTRACT §2: with KOIOS_ADMIN_EMAIL/PASSWORD set and no user yet, create that Administrator. */
+    /** With KOIOS_ADMIN_EMAIL/PASSWORD set and no user yet, create that Administrator. */
     async ensureFirstAdministrator(admin: { email: string; password: string }): Promise<User | null> {
       const problems = new ProblemCollector();
       problems.add('KOIOS_ADMIN_EMAIL', emailProblem(admin.email));
@@ -414,7 +414,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     },
 
     /**
-     * A one-time setup token while no user exists (CONTRACT §2): only its SHA-256 is stored, and it
+     * A one-time setup token while no user exists: only its SHA-256 is stored, and it
      * stops working once a user exists. Returns null when users exist.
      */
     async issueSetupToken(): Promise<string | null> {

@@ -15,7 +15,7 @@ interface Door {
 const REST_CODES: Record<number, string> = { 400: 'BAD_USER_INPUT', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT' };
 
 /**
- * SECURITY 23, ASVS 3.3: a password change, disabling a user and deleting one end every session
+ * ASVS 3.3: a password change, disabling a user and deleting one end every session
  * of that user, whichever door the change came through; the rule lives in the users service, in
  * the change's own transaction, so a refused change ends none.
  */

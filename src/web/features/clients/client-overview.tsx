@@ -129,7 +129,7 @@ function DetailsForm({ client, disabled }: { client: ApiClient; disabled: boolea
   );
 }
 
-/** Overview: Last Activity, Status, Client Credentials, Description (CONTRACT §8). */
+/** Overview: Last Activity, Status, Client Credentials, Description. */
 export function ClientOverview({ client }: { client: ApiClient }) {
   const can = useCan();
   const regenerate = useRegenerateSecret(client.id);

@@ -49,7 +49,7 @@ export function bulkMessage(action: BulkAction, result: BulkResult): { color: st
   };
 }
 
-/** `/system/connections`: the API client list (CONTRACT §8). */
+/** `/system/connections`: the API client list. */
 export function ClientsPage() {
   const navigate = useNavigate();
   const can = useCan();

@@ -8,7 +8,7 @@ import type { Session } from '../../lib/types';
 import { AuthCard } from './auth-card';
 import { safeNext, useAcceptSession, useSession } from './session';
 
-/** `/login`: Email, Password, Sign in (CONTRACT §8). */
+/** `/login`: Email, Password, Sign in. */
 export function LoginPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();

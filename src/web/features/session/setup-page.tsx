@@ -9,7 +9,7 @@ import type { Session } from '../../lib/types';
 import { AuthCard } from './auth-card';
 import { useAcceptSession } from './session';
 
-/** `/setup?token=…`: the first Administrator, with the one-time link printed at start (CONTRACT §2). */
+/** `/setup?token=…`: the first Administrator, with the one-time link printed at start. */
 export function SetupPage() {
   const [params] = useSearchParams();
   const token = params.get('token') ?? '';
