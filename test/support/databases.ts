@@ -9,9 +9,12 @@ import { BULK_POOL, migrateToLatest, openDatabase, type DatabaseHandle, type Dia
 import { createMasterKey, type MasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
 
-/** The dialects this run can test: SQLite always, PostgreSQL when global setup found it. */
+/**
+ * The dialects this run tests: those KOIOS_TEST_DIALECTS names (default sqlite,postgres), less
+ * PostgreSQL when global setup could not reach it outside CI.
+ */
 export function testDialects(): Dialect[] {
-  return inject('pgUrl') === null ? ['sqlite'] : ['sqlite', 'postgres'];
+  return [...inject('testDialects')];
 }
 
 export interface TestDatabase {

@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { freePort } from './free-port.js';
 
 /**
@@ -32,8 +33,12 @@ export interface PrivatePostgres {
 
 export const POSTGRES_BIN = process.env['KOIOS_TEST_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 
-/** Whether a private cluster can be made here; under CI it must be (the fault suites cannot be skipped there). */
+/**
+ * Whether a private cluster can be made here and this run tests PostgreSQL at all; under CI, with
+ * PostgreSQL not narrowed away, it must be (the fault suites cannot be skipped there).
+ */
 export function privatePostgresAvailable(): boolean {
+  if (!inject('testDialects').includes('postgres')) return false;
   const available = existsSync(join(POSTGRES_BIN, 'initdb'));
   if (!available && process.env['CI'] === 'true') {
     throw new Error(`initdb is not at ${POSTGRES_BIN} (set KOIOS_TEST_PG_BIN); under CI the PostgreSQL fault suites must run`);
