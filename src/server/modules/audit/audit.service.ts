@@ -69,8 +69,6 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
 
 export function createAuditService(deps: { db: Kysely<Database>; clock: Clock }) {
   return {
-    record: (db: Executor, actor: Actor, entries: readonly AuditEntry[]) => recordAudit(db, deps.clock, actor, entries),
-
     async list(actor: Actor, input: AuditListInput = {}) {
       requirePermission(actor, 'audit:read');
       const limit = input.limit ?? PAGE_SIZE_DEFAULT;

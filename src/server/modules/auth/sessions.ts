@@ -147,10 +147,6 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
         }
       });
     },
-
-    async prune(): Promise<void> {
-      await db.deleteFrom('sessions').where('expires_at', '<=', clock.now().toISOString()).execute();
-    },
   };
 }
 

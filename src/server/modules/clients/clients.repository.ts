@@ -146,15 +146,6 @@ export function createClientsRepository(db: Executor) {
       return result.numDeletedRows > 0n;
     },
 
-    async existingIds(ids: readonly string[]): Promise<string[]> {
-      const found: string[] = [];
-      for (const chunk of chunks(ids, 500)) {
-        const rows = await db.selectFrom('api_clients').select(['id', 'name']).where('id', 'in', chunk).execute();
-        found.push(...rows.map((row) => row.id));
-      }
-      return found;
-    },
-
     /** Name and role of each client that exists, for bulk changes (audit entries, the role check). */
     async namesAndRolesOf(ids: readonly string[]): Promise<Map<string, { name: string; roleId: string | null; enabled: boolean }>> {
       const found = new Map<string, { name: string; roleId: string | null; enabled: boolean }>();
@@ -191,11 +182,6 @@ export function createClientsRepository(db: Executor) {
           .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
           .execute();
       }
-    },
-
-    async idsWithRole(roleId: string): Promise<string[]> {
-      const rows = await db.selectFrom('api_clients').select('id').where('role_id', '=', roleId).execute();
-      return rows.map((row) => row.id);
     },
   };
 }

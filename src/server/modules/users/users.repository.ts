@@ -87,9 +87,5 @@ export function createUsersRepository(db: Executor) {
           .values(roleIds.map((roleId) => ({ user_id: userId, role_id: roleId })))
           .execute();
     },
-    async idsWithRole(roleId: string): Promise<string[]> {
-      const rows = await db.selectFrom('user_roles').select('user_id').where('role_id', '=', roleId).execute();
-      return rows.map((row) => row.user_id);
-    },
   };
 }
