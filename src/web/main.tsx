@@ -10,7 +10,7 @@ import { RouterProvider } from 'react-router/dom';
 import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
 import { keepDrafts } from './lib/drafts';
 import { createConsoleRouter } from './routes/router';
-import { theme } from './theme';
+import { cssVariablesResolver, theme } from './theme';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -37,7 +37,7 @@ onUnauthorized(() => {
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="auto">
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
       {/* Top centre, over the header's empty middle: never over a Save bar, a form field or the header's actions. */}
       <Notifications position="top-center" containerWidth={420} />
       <QueryClientProvider client={queryClient}>

@@ -1,4 +1,4 @@
-import { AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton } from '@mantine/core';
+import { AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { IconChevronDown, IconHistory, IconKey, IconLogout, IconPlugConnected, IconSettings, IconShieldLock, IconUsers } from '../components/icons';
 import { useEffect, type ReactNode } from 'react';
@@ -65,8 +65,10 @@ export function Layout() {
             {user !== undefined && (
               <Menu position="bottom-end" width={240} withArrow>
                 <Menu.Target>
-                  <UnstyledButton aria-label={`Account: ${user.name || user.email}`} px={6} py={4}>
-                    <Group gap={8} wrap="nowrap">
+                  <UnstyledButton px={6} py={4}>
+                    {/* Named by hidden text rather than aria-label: a label must contain the text it shows. */}
+                    <VisuallyHidden>Account: {user.name || user.email}</VisuallyHidden>
+                    <Group gap={8} wrap="nowrap" aria-hidden>
                       <Avatar size={30} radius="xl" color="indigo" aria-hidden>
                         {initials(user.name || user.email)}
                       </Avatar>
@@ -88,7 +90,7 @@ export function Layout() {
                       Your account
                     </Menu.Item>
                   )}
-                  <Menu.Item color="red" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => signOut.mutate()}>
+                  <Menu.Item color="red" c="var(--mantine-color-red-text)" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => signOut.mutate()}>
                     Sign out
                   </Menu.Item>
                 </Menu.Dropdown>

@@ -1,4 +1,4 @@
-import { Anchor, Button, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Tooltip, UnstyledButton } from '@mantine/core';
+import { Anchor, Button, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Tooltip, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconRefresh } from '../../components/icons';
 import { useRef, useState, type FormEvent, type Ref } from 'react';
@@ -27,7 +27,6 @@ function MaskedSecret({ client, disabled, onClick, ref }: { client: ApiClient; d
         ref={ref}
         onClick={onClick}
         disabled={disabled}
-        aria-label={`Regenerate client secret (the current secret ends in ${client.secretHint})`}
         style={{
           display: 'flex',
           alignItems: 'center',
@@ -42,6 +41,8 @@ function MaskedSecret({ client, disabled, onClick, ref }: { client: ApiClient; d
           opacity: disabled ? 0.6 : 1,
         }}
       >
+        {/* Named by hidden text rather than aria-label: a label must contain the text it shows. */}
+        <VisuallyHidden>Regenerate client secret (the current secret ends in {client.secretHint})</VisuallyHidden>
         <Text ff="monospace" size="sm" aria-hidden>
           {'•'.repeat(24)}
           {client.secretHint}

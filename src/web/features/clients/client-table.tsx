@@ -340,6 +340,8 @@ export function ClientTable({
               <Menu.Divider />
               <Menu.Item
                 color="red"
+                // The item tints its text with shade 6, below AA contrast: the theme's readable red instead.
+                c="var(--mantine-color-red-text)"
                 leftSection={<IconTrash size={16} aria-hidden />}
                 disabled={!canDelete}
                 onClick={() => void targets().then((clients) => setDeleteDialog({ opened: true, clients }))}

@@ -1,0 +1,223 @@
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/server/actor.js';
+import { startTestServer } from '../test/support/server.js';
+import { browserAvailable, launchBrowser, newConsoleContext, useTheme } from './support/browser.js';
+import { requestToken, signIn, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+
+/** WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's own best practices. */
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/**
+ * Accessibility measured rather than assumed: axe-core on every page of the console and every
+ * dialog, in the light theme and the dark one, finds nothing serious or critical.
+ */
+describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout: 120_000 }, () => {
+  let console_: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let clientId = '';
+  let userId = '';
+
+  /** The serious and critical violations axe finds on the page as it is, in both themes (the page is left light). */
+  const violations = async (on: Page = page): Promise<string[]> => {
+    const found: string[] = [];
+    for (const theme of ['light', 'dark'] as const) {
+      await useTheme(on, theme);
+      // Let colour transitions end, so contrast is measured on the final colours.
+      await on.evaluate(
+        'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
+      );
+      const results = await new AxeBuilder({ page: on }).withTags(TAGS).analyze();
+      for (const violation of results.violations) {
+        if (violation.impact !== 'serious' && violation.impact !== 'critical') continue;
+        const targets = violation.nodes.slice(0, 5).map((node) => `${node.target.join(' ')} ${node.html.slice(0, 160)} ${node.failureSummary ?? ''}`);
+        found.push(`${theme}: ${violation.id} (${violation.impact}) ${violation.help}: ${targets.join(' | ')}`);
+      }
+    }
+    await useTheme(on, 'light');
+    return found;
+  };
+
+  const heading = (name: string | RegExp, on: Page = page) => on.getByRole('heading', { name, level: 1 }).waitFor();
+  const dialog = async (name: string): Promise<Locator> => {
+    const found = page.getByRole('dialog', { name });
+    await found.waitFor();
+    // The dialog's opening transition: axe measures the colours it ends on.
+    await page.evaluate('Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)))');
+    return found;
+  };
+  const closeWith = async (scope: Locator, button: string) => {
+    await scope.getByRole('button', { name: button, exact: true }).click();
+    await scope.waitFor({ state: 'detached' });
+  };
+
+  beforeAll(async () => {
+    console_ = await startConsoleServer();
+    const { clients, users } = console_.server.services;
+    const viewer = console_.roles.viewer.id;
+    const used = await clients.create(SYSTEM_ACTOR, { name: 'Nightly invoices', description: 'Sends the invoices each night', roleId: viewer });
+    clientId = used.client.id;
+    await requestToken(console_.url, used.client.id, used.clientSecret);
+    const off = await clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer });
+    await clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
+    for (const name of ['Billing export', 'Warehouse sync']) await clients.create(SYSTEM_ACTOR, { name });
+    userId = (await users.create(SYSTEM_ACTOR, { email: 'grace@koios.test', name: 'Grace Hopper', password: 'a long enough password', roleIds: [viewer] })).id;
+    browser = await launchBrowser();
+    context = await newConsoleContext(browser, console_.url);
+    page = await context.newPage();
+    await signIn(page, console_);
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await console_?.close();
+  });
+
+  it('finds nothing serious on the sign-in page, empty and with its errors shown', async () => {
+    const other = await newConsoleContext(browser, console_.url);
+    try {
+      const login = await other.newPage();
+      await login.goto('/login');
+      await login.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await violations(login)).toEqual([]);
+      await login.getByLabel('Email').fill(console_.admin.email);
+      await login.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
+      await login.getByRole('button', { name: 'Sign in' }).click();
+      await login.getByRole('alert').first().waitFor();
+      expect(await violations(login)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('finds nothing serious on the client list, with a disabled row, a selection and the Actions menu open', async () => {
+    await page.goto('/system/connections');
+    await page.getByRole('link', { name: 'Legacy importer' }).waitFor();
+    expect(await violations()).toEqual([]);
+    await page.getByRole('checkbox', { name: 'Select Billing export' }).check();
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Disable' }).waitFor();
+    expect(await violations()).toEqual([]);
+    await page.keyboard.press('Escape');
+  });
+
+  it.each(['overview', 'roles', 'permissions', 'activity'])('finds nothing serious on the client detail page, %s tab', async (tab) => {
+    await page.goto(`/system/connections/${clientId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
+    await heading('Nightly invoices');
+    await page.getByRole('tabpanel').first().waitFor();
+    expect(await violations()).toEqual([]);
+  });
+
+  it.each(['overview', 'roles', 'permissions', 'activity'])('finds nothing serious on the user detail page, %s tab', async (tab) => {
+    await page.goto(`/users/${userId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
+    await heading('Grace Hopper');
+    await page.getByRole('tabpanel').first().waitFor();
+    expect(await violations()).toEqual([]);
+  });
+
+  it.each([
+    ['the users list', '/users', 'Users'],
+    ['the roles list', '/roles', 'Roles'],
+    ['a role', '/roles/:viewer', 'Viewer'],
+    ['the audit log', '/audit', 'Audit'],
+    ['the System section', '/system', 'API Clients'],
+    ['Page not found', '/nope', 'Page not found'],
+    ['Page not found under System', '/system/foo', 'Page not found'],
+  ])('finds nothing serious on %s', async (_, path, title) => {
+    await page.goto(path.replace(':viewer', console_.roles.viewer.id));
+    await heading(title);
+    await page.getByRole('progressbar').first().waitFor({ state: 'detached' });
+    expect(await violations()).toEqual([]);
+  });
+
+  it('finds nothing serious in the create dialog, its errors, and the one-time credentials dialog', async () => {
+    await page.goto('/system/connections');
+    await page.getByRole('button', { name: 'Add API Client' }).click();
+    const create = await dialog('Add API Client');
+    expect(await violations()).toEqual([]);
+    await create.getByRole('button', { name: 'Create' }).click();
+    await create
+      .getByText(/required|enter a name/i)
+      .first()
+      .waitFor();
+    expect(await violations()).toEqual([]);
+    await create.getByLabel('Name').fill('Payroll sync');
+    await create.getByRole('button', { name: 'Create' }).click();
+    const credentials = await dialog('API client created');
+    expect(await violations()).toEqual([]);
+    await credentials.getByRole('checkbox', { name: 'I have copied the secret' }).check();
+    expect(await violations()).toEqual([]);
+    await closeWith(credentials, 'Done');
+  });
+
+  it('finds nothing serious in the delete and regenerate confirmations and the new secret dialog', async () => {
+    await page.goto(`/system/connections/${clientId}`);
+    await heading('Nightly invoices');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const remove = await dialog('Delete Nightly invoices?');
+    expect(await violations()).toEqual([]);
+    await closeWith(remove, 'Cancel');
+
+    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    const regenerate = await dialog('Regenerate the client secret?');
+    expect(await violations()).toEqual([]);
+    await regenerate.getByRole('button', { name: 'Regenerate secret' }).click();
+    const secret = await dialog('New client secret');
+    expect(await violations()).toEqual([]);
+    await secret.getByRole('checkbox', { name: 'I have copied the secret' }).check();
+    await closeWith(secret, 'Done');
+  });
+
+  it('finds nothing serious in the bulk delete confirmation', async () => {
+    await page.goto('/system/connections');
+    await page.getByRole('checkbox', { name: 'Select Billing export' }).check();
+    await page.getByRole('checkbox', { name: 'Select Warehouse sync' }).check();
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    const confirm = await dialog('Delete 2 API clients?');
+    expect(await violations()).toEqual([]);
+    await closeWith(confirm, 'Cancel');
+  });
+
+  it('finds nothing serious in Add user, Create role, and the user delete confirmation', async () => {
+    await page.goto('/users');
+    await heading('Users');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const add = await dialog('Add user');
+    expect(await violations()).toEqual([]);
+    await closeWith(add, 'Cancel');
+
+    await page.goto('/roles');
+    await heading('Roles');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    const create = await dialog('Create role');
+    expect(await violations()).toEqual([]);
+    await closeWith(create, 'Cancel');
+
+    await page.goto(`/users/${userId}`);
+    await heading('Grace Hopper');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const remove = await dialog('Delete grace@koios.test?');
+    expect(await violations()).toEqual([]);
+    await closeWith(remove, 'Cancel');
+  });
+
+  it('finds nothing serious on the first-run setup page', async () => {
+    const fresh = await startTestServer('sqlite');
+    const token = (await fresh.services.users.issueSetupToken())!;
+    const other = await newConsoleContext(browser, fresh.url);
+    try {
+      const setup = await other.newPage();
+      await setup.goto(`/setup?token=${encodeURIComponent(token)}`);
+      await setup.getByRole('button', { name: 'Create Administrator' }).waitFor();
+      expect(await violations(setup)).toEqual([]);
+    } finally {
+      await other.close();
+      await fresh.close();
+    }
+  });
+});
