@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import {
-  accessToken,
   call,
   countByStatus,
   createClientThrough,
@@ -12,8 +11,8 @@ import {
   sleep,
   timeUntil,
   type Answer,
-  type ClientCredentials,
 } from '../../test/support/fault-load.js';
+import { accessToken, type ClientCredentials } from '../../test/support/oauth.js';
 import { createPrivatePostgres, listenerBackend, type PrivatePostgres } from '../../test/support/private-postgres.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/processes.js';
 import type { ChaosResult, ChaosScenario } from './scenario.js';

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import SqliteDatabase from 'better-sqlite3';
 import { openDatabase } from '../../src/server/db/database.js';
-import { accessToken, call, seedClients, sleep, type Answer } from '../../test/support/fault-load.js';
+import { call, seedClients, sleep, type Answer } from '../../test/support/fault-load.js';
+import { accessToken } from '../../test/support/oauth.js';
 import { createPrivatePostgres, privatePostgresAvailable } from '../../test/support/private-postgres.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/processes.js';
 import type { ChaosScenario } from './scenario.js';

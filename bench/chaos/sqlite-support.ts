@@ -8,7 +8,8 @@ import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { migrateToLatest, openDatabase } from '../../src/server/db/database.js';
 import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices } from '../../src/server/services.js';
-import { accessToken, call, type Answer, type ClientCredentials } from '../../test/support/fault-load.js';
+import { call, type Answer } from '../../test/support/fault-load.js';
+import { accessToken, type ClientCredentials } from '../../test/support/oauth.js';
 import type { ServerProcess } from '../../test/support/processes.js';
 
 /** What the SQLite and shutdown scenarios share: a seeded database file, a disabled client, the CLI. */

@@ -1,5 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
-import { accessToken, call, sleep, timeUntil, type Answer } from '../../test/support/fault-load.js';
+import { call, sleep, timeUntil, type Answer } from '../../test/support/fault-load.js';
+import { accessToken } from '../../test/support/oauth.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/processes.js';
 import type { ChaosResult, ChaosScenario } from './scenario.js';
 import { acceptedDisabled, disableAfterToken, koios, probeDisabled, seedSqliteFile, tally, type CliRun, type SqliteFile } from './sqlite-support.js';

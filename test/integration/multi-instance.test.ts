@@ -5,6 +5,7 @@ import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/server.js';
 import type { Services } from '../../src/server/services.js';
+import { accessToken } from '../support/oauth.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ISSUER = 'http://koios.multi-instance.test';
@@ -46,15 +47,7 @@ async function stopInstance(instance: Instance): Promise<void> {
   await exited;
 }
 
-async function token(instance: Instance, clientId: string, secret: string): Promise<string> {
-  const response = await fetch(`${instance.url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const token = (instance: Instance, clientId: string, secret: string) => accessToken(instance, { id: clientId, secret });
 
 const me = (instance: Instance, accessToken: string) =>
   fetch(`${instance.url}/api/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } }).then((r) => r.status);

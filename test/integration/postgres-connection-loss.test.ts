@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessToken, call, load, seedClients, sleep, timeUntil, type Answer, type ClientCredentials } from '../support/fault-load.js';
+import { call, load, seedClients, sleep, timeUntil, type Answer } from '../support/fault-load.js';
+import { accessToken, type ClientCredentials } from '../support/oauth.js';
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from '../support/private-postgres.js';
 import { startServerProcess, type ServerProcess } from '../support/processes.js';
 

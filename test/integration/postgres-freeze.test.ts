@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessToken, call, me, seedClients, sleep, timeUntil, type ClientCredentials } from '../support/fault-load.js';
+import { call, me, seedClients, sleep, timeUntil } from '../support/fault-load.js';
+import { accessToken, type ClientCredentials } from '../support/oauth.js';
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from '../support/private-postgres.js';
 import { startServerProcess, type ServerProcess } from '../support/processes.js';
 

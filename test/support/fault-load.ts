@@ -3,15 +3,13 @@ import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
 import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices } from '../../src/server/services.js';
+import type { ClientCredentials } from './oauth.js';
 
 /**
  * What fault tests and `npm run chaos` share: an Administrator client made straight in the
  * database, tokens, and callers that record every answer a server gave while it was hurt.
  */
-export interface ClientCredentials {
-  readonly id: string;
-  readonly secret: string;
-}
+export type { ClientCredentials };
 
 /**
  * Migrates the database at `url` and creates an API client with the Administrator role (and a
@@ -43,16 +41,6 @@ export async function seedClients(url: string): Promise<{ administrator: ClientC
   } finally {
     await handle.close();
   }
-}
-
-export async function accessToken(serverUrl: string, client: ClientCredentials): Promise<string> {
-  const response = await fetch(`${serverUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret }),
-  });
-  if (response.status !== 200) throw new Error(`token request answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
 }
 
 /** One answer as the caller saw it: a status, or `error` when the connection itself failed. */

@@ -1,6 +1,4 @@
 import { ClientError, GraphQLClient } from 'graphql-request';
-import { SYSTEM_ACTOR } from '../../src/server/actor.js';
-import type { PermissionKey } from '../../src/shared/permissions.js';
 import type { TestServer } from './server.js';
 
 /** What a GraphQL test looks at: the HTTP status, the data, each error's message and extensions. */
@@ -13,29 +11,6 @@ export interface GraphQLAnswer<T = Record<string, unknown>> {
 
 /** The `extensions.code` of every error, in order. */
 export const codesOf = (answer: GraphQLAnswer<unknown>) => answer.errors.map((error) => error.extensions?.['code']);
-
-/** An access token from /oauth/token (client_secret_post), as a machine would get one. */
-export async function accessToken(server: TestServer, client: { id: string; secret: string }, scope?: string): Promise<string> {
-  const body = new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: client.id,
-    client_secret: client.secret,
-    ...(scope === undefined ? {} : { scope }),
-  });
-  const response = await fetch(`${server.url}/oauth/token`, { method: 'POST', body });
-  if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
-/** A new API client with a built-in role (or a custom role made with `permissions`, or none), and a token for it. */
-export async function principalWith(server: TestServer, name: string, role: 'Administrator' | 'Viewer' | PermissionKey[] | null) {
-  let roleId: string | null = null;
-  if (Array.isArray(role)) roleId = (await server.services.roles.create(SYSTEM_ACTOR, { name: `${name} role`, permissions: role })).id;
-  else if (role !== null) roleId = (await server.services.roles.list(SYSTEM_ACTOR)).find((candidate) => candidate.name === role)!.id;
-  const created = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId });
-  const client = { id: created.client.id, secret: created.clientSecret };
-  return { ...client, token: await accessToken(server, client) };
-}
 
 /** A graphql-request client for the server's /graphql with a bearer token; errors come back, never thrown. */
 export function graphqlClient(server: TestServer, token: string | null) {

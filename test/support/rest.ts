@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../src/shared/permissions.js';
-import { principalWith } from './graphql.js';
+import { principalWith } from './oauth.js';
 import type { TestServer } from './server.js';
 
 /** A signed-in console user: the cookie, and the CSRF token a change must carry. */

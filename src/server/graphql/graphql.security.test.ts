@@ -17,7 +17,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { SYSTEM_ACTOR } from '../actor.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { codesOf, graphqlClient, postGraphql, principalWith } from '../../../test/support/graphql.js';
+import { codesOf, graphqlClient, postGraphql } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 import { QUERY_LIMITS } from './limits.js';
 import { typeDefs } from './schema.js';

@@ -2,7 +2,8 @@ import { DefaultQueryExecutor, type CompiledQuery } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { accessToken, codesOf, graphqlClient, principalWith } from '../../../test/support/graphql.js';
+import { codesOf, graphqlClient } from '../../../test/support/graphql.js';
+import { accessToken, principalWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**

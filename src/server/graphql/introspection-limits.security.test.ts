@@ -2,7 +2,8 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { graphqlClient, postGraphql, principalWith } from '../../../test/support/graphql.js';
+import { graphqlClient, postGraphql } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 import { QUERY_LIMITS } from './limits.js';
 

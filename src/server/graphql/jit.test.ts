@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { createApp } from '../app.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**

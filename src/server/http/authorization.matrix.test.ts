@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import type { PermissionKey } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { allBut, clientsLackingOne, fieldsOf, PASSWORD, rest, stateOf, unique, userWith, type Caller } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 

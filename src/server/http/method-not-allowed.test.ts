@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { stateOf } from '../../../test/support/rest.js';
 import { concretePath, openApiPath, routeTable } from '../../../test/support/routes.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';

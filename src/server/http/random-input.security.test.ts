@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { PERMISSION_KEYS } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { PASSWORD, unique } from '../../../test/support/rest.js';
 import { everyRow } from '../../../test/support/rows.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/graphql.js';
+import { principalWith } from '../../../test/support/oauth.js';
 import { unique } from '../../../test/support/rest.js';
 import { everyRow } from '../../../test/support/rows.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';

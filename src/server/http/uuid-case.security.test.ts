@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { accessToken, graphqlClient, principalWith } from '../../../test/support/graphql.js';
+import { graphqlClient } from '../../../test/support/graphql.js';
+import { accessToken, principalWith } from '../../../test/support/oauth.js';
 import { rest, unique } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/graphql.js';
+import { principalWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, unique, userWith } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { AuditEvent } from './audit.service.js';

@@ -5,6 +5,14 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
+import {
+  basicHeader,
+  builtInRoleIds,
+  INSECURE,
+  newClient as newClientOf,
+  tokenFor as tokenOf,
+  type ClientCredentials,
+} from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
@@ -13,15 +21,9 @@ import { startTestServer, type TestServer } from '../../../../test/support/serve
  * its own tokens and nobody else's.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-interface Client {
-  readonly id: string;
-  readonly secret: string;
-}
-
-const basicHeader = (client: Client) => `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
+type Client = ClientCredentials;
 
 describe.each(testDialects())('introspection and revocation (RFC 7662, RFC 7009) on %s', (dialect) => {
   let server: TestServer;
@@ -32,21 +34,8 @@ describe.each(testDialects())('introspection and revocation (RFC 7662, RFC 7009)
   /** A Viewer, who holds clients:read. */
   let viewer: Client;
 
-  const newClient = async (name: string, roleId: string | null): Promise<Client> => {
-    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId });
-    return { id: client.id, secret: clientSecret };
-  };
-
-  const tokenFor = async (client: Client, scope?: string): Promise<string> => {
-    const response = await oauth.clientCredentialsGrantRequest(
-      as,
-      { client_id: client.id },
-      oauth.ClientSecretPost(client.secret),
-      new URLSearchParams(scope === undefined ? {} : { scope }),
-      INSECURE,
-    );
-    return (await oauth.processClientCredentialsResponse(as, { client_id: client.id }, response)).access_token;
-  };
+  const newClient = (name: string, roleId: string | null) => newClientOf(server, name, roleId);
+  const tokenFor = (client: Client, scope?: string) => tokenOf(as, client, { method: 'client_secret_post', scope });
 
   const post = async (path: string, body: Record<string, string>, headers: Record<string, string> = {}) => {
     const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body: new URLSearchParams(body) });
@@ -74,8 +63,7 @@ describe.each(testDialects())('introspection and revocation (RFC 7662, RFC 7009)
 
   beforeAll(async () => {
     server = await startTestServer(dialect, { services: { throttleLimits: NO_THROTTLE } });
-    const roles = await server.services.roles.list(SYSTEM_ACTOR);
-    roleIds = { viewer: roles.find((role) => role.name === 'Viewer')!.id, administrator: roles.find((role) => role.name === 'Administrator')!.id };
+    roleIds = await builtInRoleIds(server);
     as = await oauth.processDiscoveryResponse(new URL(server.url), await oauth.discoveryRequest(new URL(server.url), { algorithm: 'oauth2', ...INSECURE }));
     const auditor = await server.services.roles.create(SYSTEM_ACTOR, { name: `auditor ${dialect}`, permissions: ['audit:read'] });
     plain = await newClient('introspects its own', auditor.id);

@@ -5,6 +5,7 @@ import { SYSTEM_ACTOR } from '../../actor.js';
 import { BULK_POOL, openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createServices, type Services } from '../../services.js';
 import { testDialects } from '../../../../test/support/databases.js';
+import { basicHeader, builtInRoleIds, newClient as newClientOf, tokenFor as tokenOf, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
@@ -13,13 +14,9 @@ import { startTestServer, type TestServer } from '../../../../test/support/serve
  * an admin sees afterwards: last use and why a client fails.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-interface Client {
-  readonly id: string;
-  readonly secret: string;
-}
+type Client = ClientCredentials;
 
 describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
   let server: TestServer;
@@ -28,21 +25,8 @@ describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
   /** An Administrator client that introspects the others' tokens. */
   let inspector: Client;
 
-  const newClient = async (name: string, roleId: string | null = roleIds.viewer): Promise<Client> => {
-    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId });
-    return { id: client.id, secret: clientSecret };
-  };
-
-  const tokenFor = async (client: Client, scope?: string): Promise<string> => {
-    const response = await oauth.clientCredentialsGrantRequest(
-      as,
-      { client_id: client.id },
-      oauth.ClientSecretBasic(client.secret),
-      new URLSearchParams(scope === undefined ? {} : { scope }),
-      INSECURE,
-    );
-    return (await oauth.processClientCredentialsResponse(as, { client_id: client.id }, response)).access_token;
-  };
+  const newClient = (name: string, roleId: string | null = roleIds.viewer) => newClientOf(server, name, roleId);
+  const tokenFor = (client: Client, scope?: string) => tokenOf(as, client, { method: 'client_secret_basic', scope });
 
   /** The raw token endpoint answer, for the failures oauth4webapi would throw on. */
   const tokenAttempt = async (clientId: string, secret: string) => {
@@ -78,7 +62,7 @@ describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
   const introspect = async (token: string, caller: Client = inspector) => {
     const response = await fetch(`${server.url}/oauth/introspect`, {
       method: 'POST',
-      headers: { ...FORM, authorization: `Basic ${Buffer.from(`${encodeURIComponent(caller.id)}:${encodeURIComponent(caller.secret)}`).toString('base64')}` },
+      headers: { ...FORM, authorization: basicHeader(caller) },
       body: new URLSearchParams({ token }),
     });
     expect(response.status).toBe(200);
@@ -87,8 +71,7 @@ describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect, { services: { throttleLimits: NO_THROTTLE } });
-    const roles = await server.services.roles.list(SYSTEM_ACTOR);
-    roleIds = { viewer: roles.find((role) => role.name === 'Viewer')!.id, administrator: roles.find((role) => role.name === 'Administrator')!.id };
+    roleIds = await builtInRoleIds(server);
     as = { issuer: server.url, token_endpoint: `${server.url}/oauth/token` };
     inspector = await newClient('inspector', roleIds.administrator);
   });

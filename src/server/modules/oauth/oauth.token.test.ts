@@ -5,6 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
+import { INSECURE, newClient as newClientOf } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
@@ -13,7 +14,6 @@ import { startTestServer, type TestServer } from '../../../../test/support/serve
  * Throttling has its own suite; here its limits are out of the way.
  */
 const NO_THROTTLE = { perClient: 10_000, perAddress: 100_000, windowSeconds: 60 };
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** The permission catalog, written out here rather than imported, so a key dropped from the catalog fails. */
@@ -72,10 +72,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       }),
     );
 
-  const newClient = async (name: string, roleId: string | null = viewerRoleId) => {
-    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId });
-    return { id: client.id, secret: clientSecret };
-  };
+  const newClient = (name: string, roleId: string | null = viewerRoleId) => newClientOf(server, name, roleId);
 
   const tokenVia = async (auth: oauth.ClientAuth, clientId: string, parameters: Record<string, string> = {}) =>
     oauth.processClientCredentialsResponse(

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { PERMISSION_CATEGORIES, PERMISSION_KEYS, PERMISSIONS } from '../../../shared/permissions.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { accessToken, principalWith } from '../../../../test/support/graphql.js';
+import { accessToken, principalWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, stateOf, unique, type Caller } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { Role } from './roles.service.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/graphql.js';
+import { principalWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, signIn, stateOf, unique, userWith, type ConsoleSession } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 

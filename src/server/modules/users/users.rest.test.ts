@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/graphql.js';
+import { principalWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, PASSWORD, rest, signIn, stateOf, unique, userWith, type Caller } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { User } from './users.service.js';

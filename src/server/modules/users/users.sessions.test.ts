@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../../test/support/databases.js';
-import { codesOf, graphqlClient, principalWith } from '../../../../test/support/graphql.js';
+import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
+import { principalWith } from '../../../../test/support/oauth.js';
 import { rest, signIn, unique, userWith, type Caller, type ConsoleSession } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
