@@ -165,6 +165,31 @@ describe.each(testDialects())('who a throttle may lock out, on %s', (dialect) =>
     for (const { client, clientSecret } of clients) expect((await tokenRequest(server, client.id, clientSecret, '192.0.2.50')).status).toBe(200);
   });
 
+  it('answers 200 to many valid clients behind one address in parallel, at every window start and across rollovers', async () => {
+    // An address limit far below the number of clients, and windows short enough to roll over.
+    const limits = { perClient: 5, perAddress: 10, windowSeconds: 1 };
+    const nat = await startTestServer(dialect, { env: { KOIOS_TRUST_PROXY: '127.0.0.1' }, services: { throttleLimits: limits } });
+    onTestFinished(() => nat.close());
+    const clients = await Promise.all(Array.from({ length: 60 }, (_, n) => nat.services.clients.create(SYSTEM_ACTOR, { name: `behind a NAT ${n}` })));
+    const rounds: Record<number, number>[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      const results = await Promise.all(clients.map(({ client, clientSecret }) => tokenRequest(nat, client.id, clientSecret, '192.0.2.77')));
+      rounds.push(tally(results.map((result) => result.status)));
+      // Past the end of this window, so the next round starts a fresh one.
+      await new Promise((resolve) => setTimeout(resolve, limits.windowSeconds * 1000 + 100));
+    }
+    expect(rounds).toEqual([{ 200: 60 }, { 200: 60 }, { 200: 60 }]);
+  });
+
+  it('blocks an address for the window once its failures, not its pending checks, reach the limit', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => server.services.clients.create(SYSTEM_ACTOR, { name: `guessed from one address ${n}` })),
+    );
+    const guesses = await Promise.all(clients.map(({ client }) => tokenRequest(server, client.id, 'koios_cs_wrong', '192.0.2.78')));
+    expect(tally(guesses.map((guess) => guess.status))).toEqual({ 401: 8, 429: 4 });
+    expect((await tokenRequest(server, clients[0]!.client.id, clients[0]!.clientSecret, '192.0.2.78')).status).toBe(429);
+  });
+
   it('signs the real user in from an address that has not failed while a guesser has spent the account’s limit', async () => {
     await server.services.users.create(SYSTEM_ACTOR, { email: 'target@koios.test', password: PASSWORD, name: 'Target' });
     const guesses = await Promise.all(Array.from({ length: 9 }, (_, n) => signInRequest(server, 'target@koios.test', `wrong password ${n}`, '198.51.100.8')));

@@ -13,7 +13,9 @@ import type { Database } from '../../db/schema.js';
  * database on SQLite too: a second process on the file counts with the first.
  *
  * Lock-out policy (GHSA-cq42-vhv7-xr7p: an attacker must not be able to lock the real client out):
- * - the address counter counts failures (and pending checks) from that address only;
+ * - the address counter blocks on failures from that address only. Pending checks there hold a
+ *   request back until they settle (so no more checks than the limit run at once), but never
+ *   refuse it for the window: many clients behind one address must not block it by succeeding;
  * - the subject counter is not applied to a pair that has neither failed nor is being checked in
  *   this window: the holder of the right secret, from an address that has not failed, is checked
  *   even while others exhaust the subject's counter. A guesser gets one such check per fresh
@@ -24,7 +26,8 @@ import type { Database } from '../../db/schema.js';
  * the next request of that pair is checked without touching the database: the token endpoint's
  * success path writes once per pair and window, not once per request. A spare counts in the
  * subject's counter (it is a reserved check), not in the address's (one address may front many
- * clients).
+ * clients), and lasts until the subject's or the pair's window ends, not the address's: the spares
+ * of all clients behind one address must not expire together and reserve again all at once.
  */
 export interface ThrottleLimits {
   /** Failures allowed per window for one subject (a client id, or an account's email). */
@@ -88,6 +91,10 @@ interface Spare {
 }
 
 const MAX_LOCAL_ENTRIES = 100_000;
+/** How long a request waits for an address's pending checks to settle before it is refused once. */
+const MAX_ADDRESS_WAIT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function secondsUntil(until: number, now: number): number {
   return Math.max(1, Math.ceil((until - now) / 1000));
@@ -139,7 +146,12 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     }
   }
 
-  async function reserveInDatabase(keys: ThrottleKeys, pairName: string | null): Promise<Reservation> {
+  async function reserveInDatabase(
+    keys: ThrottleKeys,
+    pairName: string | null,
+    waitUntil = Date.now() + MAX_ADDRESS_WAIT_MS,
+    delayMs = 10,
+  ): Promise<Reservation> {
     const { address, subject, pair } = names(keys);
     const keyList = [address, subject, pair].filter((key): key is string => key !== null).sort();
     const now = Date.now();
@@ -163,7 +175,9 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
         .execute()) as CounterRow[];
       const byKey = new Map(rows.map((row) => [row.key, { ...row, failures: Number(row.failures), pending: Number(row.pending), spares: Number(row.spares) }]));
       const addressRow = byKey.get(address)!;
-      if (addressRow.failures + addressRow.pending >= limits.perAddress) return { refusedBy: address, until: windowEnd(addressRow), lasting: true };
+      if (addressRow.failures >= limits.perAddress) return { refusedBy: address, until: windowEnd(addressRow), lasting: true };
+      // Checks in flight may all still succeed: wait for them rather than block the address.
+      if (addressRow.failures + addressRow.pending >= limits.perAddress) return { busy: true as const, until: windowEnd(addressRow) };
       if (subject !== null && pair !== null) {
         const subjectRow = byKey.get(subject)!;
         const pairRow = byKey.get(pair)!;
@@ -178,8 +192,15 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
         .set({ pending: sql`pending + 1` })
         .where('key', 'in', keyList)
         .execute();
-      return { windows: new Map(rows.map((row) => [row.key, row.window_start])), until: Math.min(...rows.map(windowEnd)) };
+      const spareRows = rows.filter((row) => row.key !== address);
+      return { windows: new Map(rows.map((row) => [row.key, row.window_start])), until: spareRows.length === 0 ? 0 : Math.min(...spareRows.map(windowEnd)) };
     });
+    if ('busy' in decision) {
+      const now = Date.now();
+      if (now >= waitUntil) return { granted: false, retryAfterSeconds: secondsUntil(Math.min(decision.until, now + 1000), now) };
+      await sleep(Math.min(delayMs, waitUntil - now));
+      return reserveInDatabase(keys, pairName, waitUntil, Math.min(delayMs * 2, 200));
+    }
     if ('refusedBy' in decision) {
       if (decision.lasting) remember(blockedUntil, decision.refusedBy, decision.until);
       return { granted: false, retryAfterSeconds: secondsUntil(decision.until, Date.now()) };
