@@ -1,4 +1,5 @@
-import { BadInput } from '../errors.js';
+import { BadInput, type ProblemCollector } from '../errors.js';
+import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../shared/limits.js';
 
 /**
  * Opaque keyset cursors: base64url JSON of the last row's sort value and id. A cursor is only
@@ -44,4 +45,23 @@ export function* chunks<T>(items: readonly T[], size = 500): Generator<T[]> {
 /** A LIKE pattern matching `search` anywhere, lower-cased; `%`, `_` and `\` stay literal (escape '\'). */
 export function containsPattern(search: string): string {
   return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The page size asked for, or the default; out of range is a problem on `limit`. */
+export function checkPageLimit(limit: number | undefined, problems: ProblemCollector): number {
+  const size = limit ?? PAGE_SIZE_DEFAULT;
+  if (!Number.isInteger(size) || size < 1 || size > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
+  return size;
+}
+
+/** A keyset cursor's position, or null when none was given (an empty cursor is the first page). */
+export function decodePageCursor(cursor: string | null | undefined, sort: string): CursorPosition | null {
+  return cursor === undefined || cursor === null || cursor === '' ? null : decodeCursor(cursor, sort);
+}
+
+/** A cursor that is the last seen row's positive integer id, or null when none was given. */
+export function decodeIdCursor(cursor: string | null | undefined): number | null {
+  if (cursor === undefined || cursor === null || cursor === '') return null;
+  if (!/^[1-9]\d{0,15}$/.test(cursor)) throw new BadInput({ field: 'cursor', message: 'is not a cursor returned by this list' });
+  return Number(cursor);
 }

@@ -3,8 +3,8 @@ import { requirePermission, type Actor } from '../../actor.js';
 import type { Clock } from '../../clock.js';
 import type { Executor } from '../../db/database.js';
 import type { AuditEventRow, Database } from '../../db/schema.js';
-import { BadInput } from '../../errors.js';
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../../shared/limits.js';
+import { checkPageLimit, decodeIdCursor } from '../../db/pagination.js';
+import { ProblemCollector } from '../../errors.js';
 import { createAuditRepository } from './audit.repository.js';
 
 export interface AuditTarget {
@@ -71,15 +71,10 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock })
   return {
     async list(actor: Actor, input: AuditListInput = {}) {
       requirePermission(actor, 'audit:read');
-      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) {
-        throw new BadInput({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_SIZE_MAX}` });
-      }
-      let beforeId: number | null = null;
-      if (input.cursor !== undefined && input.cursor !== null && input.cursor !== '') {
-        if (!/^[1-9]\d{0,15}$/.test(input.cursor)) throw new BadInput({ field: 'cursor', message: 'is not a cursor returned by this list' });
-        beforeId = Number(input.cursor);
-      }
+      const problems = new ProblemCollector();
+      const limit = checkPageLimit(input.limit, problems);
+      problems.throwIfAny();
+      const beforeId = decodeIdCursor(input.cursor);
       const { rows, hasMore } = await createAuditRepository(deps.db).list({
         limit,
         beforeId,

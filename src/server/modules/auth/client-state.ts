@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
 import { Unavailable } from '../../errors.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
-import { permissionsOfRole } from '../roles/roles.service.js';
+import { permissionsOfRole } from '../roles/permissions.js';
 
 /** What every authentication needs to know about a client, now. */
 export interface ClientState {

@@ -4,23 +4,15 @@ import { requireHoldsAll, requirePermission, type Actor } from '../../actor.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Executor } from '../../db/database.js';
-import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
-import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
-import {
-  BULK_MAX_IDS,
-  descriptionProblem,
-  nameProblem,
-  normalizeName,
-  PAGE_SIZE_DEFAULT,
-  PAGE_SIZE_MAX,
-  SEARCH_MAX_LENGTH,
-  UUID_PATTERN,
-} from '../../../shared/limits.js';
-import { groupPermissions, sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
+import { BadInput, ProblemCollector } from '../../errors.js';
+import { BULK_MAX_IDS, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
+import { sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
-import { checkId, permissionsOfRole } from '../roles/roles.service.js';
+import { grantedPermissions, permissionsOfRole, type GrantedPermission } from '../roles/permissions.js';
+import { checkId, findByIdOrThrow } from '../../ids.js';
 import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSortField, type ClientStatusFilter } from './clients.repository.js';
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
@@ -95,13 +87,6 @@ export interface BulkResult {
   readonly changed: string[];
 }
 
-export interface GrantedPermission {
-  readonly key: PermissionKey;
-  readonly name: string;
-  readonly description: string;
-  readonly granted: boolean;
-}
-
 const SORT_FIELDS: readonly ClientSortField[] = ['name', 'createdAt', 'lastUsedAt'];
 
 export function parseSort(raw: string | undefined): { field: ClientSortField; descending: boolean; sort: string } {
@@ -112,10 +97,6 @@ export function parseSort(raw: string | undefined): { field: ClientSortField; de
     throw new BadInput({ field: 'sort', message: `must be one of ${SORT_FIELDS.flatMap((f) => [f, `-${f}`]).join(', ')}` });
   }
   return { field, descending, sort };
-}
-
-export function grantedPermissions(granted: ReadonlySet<PermissionKey>): PermissionGroup<GrantedPermission>[] {
-  return groupPermissions((p) => ({ key: p.key, name: p.name, description: p.description, granted: granted.has(p.key) }));
 }
 
 function clientTarget(client: { id: string; name: string }) {
@@ -146,12 +127,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     updatedAt: row.updated_at,
   });
 
-  async function findRow(executor: Executor, id: string): Promise<ClientRecord> {
-    checkId(id);
-    const row = await createClientsRepository(executor).findById(id.toLowerCase());
-    if (row === undefined) throw new NotFound('API client', id);
-    return row;
-  }
+  const findRow = (executor: Executor, id: string): Promise<ClientRecord> =>
+    findByIdOrThrow((key) => createClientsRepository(executor).findById(key), id, 'API client');
 
   /** The role's permissions, after checking the actor may hand them out (no escalation). */
   async function permissionsOfRoleFor(
@@ -230,8 +207,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     async list(actor: Actor, input: ListClientsInput = {}): Promise<ClientPage> {
       requirePermission(actor, 'clients:read');
       const problems = new ProblemCollector();
-      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
+      const limit = checkPageLimit(input.limit, problems);
       const search = input.search?.normalize('NFC').trim() ?? null;
       if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       const status = input.status ?? null;
@@ -240,7 +216,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (roleId !== null && !UUID_PATTERN.test(roleId)) problems.add('roleId', 'must be a UUID');
       problems.throwIfAny();
       const { field, descending, sort } = parseSort(input.sort);
-      const after = input.cursor === undefined || input.cursor === null || input.cursor === '' ? null : decodeCursor(input.cursor, sort);
+      const after = decodePageCursor(input.cursor, sort);
 
       const repository = createClientsRepository(db);
       const query = { limit, after, search: search === '' ? null : search, status, roleId: roleId?.toLowerCase() ?? null, sort: field, descending };

@@ -6,10 +6,12 @@ import type { Clock } from '../../clock.js';
 import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, RoleRow } from '../../db/schema.js';
-import { BadInput, Conflict, NotFound, ProblemCollector } from '../../errors.js';
+import { Conflict, NotFound, ProblemCollector } from '../../errors.js';
 import { descriptionProblem, nameProblem, normalizeName, UUID_PATTERN } from '../../../shared/limits.js';
 import { BUILT_IN_ROLES, isPermissionKey, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
+import { findByIdOrThrow } from '../../ids.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { permissionsOfRole } from './permissions.js';
 import { createRolesRepository } from './roles.repository.js';
 
 export interface Role {
@@ -30,15 +32,6 @@ export interface RoleInput {
 
 export type RolePatch = Partial<RoleInput>;
 
-type BuiltInName = keyof typeof BUILT_IN_ROLES;
-
-/** A built-in role's permissions come from the catalog, so Administrator gains new keys as they ship. */
-export function permissionsOfRole(row: Pick<RoleRow, 'built_in' | 'permissions'>): PermissionKey[] {
-  if (row.built_in !== null && row.built_in in BUILT_IN_ROLES) return [...BUILT_IN_ROLES[row.built_in as BuiltInName].permissions];
-  const stored = JSON.parse(row.permissions) as string[];
-  return sortPermissionKeys(stored.filter(isPermissionKey));
-}
-
 export function toRole(row: RoleRow): Role {
   return {
     id: row.id,
@@ -49,15 +42,6 @@ export function toRole(row: RoleRow): Role {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-/**
- * Checks a UUID and returns it in lower case, as every id is stored: a UUID is the same id in any
- * case (RFC 9562 §4), so `ABC…` must find, match and compare equal to `abc…`.
- */
-export function checkId(id: string, field = 'id', message = 'must be a UUID'): string {
-  if (typeof id !== 'string' || !UUID_PATTERN.test(id)) throw new BadInput({ field, message });
-  return id.toLowerCase();
 }
 
 function checkPermissionKeys(keys: unknown, problems: ProblemCollector): PermissionKey[] {
@@ -74,12 +58,7 @@ function checkPermissionKeys(keys: unknown, problems: ProblemCollector): Permiss
 export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
   const { db, clock, changes } = deps;
 
-  async function findRow(executor: Executor, id: string): Promise<RoleRow> {
-    checkId(id);
-    const row = await createRolesRepository(executor).findById(id.toLowerCase());
-    if (row === undefined) throw new NotFound('role', id);
-    return row;
-  }
+  const findRow = (executor: Executor, id: string): Promise<RoleRow> => findByIdOrThrow((key) => createRolesRepository(executor).findById(key), id, 'role');
 
   async function assertNameFree(executor: Executor, nameKey: string, exceptId: string | null): Promise<void> {
     const existing = await createRolesRepository(executor).findByNameKey(nameKey);

@@ -6,13 +6,11 @@ import type { Clock } from '../../clock.js';
 import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, UserRow } from '../../db/schema.js';
-import { BadInput, Conflict, Forbidden, NotFound, ProblemCollector } from '../../errors.js';
+import { BadInput, Conflict, Forbidden, ProblemCollector } from '../../errors.js';
 import {
   EMAIL_MAX_LENGTH,
   nameProblem,
   normalizeName,
-  PAGE_SIZE_DEFAULT,
-  PAGE_SIZE_MAX,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   SEARCH_MAX_LENGTH,
@@ -20,10 +18,10 @@ import {
 } from '../../../shared/limits.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
-import { grantedPermissions } from '../clients/clients.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
-import { checkId, permissionsOfRole } from '../roles/roles.service.js';
-import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { grantedPermissions, permissionsOfRole } from '../roles/permissions.js';
+import { checkId, findByIdOrThrow } from '../../ids.js';
+import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
 import { createSessionsRepository } from '../auth/sessions.repository.js';
 import { hashPassword, verifyPassword } from './users.password.js';
 import { createUsersRepository } from './users.repository.js';
@@ -120,12 +118,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     }));
   }
 
-  async function findRow(executor: Executor, id: string): Promise<UserRow> {
-    checkId(id);
-    const row = await createUsersRepository(executor).findById(id.toLowerCase());
-    if (row === undefined) throw new NotFound('user', id);
-    return row;
-  }
+  const findRow = (executor: Executor, id: string): Promise<UserRow> => findByIdOrThrow((key) => createUsersRepository(executor).findById(key), id, 'user');
 
   async function permissionsOf(executor: Executor, userId: string): Promise<Set<PermissionKey>> {
     const roles = (await rolesByUser(executor, [userId])).get(userId) ?? [];
@@ -249,12 +242,11 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     async list(actor: Actor, input: { limit?: number; cursor?: string | null; search?: string | null } = {}) {
       requirePermission(actor, 'users:read');
       const problems = new ProblemCollector();
-      const limit = input.limit ?? PAGE_SIZE_DEFAULT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE_MAX) problems.add('limit', `must be a whole number from 1 to ${PAGE_SIZE_MAX}`);
+      const limit = checkPageLimit(input.limit, problems);
       const search = input.search?.normalize('NFC').trim() ?? null;
       if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       problems.throwIfAny();
-      const position = input.cursor ? decodeCursor(input.cursor, 'email') : null;
+      const position = decodePageCursor(input.cursor, 'email');
       const repository = createUsersRepository(db);
       const query = { limit, after: position === null ? null : { emailKey: String(position.value), id: position.id }, search: search === '' ? null : search };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query.search)]);
