@@ -13,9 +13,9 @@ import type { Database } from './db/schema.js';
  * published to this process's subscribers after the commit. Other processes learn of it:
  * - PostgreSQL: `pg_notify` in that transaction, delivered to every LISTENing instance on commit.
  *   A LISTEN connection can stall without an error (its backend frozen, a half-open socket), so
- *   the listener proves it is alive: every 250 ms this process sends a heartbeat NOTIFY through
- *   the pool, and the listener is trusted only while one sent less than a second ago has come
- *   back. Notifications arrive in commit order, so a heartbeat that came back vouches for every
+ *   the listener proves it is alive: every 250 ms this process sends a heartbeat NOTIFY on a
+ *   connection of its own (a busy pool must not delay it and so distrust every cache), and the
+ *   listener is trusted only while one sent less than a second ago has come back. Notifications arrive in commit order, so a heartbeat that came back vouches for every
  *   change committed before it was sent;
  * - SQLite: one server process owns the file, but the CLI may write to it too; the next request
  *   sees SQLite's `data_version` move and reads the new rows of `change_events`.
@@ -57,11 +57,32 @@ export const HEARTBEAT_INTERVAL_MS = 250;
 export const LISTENER_TRUST_MS = 1000;
 /** A listener silent this long while heartbeats go out is replaced (a half-open socket never errors). */
 const LISTENER_STALL_MS = 5000;
+/** How long a closing connection may wait for the server's goodbye: a frozen server never sends it. */
+const CLOSE_WAIT_MS = 500;
+
+/** The socket under a pg client, closed outright when the server will not answer. */
+function destroySocket(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** Ends a connection politely if the server answers within CLOSE_WAIT_MS, else closes its socket. */
+async function closeClient(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  destroySocket(client);
+}
 
 export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' | 'dataVersion' | 'newClient'>, logger?: Logger): ChangeFeed {
   const { db } = handle;
   const listeners = new Set<ChangeListener>();
   const origin = randomUUID();
+  /** Resolved in start(), through the pool, before any transaction can publish on it. */
   let channel = CHANNEL_PREFIX;
   let lastSeenId = 0;
   let lastDataVersion: number | undefined;
@@ -74,6 +95,8 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
   let heartbeatInFlight = false;
   let heartbeatFailing = false;
   let heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The heartbeat's own connection, opened on first use and again after it fails. */
+  let heartbeatClient: Promise<pg.Client> | undefined;
   let stopped = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
@@ -124,11 +147,9 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
     });
     try {
       await client.connect();
-      const schema = await client.query<{ schema: string }>('select current_schema() as schema');
-      channel = `${CHANNEL_PREFIX}_${schema.rows[0]?.schema ?? 'public'}`.slice(0, 63);
       await client.query(`listen "${channel}"`);
       if (stopped) {
-        await client.end().catch(() => undefined);
+        await closeClient(client);
         return;
       }
       listener = client;
@@ -155,7 +176,7 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
     client.removeAllListeners('notification');
     // A stalled server may never answer the goodbye of end(): the socket is closed outright.
     void client.end().catch(() => undefined);
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    destroySocket(client);
     if (!stopped && listener === undefined && reconnectTimer === undefined) {
       reconnectTimer = setTimeout(() => {
         reconnectTimer = undefined;
@@ -165,22 +186,52 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
     }
   }
 
-  /** Through the pool, so that hearing it back proves the path from the database to the listener. */
+  /** The heartbeat's connection: not the pool's, whose queue under load would delay every heartbeat. */
+  function heartbeatConnection(): Promise<pg.Client> {
+    if (heartbeatClient !== undefined) return heartbeatClient;
+    const client = handle.newClient!(`koios heartbeat ${process.pid}`);
+    const opening = client.connect().then(() => client);
+    heartbeatClient = opening;
+    const forget = () => {
+      if (heartbeatClient === opening) heartbeatClient = undefined;
+      void closeClient(client);
+    };
+    client.on('error', forget);
+    client.on('end', forget);
+    opening.catch(forget);
+    return opening;
+  }
+
+  /** A listener that has heard nothing of its own for the stall limit is replaced, whether or not heartbeats go out. */
+  function replaceStalledListener(): void {
+    const current = listener;
+    if (current !== undefined && performance.now() - Math.max(heartbeatHeard ?? 0, listenerSince) > LISTENER_STALL_MS) {
+      logger?.warn('change listener hears nothing back; reconnecting');
+      dropListener(current);
+    }
+  }
+
+  /** From another connection than the listener's, so that hearing it back proves the path from the database to the listener. */
   function sendHeartbeat(): void {
     if (listener === undefined || heartbeatInFlight || stopped) return;
     heartbeatInFlight = true;
     const payload = JSON.stringify({ origin, heartbeat: performance.now() });
-    sql`select pg_notify(${channel}, ${payload})`
-      .execute(db)
+    heartbeatConnection()
+      .then(async (client) => {
+        try {
+          await client.query('select pg_notify($1, $2)', [channel, payload]);
+        } catch (error) {
+          // A connection that failed once is not trusted again: the next heartbeat opens another.
+          if (heartbeatClient !== undefined && (await heartbeatClient.catch(() => undefined)) === client) heartbeatClient = undefined;
+          void closeClient(client);
+          throw error;
+        }
+      })
       .then(
         () => {
           if (heartbeatFailing) logger?.info('change listener heartbeat sent again');
           heartbeatFailing = false;
-          const current = listener;
-          if (current !== undefined && performance.now() - Math.max(heartbeatHeard ?? 0, listenerSince) > LISTENER_STALL_MS) {
-            logger?.warn('change listener hears nothing back; reconnecting');
-            dropListener(current);
-          }
+          replaceStalledListener();
         },
         (error: unknown) => {
           if (!heartbeatFailing)
@@ -189,6 +240,7 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
               'change listener heartbeat cannot be sent; cached client state is checked against the database',
             );
           heartbeatFailing = true;
+          replaceStalledListener();
         },
       )
       .finally(() => {
@@ -250,6 +302,10 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       lastSeenId = await latestId();
       lastDataVersion = handle.dataVersion?.();
       if (handle.dialect === 'postgres') {
+        // Known before any change is published, whether or not the listener can connect: a change
+        // sent on another channel than the one other instances listen to would go unheard.
+        const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+        channel = `${CHANNEL_PREFIX}_${rows[0]?.schema ?? 'public'}`.slice(0, 63);
         await connectListener();
         heartbeatTimer = setInterval(sendHeartbeat, HEARTBEAT_INTERVAL_MS);
         heartbeatTimer.unref();
@@ -271,7 +327,10 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
       const client = listener;
       listener = undefined;
-      await client?.end().catch(() => undefined);
+      const heartbeat = heartbeatClient;
+      heartbeatClient = undefined;
+      // Bounded: a frozen server never answers a goodbye, and shutdown must not wait for it.
+      await Promise.all([client === undefined ? undefined : closeClient(client), heartbeat?.then(closeClient, () => undefined)]);
     },
   };
 }
