@@ -25,6 +25,12 @@ interface Entry {
   readonly loadedAt: number;
 }
 
+interface Load {
+  readonly promise: Promise<ClientState | null>;
+  /** performance.now() when its statement went out (undefined while it waits for a connection). */
+  readonly startedAt: () => number | undefined;
+}
+
 /**
  * How long a cached state is trusted without hearing from the database. Changes arrive at once
  * (this instance) or through LISTEN/NOTIFY (others); the TTL is the safety net if a notification
@@ -44,7 +50,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
   const { db, changes, clock } = deps;
   const ttlMs = deps.ttlMs ?? CLIENT_STATE_TTL_MS;
   const entries = new Map<string, Entry>();
-  const loading = new Map<string, Promise<ClientState | null>>();
+  const loading = new Map<string, Load>();
   /** Bumped by every change so that a load that raced with a change is not cached. */
   let epoch = 0;
 
@@ -69,8 +75,8 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
    * (a row per token). A known id with a wrong secret and an unknown id then cost the same, so the
    * time of a refusal does not tell which ids exist.
    */
-  async function load(id: string): Promise<ClientState | null> {
-    const rows = await db
+  async function load(id: string, executor: Kysely<Database>): Promise<ClientState | null> {
+    const rows = await executor
       .selectFrom('api_clients')
       .leftJoin('roles', 'roles.id', 'api_clients.role_id')
       .leftJoin('revoked_tokens', (join) =>
@@ -113,16 +119,27 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
   }
 
   /**
-   * Reads the state from the database. A read already under way is shared only while the change
-   * feed is live (a change would have cancelled it); otherwise it may have started before a change
-   * this request must see. Never falls back to a cached value: a state that cannot be checked is a 503.
+   * Reads the state from the database. A read already under way is shared while the change feed is
+   * live (a change would have cancelled it). Otherwise it is shared only if its statement has not
+   * gone out before this request arrived: one that went out earlier may miss a change this request
+   * must see. Under load, requests waiting for a connection then share one read instead of each
+   * queueing its own. Never falls back to a cached value: a state that cannot be checked is a 503.
    */
-  async function refresh(id: string): Promise<ClientState | null> {
-    const shared = changes.isLive();
-    let pending = shared ? loading.get(id) : undefined;
-    if (pending === undefined) {
-      const startedEpoch = epoch;
-      pending = load(id).then(
+  async function refresh(id: string, arrivedAt: number): Promise<ClientState | null> {
+    const under = loading.get(id);
+    if (under !== undefined) {
+      const startedAt = under.startedAt();
+      if (changes.isLive() || startedAt === undefined || startedAt > arrivedAt) return under.promise;
+    }
+    const startedEpoch = epoch;
+    let startedAt: number | undefined;
+    const promise = db
+      .connection()
+      .execute((connection) => {
+        startedAt = performance.now();
+        return load(id, connection);
+      })
+      .then(
         (state) => {
           remember(id, state, startedEpoch);
           return state;
@@ -131,27 +148,25 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
           throw error instanceof Unavailable ? error : new Unavailable('the client state cannot be checked; try again shortly', { cause: error });
         },
       );
-      if (shared) {
-        const current = pending;
-        loading.set(id, current);
-        void current
-          .finally(() => {
-            if (loading.get(id) === current) loading.delete(id);
-          })
-          .catch(() => undefined);
-      }
-    }
-    return pending;
+    const current: Load = { promise, startedAt: () => startedAt };
+    loading.set(id, current);
+    void promise
+      .finally(() => {
+        if (loading.get(id) === current) loading.delete(id);
+      })
+      .catch(() => undefined);
+    return promise;
   }
 
   return {
     /** The client's state now, or null if there is no such client. Throws Unavailable (503) when it cannot be known. */
     async get(id: string): Promise<ClientState | null> {
+      const arrivedAt = performance.now();
       const sync = changes.sync();
       if (sync !== undefined) await sync.catch(() => entries.clear());
       const entry = entries.get(id);
       if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) return entry.state;
-      return refresh(id);
+      return refresh(id, arrivedAt);
     },
     /** Drops every entry (tests; a lost change listener). */
     clear(): void {
