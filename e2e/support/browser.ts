@@ -41,7 +41,9 @@ export async function launchBrowser(): Promise<Browser> {
 export async function newConsoleContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1360, height: 900 }, reducedMotion: 'reduce', locale: 'en-GB', timezoneId: 'UTC' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
-  context.setDefaultTimeout(10_000);
+  // Generous: the suite shares two cores with the server, PostgreSQL and the other suites, and a
+  // wait that times out here is a failure, never a skip.
+  context.setDefaultTimeout(20_000);
   // A script error or a refused resource (the CSP) fails silently in the page: say it here.
   context.on('weberror', (error) => process.stderr.write(`[browser] uncaught: ${error.error().message}\n`));
   context.on('console', (message) => {
