@@ -26,11 +26,11 @@ export type Change =
   | { readonly kind: 'all'; readonly id: '' };
 
 export type ChangeListener = (changes: readonly Change[]) => void;
-export type Note = (...changes: Change[]) => void;
+export type RecordChange = (...changes: Change[]) => void;
 
 export interface ChangeFeed {
-  /** Runs `work` in one transaction; the changes it notes are recorded in it and published after the commit. */
-  transaction<T>(work: (trx: Transaction<Database>, note: Note) => Promise<T>): Promise<T>;
+  /** Runs `work` in one transaction; the changes it records are written in it and published after the commit. */
+  transaction<T>(work: (trx: Transaction<Database>, recordChange: RecordChange) => Promise<T>): Promise<T>;
   subscribe(listener: ChangeListener): () => void;
   /**
    * Catches up with changes made by other processes before a cached value is trusted. Returns

@@ -130,8 +130,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
   const findRow = (executor: Executor, id: string): Promise<ClientRecord> =>
     findByIdOrThrow((key) => createClientsRepository(executor).findById(key), id, 'API client');
 
-  /** The role's permissions, after checking the actor may hand them out (no escalation). */
-  async function permissionsOfRoleFor(
+  /** The role with its permissions, after checking the actor may hand them out (no escalation). */
+  async function assignableRole(
     executor: Executor,
     actor: Actor,
     roleId: string,
@@ -160,7 +160,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     problems.throwIfAny();
   }
 
-  let lastUse = { ms: -1, at: '' };
+  let lastUsedTime = { ms: -1, at: '' };
 
   const service = {
     async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
@@ -172,10 +172,10 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const at = clock.now().toISOString();
       const name = normalizeName(input.name);
       const description = input.description === undefined || input.description === null || input.description.trim() === '' ? null : input.description;
-      const row = await changes.transaction(async (trx, note) => {
+      const row = await changes.transaction(async (trx, recordChange) => {
         // An unknown id may be cached as unknown by the authentication cache.
-        note({ kind: 'client', id });
-        const role = input.roleId === undefined || input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
+        recordChange({ kind: 'client', id });
+        const role = input.roleId === undefined || input.roleId === null ? null : await assignableRole(trx, actor, input.roleId, 'roleId');
         await createClientsRepository(trx).insert({
           id,
           name,
@@ -247,7 +247,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
       problems.throwIfAny();
 
-      const row = await changes.transaction(async (trx, note) => {
+      const row = await changes.transaction(async (trx, recordChange) => {
         const before = await findRow(trx, id);
         id = before.id;
         // Renaming, re-enabling (a leaked token lives again) or disabling a client is acting on what
@@ -274,7 +274,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         if (input.roleId !== undefined && (input.roleId === null ? null : String(input.roleId).toLowerCase()) !== before.role_id) {
           // Taking a role away is a change of what the client may do, as is giving one (the old
           // role was checked above).
-          const role = input.roleId === null ? null : await permissionsOfRoleFor(trx, actor, input.roleId, 'roleId');
+          const role = input.roleId === null ? null : await assignableRole(trx, actor, input.roleId, 'roleId');
           patch.role_id = role?.id ?? null;
           audit.push({
             action: 'client.role_changed',
@@ -289,7 +289,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         patch.updated_at = clock.now().toISOString();
         await createClientsRepository(trx).update(id, patch);
         await recordAudit(trx, clock, actor, audit);
-        note({ kind: 'client', id });
+        recordChange({ kind: 'client', id });
         return findRow(trx, id);
       });
       return toApiClient(row);
@@ -300,12 +300,12 @@ export function createClientsService(deps: ClientsServiceDeps) {
 
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'clients:delete');
-      await changes.transaction(async (trx, note) => {
+      await changes.transaction(async (trx, recordChange) => {
         const row = await findRow(trx, id);
         await requireHoldsClientRole(trx, actor, row);
         await createClientsRepository(trx).delete(row.id);
         await recordAudit(trx, clock, actor, [{ action: 'client.deleted', target: clientTarget(row) }]);
-        note({ kind: 'client', id: row.id });
+        recordChange({ kind: 'client', id: row.id });
       });
       lastUsed.forget(id.toLowerCase());
     },
@@ -314,9 +314,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
     async regenerateSecret(actor: Actor, id: string): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:secrets');
       const secret = hasher.generate();
-      const row = await changes.transaction(async (trx, note) => {
+      const row = await changes.transaction(async (trx, recordChange) => {
         const before = await findRow(trx, id);
-        note({ kind: 'client', id: before.id });
+        recordChange({ kind: 'client', id: before.id });
         await requireHoldsClientRole(trx, actor, before);
         await createClientsRepository(trx).update(before.id, {
           secret_hash: secret.hash,
@@ -345,7 +345,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       problems.throwIfAny();
       const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
 
-      const result = await changes.transaction(async (trx, note) => {
+      const result = await changes.transaction(async (trx, recordChange) => {
         const repository = createClientsRepository(trx);
         const found = await repository.namesAndRolesOf(unique);
         const notFound = unique.filter((id) => !found.has(id));
@@ -374,7 +374,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           actor,
           changed.map((id) => ({ action: verb, target: clientTarget({ id, name: names.get(id) ?? '' }), details: { bulk: true } })),
         );
-        note(...changed.map((id) => ({ kind: 'client' as const, id })));
+        recordChange(...changed.map((id) => ({ kind: 'client' as const, id })));
         return { action, succeeded, notFound, refused, changed };
       });
       if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
@@ -408,8 +408,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     recordUse(id: string): void {
       // Every authenticated request lands here; many share a millisecond, so they share its text.
       const ms = clock.now().getTime();
-      if (ms !== lastUse.ms) lastUse = { ms, at: new Date(ms).toISOString() };
-      lastUsed.record(id, lastUse.at);
+      if (ms !== lastUsedTime.ms) lastUsedTime = { ms, at: new Date(ms).toISOString() };
+      lastUsed.record(id, lastUsedTime.at);
     },
   };
   return service;

@@ -81,7 +81,7 @@ export async function sealKeysAtRest(deps: {
   if (stored !== null && !upgrade) return;
 
   const write = () =>
-    deps.changes.transaction(async (trx, note) => {
+    deps.changes.transaction(async (trx, recordChange) => {
       await trx
         .insertInto('settings')
         .values({ key: MASTER_KEY_ID_SETTING, value: masterKey.id })
@@ -100,7 +100,7 @@ export async function sealKeysAtRest(deps: {
       }
       if (now.kids.length > 0) {
         await trx.deleteFrom('signing_keys').where('kid', 'in', now.kids).execute();
-        note(...now.kids.map((kid) => ({ kind: 'keys' as const, id: kid })));
+        recordChange(...now.kids.map((kid) => ({ kind: 'keys' as const, id: kid })));
       }
       return now;
     });

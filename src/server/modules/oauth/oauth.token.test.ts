@@ -240,13 +240,13 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       const client = await newClient('awkward secret');
       // Generated secrets are base64url; give this client one with every character Basic mangles.
       const awkward = 'koios_cs_a:b%c+d e%2Bf:';
-      await server.services.changes.transaction(async (trx, note) => {
+      await server.services.changes.transaction(async (trx, recordChange) => {
         await trx
           .updateTable('api_clients')
           .set({ secret_hash: server.services.hasher.hash(awkward) })
           .where('id', '=', client.id)
           .execute();
-        note({ kind: 'client', id: client.id });
+        recordChange({ kind: 'client', id: client.id });
       });
       const byHand = await post('/oauth/token', 'grant_type=client_credentials', { ...FORM, authorization: basicHeader(client.id, awkward) });
       expect(byHand.status).toBe(200);

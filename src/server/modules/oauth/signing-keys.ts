@@ -151,7 +151,7 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
     async rotate(actor: Actor): Promise<string> {
       const at = clock.now().toISOString();
       const row = newKeyRow(at, masterKey);
-      await changes.transaction(async (trx, note) => {
+      await changes.transaction(async (trx, recordChange) => {
         await assertMasterKeyCurrent(trx, masterKey);
         const retired = await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).returning('kid').execute();
         await trx.insertInto('signing_keys').values(row).execute();
@@ -162,7 +162,7 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
             details: { kid: row.kid, retired: retired.map((key) => key.kid) },
           },
         ]);
-        note({ kind: 'keys', id: row.kid });
+        recordChange({ kind: 'keys', id: row.kid });
       });
       await load();
       return row.kid;

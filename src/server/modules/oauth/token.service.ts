@@ -206,7 +206,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (claims === null) return;
       if (claims.client_id !== caller.id) throw new UnauthorizedClient('a client may revoke only its own tokens');
       const revokedAt = clock.now().toISOString();
-      await deps.changes.transaction(async (trx, note) => {
+      await deps.changes.transaction(async (trx, recordChange) => {
         const inserted = await trx
           .insertInto('revoked_tokens')
           .values({ jti: claims.jti, client_id: claims.client_id, expires_at: new Date(claims.exp * 1000).toISOString(), revoked_at: revokedAt })
@@ -217,7 +217,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         await recordAudit(trx, clock, { type: 'client', id: caller.id, name: caller.name, permissions: caller.permissions }, [
           { action: 'token.revoked', target: { type: 'client', id: caller.id, name: caller.name }, details: { jti: claims.jti } },
         ]);
-        note({ kind: 'client', id: caller.id });
+        recordChange({ kind: 'client', id: caller.id });
       });
     },
   };

@@ -145,9 +145,9 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
       const permissions = patch.permissions === undefined ? undefined : checkPermissionKeys(patch.permissions, problems);
       problems.throwIfAny();
 
-      const updated = await changes.transaction(async (trx, note) => {
+      const updated = await changes.transaction(async (trx, recordChange) => {
         const row = await findRow(trx, id);
-        note({ kind: 'role', id: row.id });
+        recordChange({ kind: 'role', id: row.id });
         if (row.built_in !== null) throw new Conflict(`the built-in role ${row.name} cannot be changed`);
         // Editing a role changes what everyone holding it may do: the editor must hold the role as
         // it is and as it will be.
@@ -187,9 +187,9 @@ export function createRolesService(deps: { db: Kysely<Database>; clock: Clock; c
      */
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'roles:write');
-      await changes.transaction(async (trx, note) => {
+      await changes.transaction(async (trx, recordChange) => {
         const row = await findRow(trx, id);
-        note({ kind: 'role', id: row.id });
+        recordChange({ kind: 'role', id: row.id });
         if (row.built_in !== null) throw new Conflict(`the built-in role ${row.name} cannot be deleted`);
         requireHoldsAll(actor, permissionsOfRole(row), 'this role');
         const usage = await createRolesRepository(trx).usage(row.id);

@@ -269,9 +269,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       await requireCurrentPassword(actor, id, input);
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
 
-      const row = await changes.transaction(async (trx, note) => {
+      const row = await changes.transaction(async (trx, recordChange) => {
         const before = await findRow(trx, id);
-        note({ kind: 'user', id: before.id });
+        recordChange({ kind: 'user', id: before.id });
         // Changing an account's email, password or state is a way into it: only for someone who
         // already holds everything that account holds (else a users:write holder takes over an admin).
         if (actor.id !== before.id) requireHoldsAll(actor, await permissionsOf(trx, before.id), 'this user');
@@ -326,9 +326,9 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
 
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'users:write');
-      await changes.transaction(async (trx, note) => {
+      await changes.transaction(async (trx, recordChange) => {
         const row = await findRow(trx, id);
-        note({ kind: 'user', id: row.id });
+        recordChange({ kind: 'user', id: row.id });
         if (actor.id === row.id) throw new Conflict('you cannot delete your own account');
         requireHoldsAll(actor, await permissionsOf(trx, row.id), 'this user');
         const wasAdministrator = await isAdministrator(trx, row.id);
