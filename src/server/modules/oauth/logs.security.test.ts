@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
+import { basicHeader } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /** A whole session of token traffic at debug level leaves no secret, token or Authorization header in the logs. */
@@ -17,7 +18,7 @@ describe.each(testDialects())('logs of the token service on %s', (dialect) => {
       name: 'logged',
       roleId: roles.find((role) => role.name === 'Viewer')!.id,
     });
-    const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+    const basic = basicHeader({ id: client.id, secret: clientSecret });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const post = (path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
       fetch(`${server.url}${path}`, { method: 'POST', headers: { ...form, ...headers }, body: new URLSearchParams(body) });
