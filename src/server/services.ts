@@ -81,14 +81,11 @@ export async function createServices(options: ServicesOptions) {
     changes,
     recordUse: clients.recordUse,
   });
-  const users = createUsersService({ db, clock, changes });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
-  const sessions = createSessions({
-    db,
-    clock,
-    users,
-    throttle: createThrottle(db, { scope: 'sign-in', limits: signInLimits }),
-  });
+  // One throttle for every check of a user's password: sign-in and the current password alike.
+  const signInThrottle = createThrottle(db, { scope: 'sign-in', limits: signInLimits });
+  const users = createUsersService({ db, clock, changes, signInThrottle });
+  const sessions = createSessions({ db, clock, users, throttle: signInThrottle });
   const cookieName = sessionCookieName(options.tokenSettings);
   const issuerOrigin = new URL(options.tokenSettings.issuer).origin;
   const authenticator = createAuthenticator({

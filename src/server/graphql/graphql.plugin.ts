@@ -101,7 +101,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     schema: typeDefs,
     resolvers: createResolvers(services),
     loaders: createLoaders(services),
-    context: (request): Pick<GraphQLContext, 'principal'> => ({ principal: request.principal }),
+    context: (request): Pick<GraphQLContext, 'principal' | 'address'> => ({ principal: request.principal, address: request.ip }),
     path: '/graphql',
     graphiql: false,
     jit: deps.jitAfter ?? GRAPHQL_JIT_AFTER,

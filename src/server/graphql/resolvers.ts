@@ -18,6 +18,8 @@ declare module 'mercurius' {
   interface MercuriusContext {
     /** Set by the door's authentication hook before anything executes. */
     principal: Actor | null;
+    /** The caller's address, for throttles. */
+    address: string;
   }
 }
 
@@ -184,7 +186,7 @@ export function createResolvers(services: Services): IResolvers {
         namingFields(inputArguments, () => services.users.create(principalOf(context), args.input)),
 
       updateUser: (_root: unknown, args: { id: string; input: UpdateUserInput }, context: GraphQLContext) =>
-        namingFields(inputArguments, () => services.users.update(principalOf(context), args.id, args.input)),
+        namingFields(inputArguments, () => services.users.update(principalOf(context), args.id, args.input, { address: context.address })),
 
       async deleteUser(_root: unknown, args: { id: string }, context: GraphQLContext) {
         await services.users.delete(principalOf(context), args.id);

@@ -3,6 +3,10 @@ import { testDialects } from '../../../../test/support/databases.js';
 import { principalWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, signIn, stateOf, unique, userWith, type ConsoleSession } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { SYSTEM_ACTOR } from '../../actor.js';
+
+/** The sign-in throttle's default failures per account and window. */
+const SIGN_IN_PER_ACCOUNT = 10;
 
 /**
  * Whoever sits at a console left signed in, or holds a stolen session cookie, must not be able
@@ -46,7 +50,9 @@ describe.each(testDialects())('changing your own password or email needs the cur
         );
         expect(answer.status, answer.text).toBe(400);
         expect(fieldsOf(answer)).toEqual(['currentPassword']);
-        expect(await stateOf(server)).toEqual(before);
+        // A wrong password is audited as a failed attempt; nothing else changes.
+        const after = await stateOf(server);
+        expect({ ...after, auditEvents: 0 }).toEqual({ ...before, auditEvents: 0 });
       }
     },
   );
@@ -81,6 +87,32 @@ describe.each(testDialects())('changing your own password or email needs the cur
     expect(answer.status, answer.text).toBe(200);
     const client = await principalWith(server, `user admin ${unique()}`, 'Administrator');
     expect((await rest(server, 'PATCH', `/api/v1/users/${other.user.id}`, { token: client.token }, { password: `again ${unique()}` })).status).toBe(200);
+  });
+
+  it('throttles guesses of the current password with the account’s sign-ins, answering 429 through REST and GraphQL, and audits them', async () => {
+    const { user, session, password } = await userWith(server, 'Administrator');
+    const change = () => ({ password: `new password ${unique()}` });
+    const before = await stateOf(server);
+    for (let n = 0; n < SIGN_IN_PER_ACCOUNT; n += 1) {
+      const answer = await rest(server, 'PATCH', `/api/v1/users/${user.id}`, { session }, { ...change(), currentPassword: `guess ${n}` });
+      expect(answer.status, answer.text).toBe(400);
+    }
+    // Spent: even the right password is not checked now, and the account cannot be taken.
+    const refused = await rest(server, 'PATCH', `/api/v1/users/${user.id}`, { session }, { ...change(), currentPassword: password });
+    expect(refused.status, refused.text).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((refused.body as { code?: string }).code).toBe('too_many_requests');
+    const mutation = 'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }';
+    const viaGraphql = await graphqlAs(session, mutation, { id: user.id, input: { ...change(), currentPassword: password } });
+    expect(viaGraphql.errors?.[0]?.extensions.code).toBe('TOO_MANY_REQUESTS');
+    expect((await stateOf(server)).users).toEqual(before.users);
+    // The same throttle as sign-in: the account's sign-in from this address is refused too.
+    const signInAnswer = await rest(server, 'POST', '/api/v1/session', null, { email: user.email, password });
+    expect(signInAnswer.status).toBe(429);
+    const { items } = await server.services.audit.list(SYSTEM_ACTOR, { action: 'user.sign_in_failed', limit: 200 });
+    const entry = items.find((item) => item.target?.id === user.id);
+    expect(entry?.details).toMatchObject({ count: SIGN_IN_PER_ACCOUNT, reason: 'bad_current_password' });
+    expect(JSON.stringify(entry)).not.toContain('guess ');
   });
 
   it('asks the same through GraphQL', async () => {

@@ -71,7 +71,7 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
       },
     },
     // The service ends the user's sessions on a password change or when disabling them.
-    async (request) => users.update(principal(request), request.params.id, request.body),
+    async (request) => users.update(principal(request), request.params.id, request.body, { address: request.ip }),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(

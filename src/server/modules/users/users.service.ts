@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import { conflictOnDuplicate } from '../../db/constraint-errors.js';
 import type { Executor } from '../../db/database.js';
 import type { Database, UserRow } from '../../db/schema.js';
-import { BadInput, Conflict, Forbidden, ProblemCollector } from '../../errors.js';
+import { BadInput, Conflict, Forbidden, ProblemCollector, TooManyRequests } from '../../errors.js';
 import {
   EMAIL_MAX_LENGTH,
   nameProblem,
@@ -18,6 +18,8 @@ import {
 } from '../../../shared/limits.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { recordRepeated } from '../audit/audit.aggregates.js';
+import type { Throttle } from '../oauth/throttle.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { grantedPermissions, permissionsOfRole } from '../roles/permissions.js';
 import { checkId, findByIdOrThrow } from '../../ids.js';
@@ -91,8 +93,22 @@ const SETUP_TOKEN_SETTING = 'setup_token_sha256';
 const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
 
-export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; changes: ChangeFeed }) {
-  const { db, clock, changes } = deps;
+/** Who is asking, for the throttle of current-password checks. */
+export interface RequestMeta {
+  readonly address: string;
+}
+
+/** Failed sign-ins and wrong current passwords of one account share one audit entry per this window. */
+export const FAILED_PASSWORD_AUDIT_WINDOW_SECONDS = 3600;
+
+export function createUsersService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  changes: ChangeFeed;
+  /** The sign-in throttle: a current-password check is a password guess like a sign-in. */
+  signInThrottle?: Throttle;
+}) {
+  const { db, clock, changes, signInThrottle } = deps;
 
   async function rolesByUser(executor: Executor, userIds: readonly string[]) {
     const rows = await createUsersRepository(executor).rolesOf(userIds);
@@ -210,7 +226,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
    * before the change's transaction, as argon2 is slow; an administrator changing another user
    * is authorised by their permissions instead.
    */
-  async function requireCurrentPassword(actor: Actor, id: string, input: UpdateUserInput): Promise<void> {
+  async function requireCurrentPassword(actor: Actor, id: string, input: UpdateUserInput, meta: RequestMeta | undefined): Promise<void> {
     if (actor.type !== 'user' || actor.id !== checkId(id)) return;
     if (input.password === undefined && input.email === undefined) return;
     const row = await findRow(db, id);
@@ -219,9 +235,34 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
     if (current === undefined || current === null || current === '') {
       throw new BadInput({ field: 'currentPassword', message: 'is required to change your own password or email' });
     }
-    if (typeof current !== 'string' || current.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(row.password_hash, current))) {
+    // Counted with the account's sign-ins, before the password is checked: a session is no licence to guess.
+    const address = meta?.address ?? 'unknown';
+    const reservation = await signInThrottle?.reserve({ subject: `user:${row.email_key}`, address });
+    if (reservation !== undefined && !reservation.granted) {
+      const wait = reservation.retryAfterSeconds;
+      throw new TooManyRequests(wait, `too many wrong passwords; retry after ${wait} seconds`);
+    }
+    let right: boolean;
+    try {
+      right = typeof current === 'string' && current.length <= PASSWORD_MAX_LENGTH && (await verifyPassword(row.password_hash, current));
+    } catch (error) {
+      await reservation?.succeeded().catch(() => undefined);
+      throw error;
+    }
+    if (!right) {
+      await reservation?.failed();
+      await recordRepeated(db, clock, {
+        key: `user.sign_in_failed:${row.id}`,
+        windowSeconds: FAILED_PASSWORD_AUDIT_WINDOW_SECONDS,
+        actor,
+        action: 'user.sign_in_failed',
+        target: userTarget(row),
+        sampled: { email: row.email_key, address },
+        counted: { reason: 'bad_current_password' },
+      });
       throw new BadInput({ field: 'currentPassword', message: 'is not your current password' });
     }
+    await reservation?.succeeded();
   }
 
   const service = {
@@ -255,7 +296,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       return { items: await toUsers(db, rows), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total, cursors };
     },
 
-    async update(actor: Actor, id: string, input: UpdateUserInput): Promise<User> {
+    async update(actor: Actor, id: string, input: UpdateUserInput, meta?: RequestMeta): Promise<User> {
       const touchesAccount = input.email !== undefined || input.name !== undefined || input.enabled !== undefined || input.password !== undefined;
       if (touchesAccount || input.roleIds === undefined) requirePermission(actor, 'users:write');
       const problems = new ProblemCollector();
@@ -266,7 +307,7 @@ export function createUsersService(deps: { db: Kysely<Database>; clock: Clock; c
       const roleIds = input.roleIds === undefined ? undefined : roleIdsProblems(input.roleIds, problems);
       problems.throwIfAny();
       if (roleIds !== undefined) requirePermission(actor, 'roles:assign');
-      await requireCurrentPassword(actor, id, input);
+      await requireCurrentPassword(actor, id, input, meta);
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
 
       const row = await changes.transaction(async (trx, recordChange) => {
