@@ -65,12 +65,14 @@ describe.each(testDialects())('auditing failed console sign-ins on %s', (dialect
     const disabled = (await failedEntries()).find((entry) => entry.target?.id === user.id);
     expect(disabled?.details).toMatchObject({ count: 1, reason: 'disabled', address: '198.51.100.5' });
 
-    for (let n = 0; n < 25; n += 1) expect(await signIn(server, `nobody-${n}@koios.test`, 'whatever it is', '198.51.100.6')).toBe(401);
+    // Users often type their password into the email field: what matched no account is never kept.
+    for (let n = 0; n < 25; n += 1) expect(await signIn(server, `typed-password-${n}`, 'whatever it is', '198.51.100.6')).toBe(401);
     const unknown = (await failedEntries()).filter((entry) => entry.target === null);
     expect(unknown).toHaveLength(1);
     expect(unknown[0]!.actor).toEqual({ type: 'system', id: null, name: 'anonymous' });
-    expect(unknown[0]!.details).toMatchObject({ count: 25, email: 'nobody-24@koios.test', reason: 'unknown_email', address: '198.51.100.6' });
-    // A short sample of the emails tried, never an unbounded list.
-    expect((unknown[0]!.details.emails as string[]).length).toBe(10);
+    expect(unknown[0]!.details).toMatchObject({ count: 25, reason: 'unknown_email', address: '198.51.100.6' });
+    expect(unknown[0]!.details).not.toHaveProperty('email');
+    expect(unknown[0]!.details).not.toHaveProperty('emails');
+    expect(JSON.stringify(unknown[0])).not.toContain('typed-password');
   });
 });

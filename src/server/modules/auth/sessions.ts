@@ -60,7 +60,8 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
       actor: account === null ? ANONYMOUS : { type: 'user', id: account.id, name: account.email, permissions: new Set() },
       action: 'user.sign_in_failed',
       target: account === null ? null : { type: 'user', id: account.id, name: account.email },
-      sampled: { email: emailKey, address },
+      // An email that matched no account may be a mistyped password: only counted, never kept.
+      sampled: account === null ? { address } : { email: emailKey, address },
       counted: { reason: checked.reason },
     });
   }
