@@ -59,7 +59,17 @@ export function buildProgram(): Command {
     .description('Koios Access: API clients and OAuth 2.0 client credentials for the Koios APIs')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  addServerCommands(program);
+  addClientsCommands(program);
+  addUsersCommands(program);
+  addKeysCommands(program);
+  addMasterKeyCommands(program);
+  addRolesCommands(program);
+  return program;
+}
 
+/** `serve` and `migrate`: the server's own life. */
+function addServerCommands(program: Command): void {
   program
     .command('serve')
     .description('run the server (what `npm start` runs)')
@@ -75,7 +85,10 @@ export function buildProgram(): Command {
       await database.close();
       print(options, { database: config.database.dialect, migrated: true }, `database is up to date (${config.database.dialect})`);
     });
+}
 
+/** `clients …`: create, list, show, enable, disable, delete, regenerate-secret. */
+function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
 
   clients
@@ -191,7 +204,10 @@ export function buildProgram(): Command {
         );
       }),
     );
+}
 
+/** `users …`: console users. */
+function addUsersCommands(program: Command): void {
   const users = program.command('users').description('manage console users');
   users
     .command('create')
@@ -211,7 +227,10 @@ export function buildProgram(): Command {
         print(options, user, `created ${user.email} (${user.id}) with roles: ${user.roles.map((role) => role.name).join(', ') || '(none)'}`);
       });
     });
+}
 
+/** `keys …`: token signing keys. */
+function addKeysCommands(program: Command): void {
   const keys = program.command('keys').description('manage token signing keys');
   keys
     .command('rotate')
@@ -223,7 +242,10 @@ export function buildProgram(): Command {
         print(options, { kid }, `new signing key ${kid} signs from now on; earlier keys verify until their tokens have expired`);
       }),
     );
+}
 
+/** `master-key …`: the key that seals the other keys. */
+function addMasterKeyCommands(program: Command): void {
   const masterKey = program.command('master-key').description('manage the master key that seals the signing keys and the client-secret key');
   masterKey
     .command('rotate')
@@ -246,7 +268,10 @@ export function buildProgram(): Command {
         );
       }),
     );
+}
 
+/** `roles …`: read-only. */
+function addRolesCommands(program: Command): void {
   const roles = program.command('roles').description('inspect roles');
   roles
     .command('list')
@@ -262,8 +287,6 @@ export function buildProgram(): Command {
         );
       }),
     );
-
-  return program;
 }
 
 /** Runs the CLI; errors become one line on stderr and exit code 1 (2 for usage errors). */
