@@ -1,4 +1,13 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+
+/**
+ * The Fastify instance REST modules register their routes on: the TypeBox type provider gives each
+ * handler its params, query, body and reply types from the route's schemas, so no route writes them twice.
+ */
+export type RoutesApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** Shapes shared by every REST module: ids, times, the problem body. */
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description === undefined ? {} : { description }) });
@@ -36,9 +45,15 @@ export const Problem = Type.Object(
   { $id: 'Problem', additionalProperties: false },
 );
 
+/**
+ * A `$ref` to a schema registered with `addSchema` (the OpenAPI document names it after its `$id`),
+ * typed as the schema it points at so that a route's reply is checked against it.
+ */
+export const Ref = <T extends TSchema>(schema: T): TUnsafe<Static<T>> => Type.Unsafe<Static<T>>(Type.Ref(schema.$id!));
+
 /** Problem responses for the statuses a route declares. */
-export function problems(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]));
+export function problems<const S extends readonly number[]>(...statuses: S): Record<S[number], TUnsafe<Static<typeof Problem>>> {
+  return Object.fromEntries(statuses.map((status) => [status, Ref(Problem)])) as Record<S[number], TUnsafe<Static<typeof Problem>>>;
 }
 
 /** Responses every authenticated route can give. */

@@ -1,14 +1,12 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { AUTHENTICATED_ERRORS, problems } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, problems, Ref, type RoutesApp } from '../../http/schemas.js';
 import type { AuditService } from './audit.service.js';
-import { ListAuditEventsQuery } from './audit.schema.js';
+import { AuditPage, ListAuditEventsQuery } from './audit.schema.js';
 
 /** The audit log, read-only, a thin door onto the audit service. */
-export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditService }): Promise<void> {
+export async function auditRoutes(app: RoutesApp, deps: { audit: AuditService }): Promise<void> {
   const { audit } = deps;
 
-  app.get<{ Querystring: Static<typeof ListAuditEventsQuery> }>(
+  app.get(
     '/api/v1/audit-events',
     {
       schema: {
@@ -16,7 +14,7 @@ export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditServ
         description: 'Every change and sign-in, keyset-paginated; the filters combine. Needs audit:read.',
         tags: ['Audit'],
         querystring: ListAuditEventsQuery,
-        response: { 200: Type.Ref('AuditPage'), ...problems(...AUTHENTICATED_ERRORS) },
+        response: { 200: Ref(AuditPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => {

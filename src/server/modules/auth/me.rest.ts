@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { PERMISSION_KEYS, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
-import { problems, StringEnum } from '../../http/schemas.js';
+import { problems, Ref, StringEnum, type RoutesApp } from '../../http/schemas.js';
 
 export const Me = Type.Object(
   {
@@ -23,14 +22,14 @@ function sorted(permissions: ReadonlySet<PermissionKey>): PermissionKey[] {
 }
 
 /** `GET /api/v1/me`: who the caller is and what it may do now. */
-export async function meRoutes(app: FastifyInstance): Promise<void> {
+export async function meRoutes(app: RoutesApp): Promise<void> {
   app.get(
     '/api/v1/me',
     {
       schema: {
         summary: 'The authenticated principal and its current permissions',
         tags: ['session'],
-        response: { 200: Type.Ref('Me'), ...problems(401, 503) },
+        response: { 200: Ref(Me), ...problems(401, 503) },
       },
     },
     async (request) => {

@@ -1,8 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { Unauthenticated } from '../../errors.js';
-import { problems, Timestamp, Uuid } from '../../http/schemas.js';
+import { problems, Ref, Timestamp, Uuid, type RoutesApp } from '../../http/schemas.js';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH } from '../../../shared/limits.js';
 import type { UsersService } from '../users/users.service.js';
 import type { Throttle } from '../oauth/throttle.js';
@@ -51,7 +51,7 @@ export interface SessionRoutesDeps {
  * (Secure and `__Host-` over HTTPS); `DELETE` ends the session on the server. And the one-time
  * setup of the first Administrator.
  */
-export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDeps): Promise<void> {
+export async function sessionRoutes(app: RoutesApp, deps: SessionRoutesDeps): Promise<void> {
   const { config, sessions, users } = deps;
   const cookieName = sessionCookieName(config);
   const secure = config.issuer.startsWith('https:');
@@ -67,7 +67,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
     return { token, session };
   };
 
-  app.post<{ Body: Static<typeof SignInBody> }>(
+  app.post(
     '/api/v1/session',
     {
       schema: {
@@ -76,7 +76,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
         tags,
         security: [],
         body: SignInBody,
-        response: { 200: Type.Ref('Session'), ...problems(400, 401, 413, 415, 429, 503) },
+        response: { 200: Ref(SessionBody), ...problems(400, 401, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -95,7 +95,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
 
   app.get(
     '/api/v1/session',
-    { schema: { summary: 'The current console session', tags, security: [{ cookie: [] }], response: { 200: Type.Ref('Session'), ...problems(401, 503) } } },
+    { schema: { summary: 'The current console session', tags, security: [{ cookie: [] }], response: { 200: Ref(SessionBody), ...problems(401, 503) } } },
     async (request, reply) => {
       const { session } = await currentSession(request);
       void reply.header('Cache-Control', 'no-store');
@@ -134,7 +134,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
     async () => ({ required: (await users.count()) === 0 }),
   );
 
-  app.post<{ Body: Static<typeof SetupBody> }>(
+  app.post(
     '/api/v1/setup',
     {
       schema: {
@@ -143,7 +143,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRoutesDep
         tags,
         security: [],
         body: SetupBody,
-        response: { 201: Type.Ref('Session'), ...problems(400, 403, 413, 415, 429, 503) },
+        response: { 201: Ref(SessionBody), ...problems(400, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {

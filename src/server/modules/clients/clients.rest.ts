@@ -1,9 +1,18 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
 import type { ClientsService } from './clients.service.js';
-import { BulkBody, BulkResult, CreateClientBody, ListClientsQuery, UpdateClientBody } from './clients.schema.js';
+import {
+  ApiClient,
+  ApiClientWithSecret,
+  BulkBody,
+  BulkResult,
+  ClientPage,
+  CreateClientBody,
+  ListClientsQuery,
+  PermissionCategories,
+  UpdateClientBody,
+} from './clients.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -11,11 +20,11 @@ const principal = (request: FastifyRequest): Actor => request.principal!;
 const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
 
 /** The API client routes, a thin door onto the clients service. */
-export async function clientsRoutes(app: FastifyInstance, deps: { clients: ClientsService }): Promise<void> {
+export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsService }): Promise<void> {
   const { clients } = deps;
   const tags = ['API clients'];
 
-  app.get<{ Querystring: Static<typeof ListClientsQuery> }>(
+  app.get(
     '/api/v1/clients',
     {
       schema: {
@@ -23,7 +32,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         description: 'Keyset-paginated; `total` counts every client matching `q`, `status` and `roleId`. Needs clients:read.',
         tags,
         querystring: ListClientsQuery,
-        response: { 200: Type.Ref('ClientPage'), ...problems(...AUTHENTICATED_ERRORS) },
+        response: { 200: Ref(ClientPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => {
@@ -32,7 +41,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     },
   );
 
-  app.post<{ Body: Static<typeof CreateClientBody> }>(
+  app.post(
     '/api/v1/clients',
     {
       schema: {
@@ -40,7 +49,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         description: 'Returns the client secret once. Needs clients:create; a roleId also needs roles:assign and every permission of the role.',
         tags,
         body: CreateClientBody,
-        response: { 201: Type.Ref('ApiClientWithSecret'), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+        response: { 201: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -49,7 +58,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     },
   );
 
-  app.post<{ Body: Static<typeof BulkBody> }>(
+  app.post(
     '/api/v1/clients/bulk',
     {
       schema: {
@@ -64,7 +73,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     async (request) => clients.bulk(principal(request), request.body.action, request.body.ids),
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/api/v1/clients/:id',
     {
       schema: {
@@ -72,13 +81,13 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         description: 'Needs clients:read.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('ApiClient'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(ApiClient), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => clients.get(principal(request), request.params.id),
   );
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateClientBody> }>(
+  app.patch(
     '/api/v1/clients/:id',
     {
       schema: {
@@ -88,13 +97,13 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         tags,
         params: IdParams,
         body: UpdateClientBody,
-        response: { 200: Type.Ref('ApiClient'), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
+        response: { 200: Ref(ApiClient), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
       },
     },
     async (request) => clients.update(principal(request), request.params.id, request.body),
   );
 
-  app.delete<{ Params: Static<typeof IdParams> }>(
+  app.delete(
     '/api/v1/clients/:id',
     {
       schema: {
@@ -111,7 +120,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
     },
   );
 
-  app.post<{ Params: Static<typeof IdParams> }>(
+  app.post(
     '/api/v1/clients/:id/secret',
     {
       schema: {
@@ -119,13 +128,13 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         description: 'The old secret and every token minted with it stop working at once. Needs clients:secrets and every permission of the client’s role.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('ApiClientWithSecret'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request, reply) => noStore(reply).send(await clients.regenerateSecret(principal(request), request.params.id)),
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/api/v1/clients/:id/permissions',
     {
       schema: {
@@ -133,7 +142,7 @@ export async function clientsRoutes(app: FastifyInstance, deps: { clients: Clien
         description: 'Every permission of the catalog with `granted`. Needs clients:read.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('EffectivePermissions'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(PermissionCategories), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => ({ categories: await clients.permissions(principal(request), request.params.id) }),

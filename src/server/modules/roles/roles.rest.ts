@@ -1,10 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
 import { groupPermissions } from '../../../shared/permissions.js';
 import type { RolesService } from './roles.service.js';
-import { CreateRoleBody, UpdateRoleBody } from './roles.schema.js';
+import { CreateRoleBody, PermissionCatalog, Role, RoleList, UpdateRoleBody } from './roles.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -12,7 +11,7 @@ const principal = (request: FastifyRequest): Actor => request.principal!;
 const CATALOG = { categories: groupPermissions((p) => ({ key: p.key, name: p.name, description: p.description })) };
 
 /** Roles and the permission catalog, a thin door onto the roles service. */
-export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesService }): Promise<void> {
+export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService }): Promise<void> {
   const { roles } = deps;
   const tags = ['Roles'];
 
@@ -23,7 +22,7 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
         summary: 'The permission catalog, grouped by category',
         description: 'Every permission a role can grant. Needs authentication only.',
         tags,
-        response: { 200: Type.Ref('PermissionCatalog'), ...problems(401, 503) },
+        response: { 200: Ref(PermissionCatalog), ...problems(401, 503) },
       },
     },
     async () => CATALOG,
@@ -36,13 +35,13 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
         summary: 'List roles',
         description: 'Every role, built-in and custom, by name. Needs roles:read.',
         tags,
-        response: { 200: Type.Ref('RoleList'), ...problems(...AUTHENTICATED_ERRORS) },
+        response: { 200: Ref(RoleList), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => ({ items: await roles.list(principal(request)) }),
   );
 
-  app.post<{ Body: Static<typeof CreateRoleBody> }>(
+  app.post(
     '/api/v1/roles',
     {
       schema: {
@@ -50,7 +49,7 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
         description: 'Needs roles:write and every permission the role grants (nobody grants more than they hold).',
         tags,
         body: CreateRoleBody,
-        response: { 201: Type.Ref('Role'), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+        response: { 201: Ref(Role), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -60,7 +59,7 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/api/v1/roles/:id',
     {
       schema: {
@@ -68,13 +67,13 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
         description: 'Needs roles:read.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('Role'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(Role), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => roles.get(principal(request), request.params.id),
   );
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateRoleBody> }>(
+  app.patch(
     '/api/v1/roles/:id',
     {
       schema: {
@@ -84,13 +83,13 @@ export async function rolesRoutes(app: FastifyInstance, deps: { roles: RolesServ
         tags,
         params: IdParams,
         body: UpdateRoleBody,
-        response: { 200: Type.Ref('Role'), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
+        response: { 200: Ref(Role), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
       },
     },
     async (request) => roles.update(principal(request), request.params.id, request.body),
   );
 
-  app.delete<{ Params: Static<typeof IdParams> }>(
+  app.delete(
     '/api/v1/roles/:id',
     {
       schema: {

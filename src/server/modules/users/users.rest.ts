@@ -1,9 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
 import type { UsersService } from './users.service.js';
-import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.js';
+import { PermissionCategories } from '../clients/clients.schema.js';
+import { CreateUserBody, ListUsersQuery, UpdateUserBody, User, UserPage } from './users.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -11,11 +11,11 @@ const principal = (request: FastifyRequest): Actor => request.principal!;
  * The console users, a thin door onto the users service. Passwords go in, never out:
  * the `User` response schema has no field that could carry one.
  */
-export async function usersRoutes(app: FastifyInstance, deps: { users: UsersService }): Promise<void> {
+export async function usersRoutes(app: RoutesApp, deps: { users: UsersService }): Promise<void> {
   const { users } = deps;
   const tags = ['Users'];
 
-  app.get<{ Querystring: Static<typeof ListUsersQuery> }>(
+  app.get(
     '/api/v1/users',
     {
       schema: {
@@ -23,13 +23,13 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         description: 'By email, keyset-paginated; `q` keeps the users whose name or email contains it, and `total` counts them. Needs users:read.',
         tags,
         querystring: ListUsersQuery,
-        response: { 200: Type.Ref('UserPage'), ...problems(...AUTHENTICATED_ERRORS) },
+        response: { 200: Ref(UserPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
   );
 
-  app.post<{ Body: Static<typeof CreateUserBody> }>(
+  app.post(
     '/api/v1/users',
     {
       schema: {
@@ -37,13 +37,13 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         description: 'Needs users:write; roleIds also need roles:assign and every permission of each role.',
         tags,
         body: CreateUserBody,
-        response: { 201: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+        response: { 201: Ref(User), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
       },
     },
     async (request, reply) => reply.code(201).send(await users.create(principal(request), request.body)),
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/api/v1/users/:id',
     {
       schema: {
@@ -51,13 +51,13 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         description: 'Needs users:read.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(User), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => users.get(principal(request), request.params.id),
   );
 
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateUserBody> }>(
+  app.patch(
     '/api/v1/users/:id',
     {
       schema: {
@@ -67,14 +67,14 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         tags,
         params: IdParams,
         body: UpdateUserBody,
-        response: { 200: Type.Ref('User'), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
+        response: { 200: Ref(User), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
       },
     },
     // The service ends the user's sessions on a password change or when disabling them.
     async (request) => users.update(principal(request), request.params.id, request.body, { address: request.ip }),
   );
 
-  app.delete<{ Params: Static<typeof IdParams> }>(
+  app.delete(
     '/api/v1/users/:id',
     {
       schema: {
@@ -92,7 +92,7 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/api/v1/users/:id/permissions',
     {
       schema: {
@@ -100,7 +100,7 @@ export async function usersRoutes(app: FastifyInstance, deps: { users: UsersServ
         description: 'Every permission of the catalog with `granted`: the union of the user’s roles. Needs users:read.',
         tags,
         params: IdParams,
-        response: { 200: Type.Ref('EffectivePermissions'), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(PermissionCategories), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => ({ categories: await users.permissions(principal(request), request.params.id) }),
