@@ -1,32 +1,25 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, launchBrowser, newConsoleContext } from './support/browser.js';
-import { signIn, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+import { newConsoleContext } from './support/browser.js';
+import type { ConsoleServer } from './support/console-server.js';
+import { consoleSuite } from './support/console-suite.js';
 
 /** Loose ceilings only: the figures are printed for the README, not asserted tightly (a busy machine would flake). */
 const FIRST_ROW_CEILING_MS = 3_000;
 const RUNS = 3;
 
-describe.runIf(browserAvailable())('the console’s speed to first data', () => {
-  let console_: ConsoleServer;
-  let browser: Browser;
+/** Sixty clients, more than a first page holds; the newest, Speed 60, is the row waited for. */
+async function seedClients({ server }: ConsoleServer): Promise<void> {
+  for (let index = 1; index <= 60; index += 1) await server.services.clients.create(SYSTEM_ACTOR, { name: `Speed ${index}` });
+}
+
+consoleSuite('the console’s speed to first data', { seed: seedClients }, (suite) => {
   let cookies: Awaited<ReturnType<import('playwright-core').BrowserContext['cookies']>> = [];
 
   beforeAll(async () => {
-    console_ = await startConsoleServer();
-    for (let index = 1; index <= 60; index += 1) await console_.server.services.clients.create(SYSTEM_ACTOR, { name: `Speed ${index}` });
-    browser = await launchBrowser();
-    const context = await newConsoleContext(browser, console_.url);
-    const page = await context.newPage();
-    await signIn(page, console_);
-    cookies = await context.cookies();
-    await context.close();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await console_?.close();
+    cookies = await suite.context.cookies();
+    // Only the session is kept: the signed-in page would compete with the measured ones.
+    await suite.page.close();
   });
 
   it('shows the first row of the API client list soon after navigation, with an empty cache and compressed assets', async () => {
@@ -35,7 +28,7 @@ describe.runIf(browserAvailable())('the console’s speed to first data', () => 
     const encodings = new Set<string>();
     for (let run = 0; run < RUNS; run += 1) {
       // A new context each time: an empty HTTP cache, only the session cookie.
-      const context = await newConsoleContext(browser, console_.url);
+      const context = await newConsoleContext(suite.browser, suite.url);
       await context.addCookies(cookies);
       const page = await context.newPage();
       scriptBytes = 0;

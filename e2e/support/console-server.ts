@@ -11,15 +11,18 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-/** The real server on loopback (SQLite), serving the built console, with one Administrator to sign in as. */
-export async function startConsoleServer(): Promise<ConsoleServer> {
+/**
+ * The real server on loopback (SQLite), serving the built console, with one Administrator to sign
+ * in as; with `firstRun`, with no user at all (`admin` then names nobody).
+ */
+export async function startConsoleServer(options: { readonly firstRun?: boolean } = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   const server = await startTestServer('sqlite');
   const roles = await server.services.roles.list(SYSTEM_ACTOR);
   const administrator = roles.find((role) => role.name === 'Administrator')!;
   const viewer = roles.find((role) => role.name === 'Viewer')!;
   const admin = { email: 'ada@koios.test', password: 'correct horse battery staple', name: 'Ada Lovelace' };
-  await server.services.users.create(SYSTEM_ACTOR, { ...admin, roleIds: [administrator.id] });
+  if (options.firstRun !== true) await server.services.users.create(SYSTEM_ACTOR, { ...admin, roleIds: [administrator.id] });
   return { server, url: server.url, admin, roles: { administrator, viewer }, close: () => server.close() };
 }
 

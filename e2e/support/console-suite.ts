@@ -1,0 +1,86 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { browserAvailable, launchBrowser, newConsoleContext } from './browser.js';
+import { signIn, startConsoleServer, type ConsoleServer } from './console-server.js';
+
+export interface ConsoleSuiteOptions {
+  /** The data the file's tests start from, made through the services before the browser opens. */
+  readonly seed?: (console_: ConsoleServer) => Promise<void>;
+  /**
+   * Where the page lands after signing in as the Administrator through the console's form
+   * (`/system/connections` unless given); `false` leaves the page blank and signed out.
+   */
+  readonly signIn?: string | false;
+  /** No user exists yet, as at the first start (the setup page's case); the page starts signed out. */
+  readonly firstRun?: boolean;
+  /** Vitest's timeout for each test of the suite. */
+  readonly timeout?: number;
+}
+
+/** What every test of a console suite works with: the server, and a browser with one page open on it. */
+export interface ConsoleSuite extends Omit<ConsoleServer, 'close'> {
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+}
+
+/**
+ * A describe block for the console in a real browser: before its first test a fresh server (its
+ * own SQLite database, serving the built console) is seeded, Chromium launched and the
+ * Administrator signed in; after its last, all of it is closed. Nothing is shared between files,
+ * so each file runs alone and in any order. Without Chromium the suite is skipped loudly, or run
+ * (and failed) under CI; see `browserAvailable`.
+ */
+export function consoleSuite(title: string, options: ConsoleSuiteOptions, body: (suite: ConsoleSuite) => void): void {
+  describe.runIf(browserAvailable())(title, options.timeout === undefined ? {} : { timeout: options.timeout }, () => {
+    let server: ConsoleServer | undefined;
+    let browser: Browser | undefined;
+    let context: BrowserContext | undefined;
+    let page: Page | undefined;
+
+    const opened = <T>(value: T | undefined): T => {
+      if (value === undefined) throw new Error('the console suite is not open yet: use it inside a test or a hook');
+      return value;
+    };
+
+    beforeAll(async () => {
+      server = await startConsoleServer({ firstRun: options.firstRun ?? false });
+      await options.seed?.(server);
+      browser = await launchBrowser();
+      context = await newConsoleContext(browser, server.url);
+      page = await context.newPage();
+      const landing = options.firstRun === true ? false : (options.signIn ?? '/system/connections');
+      if (landing !== false) await signIn(page, server, landing);
+    }, 240_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await browser?.close();
+      await server?.close();
+    });
+
+    body({
+      get server() {
+        return opened(server).server;
+      },
+      get url() {
+        return opened(server).url;
+      },
+      get admin() {
+        return opened(server).admin;
+      },
+      get roles() {
+        return opened(server).roles;
+      },
+      get browser() {
+        return opened(browser);
+      },
+      get context() {
+        return opened(context);
+      },
+      get page() {
+        return opened(page);
+      },
+    });
+  });
+}
