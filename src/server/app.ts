@@ -6,6 +6,7 @@ import { Unavailable } from './errors.js';
 import { problem, sendProblem, toProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
+import { createAuthenticator } from './http/authenticate.js';
 import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wantsConsolePage } from './http/console.js';
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
@@ -64,9 +65,17 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await app.register(oauthRoutes, { config, tokens: services.tokens, signingKeys: services.signingKeys });
-  await app.register(restApi, { config, services });
+  // One authentication step for both doors: a bearer token, or a console session and its CSRF checks.
+  const authenticator = createAuthenticator({
+    config,
+    tokens: services.tokens,
+    failures: services.failures,
+    recordUse: services.clients.recordUse,
+    sessions: services.sessions,
+  });
+  await app.register(restApi, { config, services, authenticator });
   await app.register(consoleRoutes);
-  await app.register(graphqlApi, { services, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
+  await app.register(graphqlApi, { services, authenticator, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

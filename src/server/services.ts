@@ -3,13 +3,10 @@ import { createChangeFeed, type ChangeFeed } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
-import { checkCsrf, createAuthenticator } from './modules/auth/auth.plugin.js';
-import { sessionCookieName } from './modules/auth/session.rest.js';
 import { createSessions } from './modules/auth/sessions.js';
-import { createClientStateCache } from './modules/auth/client-state.js';
+import { createClientStateCache } from './modules/oauth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
 import { createSigningKeys } from './modules/oauth/signing-keys.js';
-import { createThrottle, type ThrottleLimits } from './modules/oauth/throttle.js';
 import { createTokenService } from './modules/oauth/token.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
@@ -19,6 +16,7 @@ import { createRolesService } from './modules/roles/roles.service.js';
 import { createUsersService } from './modules/users/users.service.js';
 import type { MasterKey } from './modules/master-key/master-key.js';
 import { loadSecretKey, rotateMasterKey, sealKeysAtRest } from './modules/master-key/sealed-keys.js';
+import { createThrottle, type ThrottleLimits } from './throttling/throttle.service.js';
 
 /** What the token service needs of the configuration. */
 export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
@@ -84,22 +82,10 @@ export async function createServices(options: ServicesOptions) {
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
   const signInThrottle = createThrottle(db, { scope: 'sign-in', limits: signInLimits });
-  const users = createUsersService({ db, clock, changes, signInThrottle });
+  // Setup-token guesses, per address only; a wrong token is a failure like a wrong password.
+  const setupThrottle = createThrottle(db, { scope: 'setup', limits: { perClient: 20, perAddress: 20, windowSeconds: 300, ...options.setupLimits } });
+  const users = createUsersService({ db, clock, changes, signInThrottle, setupThrottle });
   const sessions = createSessions({ db, clock, users, throttle: signInThrottle });
-  const cookieName = sessionCookieName(options.tokenSettings);
-  const issuerOrigin = new URL(options.tokenSettings.issuer).origin;
-  const authenticator = createAuthenticator({
-    tokens,
-    failures,
-    recordUse: clients.recordUse,
-    async session(request) {
-      const token = request.cookies[cookieName];
-      const session = token === undefined ? null : await sessions.find(token);
-      if (session === null) return null;
-      checkCsrf(request, [issuerOrigin], (presented) => sessions.csrfMatches(session, presented));
-      return session.actor;
-    },
-  });
 
   // Rows that only matter until a time has passed: revoked tokens after their expiry, sessions
   // after theirs, throttle windows after they closed. Pruned hourly, on every instance (idempotent).
@@ -127,11 +113,8 @@ export async function createServices(options: ServicesOptions) {
     clientStates,
     failures,
     tokens,
-    authenticator,
     users,
     sessions,
-    /** Setup-token guesses, per address only; a wrong token is a failure like a wrong password. */
-    setupThrottle: createThrottle(db, { scope: 'setup', limits: { perClient: 20, perAddress: 20, windowSeconds: 300, ...options.setupLimits } }),
     audit: createAuditService({ db, clock }),
     /** Re-seals every key under `next`; this process's keys stay in memory, other processes must restart with `next`. */
     rotateMasterKey: (next: MasterKey) => rotateMasterKey({ db, dialect: database.dialect, current: masterKey, next }),

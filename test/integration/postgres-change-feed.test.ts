@@ -5,7 +5,7 @@ import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { createChangeFeed, type ChangeFeed } from '../../src/server/changes.js';
 import { systemClock } from '../../src/server/clock.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/server/db/database.js';
-import { createClientStateCache } from '../../src/server/modules/auth/client-state.js';
+import { createClientStateCache } from '../../src/server/modules/oauth/client-state.js';
 import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
 import { createServices, type Services } from '../../src/server/services.js';
 import { createTestDatabase, TEST_TOKEN_SETTINGS, testDialects, type TestDatabase } from '../support/databases.js';

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import type { Services } from '../services.js';
+import type { Authenticator } from '../http/authenticate.js';
 import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-js.js';
 import { GRAPHQL_CODE } from '../errors.js';
 import { methodsOtherThan } from '../http/method-not-allowed.js';
@@ -44,8 +45,8 @@ function refuseUnknownOperation(query: unknown): void {
  * every limit checked before anything executes. GraphiQL is off; introspection
  * answers only the authenticated, as every field does.
  */
-export async function graphqlApi(app: FastifyInstance, deps: { services: Services; jitAfter?: number }): Promise<void> {
-  const { services } = deps;
+export async function graphqlApi(app: FastifyInstance, deps: { services: Services; authenticator: Authenticator; jitAfter?: number }): Promise<void> {
+  const { services, authenticator } = deps;
   // Returning the reply makes Fastify wait for the response sent here rather than send another.
   const onError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => sendRequestError(error, request, reply, QUERY_LIMITS.bodyLimit);
   app.setErrorHandler(onError);
@@ -53,7 +54,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   // Authentication before the body is even read: an anonymous caller learns nothing, not even
   // whether its document is valid. Bearer token or console session (with its CSRF checks), as REST.
   app.addHook('onRequest', async (request) => {
-    await services.authenticator.authenticate(request);
+    await authenticator.authenticate(request);
   });
 
   // A batch runs its operations side by side: the cap bounds one request's work, and its

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { meRoutes, Me } from '../modules/auth/me.rest.js';
-import { SessionBody, sessionCookieName, sessionRoutes } from '../modules/auth/session.rest.js';
+import { SessionBody, sessionRoutes } from '../modules/auth/session.rest.js';
 import { clientsRoutes } from '../modules/clients/clients.rest.js';
 import { ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories } from '../modules/clients/clients.schema.js';
 import { auditRoutes } from '../modules/audit/audit.rest.js';
@@ -13,6 +13,7 @@ import { PermissionCatalog, Role, RoleList } from '../modules/roles/roles.schema
 import { usersRoutes } from '../modules/users/users.rest.js';
 import { User, UserPage } from '../modules/users/users.schema.js';
 import type { Services } from '../services.js';
+import { sessionCookieName, type Authenticator } from './authenticate.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 import { Problem } from './schemas.js';
 
@@ -37,8 +38,8 @@ const DOCS_CSP = [
  * The REST API v1: its OpenAPI 3.1 document, generated from the route schemas (never by hand),
  * and every module's routes behind one authentication hook.
  */
-export async function restApi(app: FastifyInstance, deps: { config: Config; services: Services }): Promise<void> {
-  const { config, services } = deps;
+export async function restApi(app: FastifyInstance, deps: { config: Config; services: Services; authenticator: Authenticator }): Promise<void> {
+  const { config, services, authenticator } = deps;
 
   await app.register(swagger, {
     openapi: {
@@ -113,12 +114,12 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     async () => app.swagger(),
   );
 
-  await app.register(sessionRoutes, { config, sessions: services.sessions, users: services.users, setupThrottle: services.setupThrottle });
+  await app.register(sessionRoutes, { config, sessions: services.sessions, users: services.users });
 
   await app.register(async (api) => {
     // Authentication before validation: an anonymous caller learns nothing about the schemas.
     api.addHook('onRequest', async (request) => {
-      await services.authenticator.authenticate(request);
+      await authenticator.authenticate(request);
     });
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });

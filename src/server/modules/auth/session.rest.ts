@@ -2,18 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { Unauthenticated } from '../../errors.js';
+import { checkCsrf, sessionCookieName } from '../../http/authenticate.js';
 import { problems, Ref, Timestamp, Uuid, type RoutesApp } from '../../http/schemas.js';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH } from '../../../shared/limits.js';
 import type { UsersService } from '../users/users.service.js';
-import type { Throttle } from '../oauth/throttle.js';
-import { TooManyRequests } from '../../errors.js';
-import { checkCsrf } from './auth.plugin.js';
 import { SESSION_TTL_SECONDS, type Sessions, type SessionView } from './sessions.js';
-
-/** `__Host-` (Secure, Path=/, no Domain) when served over HTTPS. */
-export function sessionCookieName(config: Pick<Config, 'issuer'>): string {
-  return config.issuer.startsWith('https:') ? '__Host-koios_session' : 'koios_session';
-}
 
 const SessionUser = Type.Object({ id: Uuid(), email: Type.String(), name: Type.String() }, { additionalProperties: false });
 export const SessionBody = Type.Object(
@@ -42,8 +35,6 @@ export interface SessionRoutesDeps {
   readonly config: Config;
   readonly sessions: Sessions;
   readonly users: UsersService;
-  /** Throttles setup attempts per address (the setup token is a secret too). */
-  readonly setupThrottle: Throttle;
 }
 
 /**
@@ -147,19 +138,8 @@ export async function sessionRoutes(app: RoutesApp, deps: SessionRoutesDeps): Pr
       },
     },
     async (request, reply) => {
-      // Per address only: the link holds 256 random bits, so others' wrong guesses must never
-      // lock out the operator who holds the right one.
-      const reservation = await deps.setupThrottle.reserve({ subject: null, address: request.ip });
-      if (!reservation.granted) throw new TooManyRequests(reservation.retryAfterSeconds);
       const { token, email, password, name } = request.body;
-      try {
-        await users.completeSetup(token, { email, password, name: name ?? null });
-      } catch (error) {
-        if ((error as { code?: string }).code === 'forbidden') await reservation.failed();
-        else await reservation.succeeded();
-        throw error;
-      }
-      await reservation.succeeded();
+      await users.completeSetup(token, { email, password, name: name ?? null }, { address: request.ip });
       const signedIn = await sessions.signIn(email, password, { address: request.ip, userAgent: request.headers['user-agent'] ?? null });
       setCookie(reply, signedIn.token).header('Cache-Control', 'no-store').code(201);
       return {

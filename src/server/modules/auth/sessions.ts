@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
 import { TooManyRequests, Unauthenticated } from '../../errors.js';
 import { recordAudit } from '../audit/audit.service.js';
-import type { Throttle } from '../oauth/throttle.js';
+import type { Throttle } from '../../throttling/throttle.service.js';
 import type { CredentialsCheck, User, UsersService } from '../users/users.service.js';
 import { recordRepeated } from '../audit/audit.aggregates.js';
 import { EMAIL_MAX_LENGTH } from '../../../shared/limits.js';

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
-import { DomainError } from '../../errors.js';
+import { Unavailable } from '../../errors.js';
 import { methodsOtherThan } from '../../http/method-not-allowed.js';
 import { problem, sendProblem } from '../../http/problem.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
-import type { ClientState } from '../auth/client-state.js';
+import type { ClientState } from './client-state.js';
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
 import type { ClientCredentials, TokenService } from './token.service.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -138,7 +138,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
 
     scope.setErrorHandler((error, request, reply) => {
       if (error instanceof OAuthError) return sendOAuthError(reply, error);
-      if (error instanceof DomainError && error.code === 'unavailable') {
+      if (error instanceof Unavailable) {
         const cause = error.cause instanceof Error ? error.cause : error;
         request.log.warn({ err: { message: cause.message, code: (cause as { code?: unknown }).code } }, 'database unavailable');
         return sendOAuthError(reply, new TemporarilyUnavailable());

@@ -5,13 +5,13 @@ import type { Clock } from '../../clock.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { UUID_PATTERN } from '../../../shared/limits.js';
 import { isPermissionKey, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
-import type { ClientState, ClientStateCache } from '../auth/client-state.js';
+import type { ClientState, ClientStateCache } from './client-state.js';
 import type { SecretHasher } from '../clients/clients.secret.js';
 import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
 import { InvalidClient, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
 import type { SigningKeys } from './signing-keys.js';
-import type { Throttle } from './throttle.js';
+import type { Throttle } from '../../throttling/throttle.service.js';
 
 export interface ClientCredentials {
   readonly clientId: string;

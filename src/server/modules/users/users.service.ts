@@ -19,7 +19,7 @@ import {
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { recordRepeated } from '../audit/audit.aggregates.js';
-import type { Throttle } from '../oauth/throttle.js';
+import type { Throttle } from '../../throttling/throttle.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { grantedPermissions, permissionsOfRole } from '../roles/permissions.js';
 import { checkId, findByIdOrThrow } from '../../ids.js';
@@ -107,8 +107,10 @@ export function createUsersService(deps: {
   changes: ChangeFeed;
   /** The sign-in throttle: a current-password check is a password guess like a sign-in. */
   signInThrottle?: Throttle;
+  /** Throttles setup attempts per address (the setup token is a secret too). */
+  setupThrottle?: Throttle;
 }) {
-  const { db, clock, changes, signInThrottle } = deps;
+  const { db, clock, changes, signInThrottle, setupThrottle } = deps;
 
   async function rolesByUser(executor: Executor, userIds: readonly string[]) {
     const rows = await createUsersRepository(executor).rolesOf(userIds);
@@ -263,6 +265,27 @@ export function createUsersService(deps: {
       throw new BadInput({ field: 'currentPassword', message: 'is not your current password' });
     }
     await reservation?.succeeded();
+  }
+
+  /** Creates the first Administrator if the setup token is the one issued and no user exists yet. */
+  async function consumeSetupToken(token: string, input: CreateUserInput): Promise<User> {
+    checkCreateInput({ ...input, roleIds: [] });
+    const row = await db.transaction().execute(async (trx) => {
+      const stored = await trx.selectFrom('settings').select('value').where('key', '=', SETUP_TOKEN_SETTING).executeTakeFirst();
+      const presented = createHash('sha256')
+        .update(typeof token === 'string' ? token : '')
+        .digest();
+      const expected = stored === undefined ? null : Buffer.from(stored.value, 'base64url');
+      const valid = expected !== null && expected.length === presented.length && timingSafeEqual(presented, expected);
+      const refused = () => new Forbidden('the setup link is invalid or has already been used');
+      if (stored === undefined || !valid || (await createUsersRepository(trx).count()) > 0) throw refused();
+      // Consume the link first: a concurrent use (PostgreSQL) waits on this row, then finds it gone.
+      const consumed = await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).where('value', '=', stored.value).executeTakeFirst();
+      if (Number(consumed.numDeletedRows) !== 1) throw refused();
+      const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
+      return insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
+    });
+    return (await toUsers(db, [row]))[0]!;
   }
 
   const service = {
@@ -462,24 +485,20 @@ export function createUsersService(deps: {
       return token;
     },
 
-    async completeSetup(token: string, input: CreateUserInput): Promise<User> {
-      checkCreateInput({ ...input, roleIds: [] });
-      const row = await db.transaction().execute(async (trx) => {
-        const stored = await trx.selectFrom('settings').select('value').where('key', '=', SETUP_TOKEN_SETTING).executeTakeFirst();
-        const presented = createHash('sha256')
-          .update(typeof token === 'string' ? token : '')
-          .digest();
-        const expected = stored === undefined ? null : Buffer.from(stored.value, 'base64url');
-        const valid = expected !== null && expected.length === presented.length && timingSafeEqual(presented, expected);
-        const refused = () => new Forbidden('the setup link is invalid or has already been used');
-        if (stored === undefined || !valid || (await createUsersRepository(trx).count()) > 0) throw refused();
-        // Consume the link first: a concurrent use (PostgreSQL) waits on this row, then finds it gone.
-        const consumed = await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).where('value', '=', stored.value).executeTakeFirst();
-        if (Number(consumed.numDeletedRows) !== 1) throw refused();
-        const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
-        return insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
-      });
-      return (await toUsers(db, [row]))[0]!;
+    async completeSetup(token: string, input: CreateUserInput, meta?: RequestMeta): Promise<User> {
+      // Per address only: the link holds 256 random bits, so others' wrong guesses must never
+      // lock out the operator who holds the right one.
+      const reservation = await setupThrottle?.reserve({ subject: null, address: meta?.address ?? 'unknown' });
+      if (reservation !== undefined && !reservation.granted) throw new TooManyRequests(reservation.retryAfterSeconds);
+      try {
+        const user = await consumeSetupToken(token, input);
+        await reservation?.succeeded();
+        return user;
+      } catch (error) {
+        // Only a refused link is a guess; a bad form or an outage gives the slot back.
+        await (error instanceof Forbidden ? reservation?.failed() : reservation?.succeeded());
+        throw error;
+      }
     },
   };
   return service;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { SYSTEM_ACTOR } from '../../actor.js';
-import { testDialects } from '../../../../test/support/databases.js';
-import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { SYSTEM_ACTOR } from '../actor.js';
+import { testDialects } from '../../../test/support/databases.js';
+import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 // A window far longer than the burst takes even on a loaded machine; the recovery test uses a short one.
 const LIMITS = { perClient: 10, perAddress: 10_000, windowSeconds: 120 };

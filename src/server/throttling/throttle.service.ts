@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
+import type { Database } from '../db/schema.js';
 
 /**
  * Throttling of guesses (client secrets, passwords, setup links) in fixed windows, per address,

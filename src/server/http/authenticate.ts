@@ -1,8 +1,10 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../actor.js';
-import { Forbidden, Unauthenticated } from '../../errors.js';
-import type { AuthFailureRecorder } from '../oauth/auth-failures.js';
-import type { TokenService } from '../oauth/token.service.js';
+import type { Actor } from '../actor.js';
+import type { Config } from '../config.js';
+import { Forbidden, Unauthenticated } from '../errors.js';
+import type { Sessions } from '../modules/auth/sessions.js';
+import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
+import type { TokenService } from '../modules/oauth/token.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,13 +15,13 @@ declare module 'fastify' {
   }
 }
 
+/** `__Host-` (Secure, Path=/, no Domain) when served over HTTPS. */
+export function sessionCookieName(config: Pick<Config, 'issuer'>): string {
+  return config.issuer.startsWith('https:') ? '__Host-koios_session' : 'koios_session';
+}
+
 /** RFC 6750 §2.1: `Bearer` and a b64token; tokens are never taken from the query or the body. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-export interface SessionAuthenticator {
-  /** The signed-in user behind the request's session cookie, or null. Throws Forbidden when a change fails the CSRF checks. */
-  (request: FastifyRequest): Promise<Actor | null>;
-}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -40,27 +42,42 @@ export function checkCsrf(request: FastifyRequest, allowedOrigins: readonly stri
 }
 
 export interface Authenticator {
-  /** Authenticates the request or throws Unauthenticated (401) / Unavailable (503). */
+  /** Authenticates the request or throws Unauthenticated (401) / Forbidden (403, CSRF) / Unavailable (503). */
   authenticate(request: FastifyRequest): Promise<Actor>;
+}
+
+export interface AuthenticatorDeps {
+  readonly config: Pick<Config, 'issuer'>;
+  readonly tokens: TokenService;
+  readonly failures: AuthFailureRecorder;
+  readonly recordUse: (clientId: string) => void;
+  readonly sessions: Sessions;
 }
 
 /**
  * The one authentication step for REST and GraphQL. A bearer token goes through every check of
  * the token service on every request (signature from cache, client state live); a request
- * without an Authorization header may carry a console session instead.
+ * without an Authorization header may carry a console session cookie instead, whose changes
+ * pass the CSRF checks.
  */
-export function createAuthenticator(deps: {
-  tokens: TokenService;
-  failures: AuthFailureRecorder;
-  recordUse: (clientId: string) => void;
-  session?: SessionAuthenticator;
-}): Authenticator {
-  const { tokens, failures, recordUse } = deps;
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  const { tokens, failures, recordUse, sessions } = deps;
+  const cookieName = sessionCookieName(deps.config);
+  const issuerOrigin = new URL(deps.config.issuer).origin;
+
+  async function sessionUser(request: FastifyRequest): Promise<Actor | null> {
+    const token = request.cookies[cookieName];
+    const session = token === undefined ? null : await sessions.find(token);
+    if (session === null) return null;
+    checkCsrf(request, [issuerOrigin], (presented) => sessions.csrfMatches(session, presented));
+    return session.actor;
+  }
+
   return {
     async authenticate(request) {
       const header = request.headers.authorization;
       if (header === undefined) {
-        const user = deps.session === undefined ? null : await deps.session(request);
+        const user = await sessionUser(request);
         if (user === null) throw new Unauthenticated('authentication required: send Authorization: Bearer <access token>');
         request.principal = user;
         request.principalVia = 'session';
