@@ -9,7 +9,8 @@ import type { ApiClientUpdate, Database } from '../../db/schema.js';
 import { BadInput, ProblemCollector } from '../../errors.js';
 import { BULK_MAX_IDS, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
 import { sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
-import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { changeSet, compareField, type ChangeSet } from '../../change-set.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { grantedPermissions, permissionsOfRole, type GrantedPermission } from '../roles/permissions.js';
 import { checkId, findByIdOrThrow } from '../../ids.js';
@@ -101,6 +102,50 @@ export function parseSort(raw: string | undefined): { field: ClientSortField; de
 
 function clientTarget(client: { id: string; name: string }) {
   return { type: 'client' as const, id: client.id, name: client.name };
+}
+
+/** The role id an update asks for, lower-cased as stored; undefined when it asks for none. */
+function requestedRoleId(input: UpdateClientInput): string | null | undefined {
+  return input.roleId === undefined ? undefined : input.roleId === null ? null : String(input.roleId).toLowerCase();
+}
+
+/** What an update asks to change of a stored client; `role` is the new role, already checked. */
+function clientChanges(before: ClientRecord, input: UpdateClientInput, role: { id: string; name: string } | null): ChangeSet<ApiClientUpdate> {
+  const name = input.name === undefined ? undefined : normalizeName(input.name);
+  const target = clientTarget({ id: before.id, name: name ?? before.name });
+  return changeSet<ApiClientUpdate>(
+    compareField({
+      current: before.name,
+      requested: name,
+      columns: (value) => ({ name: value, name_key: value.toLowerCase() }),
+      audit: (change) => ({ action: 'client.renamed', target, details: change }),
+    }),
+    compareField({
+      current: before.description,
+      requested: input.description === undefined ? undefined : input.description === null || input.description.trim() === '' ? null : input.description,
+      columns: (description) => ({ description, description_key: description?.toLowerCase() ?? null }),
+      audit: () => ({ action: 'client.description_changed', target }),
+    }),
+    compareField({
+      current: before.enabled === 1,
+      requested: input.enabled,
+      columns: (enabled) => ({ enabled: enabled ? 1 : 0 }),
+      audit: ({ to }) => ({ action: to ? 'client.enabled' : 'client.disabled', target }),
+    }),
+    compareField({
+      current: before.role_id,
+      requested: requestedRoleId(input),
+      columns: () => ({ role_id: role?.id ?? null }),
+      audit: () => ({
+        action: 'client.role_changed',
+        target,
+        details: {
+          from: before.role_id === null ? null : { id: before.role_id, name: before.role_name },
+          to: role === null ? null : { id: role.id, name: role.name },
+        },
+      }),
+    }),
+  );
 }
 
 export interface ClientsServiceDeps {
@@ -253,41 +298,13 @@ export function createClientsService(deps: ClientsServiceDeps) {
         // Renaming, re-enabling (a leaked token lives again) or disabling a client is acting on what
         // its role grants: only for someone who holds all of it, as for its secret.
         await requireHoldsClientRole(trx, actor, before);
-        const patch: ApiClientUpdate = {};
-        const audit: AuditEntry[] = [];
-        const name = input.name === undefined ? undefined : normalizeName(input.name);
-        if (name !== undefined && name !== before.name) {
-          Object.assign(patch, { name, name_key: name.toLowerCase() });
-          audit.push({ action: 'client.renamed', target: clientTarget({ id, name }), details: { from: before.name, to: name } });
-        }
-        if (input.description !== undefined) {
-          const description = input.description === null || input.description.trim() === '' ? null : input.description;
-          if (description !== before.description) {
-            Object.assign(patch, { description, description_key: description?.toLowerCase() ?? null });
-            audit.push({ action: 'client.description_changed', target: clientTarget({ id, name: name ?? before.name }) });
-          }
-        }
-        if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
-          patch.enabled = input.enabled ? 1 : 0;
-          audit.push({ action: input.enabled ? 'client.enabled' : 'client.disabled', target: clientTarget({ id, name: name ?? before.name }) });
-        }
-        if (input.roleId !== undefined && (input.roleId === null ? null : String(input.roleId).toLowerCase()) !== before.role_id) {
-          // Taking a role away is a change of what the client may do, as is giving one (the old
-          // role was checked above).
-          const role = input.roleId === null ? null : await assignableRole(trx, actor, input.roleId, 'roleId');
-          patch.role_id = role?.id ?? null;
-          audit.push({
-            action: 'client.role_changed',
-            target: clientTarget({ id, name: name ?? before.name }),
-            details: {
-              from: before.role_id === null ? null : { id: before.role_id, name: before.role_name },
-              to: role === null ? null : { id: role.id, name: role.name },
-            },
-          });
-        }
+        // Taking a role away is a change of what the client may do, as is giving one (the old
+        // role was checked above).
+        const role =
+          typeof input.roleId === 'string' && requestedRoleId(input) !== before.role_id ? await assignableRole(trx, actor, input.roleId, 'roleId') : null;
+        const { patch, audit } = clientChanges(before, input, role);
         if (audit.length === 0) return before;
-        patch.updated_at = clock.now().toISOString();
-        await createClientsRepository(trx).update(id, patch);
+        await createClientsRepository(trx).update(id, { ...patch, updated_at: clock.now().toISOString() });
         await recordAudit(trx, clock, actor, audit);
         recordChange({ kind: 'client', id });
         return findRow(trx, id);

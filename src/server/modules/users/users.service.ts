@@ -17,7 +17,8 @@ import {
   UUID_PATTERN,
 } from '../../../shared/limits.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
-import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { changeSet, compareField, type ChangeSet } from '../../change-set.js';
 import { recordRepeated } from '../audit/audit.aggregates.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
@@ -93,6 +94,33 @@ const SETUP_TOKEN_SETTING = 'setup_token_sha256';
 const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
 
+/** What an update asks to change of a stored account (roles aside); `passwordHash` is the new password's. */
+function accountChanges(before: UserRow, input: UpdateUserInput, passwordHash: string | undefined): ChangeSet<UserRow> {
+  const target = userTarget(before);
+  return changeSet<UserRow>(
+    compareField({
+      current: before.email,
+      requested: input.email?.trim(),
+      columns: (email) => ({ email, email_key: email.toLowerCase() }),
+      audit: (change) => ({ action: 'user.email_changed', target, details: change }),
+    }),
+    compareField({
+      current: before.name,
+      requested: input.name === undefined ? undefined : normalizeName(input.name),
+      columns: (name) => ({ name, name_key: name.toLowerCase() }),
+      audit: (change) => ({ action: 'user.renamed', target, details: change }),
+    }),
+    compareField({
+      current: before.enabled === 1,
+      requested: input.enabled,
+      columns: (enabled) => ({ enabled: enabled ? 1 : 0 }),
+      audit: ({ to }) => ({ action: to ? 'user.enabled' : 'user.disabled', target }),
+    }),
+    // A password asked for is always set anew, even the same one: its hash is not compared.
+    passwordHash === undefined ? changeSet() : { patch: { password_hash: passwordHash }, audit: [{ action: 'user.password_changed', target }] },
+  );
+}
+
 /** Who is asking, for the throttle of current-password checks. */
 export interface RequestMeta {
   readonly address: string;
@@ -151,6 +179,18 @@ export function createUsersService(deps: {
     if (missing.length > 0) throw new BadInput(missing.map((id) => ({ field: 'roleIds', message: `no role has the id ${id}` })));
     for (const row of rows) requireHoldsAll(actor, permissionsOfRole(row), `the role ${row.name}`);
     return rows;
+  }
+
+  /** Gives a user exactly `roleIds`; the change set holds the audit entry of the roles added and removed. */
+  async function replaceRoles(executor: Executor, actor: Actor, user: UserRow, roleIds: readonly string[]): Promise<ChangeSet<UserRow>> {
+    const current = ((await rolesByUser(executor, [user.id])).get(user.id) ?? []).map((role) => role.id);
+    const added = roleIds.filter((roleId) => !current.includes(roleId));
+    const removed = current.filter((roleId) => !roleIds.includes(roleId));
+    if (added.length + removed.length === 0) return changeSet();
+    const roles = await rolesFor(executor, actor, [...added, ...removed]);
+    await createUsersRepository(executor).setRoles(user.id, roleIds);
+    const named = (ids: string[]) => ids.map((roleId) => ({ id: roleId, name: roles.find((role) => role.id === roleId)?.name ?? roleId }));
+    return { patch: {}, audit: [{ action: 'user.roles_changed', target: userTarget(user), details: { added: named(added), removed: named(removed) } }] };
   }
 
   async function isAdministrator(executor: Executor, userId: string): Promise<boolean> {
@@ -340,39 +380,12 @@ export function createUsersService(deps: {
         // already holds everything that account holds (else a users:write holder takes over an admin).
         if (actor.id !== before.id) requireHoldsAll(actor, await permissionsOf(trx, before.id), 'this user');
         const wasAdministrator = await isAdministrator(trx, before.id);
-        const audit: AuditEntry[] = [];
-        const patch: Partial<UserRow> = {};
-        const target = userTarget(before);
-        if (input.email !== undefined && input.email.trim() !== before.email) {
-          const email = input.email.trim();
-          const existing = await createUsersRepository(trx).findByEmailKey(email.toLowerCase());
-          if (existing !== undefined && existing.id !== before.id) throw new Conflict(`a user with the email ${email} already exists`);
-          Object.assign(patch, { email, email_key: email.toLowerCase() });
-          audit.push({ action: 'user.email_changed', target, details: { from: before.email, to: email } });
+        const account = accountChanges(before, input, passwordHash);
+        if (account.patch.email_key !== undefined) {
+          const existing = await createUsersRepository(trx).findByEmailKey(account.patch.email_key);
+          if (existing !== undefined && existing.id !== before.id) throw new Conflict(`a user with the email ${account.patch.email} already exists`);
         }
-        if (input.name !== undefined && normalizeName(input.name) !== before.name) {
-          Object.assign(patch, { name: normalizeName(input.name), name_key: normalizeName(input.name).toLowerCase() });
-          audit.push({ action: 'user.renamed', target, details: { from: before.name, to: patch.name } });
-        }
-        if (input.enabled !== undefined && (input.enabled ? 1 : 0) !== before.enabled) {
-          patch.enabled = input.enabled ? 1 : 0;
-          audit.push({ action: input.enabled ? 'user.enabled' : 'user.disabled', target });
-        }
-        if (passwordHash !== undefined) {
-          patch.password_hash = passwordHash;
-          audit.push({ action: 'user.password_changed', target });
-        }
-        if (roleIds !== undefined) {
-          const current = ((await rolesByUser(trx, [before.id])).get(before.id) ?? []).map((role) => role.id);
-          const added = roleIds.filter((roleId) => !current.includes(roleId));
-          const removed = current.filter((roleId) => !roleIds.includes(roleId));
-          if (added.length + removed.length > 0) {
-            const roles = await rolesFor(trx, actor, [...added, ...removed]);
-            await createUsersRepository(trx).setRoles(before.id, roleIds);
-            const named = (ids: string[]) => ids.map((roleId) => ({ id: roleId, name: roles.find((role) => role.id === roleId)?.name ?? roleId }));
-            audit.push({ action: 'user.roles_changed', target, details: { added: named(added), removed: named(removed) } });
-          }
-        }
+        const { patch, audit } = changeSet(account, roleIds === undefined ? changeSet() : await replaceRoles(trx, actor, before, roleIds));
         // A stolen session must not outlive the password it was opened with, nor a disabled account
         // come back with its old sessions when re-enabled (ASVS 3.3.3). In the change's
         // transaction, so every door (REST, GraphQL) ends them alike, and a refused change ends none.
