@@ -3,6 +3,7 @@ import { createChangeFeed, type ChangeFeed } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
+import { startHousekeeping } from './housekeeping.js';
 import { createSessions } from './modules/auth/sessions.js';
 import { createClientStateCache } from './modules/oauth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
@@ -87,19 +88,7 @@ export async function createServices(options: ServicesOptions) {
   const users = createUsersService({ db, clock, changes, signInThrottle, setupThrottle });
   const sessions = createSessions({ db, clock, users, throttle: signInThrottle });
 
-  // Rows that only matter until a time has passed: revoked tokens after their expiry, sessions
-  // after theirs, throttle windows after they closed. Pruned hourly, on every instance (idempotent).
-  const housekeeping = setInterval(() => {
-    const now = clock.now().toISOString();
-    const oldWindow = new Date(clock.now().getTime() - 24 * 3600 * 1000).toISOString();
-    void Promise.all([
-      db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute(),
-      db.deleteFrom('sessions').where('expires_at', '<=', now).execute(),
-      db.deleteFrom('auth_throttle').where('window_start', '<=', oldWindow).execute(),
-      db.deleteFrom('audit_aggregates').where('window_start', '<=', oldWindow).execute(),
-    ]).catch((error: unknown) => logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
-  }, 3600_000);
-  housekeeping.unref();
+  const stopHousekeeping = startHousekeeping({ db, clock, logger });
 
   return {
     db,
@@ -123,7 +112,7 @@ export async function createServices(options: ServicesOptions) {
      * until `deadline` (epoch ms) while the database is away; resolves with how many were dropped.
      */
     async stop(deadline?: number): Promise<{ droppedLastUsed: number }> {
-      clearInterval(housekeeping);
+      stopHousekeeping();
       const droppedLastUsed = await lastUsed.stop(deadline);
       await failures.stop();
       await changes.stop();

@@ -17,6 +17,10 @@ export interface AuditListQuery {
 
 export function createAuditRepository(db: Executor) {
   return {
+    /** An aggregate matters only while its window is open; the entry it counted stays in the log. */
+    async deleteAggregatesBefore(windowStart: string): Promise<void> {
+      await db.deleteFrom('audit_aggregates').where('window_start', '<=', windowStart).execute();
+    },
     async insert(events: readonly Insertable<AuditEventsTable>[]): Promise<void> {
       // 10 columns a row: 90 rows stay well under SQLite's bound-parameter limit.
       for (const chunk of chunks(events, 90)) await db.insertInto('audit_events').values(chunk).execute();

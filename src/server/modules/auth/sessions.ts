@@ -9,6 +9,7 @@ import type { Throttle } from '../../throttling/throttle.service.js';
 import type { CredentialsCheck, User, UsersService } from '../users/users.service.js';
 import { recordRepeated } from '../audit/audit.aggregates.js';
 import { EMAIL_MAX_LENGTH } from '../../../shared/limits.js';
+import { createSessionsRepository } from './sessions.repository.js';
 
 /** Failed sign-ins are audited as one entry per account and this window, with a count. */
 export const FAILED_SIGN_IN_AUDIT_WINDOW_SECONDS = 3600;
@@ -98,17 +99,14 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000).toISOString();
       await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('sessions')
-          .values({
-            id_hash: sha256(token),
-            user_id: user.id,
-            created_at: now.toISOString(),
-            expires_at: expiresAt,
-            address: meta.address,
-            user_agent: meta.userAgent?.slice(0, 300) ?? null,
-          })
-          .execute();
+        await createSessionsRepository(trx).insert({
+          id_hash: sha256(token),
+          user_id: user.id,
+          created_at: now.toISOString(),
+          expires_at: expiresAt,
+          address: meta.address,
+          user_agent: meta.userAgent?.slice(0, 300) ?? null,
+        });
         await recordAudit(trx, clock, { type: 'user', id: user.id, name: user.email, permissions: new Set() }, [
           { action: 'user.signed_in', target: { type: 'user', id: user.id, name: user.email }, details: { address: meta.address } },
         ]);
@@ -119,12 +117,7 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
     /** The session behind a cookie value, with the user's permissions now; null if unknown, expired or the user is disabled. */
     async find(token: string): Promise<SessionView | null> {
       if (token.length === 0 || token.length > 100) return null;
-      const row = await db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['sessions.expires_at', 'users.id', 'users.email', 'users.name', 'users.enabled'])
-        .where('sessions.id_hash', '=', sha256(token))
-        .executeTakeFirst();
+      const row = await createSessionsRepository(db).findByIdHash(sha256(token));
       if (row === undefined || row.enabled !== 1 || row.expires_at <= clock.now().toISOString()) return null;
       const permissions = await users.permissionsOf(row.id);
       return {
@@ -142,8 +135,8 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
 
     async signOut(token: string, actor: Actor | null): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const result = await trx.deleteFrom('sessions').where('id_hash', '=', sha256(token)).executeTakeFirst();
-        if (actor !== null && result.numDeletedRows > 0n) {
+        const ended = await createSessionsRepository(trx).deleteByIdHash(sha256(token));
+        if (actor !== null && ended) {
           await recordAudit(trx, clock, actor, [{ action: 'user.signed_out', target: { type: 'user', id: actor.id, name: actor.name } }]);
         }
       });

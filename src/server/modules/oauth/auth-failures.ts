@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { createTokensRepository } from './tokens.repository.js';
 
 /** Why an authentication was refused, as an admin reads it (never with the secret or the token). */
 export type FailureReason = 'bad_secret' | 'disabled' | 'unknown_client' | 'throttled' | 'revoked_token' | 'stale_secret' | 'expired_token' | 'invalid_token';
@@ -12,6 +12,7 @@ export type FailureReason = 'bad_secret' | 'disabled' | 'unknown_client' | 'thro
  * those are logged with the address instead.
  */
 export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger | undefined, intervalMs = 5000) {
+  const repository = createTokensRepository(db);
   let pending = new Map<string, { clientId: string; reason: FailureReason; count: number; lastAt: string }>();
   let flushing: Promise<void> = Promise.resolve();
 
@@ -22,16 +23,8 @@ export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger |
       pending = new Map();
       try {
         for (const entry of batch) {
-          await db
-            .insertInto('client_auth_failures')
-            .values({ client_id: entry.clientId, reason: entry.reason, count: entry.count, last_at: entry.lastAt })
-            .onConflict((oc) =>
-              oc.columns(['client_id', 'reason']).doUpdateSet({
-                count: sql`client_auth_failures.count + ${entry.count}`,
-                last_at: entry.lastAt,
-              }),
-            )
-            .execute()
+          await repository
+            .addFailures(entry)
             // The client may have been deleted meanwhile (foreign key): nothing to count on.
             .catch(() => undefined);
         }
@@ -59,7 +52,7 @@ export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger |
     },
     async countsFor(clientId: string) {
       await flush();
-      return db.selectFrom('client_auth_failures').select(['reason', 'count', 'last_at']).where('client_id', '=', clientId).orderBy('reason').execute();
+      return repository.failureCountsOf(clientId);
     },
     flush,
     async stop() {

@@ -5,6 +5,7 @@ import type { Database } from '../../db/schema.js';
 import { Unavailable } from '../../errors.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { permissionsOfRole } from '../roles/permissions.js';
+import { createTokensRepository } from './tokens.repository.js';
 
 /** What every authentication needs to know about a client, now. */
 export interface ClientState {
@@ -76,25 +77,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
    * time of a refusal does not tell which ids exist.
    */
   async function load(id: string, executor: Kysely<Database>): Promise<ClientState | null> {
-    const rows = await executor
-      .selectFrom('api_clients')
-      .leftJoin('roles', 'roles.id', 'api_clients.role_id')
-      .leftJoin('revoked_tokens', (join) =>
-        join.onRef('revoked_tokens.client_id', '=', 'api_clients.id').on('revoked_tokens.expires_at', '>', clock.now().toISOString()),
-      )
-      .select([
-        'api_clients.id',
-        'api_clients.name',
-        'api_clients.enabled',
-        'api_clients.secret_hash',
-        'api_clients.secret_generation',
-        'api_clients.role_id',
-        'roles.built_in',
-        'roles.permissions',
-        'revoked_tokens.jti',
-      ])
-      .where('api_clients.id', '=', id)
-      .execute();
+    const rows = await createTokensRepository(executor).findClientState(id, clock.now().toISOString());
     const row = rows[0];
     if (row === undefined) return null;
     return {

@@ -11,6 +11,7 @@ import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
 import { InvalidClient, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
 import type { SigningKeys } from './signing-keys.js';
+import { createTokensRepository } from './tokens.repository.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
 
 export interface ClientCredentials {
@@ -207,13 +208,14 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (claims.client_id !== caller.id) throw new UnauthorizedClient('a client may revoke only its own tokens');
       const revokedAt = clock.now().toISOString();
       await deps.changes.transaction(async (trx, recordChange) => {
-        const inserted = await trx
-          .insertInto('revoked_tokens')
-          .values({ jti: claims.jti, client_id: claims.client_id, expires_at: new Date(claims.exp * 1000).toISOString(), revoked_at: revokedAt })
-          .onConflict((oc) => oc.column('jti').doNothing())
-          .executeTakeFirst();
+        const inserted = await createTokensRepository(trx).insertRevoked({
+          jti: claims.jti,
+          client_id: claims.client_id,
+          expires_at: new Date(claims.exp * 1000).toISOString(),
+          revoked_at: revokedAt,
+        });
         // Revoking a token already revoked changes nothing, so it records nothing.
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return;
+        if (!inserted) return;
         await recordAudit(trx, clock, { type: 'client', id: caller.id, name: caller.name, permissions: caller.permissions }, [
           { action: 'token.revoked', target: { type: 'client', id: caller.id, name: caller.name }, details: { jti: claims.jti } },
         ]);

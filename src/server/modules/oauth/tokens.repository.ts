@@ -1,0 +1,65 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { RevokedTokensTable } from '../../db/schema.js';
+
+/** What the token endpoint and bearer checks read and write: client state, revoked tokens, refusal counts. */
+export function createTokensRepository(db: Executor) {
+  return {
+    /**
+     * One statement, whether or not the client exists: the client, its role and its tokens revoked
+     * and unexpired at `now`, a row per token (one with a null jti if none). No rows for an unknown id.
+     */
+    async findClientState(clientId: string, now: string) {
+      return db
+        .selectFrom('api_clients')
+        .leftJoin('roles', 'roles.id', 'api_clients.role_id')
+        .leftJoin('revoked_tokens', (join) => join.onRef('revoked_tokens.client_id', '=', 'api_clients.id').on('revoked_tokens.expires_at', '>', now))
+        .select([
+          'api_clients.id',
+          'api_clients.name',
+          'api_clients.enabled',
+          'api_clients.secret_hash',
+          'api_clients.secret_generation',
+          'api_clients.role_id',
+          'roles.built_in',
+          'roles.permissions',
+          'revoked_tokens.jti',
+        ])
+        .where('api_clients.id', '=', clientId)
+        .execute();
+    },
+
+    /** Records a revoked token; false when it was revoked already. */
+    async insertRevoked(row: RevokedTokensTable): Promise<boolean> {
+      const inserted = await db
+        .insertInto('revoked_tokens')
+        .values(row)
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .executeTakeFirst();
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+
+    /** Revoked tokens that have expired since need no row: an expired token is refused anyway. */
+    async deleteExpiredRevoked(now: string): Promise<void> {
+      await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
+    },
+
+    /** Adds `count` refusals of one client for one reason. */
+    async addFailures(entry: { clientId: string; reason: string; count: number; lastAt: string }): Promise<void> {
+      await db
+        .insertInto('client_auth_failures')
+        .values({ client_id: entry.clientId, reason: entry.reason, count: entry.count, last_at: entry.lastAt })
+        .onConflict((oc) =>
+          oc.columns(['client_id', 'reason']).doUpdateSet({
+            count: sql`client_auth_failures.count + ${entry.count}`,
+            last_at: entry.lastAt,
+          }),
+        )
+        .execute();
+    },
+
+    async failureCountsOf(clientId: string) {
+      return db.selectFrom('client_auth_failures').select(['reason', 'count', 'last_at']).where('client_id', '=', clientId).orderBy('reason').execute();
+    },
+  };
+}
