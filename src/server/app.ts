@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Unavailable } from './errors.js';
-import { problem, sendProblem, toProblem } from './http/problem.js';
+import { problem, sendErrorProblem, sendProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
 import { createAuthenticator } from './http/authenticate.js';
@@ -42,7 +42,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // The router's own refusals (a bad percent-escape, an over-long parameter) are problem bodies
     // too; they come before any hook runs, so they set the security headers themselves.
-    frameworkErrors: (error, request, reply) => sendProblem(setSecurityHeaders(reply), toProblem(error, request, reply)),
+    frameworkErrors: (error, request, reply) => sendErrorProblem(error, request, setSecurityHeaders(reply)),
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -55,7 +55,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request, reply)));
+  app.setErrorHandler((error, request, reply) => sendErrorProblem(error, request, reply));
   // A browser loading an address the console does not know gets the console's "Page not found".
   const consolePage = readConsolePage(findConsoleRoot());
   app.setNotFoundHandler((request, reply) =>

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecutionResult, FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from './graphql-js.js';
 import { BadInput, DomainError, Forbidden, GRAPHQL_CODE } from '../errors.js';
-import { isConnectionError, toProblem, type Problem } from '../http/problem.js';
+import { isConnectionError, logProblem, problemHeaders, problemOf, type Problem } from '../http/problem.js';
 
 /**
  * GraphQL errors. A domain error keeps its message and gets the pinned `extensions.code`
@@ -119,8 +119,9 @@ const PROBLEM_CODES: Readonly<Partial<Record<Problem['code'], string>>> = {
 
 /**
  * Errors before execution: at the door (authentication, CSRF, body size and type) with the same
- * status and `WWW-Authenticate` as REST (through `toProblem`), and refused requests
- * and documents (`400`, `405`). The body is a GraphQL response without `data`: nothing ran.
+ * status, headers and log lines as REST (`problemOf`, `problemHeaders`, `logProblem`), and
+ * refused requests and documents (`400`, `405`). The body is a GraphQL response without `data`:
+ * nothing ran.
  */
 export function sendRequestError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number): FastifyReply {
   let status: number;
@@ -130,7 +131,9 @@ export function sendRequestError(error: unknown, request: FastifyRequest, reply:
     if (status === 405) void reply.header('Allow', 'POST');
     errors = formatErrors(error, request.log);
   } else {
-    const problem = toProblem(error, request, reply);
+    const problem = problemOf(error);
+    logProblem(request.log, error, problem);
+    void reply.headers(problemHeaders(error, request));
     status = problem.status;
     if (error instanceof DomainError) errors = formatErrors(error, request.log);
     else {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BadInput, DomainError, Forbidden, HTTP_STATUS, TooManyRequests, type ErrorCode, type FieldProblem } from '../errors.js';
 
 /**
@@ -43,8 +43,15 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
+/** One failure of schema validation, as Fastify's validator reports it. */
+interface ValidationError {
+  readonly instancePath?: string;
+  readonly params?: Record<string, unknown>;
+  readonly message?: string;
+}
+
 /** `instancePath` `/name` or `/ids/3` → `name`, `ids[3]`; a missing property names itself. */
-function fieldOf(error: { instancePath?: string; params?: Record<string, unknown> }, location: string | undefined): string {
+function fieldOf(error: ValidationError, location: string | undefined): string {
   const path = (error.instancePath ?? '')
     .split('/')
     .filter((part) => part.length > 0)
@@ -65,42 +72,16 @@ function fieldOf(error: { instancePath?: string; params?: Record<string, unknown
   return name === '' ? (location ?? 'body') : name;
 }
 
-/** Builds the problem body for any error a route can raise; Unauthenticated and Forbidden also set WWW-Authenticate. */
-export function toProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): Problem {
+/** The problem body for any error a route can raise. Mapping only: see problemHeaders and logProblem. */
+export function problemOf(error: unknown): Problem {
   if (error instanceof DomainError) {
-    if (error.code === 'unauthenticated') {
-      // RFC 6750 §3.1: an error code only when a bearer token was attempted; none for no
-      // credentials or another scheme (Basic…), which the client may not know is unsupported.
-      const presented = /^bearer(\s|$)/i.test(request.headers.authorization ?? '');
-      void reply.header(
-        'WWW-Authenticate',
-        presented ? `Bearer realm="koios", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"` : 'Bearer realm="koios"',
-      );
-    }
-    if (error instanceof TooManyRequests) void reply.header('Retry-After', String(error.retryAfterSeconds));
-    if (error.code === 'unavailable' && error.cause instanceof Error) {
-      request.log.warn({ err: { message: error.cause.message, code: (error.cause as { code?: unknown }).code } }, 'database unavailable');
-    }
-    if (error instanceof Forbidden && request.principalVia === 'bearer') {
-      void reply.header('WWW-Authenticate', `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"`);
-    }
     return problem(error.code, HTTP_STATUS[error.code], error.message, error instanceof BadInput ? error.problems : undefined);
   }
   const fastifyError = error as FastifyError & {
-    validation?: { instancePath?: string; params?: Record<string, unknown>; message?: string }[];
+    validation?: ValidationError[];
     validationContext?: string;
   };
-  if (fastifyError.validation !== undefined) {
-    const all = fastifyError.validation.map((item) => ({ field: fieldOf(item, fastifyError.validationContext), message: item.message ?? 'is invalid' }));
-    // A nullable field that is wrong also fails "must be null" and the anyOf: say the useful part once.
-    const noise = new Set(['must be null', 'must match a schema in anyOf', 'must match exactly one schema in oneOf']);
-    const errors = all.filter(
-      (error, index) =>
-        (!noise.has(error.message) || !all.some((other) => other.field === error.field && !noise.has(other.message))) &&
-        all.findIndex((other) => other.field === error.field && other.message === error.message) === index,
-    );
-    return problem('bad_input', 400, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
-  }
+  if (fastifyError.validation !== undefined) return validationProblem(fastifyError.validation, fastifyError.validationContext);
   // Refused by the router before any route ran (app.ts frameworkErrors): a broken percent-escape
   // in the path, or a path parameter longer than the router takes.
   if (fastifyError.code === 'FST_ERR_BAD_URL') {
@@ -132,12 +113,66 @@ export function toProblem(error: unknown, request: FastifyRequest, reply: Fastif
     return problem('bad_input', fastifyError.statusCode, 'the request cannot be processed');
   }
   // A database that went away or stopped answering is a 503 the caller can retry, not a 500.
-  if (isConnectionError(error)) {
-    request.log.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'database unavailable');
-    return problem('unavailable', 503, 'the database is unavailable; try again shortly');
-  }
-  request.log.error({ err: error }, 'request failed');
+  if (isConnectionError(error)) return problem('unavailable', 503, 'the database is unavailable; try again shortly');
   return problem('internal', 500, 'an unexpected error occurred; it has been logged');
+}
+
+/** Schema validation's errors, one per field, as a `bad_input` problem. */
+function validationProblem(validation: readonly ValidationError[], location: string | undefined): Problem {
+  const all = validation.map((item) => ({ field: fieldOf(item, location), message: item.message ?? 'is invalid' }));
+  // A nullable field that is wrong also fails "must be null" and the anyOf: say the useful part once.
+  const noise = new Set(['must be null', 'must match a schema in anyOf', 'must match exactly one schema in oneOf']);
+  const errors = all.filter(
+    (error, index) =>
+      (!noise.has(error.message) || !all.some((other) => other.field === error.field && !noise.has(other.message))) &&
+      all.findIndex((other) => other.field === error.field && other.message === error.message) === index,
+  );
+  return problem('bad_input', 400, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+}
+
+/**
+ * The headers an error's answer carries, as data for each door to set: `WWW-Authenticate` on
+ * Unauthenticated and on a bearer caller's Forbidden, `Retry-After` on TooManyRequests.
+ */
+export function problemHeaders(error: unknown, request: Pick<FastifyRequest, 'headers' | 'principalVia'>): Record<string, string> {
+  if (!(error instanceof DomainError)) return {};
+  if (error.code === 'unauthenticated') {
+    // RFC 6750 §3.1: an error code only when a bearer token was attempted; none for no
+    // credentials or another scheme (Basic…), which the client may not know is unsupported.
+    const presented = /^bearer(\s|$)/i.test(request.headers.authorization ?? '');
+    return {
+      'WWW-Authenticate': presented
+        ? `Bearer realm="koios", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`
+        : 'Bearer realm="koios"',
+    };
+  }
+  if (error instanceof TooManyRequests) return { 'Retry-After': String(error.retryAfterSeconds) };
+  if (error instanceof Forbidden && request.principalVia === 'bearer') {
+    return { 'WWW-Authenticate': `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"` };
+  }
+  return {};
+}
+
+/**
+ * What the operator must see of an answered error: a database that is away (a warning, without
+ * the statement) and anything unexpected (an error, with its stack). The caller's mistakes are not logged.
+ */
+export function logProblem(log: FastifyBaseLogger, error: unknown, answered: Problem): void {
+  if (answered.code === 'internal') {
+    log.error({ err: error }, 'request failed');
+    return;
+  }
+  if (answered.code !== 'unavailable') return;
+  const cause: unknown = error instanceof DomainError ? error.cause : error;
+  if (error instanceof DomainError && !(cause instanceof Error)) return;
+  log.warn({ err: { message: (cause as Error).message, code: (cause as { code?: unknown }).code } }, 'database unavailable');
+}
+
+/** The REST door's answer to an error: the problem body with the headers it implies, logged as it needs. */
+export function sendErrorProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = problemOf(error);
+  logProblem(request.log, error, body);
+  return sendProblem(reply.headers(problemHeaders(error, request)), body);
 }
 
 /**
