@@ -7,6 +7,11 @@ export function createRolesRepository(db: Executor) {
     async findById(id: string): Promise<RoleRow | undefined> {
       return db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
     },
+    /** The id of a built-in role; they always exist (created at start). */
+    async builtInId(builtIn: string): Promise<string> {
+      const row = await db.selectFrom('roles').select('id').where('built_in', '=', builtIn).executeTakeFirstOrThrow();
+      return row.id;
+    },
     async findByNameKey(nameKey: string): Promise<RoleRow | undefined> {
       return db.selectFrom('roles').selectAll().where('name_key', '=', nameKey).executeTakeFirst();
     },

@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/database.js';
 import type { Database, UserRow, UsersTable } from '../../db/schema.js';
-import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Updateable } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool, type Updateable } from 'kysely';
 import { chunks, containsPattern } from '../../db/pagination.js';
 
 export interface UserListQuery {
@@ -20,6 +20,10 @@ function matching(eb: ExpressionBuilder<Database, 'users'>, search: string | nul
   const pattern = containsPattern(search);
   return eb.or([sql<SqlBool>`users.email_key like ${pattern} escape '\\'`, sql<SqlBool>`coalesce(users.name_key, '') like ${pattern} escape '\\'`]);
 }
+
+const SETUP_TOKEN_SETTING = 'setup_token_sha256';
+/** The PostgreSQL advisory lock that serializes changes which could remove the last Administrator, or create the first. */
+const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 
 export function createUsersRepository(db: Executor) {
   return {
@@ -86,6 +90,40 @@ export function createUsersRepository(db: Executor) {
           .insertInto('user_roles')
           .values(roleIds.map((roleId) => ({ user_id: userId, role_id: roleId })))
           .execute();
+    },
+    /** Enabled users holding the built-in Administrator role. */
+    async countEnabledAdministrators(): Promise<number> {
+      const row = await db
+        .selectFrom('users')
+        .innerJoin('user_roles', 'user_roles.user_id', 'users.id')
+        .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('roles.built_in', '=', 'Administrator')
+        .where('users.enabled', '=', 1)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    /** On PostgreSQL, holds ADMINISTRATOR_GUARD_LOCK until the transaction ends; SQLite runs one write transaction at a time anyway. */
+    async lockAdministratorChanges(): Promise<void> {
+      if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ADMINISTRATOR_GUARD_LOCK})`.execute(db);
+    },
+    /** The SHA-256 (base64url) of the one setup token issued, if any. */
+    async findSetupTokenHash(): Promise<string | undefined> {
+      const row = await db.selectFrom('settings').select('value').where('key', '=', SETUP_TOKEN_SETTING).executeTakeFirst();
+      return row?.value;
+    },
+    /** Stores the hash of a new setup token; an older one stops working. */
+    async saveSetupTokenHash(hash: string): Promise<void> {
+      await db
+        .insertInto('settings')
+        .values({ key: SETUP_TOKEN_SETTING, value: hash })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
+        .execute();
+    },
+    /** Consumes the setup token with this hash; false if it was gone (used meanwhile, or replaced). */
+    async deleteSetupTokenHash(hash: string): Promise<boolean> {
+      const result = await db.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).where('value', '=', hash).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { requireHoldsAll, requirePermission, SYSTEM_ACTOR, type Actor } from '../../actor.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
@@ -89,9 +89,6 @@ function roleIdsProblems(roleIds: unknown, problems: ProblemCollector): string[]
   return [...new Set(roleIds.filter((id): id is string => typeof id === 'string').map((id) => id.toLowerCase()))];
 }
 
-const SETUP_TOKEN_SETTING = 'setup_token_sha256';
-/** The PostgreSQL advisory lock that serializes changes which could remove the last Administrator, or create the first. */
-const ADMINISTRATOR_GUARD_LOCK = 0x4b6f696f73;
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
 
 /** What an update asks to change of a stored account (roles aside); `passwordHash` is the new password's. */
@@ -197,27 +194,15 @@ export function createUsersService(deps: {
     return ((await rolesByUser(executor, [userId])).get(userId) ?? []).some((role) => role.built_in === 'Administrator');
   }
 
-  /** On PostgreSQL, holds ADMINISTRATOR_GUARD_LOCK to commit; SQLite runs one write transaction at a time anyway. */
-  async function lockAdministratorChanges(executor: Executor): Promise<void> {
-    if (executor.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ADMINISTRATOR_GUARD_LOCK})`.execute(executor);
-  }
-
   /** Someone must always be able to sign in and administer: the last enabled Administrator stays. */
   async function assertAnAdministratorRemains(executor: Executor, wasAdministrator: boolean): Promise<void> {
     if (!wasAdministrator) return;
     // PostgreSQL runs these transactions side by side: unserialized, two of them could each disable
     // one of the last two Administrators while still seeing the other enabled. The lock is held to
     // commit, and the count below (a new snapshot) then sees the earlier transaction's change.
-    await lockAdministratorChanges(executor);
-    const row = await executor
-      .selectFrom('users')
-      .innerJoin('user_roles', 'user_roles.user_id', 'users.id')
-      .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('roles.built_in', '=', 'Administrator')
-      .where('users.enabled', '=', 1)
-      .executeTakeFirstOrThrow();
-    if (Number(row.n) === 0) throw new Conflict('this would leave no enabled user with the Administrator role');
+    const repository = createUsersRepository(executor);
+    await repository.lockAdministratorChanges();
+    if ((await repository.countEnabledAdministrators()) === 0) throw new Conflict('this would leave no enabled user with the Administrator role');
   }
 
   async function insertUser(executor: Executor, actor: Actor, input: CreateUserInput, roleIds: readonly string[]): Promise<UserRow> {
@@ -311,19 +296,17 @@ export function createUsersService(deps: {
   async function consumeSetupToken(token: string, input: CreateUserInput): Promise<User> {
     checkCreateInput({ ...input, roleIds: [] });
     const row = await db.transaction().execute(async (trx) => {
-      const stored = await trx.selectFrom('settings').select('value').where('key', '=', SETUP_TOKEN_SETTING).executeTakeFirst();
+      const stored = await createUsersRepository(trx).findSetupTokenHash();
       const presented = createHash('sha256')
         .update(typeof token === 'string' ? token : '')
         .digest();
-      const expected = stored === undefined ? null : Buffer.from(stored.value, 'base64url');
+      const expected = stored === undefined ? null : Buffer.from(stored, 'base64url');
       const valid = expected !== null && expected.length === presented.length && timingSafeEqual(presented, expected);
       const refused = () => new Forbidden('the setup link is invalid or has already been used');
       if (stored === undefined || !valid || (await createUsersRepository(trx).count()) > 0) throw refused();
       // Consume the link first: a concurrent use (PostgreSQL) waits on this row, then finds it gone.
-      const consumed = await trx.deleteFrom('settings').where('key', '=', SETUP_TOKEN_SETTING).where('value', '=', stored.value).executeTakeFirst();
-      if (Number(consumed.numDeletedRows) !== 1) throw refused();
-      const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
-      return insertUser(trx, SYSTEM_ACTOR, input, [administrator.id]);
+      if (!(await createUsersRepository(trx).deleteSetupTokenHash(stored))) throw refused();
+      return insertUser(trx, SYSTEM_ACTOR, input, [await createRolesRepository(trx).builtInId('Administrator')]);
     });
     return (await toUsers(db, [row]))[0]!;
   }
@@ -474,10 +457,11 @@ export function createUsersService(deps: {
       const row = await db.transaction().execute(async (trx) => {
         // Two instances starting together on an empty PostgreSQL database would both count no
         // user and insert; the second then failed its start on the unique email.
-        await lockAdministratorChanges(trx);
+        await createUsersRepository(trx).lockAdministratorChanges();
         if ((await createUsersRepository(trx).count()) > 0) return null;
-        const administrator = await trx.selectFrom('roles').select('id').where('built_in', '=', 'Administrator').executeTakeFirstOrThrow();
-        return insertUser(trx, SYSTEM_ACTOR, { email: admin.email, password: admin.password, name: 'Administrator' }, [administrator.id]);
+        return insertUser(trx, SYSTEM_ACTOR, { email: admin.email, password: admin.password, name: 'Administrator' }, [
+          await createRolesRepository(trx).builtInId('Administrator'),
+        ]);
       });
       return row === null ? null : (await toUsers(db, [row]))[0]!;
     },
@@ -490,11 +474,7 @@ export function createUsersService(deps: {
       if ((await createUsersRepository(db).count()) > 0) return null;
       const token = randomBytes(32).toString('base64url');
       const hash = createHash('sha256').update(token).digest('base64url');
-      await db
-        .insertInto('settings')
-        .values({ key: SETUP_TOKEN_SETTING, value: hash })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
-        .execute();
+      await createUsersRepository(db).saveSetupTokenHash(hash);
       return token;
     },
 
