@@ -21,6 +21,8 @@ export interface Config {
   readonly audience: string;
   /** Access-token lifetime in seconds; also how long a retired signing key keeps verifying. */
   readonly accessTokenTtlSeconds: number;
+  /** The longest a new client secret may live, in days; new secrets expire after it unless told sooner. Null: no maximum. */
+  readonly secretMaxLifetimeDays: number | null;
   /** The first Administrator, created at start when no user exists yet. */
   readonly admin: { readonly email: string; readonly password: string } | null;
   /** pino level for the server's logs. */
@@ -104,6 +106,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const audience = value('KOIOS_AUDIENCE') ?? issuer;
   const accessTokenTtlSeconds = parseInteger('KOIOS_ACCESS_TOKEN_TTL', value('KOIOS_ACCESS_TOKEN_TTL') ?? '3600', 60, 86_400);
 
+  const maxLifetime = value('KOIOS_SECRET_MAX_LIFETIME_DAYS');
+  const secretMaxLifetimeDays = maxLifetime === undefined ? null : parseInteger('KOIOS_SECRET_MAX_LIFETIME_DAYS', maxLifetime, 1, 36_500);
+
   const adminEmail = value('KOIOS_ADMIN_EMAIL');
   const adminPassword = env['KOIOS_ADMIN_PASSWORD'] === '' ? undefined : env['KOIOS_ADMIN_PASSWORD'];
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -132,6 +137,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     issuer,
     audience,
     accessTokenTtlSeconds,
+    secretMaxLifetimeDays,
     admin: adminEmail !== undefined && adminPassword !== undefined ? Object.freeze({ email: adminEmail, password: adminPassword }) : null,
     logLevel: logLevel as LogLevel,
     trustProxy: Object.freeze(trustProxy),

@@ -12,6 +12,7 @@ import { createTokenService } from './modules/oauth/token.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
 import { createClientsService } from './modules/clients/clients.service.js';
+import { createClientsRepository } from './modules/clients/clients.repository.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './modules/clients/last-used.js';
 import { createRolesService } from './modules/roles/roles.service.js';
 import { createUsersService } from './modules/users/users.service.js';
@@ -19,8 +20,8 @@ import type { MasterKey } from './modules/master-key/master-key.js';
 import { loadSecretKey, rotateMasterKey, sealKeysAtRest } from './modules/master-key/sealed-keys.js';
 import { createThrottle, type ThrottleLimits } from './throttling/throttle.service.js';
 
-/** What the token service needs of the configuration. */
-export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
+/** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
+export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays'>>;
 
 export interface ServicesOptions {
   readonly database: DatabaseHandle;
@@ -57,7 +58,18 @@ export async function createServices(options: ServicesOptions) {
   const lastUsed: LastUsedRecorder = createLastUsedRecorder(db, logger, options.lastUsedFlushMs);
   const roles = createRolesService({ db, clock, changes });
   await roles.ensureBuiltIns();
-  const clients = createClientsService({ db, clock, hasher, changes, lastUsed });
+  const previousSecretUsed = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) =>
+    createClientsRepository(trx).touchPreviousSecretUsed(batch),
+  );
+  const clients = createClientsService({
+    db,
+    clock,
+    hasher,
+    changes,
+    lastUsed,
+    previousSecretUsed,
+    secretMaxLifetimeDays: options.tokenSettings.secretMaxLifetimeDays ?? null,
+  });
 
   const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds, masterKey });
   await signingKeys.start();
@@ -113,7 +125,7 @@ export async function createServices(options: ServicesOptions) {
      */
     async stop(deadline?: number): Promise<{ droppedLastUsed: number }> {
       stopHousekeeping();
-      const droppedLastUsed = await lastUsed.stop(deadline);
+      const [droppedLastUsed] = await Promise.all([lastUsed.stop(deadline), previousSecretUsed.stop(deadline)]);
       await failures.stop();
       await changes.stop();
       return { droppedLastUsed };

@@ -8,6 +8,8 @@ export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 200;
 export const BULK_MAX_IDS = 1000;
 export const SEARCH_MAX_LENGTH = 200;
+/** The longest a rotated-out secret may keep working beside the new one: 30 days, in seconds. */
+export const KEEP_PREVIOUS_MAX_SECONDS = 2_592_000;
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -64,6 +64,13 @@ export interface ApiClientsTable {
   secret_hint: string;
   /** Moves on at each regeneration; tokens carry the generation they were minted under. */
   secret_generation: number;
+  /** When the current secret stops working; null: never (migration 2026-12-03T0004). */
+  secret_expires_at: string | null;
+  /** The secret the current one replaced, kept working until `previous_secret_expires_at`; its generation is `secret_generation - 1`. */
+  previous_secret_hash: string | null;
+  previous_secret_hint: string | null;
+  previous_secret_expires_at: string | null;
+  previous_secret_last_used_at: string | null;
   last_used_at: string | null;
   created_at: string;
   updated_at: string;

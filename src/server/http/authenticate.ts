@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
 import type { Sessions } from '../modules/auth/sessions.js';
 import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
-import type { TokenService } from '../modules/oauth/token.service.js';
+import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +50,7 @@ export interface AuthenticatorDeps {
   readonly config: Pick<Config, 'issuer'>;
   readonly tokens: TokenService;
   readonly failures: AuthFailureRecorder;
-  readonly recordUse: (clientId: string) => void;
+  readonly recordUse: (clientId: string, secretUsed: SecretUsed) => void;
   readonly sessions: Sessions;
 }
 
@@ -91,7 +91,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.
         throw new Unauthenticated('the access token is invalid, expired or revoked');
       }
-      recordUse(result.client.id);
+      recordUse(result.client.id, result.secretUsed);
       const actor: Actor = { type: 'client', id: result.client.id, name: result.client.name, permissions: result.permissions };
       request.principal = actor;
       request.principalVia = 'bearer';

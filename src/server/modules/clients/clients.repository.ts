@@ -26,6 +26,10 @@ const clientColumns = [
   'api_clients.role_id',
   'api_clients.secret_hint',
   'api_clients.secret_generation',
+  'api_clients.secret_expires_at',
+  'api_clients.previous_secret_hint',
+  'api_clients.previous_secret_expires_at',
+  'api_clients.previous_secret_last_used_at',
   'api_clients.last_used_at',
   'api_clients.created_at',
   'api_clients.updated_at',
@@ -180,6 +184,19 @@ export function createClientsRepository(db: Executor) {
           .set({ last_used_at: at })
           .where('id', '=', id)
           .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+          .execute();
+      }
+    },
+
+    /** Writes coalesced last uses of previous secrets, of clients that still have one; never moves a time backwards. */
+    async touchPreviousSecretUsed(entries: ReadonlyMap<string, string>): Promise<void> {
+      for (const [id, at] of entries) {
+        await db
+          .updateTable('api_clients')
+          .set({ previous_secret_last_used_at: at })
+          .where('id', '=', id)
+          .where('previous_secret_hash', 'is not', null)
+          .where((eb) => eb.or([eb('previous_secret_last_used_at', 'is', null), eb('previous_secret_last_used_at', '<', at)]))
           .execute();
       }
     },

@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import type { Executor } from '../../db/database.js';
 import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
-import { BadInput, ProblemCollector } from '../../errors.js';
+import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
 import { BULK_MAX_IDS, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
 import { sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -17,6 +17,7 @@ import { checkId, findByIdOrThrow } from '../../ids.js';
 import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSortField, type ClientStatusFilter } from './clients.repository.js';
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
+import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
 
 /** The API client as every door shows it. Never carries the secret or its hash. */
 export interface ApiClient {
@@ -27,8 +28,18 @@ export interface ApiClient {
   readonly role: { readonly id: string; readonly name: string } | null;
   readonly secretHint: string;
   readonly lastUsedAt: string | null;
+  /** When the current secret stops working; null: never. */
+  readonly secretExpiresAt: string | null;
+  /** The secret the current one replaced, while it still works beside it. */
+  readonly previousSecret: PreviousSecret | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+export interface PreviousSecret {
+  readonly hint: string;
+  readonly expiresAt: string;
+  readonly lastUsedAt: string | null;
 }
 
 export interface ApiClientWithSecret {
@@ -41,6 +52,15 @@ export interface CreateClientInput {
   readonly name: string;
   readonly description?: string | null;
   readonly roleId?: string | null;
+  /** When the secret stops working; absent or null: never, or the installation's maximum lifetime. */
+  readonly secretExpiresAt?: string | null;
+}
+
+export interface RegenerateSecretInput {
+  /** Seconds the replaced secret keeps working beside the new one; 0 or absent: it stops at once. */
+  readonly keepPreviousFor?: number;
+  /** When the new secret stops working; absent or null: never, or the installation's maximum lifetime. */
+  readonly expiresAt?: string | null;
 }
 
 export interface UpdateClientInput {
@@ -49,6 +69,8 @@ export interface UpdateClientInput {
   readonly enabled?: boolean;
   /** `null` removes the role. */
   readonly roleId?: string | null;
+  /** `null`: the current secret never expires (refused when a maximum lifetime is configured). */
+  readonly secretExpiresAt?: string | null;
 }
 
 export interface ListClientsInput {
@@ -109,8 +131,13 @@ function requestedRoleId(input: UpdateClientInput): string | null | undefined {
   return input.roleId === undefined ? undefined : input.roleId === null ? null : String(input.roleId).toLowerCase();
 }
 
-/** What an update asks to change of a stored client; `role` is the new role, already checked. */
-function clientChanges(before: ClientRecord, input: UpdateClientInput, role: { id: string; name: string } | null): ChangeSet<ApiClientUpdate> {
+/** What an update asks to change of a stored client; `role` is the new role and `secretExpiresAt` the new expiry, both already checked. */
+function clientChanges(
+  before: ClientRecord,
+  input: UpdateClientInput,
+  role: { id: string; name: string } | null,
+  secretExpiresAt: string | null | undefined,
+): ChangeSet<ApiClientUpdate> {
   const name = input.name === undefined ? undefined : normalizeName(input.name);
   const target = clientTarget({ id: before.id, name: name ?? before.name });
   return changeSet<ApiClientUpdate>(
@@ -145,6 +172,12 @@ function clientChanges(before: ClientRecord, input: UpdateClientInput, role: { i
         },
       }),
     }),
+    compareField({
+      current: before.secret_expires_at,
+      requested: secretExpiresAt,
+      columns: (value) => ({ secret_expires_at: value }),
+      audit: (change) => ({ action: 'client.updated', target, details: { secretExpiresAt: change } }),
+    }),
   );
 }
 
@@ -154,10 +187,25 @@ export interface ClientsServiceDeps {
   readonly hasher: SecretHasher;
   readonly changes: ChangeFeed;
   readonly lastUsed: LastUsedRecorder;
+  /** The last use of each previous secret, coalesced like `lastUsed`. */
+  readonly previousSecretUsed: LastUsedRecorder;
+  /** The installation's maximum secret lifetime in days; null: none. */
+  readonly secretMaxLifetimeDays: number | null;
 }
 
 export function createClientsService(deps: ClientsServiceDeps) {
-  const { db, clock, hasher, changes, lastUsed } = deps;
+  const { db, clock, hasher, changes, lastUsed, previousSecretUsed } = deps;
+  const lifetime = createSecretLifetime(deps.secretMaxLifetimeDays);
+
+  /** The previous secret while it still works; an ended overlap shows as none. */
+  const previousSecretOf = (row: ClientRecord): PreviousSecret | null =>
+    row.previous_secret_hint === null || row.previous_secret_expires_at === null || Date.parse(row.previous_secret_expires_at) <= clock.now().getTime()
+      ? null
+      : {
+          hint: row.previous_secret_hint,
+          expiresAt: row.previous_secret_expires_at,
+          lastUsedAt: previousSecretUsed.latest(row.id, row.previous_secret_last_used_at),
+        };
 
   const toApiClient = (row: ClientRecord): ApiClient => ({
     id: row.id,
@@ -168,6 +216,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     secretHint: row.secret_hint,
     // A use not yet written (coalesced) is still shown.
     lastUsedAt: lastUsed.latest(row.id, row.last_used_at),
+    secretExpiresAt: row.secret_expires_at,
+    previousSecret: previousSecretOf(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -196,13 +246,16 @@ export function createClientsService(deps: ClientsServiceDeps) {
     if (role !== undefined) requireHoldsAll(actor, permissionsOfRole(role), `the client's role ${role.name}`);
   }
 
-  function checkCreateInput(input: CreateClientInput): void {
+  /** Checks the input; returns the new secret's expiry. */
+  function checkCreateInput(input: CreateClientInput, nowMs: number): string | null {
     const problems = new ProblemCollector();
     problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'is required and must be a string');
     if (input.description !== undefined && input.description !== null) {
       problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
     }
+    const secretExpiresAt = lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
     problems.throwIfAny();
+    return secretExpiresAt;
   }
 
   let lastUsedTime = { ms: -1, at: '' };
@@ -210,11 +263,12 @@ export function createClientsService(deps: ClientsServiceDeps) {
   const service = {
     async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:create');
-      checkCreateInput(input);
+      const now = clock.now();
+      const secretExpiresAt = checkCreateInput(input, now.getTime());
       if (input.roleId !== undefined && input.roleId !== null) requirePermission(actor, 'roles:assign');
       const id = randomUUID();
       const secret = hasher.generate();
-      const at = clock.now().toISOString();
+      const at = now.toISOString();
       const name = normalizeName(input.name);
       const description = input.description === undefined || input.description === null || input.description.trim() === '' ? null : input.description;
       const row = await changes.transaction(async (trx, recordChange) => {
@@ -232,12 +286,17 @@ export function createClientsService(deps: ClientsServiceDeps) {
           secret_hash: secret.hash,
           secret_hint: secret.hint,
           secret_generation: 1,
+          secret_expires_at: secretExpiresAt,
           last_used_at: null,
           created_at: at,
           updated_at: at,
         });
         await recordAudit(trx, clock, actor, [
-          { action: 'client.created', target: clientTarget({ id, name }), details: { role: role === null ? null : { id: role.id, name: role.name } } },
+          {
+            action: 'client.created',
+            target: clientTarget({ id, name }),
+            details: { role: role === null ? null : { id: role.id, name: role.name }, secretExpiresAt },
+          },
         ]);
         return findRow(trx, id);
       });
@@ -284,12 +343,15 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const touchesDetails = input.name !== undefined || input.description !== undefined || input.enabled !== undefined;
       if (touchesDetails) requirePermission(actor, 'clients:update');
       if (input.roleId !== undefined) requirePermission(actor, 'roles:assign');
-      if (!touchesDetails && input.roleId === undefined) requirePermission(actor, 'clients:update');
+      // The secret's expiry is part of the credentials, as is regenerating it.
+      if (input.secretExpiresAt !== undefined) requirePermission(actor, 'clients:secrets');
+      if (!touchesDetails && input.roleId === undefined && input.secretExpiresAt === undefined) requirePermission(actor, 'clients:update');
       const problems = new ProblemCollector();
       if (input.name !== undefined) problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'must be a string');
       if (input.description !== undefined && input.description !== null)
         problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
+      const secretExpiresAt = lifetime.forChange(input.secretExpiresAt, 'secretExpiresAt', clock.now().getTime(), problems);
       problems.throwIfAny();
 
       const row = await changes.transaction(async (trx, recordChange) => {
@@ -302,7 +364,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         // role was checked above).
         const role =
           typeof input.roleId === 'string' && requestedRoleId(input) !== before.role_id ? await assignableRole(trx, actor, input.roleId, 'roleId') : null;
-        const { patch, audit } = clientChanges(before, input, role);
+        const { patch, audit } = clientChanges(before, input, role, secretExpiresAt);
         if (audit.length === 0) return before;
         await createClientsRepository(trx).update(id, { ...patch, updated_at: clock.now().toISOString() });
         await recordAudit(trx, clock, actor, audit);
@@ -325,28 +387,77 @@ export function createClientsService(deps: ClientsServiceDeps) {
         recordChange({ kind: 'client', id: row.id });
       });
       lastUsed.forget(id.toLowerCase());
+      previousSecretUsed.forget(id.toLowerCase());
     },
 
-    /** Replaces the secret: the old hash is overwritten and the generation moves on, killing its tokens. */
-    async regenerateSecret(actor: Actor, id: string): Promise<ApiClientWithSecret> {
+    /**
+     * Replaces the secret and moves the generation on. Without `keepPreviousFor` the old secret and
+     * its tokens die at once; with it they keep working until then (never past the old secret's own
+     * expiry). A rotation during an overlap ends that overlap: the previous secret is always the
+     * one just replaced.
+     */
+    async regenerateSecret(actor: Actor, id: string, input: RegenerateSecretInput = {}): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:secrets');
+      const now = clock.now();
+      const problems = new ProblemCollector();
+      const keepPreviousFor = checkKeepPreviousFor(input.keepPreviousFor, problems);
+      const expiresAt = lifetime.forNewSecret(input.expiresAt, 'expiresAt', now.getTime(), problems);
+      problems.throwIfAny();
       const secret = hasher.generate();
       const row = await changes.transaction(async (trx, recordChange) => {
         const before = await findRow(trx, id);
         recordChange({ kind: 'client', id: before.id });
         await requireHoldsClientRole(trx, actor, before);
-        await createClientsRepository(trx).update(before.id, {
+        const repository = createClientsRepository(trx);
+        const overlapEndMs = Math.min(
+          now.getTime() + keepPreviousFor * 1000,
+          before.secret_expires_at === null ? Infinity : Date.parse(before.secret_expires_at),
+        );
+        const current = overlapEndMs > now.getTime() ? await repository.findCredentials(before.id) : undefined;
+        await repository.update(before.id, {
           secret_hash: secret.hash,
           secret_hint: secret.hint,
           secret_generation: before.secret_generation + 1,
-          updated_at: clock.now().toISOString(),
+          secret_expires_at: expiresAt,
+          previous_secret_hash: current?.secret_hash ?? null,
+          previous_secret_hint: current === undefined ? null : before.secret_hint,
+          previous_secret_expires_at: current === undefined ? null : new Date(overlapEndMs).toISOString(),
+          previous_secret_last_used_at: null,
+          updated_at: now.toISOString(),
         });
         await recordAudit(trx, clock, actor, [
-          { action: 'client.secret_regenerated', target: clientTarget(before), details: { generation: before.secret_generation + 1 } },
+          {
+            action: 'client.secret_regenerated',
+            target: clientTarget(before),
+            details: { generation: before.secret_generation + 1, keepPreviousFor, expiresAt },
+          },
         ]);
         return findRow(trx, before.id);
       });
+      previousSecretUsed.forget(row.id);
       return { client: toApiClient(row), clientSecret: secret.secret };
+    },
+
+    /** Ends a rotation's overlap now: the previous secret and every token minted with it stop working. */
+    async endPreviousSecret(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'clients:secrets');
+      await changes.transaction(async (trx, recordChange) => {
+        const before = await findRow(trx, id);
+        await requireHoldsClientRole(trx, actor, before);
+        if (previousSecretOf(before) === null) throw new NotFound('previous secret of API client', before.id);
+        await createClientsRepository(trx).update(before.id, {
+          previous_secret_hash: null,
+          previous_secret_hint: null,
+          previous_secret_expires_at: null,
+          previous_secret_last_used_at: null,
+          updated_at: clock.now().toISOString(),
+        });
+        await recordAudit(trx, clock, actor, [
+          { action: 'client.previous_secret_ended', target: clientTarget(before), details: { generation: before.secret_generation - 1 } },
+        ]);
+        recordChange({ kind: 'client', id: before.id });
+      });
+      previousSecretUsed.forget(id.toLowerCase());
     },
 
     /** Up to 1,000 ids in one transaction; ids that do not exist, or that the caller may not touch, are reported, not fatal. */
@@ -394,7 +505,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         recordChange(...changed.map((id) => ({ kind: 'client' as const, id })));
         return { action, succeeded, notFound, refused, changed };
       });
-      if (action === 'delete') result.succeeded.forEach((id) => lastUsed.forget(id));
+      if (action === 'delete') result.succeeded.forEach((id) => (lastUsed.forget(id), previousSecretUsed.forget(id)));
       return result;
     },
 
@@ -421,12 +532,13 @@ export function createClientsService(deps: ClientsServiceDeps) {
       return new Map(ids.map((id) => [id, byId.get(id.toLowerCase()) ?? null]));
     },
 
-    /** Notes a successful authentication; written coalesced, never one write per request. */
-    recordUse(id: string): void {
+    /** Notes a successful authentication, and whether the previous secret made it; written coalesced, never one write per request. */
+    recordUse(id: string, secretUsed: 'current' | 'previous' = 'current'): void {
       // Every authenticated request lands here; many share a millisecond, so they share its text.
       const ms = clock.now().getTime();
       if (ms !== lastUsedTime.ms) lastUsedTime = { ms, at: new Date(ms).toISOString() };
       lastUsed.record(id, lastUsedTime.at);
+      if (secretUsed === 'previous') previousSecretUsed.record(id, lastUsedTime.at);
     },
   };
   return service;

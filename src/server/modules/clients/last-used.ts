@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema.js';
 import { createClientsRepository } from './clients.repository.js';
@@ -26,7 +26,18 @@ export interface LastUsedRecorder {
 
 export const LAST_USED_FLUSH_INTERVAL_MS = 5000;
 
-export function createLastUsedRecorder(db: Kysely<Database>, logger?: Logger, intervalMs = LAST_USED_FLUSH_INTERVAL_MS): LastUsedRecorder {
+/** Writes a batch of uses (client id → time) in one transaction. */
+export type LastUsedWriter = (trx: Transaction<Database>, batch: ReadonlyMap<string, string>) => Promise<void>;
+
+const writeClientLastUsed: LastUsedWriter = (trx, batch) => createClientsRepository(trx).touchLastUsed(batch);
+
+/** `write` stores a batch: by default the clients' `last_used_at`; the previous secrets' last use has its own. */
+export function createLastUsedRecorder(
+  db: Kysely<Database>,
+  logger?: Logger,
+  intervalMs = LAST_USED_FLUSH_INTERVAL_MS,
+  write: LastUsedWriter = writeClientLastUsed,
+): LastUsedRecorder {
   let pending = new Map<string, string>();
   let writing = new Map<string, string>();
   let flushing: Promise<void> = Promise.resolve();
@@ -38,7 +49,7 @@ export function createLastUsedRecorder(db: Kysely<Database>, logger?: Logger, in
       pending = new Map();
       writing = batch;
       try {
-        await db.transaction().execute((trx) => createClientsRepository(trx).touchLastUsed(batch));
+        await db.transaction().execute((trx) => write(trx, batch));
       } catch (error) {
         // Keep the uses for the next attempt rather than lose them while the database is away.
         for (const [id, at] of batch) if ((pending.get(id) ?? '') < at) pending.set(id, at);

@@ -4,7 +4,8 @@ import type { Database } from '../../db/schema.js';
 import { createTokensRepository } from './tokens.repository.js';
 
 /** Why an authentication was refused, as an admin reads it (never with the secret or the token). */
-export type FailureReason = 'bad_secret' | 'disabled' | 'unknown_client' | 'throttled' | 'revoked_token' | 'stale_secret' | 'expired_token' | 'invalid_token';
+export type FailureReason =
+  'bad_secret' | 'disabled' | 'expired' | 'unknown_client' | 'throttled' | 'revoked_token' | 'stale_secret' | 'expired_token' | 'invalid_token';
 
 /**
  * Counts refused authentications per client and reason, coalesced in memory and written every few

@@ -14,6 +14,13 @@ export interface ClientState {
   readonly enabled: boolean;
   readonly secretHash: string;
   readonly secretGeneration: number;
+  /** When the current secret, and every token minted with it, stops working (epoch ms); null: never. */
+  readonly secretExpiresAtMs: number | null;
+  /**
+   * The secret the current one replaced, while a rotation's overlap lasts: its hash, and when it
+   * and the tokens minted with it (generation `secretGeneration - 1`) stop working (epoch ms).
+   */
+  readonly previousSecret: { readonly hash: string; readonly expiresAtMs: number } | null;
   readonly roleId: string | null;
   /** The role's permissions as they are now. */
   readonly permissions: ReadonlySet<PermissionKey>;
@@ -86,6 +93,11 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
       enabled: row.enabled === 1,
       secretHash: row.secret_hash,
       secretGeneration: row.secret_generation,
+      secretExpiresAtMs: row.secret_expires_at === null ? null : Date.parse(row.secret_expires_at),
+      previousSecret:
+        row.previous_secret_hash === null || row.previous_secret_expires_at === null
+          ? null
+          : { hash: row.previous_secret_hash, expiresAtMs: Date.parse(row.previous_secret_expires_at) },
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),

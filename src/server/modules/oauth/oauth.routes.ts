@@ -4,9 +4,8 @@ import { Unavailable } from '../../errors.js';
 import { methodsOtherThan } from '../../http/method-not-allowed.js';
 import { problem, sendProblem } from '../../http/problem.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
-import type { ClientState } from './client-state.js';
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
-import type { ClientCredentials, TokenService } from './token.service.js';
+import type { AuthenticatedClient, ClientCredentials, TokenService } from './token.service.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** A parsed form body; a repeated parameter is an error (RFC 6749 §3.2), so values are single. */
@@ -158,7 +157,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         return handler(request, reply, formOf(request));
       };
 
-    const authenticate = (request: FastifyRequest, form: Form): Promise<ClientState> => tokens.authenticateClient(credentialsOf(request, form), request.ip);
+    const authenticate = (request: FastifyRequest, form: Form): Promise<AuthenticatedClient> =>
+      tokens.authenticateClient(credentialsOf(request, form), request.ip);
 
     scope.post(
       '/oauth/token',
@@ -167,7 +167,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
-        const response = await tokens.issue(client, form.get('scope'));
+        const response = await tokens.issue(client, form.get('scope'), client.secretUsed);
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),
     );

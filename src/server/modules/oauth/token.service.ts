@@ -28,8 +28,23 @@ export interface TokenResponse {
   readonly scope: string;
 }
 
+/** Which of a client's secrets a caller proved: the current one, or the one it replaced while a rotation's overlap lasts. */
+export type SecretUsed = 'current' | 'previous';
+
+/** A client state as its caller authenticated. */
+export interface AuthenticatedClient extends ClientState {
+  readonly secretUsed: SecretUsed;
+}
+
 export type TokenCheck =
-  | { readonly ok: true; readonly claims: AccessTokenClaims; readonly client: ClientState; readonly permissions: ReadonlySet<PermissionKey> }
+  | {
+      readonly ok: true;
+      readonly claims: AccessTokenClaims;
+      readonly client: ClientState;
+      readonly permissions: ReadonlySet<PermissionKey>;
+      /** The secret the token was minted with. */
+      readonly secretUsed: SecretUsed;
+    }
   | { readonly ok: false; readonly reason: FailureReason; readonly clientId: string | null };
 
 interface VerifiedToken {
@@ -49,7 +64,7 @@ export interface TokenServiceDeps {
   readonly throttle: Throttle;
   readonly failures: AuthFailureRecorder;
   readonly changes: ChangeFeed;
-  readonly recordUse: (clientId: string) => void;
+  readonly recordUse: (clientId: string, secretUsed: SecretUsed) => void;
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
@@ -80,6 +95,9 @@ function grantedTo(client: ClientState, scope: string): ReadonlySet<PermissionKe
   return granted;
 }
 
+/** Whether a secret expiring at `expiresAtMs` (null: never) still works at `nowMs`. */
+const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAtMs === null || expiresAtMs > nowMs;
+
 /** The OAuth 2.0 token service: client authentication, issuance, verification, introspection and revocation. */
 export function createTokenService(deps: TokenServiceDeps) {
   const { config, clock, hasher, clientStates, signingKeys, throttle, failures } = deps;
@@ -104,10 +122,12 @@ export function createTokenService(deps: TokenServiceDeps) {
 
   const service = {
     /**
-     * RFC 6749 §2.3.1. The same work for an unknown id, a wrong secret and a disabled client,
-     * and the same answer; a guess is counted before its secret is compared (see throttle.ts).
+     * RFC 6749 §2.3.1. The same work for an unknown id, a wrong or expired secret and a disabled
+     * client, and the same answer; a guess is counted before its secret is compared (see throttle.ts).
+     * The presented secret is compared with both the current and the previous secret (or a dummy),
+     * always, so the time of an answer does not tell whether a rotation is under way.
      */
-    async authenticateClient(credentials: ClientCredentials, address: string): Promise<ClientState> {
+    async authenticateClient(credentials: ClientCredentials, address: string): Promise<AuthenticatedClient> {
       const clientId = UUID_PATTERN.test(credentials.clientId) ? credentials.clientId.toLowerCase() : null;
       const keys = { subject: clientId === null ? null : `client:${clientId}`, address };
       const refuse = (retryAfterSeconds: number, knownId: string | null): never => {
@@ -119,19 +139,30 @@ export function createTokenService(deps: TokenServiceDeps) {
       const state = clientId === null ? null : await clientStates.get(clientId);
       // The secret is compared under a slot taken before it (see throttle.ts).
       let secretMatches = false;
+      let secretUsable = false;
+      let secretUsed: SecretUsed = 'current';
       const guarded = await throttle.guard(keys, () => {
-        secretMatches = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
-        return secretMatches && state?.enabled === true;
+        const current = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
+        const previous = hasher.verify(credentials.clientSecret, state?.previousSecret?.hash ?? null);
+        const nowMs = clock.now().getTime();
+        secretMatches = current || previous;
+        secretUsed = current ? 'current' : 'previous';
+        secretUsable = current ? isLive(state?.secretExpiresAtMs ?? null, nowMs) : previous && isLive(state?.previousSecret?.expiresAtMs ?? 0, nowMs);
+        return secretUsable && state?.enabled === true;
       });
       if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
-      if (guarded.passed && state !== null) return state;
-      const reason: FailureReason = state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : 'disabled';
+      if (guarded.passed && state !== null) return { ...state, secretUsed };
+      const reason: FailureReason =
+        state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : secretUsable ? 'disabled' : secretUsed === 'current' ? 'expired' : 'stale_secret';
       failures.record(state?.id ?? null, reason, address);
       throw new InvalidClient(credentials.usedBasic);
     },
 
-    /** RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them. */
-    async issue(client: ClientState, requestedScope: string | undefined): Promise<TokenResponse> {
+    /**
+     * RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them,
+     * minted with the secret the client authenticated with and never outliving it.
+     */
+    async issue(client: ClientState, requestedScope: string | undefined, secretUsed: SecretUsed = 'current'): Promise<TokenResponse> {
       let granted: PermissionKey[];
       if (requestedScope === undefined || requestedScope.trim() === '') {
         granted = sortPermissionKeys(client.permissions);
@@ -142,6 +173,9 @@ export function createTokenService(deps: TokenServiceDeps) {
         granted = sortPermissionKeys(requested as PermissionKey[]);
       }
       const now = Math.floor(clock.now().getTime() / 1000);
+      const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
+      const secretExpiresAtMs = previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs;
+      const exp = Math.min(now + config.accessTokenTtlSeconds, secretExpiresAtMs === null ? Infinity : Math.floor(secretExpiresAtMs / 1000));
       const scope = granted.join(' ');
       await signingKeys.settled();
       const key = signingKeys.current();
@@ -149,20 +183,21 @@ export function createTokenService(deps: TokenServiceDeps) {
         iss: config.issuer,
         sub: client.id,
         aud: config.audience,
-        exp: now + config.accessTokenTtlSeconds,
+        exp,
         iat: now,
         jti: randomUUID(),
         client_id: client.id,
         scope,
-        gen: client.secretGeneration,
+        gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
       };
-      deps.recordUse(client.id);
-      return { access_token: await signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: config.accessTokenTtlSeconds, scope };
+      deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
+      return { access_token: await signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: exp - now, scope };
     },
 
     /**
      * Everything that makes a token dead: signature, issuer, audience, expiry, then
-     * the client's live state: exists, enabled, same secret generation, token not revoked.
+     * the client's live state: exists, enabled, minted with a secret still live (the current one,
+     * unexpired, or the previous one while its overlap lasts), token not revoked.
      * Permissions are the role's now, intersected with the token's scope.
      */
     async check(token: string): Promise<TokenCheck> {
@@ -172,9 +207,16 @@ export function createTokenService(deps: TokenServiceDeps) {
       const client = await clientStates.get(claims.sub);
       if (client === null) return { ok: false, reason: 'unknown_client', clientId: null };
       if (!client.enabled) return { ok: false, reason: 'disabled', clientId: client.id };
-      if (client.secretGeneration !== claims.gen) return { ok: false, reason: 'stale_secret', clientId: client.id };
+      let secretUsed: SecretUsed = 'current';
+      if (claims.gen === client.secretGeneration) {
+        if (!isLive(client.secretExpiresAtMs, nowMs)) return { ok: false, reason: 'expired', clientId: client.id };
+      } else if (claims.gen === client.secretGeneration - 1 && isLive(client.previousSecret?.expiresAtMs ?? 0, nowMs)) {
+        secretUsed = 'previous';
+      } else {
+        return { ok: false, reason: 'stale_secret', clientId: client.id };
+      }
       if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
-      return { ok: true, claims, client, permissions: grantedTo(client, claims.scope) };
+      return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
     },
 
     /** RFC 7662: a caller sees its own tokens, or any token if it may read clients; a dead token is only `active: false`. */
