@@ -1,74 +1,48 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import {
-  browserAvailable,
-  notification as notificationOf,
-  toggle,
-  focused,
-  launchBrowser,
-  newConsoleContext,
-  screenshot,
-  unnamedControls,
-  useTheme,
-} from './support/browser.js';
-import { callApi, requestToken, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+import { notification as notificationOf, toggle, focused, screenshot, unnamedControls, useTheme } from './support/browser.js';
+import { callApi, requestToken } from './support/console-server.js';
+import { consoleSuite } from './support/console-suite.js';
 
 /**
  * The product description of API clients (seed/api-clients.txt), sentence by sentence, in a real
  * browser against the real server serving the built console.
  */
-describe.runIf(browserAvailable())('the API clients console', () => {
-  let console_: ConsoleServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+consoleSuite('the API clients console', { signIn: false }, (suite) => {
   /** The client created through the console, and what the one-time dialog showed. */
   const created = { id: '', secret: '', name: 'Billing export' };
   let accessToken = '';
 
-  const notification = (text: string | RegExp) => notificationOf(page, text);
-  const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
-
-  beforeAll(async () => {
-    console_ = await startConsoleServer();
-    browser = await launchBrowser();
-    context = await newConsoleContext(browser, console_.url);
-    page = await context.newPage();
-  }, 240_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await console_?.close();
-  });
+  const notification = (text: string | RegExp) => notificationOf(suite.page, text);
+  const row = (name: string) => suite.page.getByRole('row').filter({ has: suite.page.getByRole('link', { name, exact: true }) });
 
   it('sends a visitor without a session to Sign in, and back to the page they asked for', async () => {
-    await page.goto('/system/connections?sort=name');
-    await page.waitForURL(/\/login\?next=/);
-    await page.getByLabel('Email').fill(console_.admin.email);
-    await page.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'Sign-in failed' }).getByText('The email or password is not right').waitFor();
+    await suite.page.goto('/system/connections?sort=name');
+    await suite.page.waitForURL(/\/login\?next=/);
+    await suite.page.getByLabel('Email').fill(suite.admin.email);
+    await suite.page.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
+    await suite.page.getByRole('button', { name: 'Sign in' }).click();
+    await suite.page.getByRole('alert').filter({ hasText: 'Sign-in failed' }).getByText('The email or password is not right').waitFor();
 
-    await page.getByRole('textbox', { name: 'Password', exact: true }).fill(console_.admin.password);
-    await page.getByRole('textbox', { name: 'Password', exact: true }).press('Enter');
-    await page.waitForURL(/\/system\/connections\?sort=name$/);
-    await page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
-    const navigation = page.getByRole('navigation', { name: 'Main' });
+    await suite.page.getByRole('textbox', { name: 'Password', exact: true }).fill(suite.admin.password);
+    await suite.page.getByRole('textbox', { name: 'Password', exact: true }).press('Enter');
+    await suite.page.waitForURL(/\/system\/connections\?sort=name$/);
+    await suite.page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
+    const navigation = suite.page.getByRole('navigation', { name: 'Main' });
     await navigation.getByRole('link', { name: 'Connections' }).waitFor();
     expect(await navigation.getByText('System').isVisible()).toBe(true);
-    expect(await page.getByRole('button', { name: `Account: ${console_.admin.name}` }).isVisible()).toBe(true);
+    expect(await suite.page.getByRole('button', { name: `Account: ${suite.admin.name}` }).isVisible()).toBe(true);
   });
 
   it('says what to do when there is no client yet', async () => {
-    await page.getByText('No API clients yet').waitFor();
-    await screenshot(page, 'client-list-empty');
+    await suite.page.getByText('No API clients yet').waitFor();
+    await screenshot(suite.page, 'client-list-empty');
   });
 
   it('creates a client from Add API Client: Name required, Description optional, then Create', async () => {
-    await page.getByRole('button', { name: 'Add API Client' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add API Client' });
+    await suite.page.getByRole('button', { name: 'Add API Client' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'Add API Client' });
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.getByText('Name is required').waitFor();
     await dialog.getByLabel('Name').fill('   ');
@@ -77,7 +51,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await dialog.getByLabel('Name').fill('x'.repeat(101));
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.getByText('Name must be at most 100 characters').waitFor();
-    expect(await unnamedControls(page)).toEqual([]);
+    expect(await unnamedControls(suite.page)).toEqual([]);
 
     await dialog.getByLabel('Name').fill(created.name);
     await dialog.getByLabel('Description').fill('Nightly invoice export to the accounting system');
@@ -86,7 +60,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
   });
 
   it('shows the Client ID and the Client Secret once, and cannot be dismissed before the secret is copied', async () => {
-    const dialog = page.getByRole('dialog', { name: 'API client created' });
+    const dialog = suite.page.getByRole('dialog', { name: 'API client created' });
     await dialog.waitFor();
     created.id = await dialog.getByRole('textbox', { name: 'Client ID' }).inputValue();
     created.secret = await dialog.getByRole('textbox', { name: 'Client Secret' }).inputValue();
@@ -95,16 +69,16 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     expect(await dialog.getByText(/will not be shown again/).isVisible()).toBe(true);
 
     await dialog.getByRole('button', { name: 'Copy client secret' }).click();
-    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.secret);
+    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.secret);
     await dialog.getByRole('button', { name: 'Copy client ID' }).click();
-    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
 
-    await page.keyboard.press('Escape');
-    await page.mouse.click(5, 5);
+    await suite.page.keyboard.press('Escape');
+    await suite.page.mouse.click(5, 5);
     expect(await dialog.isVisible()).toBe(true);
     expect(await dialog.getByRole('button', { name: 'Close' }).isDisabled()).toBe(true);
     expect(await dialog.getByRole('button', { name: 'Done' }).isDisabled()).toBe(true);
-    await screenshot(page, 'credentials-dialog');
+    await screenshot(suite.page, 'credentials-dialog');
 
     await dialog.getByRole('checkbox', { name: 'I have copied the secret' }).check();
     await dialog.getByRole('button', { name: 'Done' }).click();
@@ -112,7 +86,7 @@ describe.runIf(browserAvailable())('the API clients console', () => {
   });
 
   it('lists the client with Status, Name, Client ID, Last Used and Created', async () => {
-    const table = page.getByRole('table', { name: 'API clients' });
+    const table = suite.page.getByRole('table', { name: 'API clients' });
     for (const column of ['Status', 'Name', 'Client ID', 'Last Used', 'Created']) {
       await table.getByRole('columnheader', { name: column, exact: true }).waitFor();
     }
@@ -123,55 +97,55 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await client.getByRole('button', { name: `Copy client ID of ${created.name}` }).waitFor();
     // The exact time on hover (the browser's own tooltip, cheap for fifty rows).
     expect(await client.locator('time').first().getAttribute('title')).toMatch(/\d{4}/);
-    expect(await unnamedControls(page)).toEqual([]);
+    expect(await unnamedControls(suite.page)).toEqual([]);
   });
 
   it('gives the new credentials an access token at /oauth/token', async () => {
-    const response = await requestToken(console_.url, created.id, created.secret);
+    const response = await requestToken(suite.url, created.id, created.secret);
     expect(response.status).toBe(200);
     accessToken = ((await response.json()) as { access_token: string }).access_token;
-    const me = await callApi(console_.url, '/api/v1/me', accessToken);
+    const me = await callApi(suite.url, '/api/v1/me', accessToken);
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ type: 'client', id: created.id, name: created.name, permissions: [] });
   });
 
   it('opens the detail page from the row: Overview with Last Activity, Status, Client Credentials and Description', async () => {
     await row(created.name).getByRole('cell').nth(4).click();
-    await page.waitForURL(`**/system/connections/${created.id}`);
-    await page.getByRole('heading', { name: created.name, level: 1 }).waitFor();
-    for (const tab of ['Overview', 'Roles', 'Permissions']) await page.getByRole('tab', { name: tab }).waitFor();
-    expect(await page.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected')).toBe('true');
-    await page.getByRole('region', { name: 'Last Activity' }).waitFor();
-    await page.getByRole('region', { name: 'Status' }).getByText('Enabled', { exact: true }).waitFor();
-    const credentials = page.getByRole('region', { name: 'Client Credentials' });
+    await suite.page.waitForURL(`**/system/connections/${created.id}`);
+    await suite.page.getByRole('heading', { name: created.name, level: 1 }).waitFor();
+    for (const tab of ['Overview', 'Roles', 'Permissions']) await suite.page.getByRole('tab', { name: tab }).waitFor();
+    expect(await suite.page.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected')).toBe('true');
+    await suite.page.getByRole('region', { name: 'Last Activity' }).waitFor();
+    await suite.page.getByRole('region', { name: 'Status' }).getByText('Enabled', { exact: true }).waitFor();
+    const credentials = suite.page.getByRole('region', { name: 'Client Credentials' });
     await credentials.getByText(created.id).waitFor();
     await credentials.getByRole('button', { name: 'Copy client ID' }).click();
-    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
     const masked = credentials.getByRole('button', { name: /regenerate.*client secret/i });
     expect(await masked.textContent()).not.toContain(created.secret);
-    expect(await page.getByLabel('Description').inputValue()).toBe('Nightly invoice export to the accounting system');
+    expect(await suite.page.getByLabel('Description').inputValue()).toBe('Nightly invoice export to the accounting system');
 
-    await page.getByLabel('Description').fill('Nightly invoice export (v2)');
-    await page.getByRole('button', { name: 'Save changes' }).click();
+    await suite.page.getByLabel('Description').fill('Nightly invoice export (v2)');
+    await suite.page.getByRole('button', { name: 'Save changes' }).click();
     await notification('Changes saved').waitFor();
-    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).description).toBe('Nightly invoice export (v2)');
-    await screenshot(page, 'client-overview');
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, created.id)).description).toBe('Nightly invoice export (v2)');
+    await screenshot(suite.page, 'client-overview');
   });
 
   it('shows no permission on the Permissions tab while the client has no role', async () => {
-    await page.getByRole('tab', { name: 'Permissions' }).click();
-    const panel = page.getByRole('tabpanel', { name: 'Permissions' });
+    await suite.page.getByRole('tab', { name: 'Permissions' }).click();
+    const panel = suite.page.getByRole('tabpanel', { name: 'Permissions' });
     for (const category of ['API Clients', 'Roles', 'Users', 'Audit']) await panel.getByRole('heading', { name: category }).waitFor();
     const readClients = panel.getByRole('switch', { name: 'View API clients' });
     expect(await readClients.isChecked()).toBe(false);
     expect(await readClients.getAttribute('aria-readonly')).toBe('true');
-    expect(await unnamedControls(page)).toEqual([]);
-    expect((await callApi(console_.url, '/api/v1/clients', accessToken)).status).toBe(403);
+    expect(await unnamedControls(suite.page)).toEqual([]);
+    expect((await callApi(suite.url, '/api/v1/clients', accessToken)).status).toBe(403);
   });
 
   it('assigns a role on the Roles tab, previewing its permissions first, and the Permissions tab follows', async () => {
-    await page.getByRole('tab', { name: 'Roles' }).click();
-    const panel = page.getByRole('tabpanel', { name: 'Roles' });
+    await suite.page.getByRole('tab', { name: 'Roles' }).click();
+    const panel = suite.page.getByRole('tabpanel', { name: 'Roles' });
     const roles = panel.getByRole('radiogroup', { name: 'Role' });
     expect(await roles.getByRole('radio', { name: 'No role' }).isChecked()).toBe(true);
     await roles.getByRole('radio', { name: 'Administrator' }).waitFor();
@@ -180,173 +154,173 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     await panel.getByRole('heading', { name: 'What Viewer grants' }).waitFor();
     expect(await panel.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
     expect(await panel.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
-    await screenshot(page, 'client-roles');
-    expect(await unnamedControls(page)).toEqual([]);
+    await screenshot(suite.page, 'client-roles');
+    expect(await unnamedControls(suite.page)).toEqual([]);
     // Only a preview so far: the client still has no role.
-    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).role).toBeNull();
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, created.id)).role).toBeNull();
 
     await panel.getByRole('button', { name: 'Save role' }).click();
     await notification(`${created.name} now has the role Viewer`).waitFor();
-    expect((await console_.server.services.clients.get(SYSTEM_ACTOR, created.id)).role?.name).toBe('Viewer');
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, created.id)).role?.name).toBe('Viewer');
 
-    await page.getByRole('tab', { name: 'Permissions' }).click();
-    const permissions = page.getByRole('tabpanel', { name: 'Permissions' });
+    await suite.page.getByRole('tab', { name: 'Permissions' }).click();
+    const permissions = suite.page.getByRole('tabpanel', { name: 'Permissions' });
     await permissions.getByText('Effective permissions from the role').waitFor();
     await permissions.getByRole('switch', { name: 'View API clients', checked: true }).waitFor();
     expect(await permissions.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
     expect(await permissions.getByRole('switch', { name: 'Create API clients' }).isChecked()).toBe(false);
-    await screenshot(page, 'client-permissions');
-    await page.getByRole('tab', { name: 'Activity' }).click();
-    await page.getByRole('tabpanel', { name: 'Activity' }).getByText('Changed the role').waitFor();
-    await screenshot(page, 'client-activity');
+    await screenshot(suite.page, 'client-permissions');
+    await suite.page.getByRole('tab', { name: 'Activity' }).click();
+    await suite.page.getByRole('tabpanel', { name: 'Activity' }).getByText('Changed the role').waitFor();
+    await screenshot(suite.page, 'client-activity');
     // A token minted now carries the role's permissions (one minted before had an empty scope).
-    const token = await requestToken(console_.url, created.id, created.secret);
+    const token = await requestToken(suite.url, created.id, created.secret);
     accessToken = ((await token.json()) as { access_token: string }).access_token;
-    expect((await callApi(console_.url, '/api/v1/clients', accessToken)).status).toBe(200);
+    expect((await callApi(suite.url, '/api/v1/clients', accessToken)).status).toBe(200);
   });
 
   it('disables the client with the switch in the header, and its token is refused; enabling restores it', async () => {
     // The header's switch is the first on the page, named Enabled.
-    const enabled = page.getByRole('switch').first();
-    expect(await enabled.getAttribute('id')).toBe(await page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
+    const enabled = suite.page.getByRole('switch').first();
+    expect(await enabled.getAttribute('id')).toBe(await suite.page.getByRole('switch', { name: 'Enabled', exact: true }).getAttribute('id'));
     expect(await enabled.isChecked()).toBe(true);
 
     await toggle(enabled);
     await notification('API client disabled').waitFor();
-    await page.getByRole('switch', { name: 'Enabled', exact: true, checked: false }).waitFor();
-    await page.getByRole('tab', { name: 'Overview' }).click();
-    await page.getByRole('region', { name: 'Status' }).getByText('Disabled', { exact: true }).waitFor();
-    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(401);
-    expect((await requestToken(console_.url, created.id, created.secret)).status).toBe(401);
+    await suite.page.getByRole('switch', { name: 'Enabled', exact: true, checked: false }).waitFor();
+    await suite.page.getByRole('tab', { name: 'Overview' }).click();
+    await suite.page.getByRole('region', { name: 'Status' }).getByText('Disabled', { exact: true }).waitFor();
+    expect((await callApi(suite.url, '/api/v1/me', accessToken)).status).toBe(401);
+    expect((await requestToken(suite.url, created.id, created.secret)).status).toBe(401);
 
-    await toggle(page.getByRole('switch').first());
+    await toggle(suite.page.getByRole('switch').first());
     await notification('API client enabled').waitFor();
-    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(200);
+    expect((await callApi(suite.url, '/api/v1/me', accessToken)).status).toBe(200);
   });
 
   it('regenerates the secret from the masked secret, after confirmation; the old secret is refused', async () => {
-    await useTheme(page, 'dark');
-    await page.getByRole('tab', { name: 'Overview' }).click();
-    await screenshot(page, 'client-overview');
-    await page.getByRole('tab', { name: 'Roles' }).click();
-    await page.getByRole('tabpanel', { name: 'Roles' }).getByRole('radio', { name: 'Viewer' }).waitFor();
-    await screenshot(page, 'client-roles');
-    await page.getByRole('tab', { name: 'Permissions' }).click();
-    await page.getByRole('tabpanel', { name: 'Permissions' }).getByRole('heading', { name: 'Audit' }).waitFor();
-    await screenshot(page, 'client-permissions');
-    await page.getByRole('tab', { name: 'Overview' }).click();
+    await useTheme(suite.page, 'dark');
+    await suite.page.getByRole('tab', { name: 'Overview' }).click();
+    await screenshot(suite.page, 'client-overview');
+    await suite.page.getByRole('tab', { name: 'Roles' }).click();
+    await suite.page.getByRole('tabpanel', { name: 'Roles' }).getByRole('radio', { name: 'Viewer' }).waitFor();
+    await screenshot(suite.page, 'client-roles');
+    await suite.page.getByRole('tab', { name: 'Permissions' }).click();
+    await suite.page.getByRole('tabpanel', { name: 'Permissions' }).getByRole('heading', { name: 'Audit' }).waitFor();
+    await screenshot(suite.page, 'client-permissions');
+    await suite.page.getByRole('tab', { name: 'Overview' }).click();
 
-    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
-    const confirm = page.getByRole('dialog', { name: 'Regenerate the client secret?' });
-    expect(await unnamedControls(page)).toEqual([]);
+    await suite.page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    const confirm = suite.page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    expect(await unnamedControls(suite.page)).toEqual([]);
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await confirm.waitFor({ state: 'detached' });
-    expect((await requestToken(console_.url, created.id, created.secret)).status).toBe(200);
+    expect((await requestToken(suite.url, created.id, created.secret)).status).toBe(200);
 
-    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
-    await page.getByRole('dialog', { name: 'Regenerate the client secret?' }).getByRole('button', { name: 'Regenerate secret' }).click();
-    const dialog = page.getByRole('dialog', { name: 'New client secret' });
+    await suite.page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    await suite.page.getByRole('dialog', { name: 'Regenerate the client secret?' }).getByRole('button', { name: 'Regenerate secret' }).click();
+    const dialog = suite.page.getByRole('dialog', { name: 'New client secret' });
     await dialog.waitFor();
     expect(await dialog.getByRole('textbox', { name: 'Client ID' }).inputValue()).toBe(created.id);
     const secret = await dialog.getByRole('textbox', { name: 'Client Secret' }).inputValue();
     expect(secret).not.toBe(created.secret);
-    await screenshot(page, 'credentials-dialog');
+    await screenshot(suite.page, 'credentials-dialog');
     await dialog.getByRole('checkbox', { name: 'I have copied the secret' }).check();
     await dialog.getByRole('button', { name: 'Done' }).click();
 
-    const old = await requestToken(console_.url, created.id, created.secret);
+    const old = await requestToken(suite.url, created.id, created.secret);
     expect(old.status).toBe(401);
     expect(await old.json()).toMatchObject({ error: 'invalid_client' });
-    expect((await callApi(console_.url, '/api/v1/me', accessToken)).status).toBe(401);
-    expect((await requestToken(console_.url, created.id, secret)).status).toBe(200);
+    expect((await callApi(suite.url, '/api/v1/me', accessToken)).status).toBe(401);
+    expect((await requestToken(suite.url, created.id, secret)).status).toBe(200);
     created.secret = secret;
-    await page
+    await suite.page
       .getByRole('region', { name: 'Client Credentials' })
       .getByRole('button', { name: new RegExp(`ends in ${secret.slice(-4)}`) })
       .waitFor();
-    await page.getByRole('tab', { name: 'Activity' }).click();
-    await page.getByRole('tabpanel', { name: 'Activity' }).getByText('Regenerated the secret').waitFor();
-    await screenshot(page, 'client-activity');
+    await suite.page.getByRole('tab', { name: 'Activity' }).click();
+    await suite.page.getByRole('tabpanel', { name: 'Activity' }).getByText('Regenerated the secret').waitFor();
+    await screenshot(suite.page, 'client-activity');
   });
 
   it('enables, disables and deletes several clients at once from the Actions menu', async () => {
-    for (const name of ['Warehouse sync', 'Reporting', 'Legacy importer']) await console_.server.services.clients.create(SYSTEM_ACTOR, { name });
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connections' }).click();
-    await page.waitForURL(/\/system\/connections$/);
+    for (const name of ['Warehouse sync', 'Reporting', 'Legacy importer']) await suite.server.services.clients.create(SYSTEM_ACTOR, { name });
+    await suite.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connections' }).click();
+    await suite.page.waitForURL(/\/system\/connections$/);
     await row('Legacy importer').waitFor();
 
     await row('Reporting').getByRole('checkbox', { name: 'Select Reporting' }).check();
     await row('Legacy importer').getByRole('checkbox', { name: 'Select Legacy importer' }).check();
-    await page.getByText('2 selected').waitFor();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Disable' }).waitFor();
-    expect(await unnamedControls(page)).toEqual([]);
-    await page.getByRole('menuitem', { name: 'Disable' }).click();
+    await suite.page.getByText('2 selected').waitFor();
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Disable' }).waitFor();
+    expect(await unnamedControls(suite.page)).toEqual([]);
+    await suite.page.getByRole('menuitem', { name: 'Disable' }).click();
     await notification('2 API clients disabled').waitFor();
     await row('Reporting').getByText('Disabled', { exact: true }).waitFor();
     await row('Legacy importer').getByText('Disabled', { exact: true }).waitFor();
     expect(await row('Reporting').getAttribute('class')).toContain('koios-row-disabled');
     expect(await row('Warehouse sync').getByText('Enabled', { exact: true }).isVisible()).toBe(true);
-    await screenshot(page, 'client-list');
-    await useTheme(page, 'light');
-    await screenshot(page, 'client-list');
+    await screenshot(suite.page, 'client-list');
+    await useTheme(suite.page, 'light');
+    await screenshot(suite.page, 'client-list');
 
-    await toggle(page.getByRole('radiogroup', { name: 'Filter by status' }).getByRole('radio', { name: 'Disabled' }));
-    await page.waitForURL(/status=disabled/);
+    await toggle(suite.page.getByRole('radiogroup', { name: 'Filter by status' }).getByRole('radio', { name: 'Disabled' }));
+    await suite.page.waitForURL(/status=disabled/);
     // The range describes the rows on screen: the filtered answer has come once it reads so.
-    await page.getByText('1–2 of 2 clients').waitFor();
-    expect(await page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);
-    await page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Enable' }).click();
+    await suite.page.getByText('1–2 of 2 clients').waitFor();
+    expect(await suite.page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);
+    await suite.page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Enable' }).click();
     await notification('2 API clients enabled').waitFor();
-    await page.getByText('No API clients match').waitFor();
-    await page.getByRole('button', { name: 'Clear search and filter' }).click();
+    await suite.page.getByText('No API clients match').waitFor();
+    await suite.page.getByRole('button', { name: 'Clear search and filter' }).click();
     await row('Reporting').getByText('Enabled', { exact: true }).waitFor();
 
     await row('Reporting').getByRole('checkbox').check();
     await row('Legacy importer').getByRole('checkbox').check();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Delete 2 API clients?' });
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Delete' }).click();
+    const confirm = suite.page.getByRole('dialog', { name: 'Delete 2 API clients?' });
     await confirm.getByText('These clients will be deleted').waitFor();
     await confirm.getByRole('listitem').filter({ hasText: 'Reporting' }).waitFor();
     await confirm.getByRole('button', { name: 'Delete 2 API clients' }).click();
     await notification('2 API clients deleted').waitFor();
     await row('Reporting').waitFor({ state: 'detached' });
     expect(await row('Legacy importer').count()).toBe(0);
-    const left = await console_.server.services.clients.list(SYSTEM_ACTOR, { limit: 50, cursor: null, search: null, status: null, sort: 'name' });
+    const left = await suite.server.services.clients.list(SYSTEM_ACTOR, { limit: 50, cursor: null, search: null, status: null, sort: 'name' });
     expect(left.items.map((client) => client.name).sort()).toEqual([created.name, 'Warehouse sync']);
   });
 
   it('keeps search, status filter, sort and page in the URL, so a view can be shared', async () => {
     for (let index = 1; index <= 12; index += 1) {
-      await console_.server.services.clients.create(SYSTEM_ACTOR, { name: `Batch job ${String(index).padStart(2, '0')}` });
+      await suite.server.services.clients.create(SYSTEM_ACTOR, { name: `Batch job ${String(index).padStart(2, '0')}` });
     }
-    const table = page.getByRole('table', { name: 'API clients' });
+    const table = suite.page.getByRole('table', { name: 'API clients' });
     const names = (view: Page) => view.getByRole('table', { name: 'API clients' }).getByRole('link').allTextContents();
     /** Waits until the first row (row 0 holds the headers) is the client `name`. */
     const firstRowIs = (view: Page, name: string) =>
       view.getByRole('table', { name: 'API clients' }).getByRole('row').nth(1).getByRole('link', { name, exact: true }).waitFor();
 
-    await page.goto('/system/connections');
-    await page.getByLabel('Search API clients').fill('batch job');
-    await page.waitForURL(/q=batch\+job/);
-    await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
-    await page.waitForURL(/sort=name/);
-    await page.getByRole('textbox', { name: 'Rows per page' }).click();
-    await page.getByRole('option', { name: '10', exact: true }).click();
-    await page.getByText('1–10 of 12 clients').waitFor();
-    await firstRowIs(page, 'Batch job 01');
+    await suite.page.goto('/system/connections');
+    await suite.page.getByLabel('Search API clients').fill('batch job');
+    await suite.page.waitForURL(/q=batch\+job/);
+    await suite.page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+    await suite.page.waitForURL(/sort=name/);
+    await suite.page.getByRole('textbox', { name: 'Rows per page' }).click();
+    await suite.page.getByRole('option', { name: '10', exact: true }).click();
+    await suite.page.getByText('1–10 of 12 clients').waitFor();
+    await firstRowIs(suite.page, 'Batch job 01');
 
-    await page.getByRole('button', { name: 'Next page' }).click();
-    await page.waitForURL(/page=2/);
-    await page.getByText('11–12 of 12 clients').waitFor();
-    expect(await names(page)).toEqual(['Batch job 11', 'Batch job 12']);
-    const shared = page.url();
+    await suite.page.getByRole('button', { name: 'Next page' }).click();
+    await suite.page.waitForURL(/page=2/);
+    await suite.page.getByText('11–12 of 12 clients').waitFor();
+    expect(await names(suite.page)).toEqual(['Batch job 11', 'Batch job 12']);
+    const shared = suite.page.url();
     expect(new URL(shared).searchParams.get('q')).toBe('batch job');
 
-    const other = await context.newPage();
+    const other = await suite.context.newPage();
     await other.goto(shared);
     await other.getByText('11–12 of 12 clients').waitFor();
     expect(await names(other)).toEqual(['Batch job 11', 'Batch job 12']);
@@ -364,79 +338,79 @@ describe.runIf(browserAvailable())('the API clients console', () => {
     let asked!: () => void;
     const requested = new Promise<void>((resolve) => (asked = resolve));
     const descending = (url: URL) => url.pathname === '/api/v1/clients' && url.searchParams.get('sort') === '-name';
-    await page.route(descending, async (route) => {
+    await suite.page.route(descending, async (route) => {
       asked();
       await held;
       await route.continue();
     });
-    await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
-    await page.waitForURL((url) => url.searchParams.get('sort') === '-name' && !url.searchParams.has('page'));
+    await suite.page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+    await suite.page.waitForURL((url) => url.searchParams.get('sort') === '-name' && !url.searchParams.has('page'));
     await requested;
-    expect(await page.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('descending');
+    expect(await suite.page.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('descending');
     expect(await table.getAttribute('aria-busy')).toBe('true');
-    expect(await names(page)).toEqual(['Batch job 11', 'Batch job 12']);
-    expect(await page.getByText('11–12 of 12 clients').isVisible()).toBe(true);
+    expect(await names(suite.page)).toEqual(['Batch job 11', 'Batch job 12']);
+    expect(await suite.page.getByText('11–12 of 12 clients').isVisible()).toBe(true);
 
     answer();
-    await page.getByText('1–10 of 12 clients').waitFor();
-    await firstRowIs(page, 'Batch job 12');
+    await suite.page.getByText('1–10 of 12 clients').waitFor();
+    await firstRowIs(suite.page, 'Batch job 12');
     expect(await table.getAttribute('aria-busy')).toBe('false');
-    expect((await names(page)).slice(0, 3)).toEqual(['Batch job 12', 'Batch job 11', 'Batch job 10']);
-    await page.unroute(descending);
+    expect((await names(suite.page)).slice(0, 3)).toEqual(['Batch job 12', 'Batch job 11', 'Batch job 10']);
+    await suite.page.unroute(descending);
   });
 
   it('can be used from the keyboard alone: add a client, acknowledge its secret, open it and move between its tabs', async () => {
-    await page.goto('/system/connections');
-    await page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
-    await page.getByRole('button', { name: 'Add API Client' }).focus();
-    await page.keyboard.press('Enter');
-    const dialog = page.getByRole('dialog', { name: 'Add API Client' });
+    await suite.page.goto('/system/connections');
+    await suite.page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
+    await suite.page.getByRole('button', { name: 'Add API Client' }).focus();
+    await suite.page.keyboard.press('Enter');
+    const dialog = suite.page.getByRole('dialog', { name: 'Add API Client' });
     // The dialog puts the cursor in Name; Enter in a field submits the form.
-    await focused(page, dialog.getByLabel('Name')).waitFor();
-    await page.keyboard.type('Keyboard only');
-    await page.keyboard.press('Enter');
-    const credentials = page.getByRole('dialog', { name: 'API client created' });
+    await focused(suite.page, dialog.getByLabel('Name')).waitFor();
+    await suite.page.keyboard.type('Keyboard only');
+    await suite.page.keyboard.press('Enter');
+    const credentials = suite.page.getByRole('dialog', { name: 'API client created' });
     await credentials.waitFor();
     // The cursor is in the secret, ready to copy; Escape does not close the dialog before it is acknowledged.
-    await focused(page, credentials.getByRole('textbox', { name: 'Client Secret' })).waitFor();
-    await page.keyboard.press('Escape');
+    await focused(suite.page, credentials.getByRole('textbox', { name: 'Client Secret' })).waitFor();
+    await suite.page.keyboard.press('Escape');
     expect(await credentials.isVisible()).toBe(true);
     await credentials.getByRole('checkbox', { name: 'I have copied the secret' }).focus();
-    await page.keyboard.press('Space');
-    await page.keyboard.press('Tab');
-    await focused(page, credentials.getByRole('button', { name: 'Done' })).waitFor();
-    await page.keyboard.press('Enter');
+    await suite.page.keyboard.press('Space');
+    await suite.page.keyboard.press('Tab');
+    await focused(suite.page, credentials.getByRole('button', { name: 'Done' })).waitFor();
+    await suite.page.keyboard.press('Enter');
     await credentials.waitFor({ state: 'detached' });
     // Back where the person started, not lost at the top of the page.
-    await focused(page, page.getByRole('button', { name: 'Add API Client' })).waitFor();
+    await focused(suite.page, suite.page.getByRole('button', { name: 'Add API Client' })).waitFor();
 
-    const link = page.getByRole('table', { name: 'API clients' }).getByRole('link', { name: 'Keyboard only', exact: true });
+    const link = suite.page.getByRole('table', { name: 'API clients' }).getByRole('link', { name: 'Keyboard only', exact: true });
     await link.focus();
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Keyboard only', level: 1 }).waitFor();
-    await page.getByRole('tab', { name: 'Overview' }).focus();
-    await page.keyboard.press('ArrowRight');
-    await page.getByRole('tabpanel', { name: 'Roles' }).waitFor();
-    await page.keyboard.press('ArrowRight');
-    await page.getByRole('tabpanel', { name: 'Permissions' }).waitFor();
-    expect(new URL(page.url()).searchParams.get('tab')).toBe('permissions');
+    await suite.page.keyboard.press('Enter');
+    await suite.page.getByRole('heading', { name: 'Keyboard only', level: 1 }).waitFor();
+    await suite.page.getByRole('tab', { name: 'Overview' }).focus();
+    await suite.page.keyboard.press('ArrowRight');
+    await suite.page.getByRole('tabpanel', { name: 'Roles' }).waitFor();
+    await suite.page.keyboard.press('ArrowRight');
+    await suite.page.getByRole('tabpanel', { name: 'Permissions' }).waitFor();
+    expect(new URL(suite.page.url()).searchParams.get('tab')).toBe('permissions');
     // The masked secret is a button a keyboard reaches: Enter asks before regenerating.
-    await page.getByRole('tab', { name: 'Overview' }).focus();
-    await page.keyboard.press('Enter');
-    await page.getByRole('button', { name: /regenerate.*client secret/i }).focus();
-    await page.keyboard.press('Enter');
-    const confirm = page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    await suite.page.getByRole('tab', { name: 'Overview' }).focus();
+    await suite.page.keyboard.press('Enter');
+    await suite.page.getByRole('button', { name: /regenerate.*client secret/i }).focus();
+    await suite.page.keyboard.press('Enter');
+    const confirm = suite.page.getByRole('dialog', { name: 'Regenerate the client secret?' });
     await confirm.waitFor();
-    await page.keyboard.press('Escape');
+    await suite.page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
   });
 
   it('signs out', async () => {
-    await useTheme(page, 'light');
-    await page.getByRole('button', { name: `Account: ${console_.admin.name}` }).click();
-    await page.getByRole('menuitem', { name: 'Sign out' }).click();
-    await page.waitForURL(/\/login$/);
-    await page.goto('/system/connections');
-    await page.waitForURL(/\/login\?next=/);
+    await useTheme(suite.page, 'light');
+    await suite.page.getByRole('button', { name: `Account: ${suite.admin.name}` }).click();
+    await suite.page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await suite.page.waitForURL(/\/login$/);
+    await suite.page.goto('/system/connections');
+    await suite.page.waitForURL(/\/login\?next=/);
   });
 });

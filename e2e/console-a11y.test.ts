@@ -1,28 +1,35 @@
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
 import { startTestServer } from '../test/support/server.js';
-import { browserAvailable, launchBrowser, newConsoleContext, useTheme } from './support/browser.js';
-import { requestToken, signIn, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+import { newConsoleContext, useTheme } from './support/browser.js';
+import { requestToken, type ConsoleServer } from './support/console-server.js';
+import { consoleSuite } from './support/console-suite.js';
 
 /** WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's own best practices. */
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/** One of each thing a page can show: a used client with a role, a disabled one, plain ones, and a second user. */
+async function seedEveryKind(console_: ConsoleServer): Promise<{ clientId: string; userId: string }> {
+  const { clients, users } = console_.server.services;
+  const viewer = console_.roles.viewer.id;
+  const used = await clients.create(SYSTEM_ACTOR, { name: 'Nightly invoices', description: 'Sends the invoices each night', roleId: viewer });
+  await requestToken(console_.url, used.client.id, used.clientSecret);
+  const off = await clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer });
+  await clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
+  for (const name of ['Billing export', 'Warehouse sync']) await clients.create(SYSTEM_ACTOR, { name });
+  const user = await users.create(SYSTEM_ACTOR, { email: 'grace@koios.test', name: 'Grace Hopper', password: 'a long enough password', roleIds: [viewer] });
+  return { clientId: used.client.id, userId: user.id };
+}
 
 /**
  * Accessibility measured rather than assumed: axe-core on every page of the console and every
  * dialog, in the light theme and the dark one, finds nothing serious or critical.
  */
-describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout: 120_000 }, () => {
-  let console_: ConsoleServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let clientId = '';
-  let userId = '';
-
+consoleSuite('the console, checked by axe-core', { seed: seedEveryKind, timeout: 120_000 }, (suite) => {
   /** The serious and critical violations axe finds on the page as it is, in both themes (the page is left light). */
-  const violations = async (on: Page = page): Promise<string[]> => {
+  const violations = async (on: Page = suite.page): Promise<string[]> => {
     const found: string[] = [];
     for (const theme of ['light', 'dark'] as const) {
       await useTheme(on, theme);
@@ -41,12 +48,12 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
     return found;
   };
 
-  const heading = (name: string | RegExp, on: Page = page) => on.getByRole('heading', { name, level: 1 }).waitFor();
+  const heading = (name: string | RegExp, on: Page = suite.page) => on.getByRole('heading', { name, level: 1 }).waitFor();
   const dialog = async (name: string): Promise<Locator> => {
-    const found = page.getByRole('dialog', { name });
+    const found = suite.page.getByRole('dialog', { name });
     await found.waitFor();
     // The dialog's opening transition: axe measures the colours it ends on.
-    await page.evaluate('Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)))');
+    await suite.page.evaluate('Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)))');
     return found;
   };
   const closeWith = async (scope: Locator, button: string) => {
@@ -54,37 +61,14 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
     await scope.waitFor({ state: 'detached' });
   };
 
-  beforeAll(async () => {
-    console_ = await startConsoleServer();
-    const { clients, users } = console_.server.services;
-    const viewer = console_.roles.viewer.id;
-    const used = await clients.create(SYSTEM_ACTOR, { name: 'Nightly invoices', description: 'Sends the invoices each night', roleId: viewer });
-    clientId = used.client.id;
-    await requestToken(console_.url, used.client.id, used.clientSecret);
-    const off = await clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer });
-    await clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
-    for (const name of ['Billing export', 'Warehouse sync']) await clients.create(SYSTEM_ACTOR, { name });
-    userId = (await users.create(SYSTEM_ACTOR, { email: 'grace@koios.test', name: 'Grace Hopper', password: 'a long enough password', roleIds: [viewer] })).id;
-    browser = await launchBrowser();
-    context = await newConsoleContext(browser, console_.url);
-    page = await context.newPage();
-    await signIn(page, console_);
-  }, 240_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await console_?.close();
-  });
-
   it('finds nothing serious on the sign-in page, empty and with its errors shown', async () => {
-    const other = await newConsoleContext(browser, console_.url);
+    const other = await newConsoleContext(suite.browser, suite.url);
     try {
       const login = await other.newPage();
       await login.goto('/login');
       await login.getByRole('button', { name: 'Sign in' }).waitFor();
       expect(await violations(login)).toEqual([]);
-      await login.getByLabel('Email').fill(console_.admin.email);
+      await login.getByLabel('Email').fill(suite.admin.email);
       await login.getByRole('textbox', { name: 'Password', exact: true }).fill('not the password');
       await login.getByRole('button', { name: 'Sign in' }).click();
       await login.getByRole('alert').first().waitFor();
@@ -95,27 +79,27 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
   });
 
   it('finds nothing serious on the client list, with a disabled row, a selection and the Actions menu open', async () => {
-    await page.goto('/system/connections');
-    await page.getByRole('link', { name: 'Legacy importer' }).waitFor();
+    await suite.page.goto('/system/connections');
+    await suite.page.getByRole('link', { name: 'Legacy importer' }).waitFor();
     expect(await violations()).toEqual([]);
-    await page.getByRole('checkbox', { name: 'Select Billing export' }).check();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Disable' }).waitFor();
+    await suite.page.getByRole('checkbox', { name: 'Select Billing export' }).check();
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Disable' }).waitFor();
     expect(await violations()).toEqual([]);
-    await page.keyboard.press('Escape');
+    await suite.page.keyboard.press('Escape');
   });
 
   it.each(['overview', 'roles', 'permissions', 'activity'])('finds nothing serious on the client detail page, %s tab', async (tab) => {
-    await page.goto(`/system/connections/${clientId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
+    await suite.page.goto(`/system/connections/${suite.seeded.clientId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
     await heading('Nightly invoices');
-    await page.getByRole('tabpanel').first().waitFor();
+    await suite.page.getByRole('tabpanel').first().waitFor();
     expect(await violations()).toEqual([]);
   });
 
   it.each(['overview', 'roles', 'permissions', 'activity'])('finds nothing serious on the user detail page, %s tab', async (tab) => {
-    await page.goto(`/users/${userId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
+    await suite.page.goto(`/users/${suite.seeded.userId}${tab === 'overview' ? '' : `?tab=${tab}`}`);
     await heading('Grace Hopper');
-    await page.getByRole('tabpanel').first().waitFor();
+    await suite.page.getByRole('tabpanel').first().waitFor();
     expect(await violations()).toEqual([]);
   });
 
@@ -128,15 +112,15 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
     ['Page not found', '/nope', 'Page not found'],
     ['Page not found under System', '/system/foo', 'Page not found'],
   ])('finds nothing serious on %s', async (_, path, title) => {
-    await page.goto(path.replace(':viewer', console_.roles.viewer.id));
+    await suite.page.goto(path.replace(':viewer', suite.roles.viewer.id));
     await heading(title);
-    await page.getByRole('progressbar').first().waitFor({ state: 'detached' });
+    await suite.page.getByRole('progressbar').first().waitFor({ state: 'detached' });
     expect(await violations()).toEqual([]);
   });
 
   it('finds nothing serious in the create dialog, its errors, and the one-time credentials dialog', async () => {
-    await page.goto('/system/connections');
-    await page.getByRole('button', { name: 'Add API Client' }).click();
+    await suite.page.goto('/system/connections');
+    await suite.page.getByRole('button', { name: 'Add API Client' }).click();
     const create = await dialog('Add API Client');
     expect(await violations()).toEqual([]);
     await create.getByRole('button', { name: 'Create' }).click();
@@ -155,14 +139,14 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
   });
 
   it('finds nothing serious in the delete and regenerate confirmations and the new secret dialog', async () => {
-    await page.goto(`/system/connections/${clientId}`);
+    await suite.page.goto(`/system/connections/${suite.seeded.clientId}`);
     await heading('Nightly invoices');
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await suite.page.getByRole('button', { name: 'Delete' }).click();
     const remove = await dialog('Delete Nightly invoices?');
     expect(await violations()).toEqual([]);
     await closeWith(remove, 'Cancel');
 
-    await page.getByRole('button', { name: /regenerate.*client secret/i }).click();
+    await suite.page.getByRole('button', { name: /regenerate.*client secret/i }).click();
     const regenerate = await dialog('Regenerate the client secret?');
     expect(await violations()).toEqual([]);
     await regenerate.getByRole('button', { name: 'Regenerate secret' }).click();
@@ -173,34 +157,34 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
   });
 
   it('finds nothing serious in the bulk delete confirmation', async () => {
-    await page.goto('/system/connections');
-    await page.getByRole('checkbox', { name: 'Select Billing export' }).check();
-    await page.getByRole('checkbox', { name: 'Select Warehouse sync' }).check();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    await suite.page.goto('/system/connections');
+    await suite.page.getByRole('checkbox', { name: 'Select Billing export' }).check();
+    await suite.page.getByRole('checkbox', { name: 'Select Warehouse sync' }).check();
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Delete' }).click();
     const confirm = await dialog('Delete 2 API clients?');
     expect(await violations()).toEqual([]);
     await closeWith(confirm, 'Cancel');
   });
 
   it('finds nothing serious in Add user, Create role, and the user delete confirmation', async () => {
-    await page.goto('/users');
+    await suite.page.goto('/users');
     await heading('Users');
-    await page.getByRole('button', { name: 'Add user' }).click();
+    await suite.page.getByRole('button', { name: 'Add user' }).click();
     const add = await dialog('Add user');
     expect(await violations()).toEqual([]);
     await closeWith(add, 'Cancel');
 
-    await page.goto('/roles');
+    await suite.page.goto('/roles');
     await heading('Roles');
-    await page.getByRole('button', { name: 'Create role' }).click();
+    await suite.page.getByRole('button', { name: 'Create role' }).click();
     const create = await dialog('Create role');
     expect(await violations()).toEqual([]);
     await closeWith(create, 'Cancel');
 
-    await page.goto(`/users/${userId}`);
+    await suite.page.goto(`/users/${suite.seeded.userId}`);
     await heading('Grace Hopper');
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await suite.page.getByRole('button', { name: 'Delete' }).click();
     const remove = await dialog('Delete grace@koios.test?');
     expect(await violations()).toEqual([]);
     await closeWith(remove, 'Cancel');
@@ -209,7 +193,7 @@ describe.runIf(browserAvailable())('the console, checked by axe-core', { timeout
   it('finds nothing serious on the first-run setup page', async () => {
     const fresh = await startTestServer('sqlite');
     const token = (await fresh.services.users.issueSetupToken())!;
-    const other = await newConsoleContext(browser, fresh.url);
+    const other = await newConsoleContext(suite.browser, fresh.url);
     try {
       const setup = await other.newPage();
       await setup.goto(`/setup?token=${encodeURIComponent(token)}`);

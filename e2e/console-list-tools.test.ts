@@ -1,66 +1,50 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { browserAvailable, launchBrowser, newConsoleContext, notification } from './support/browser.js';
-import { requestToken, signIn, startConsoleServer, type ConsoleServer } from './support/console-server.js';
+import { notification } from './support/browser.js';
+import { requestToken, type ConsoleServer } from './support/console-server.js';
+import { consoleSuite } from './support/console-suite.js';
+
+/** Sixty clients named Fleet, every fifth a Viewer, and a Viewer whose token reads the list through the APIs. */
+async function seedFleet(console_: ConsoleServer): Promise<{ token: string }> {
+  const { clients } = console_.server.services;
+  const viewer = console_.roles.viewer.id;
+  for (let index = 1; index <= 60; index += 1) {
+    await clients.create(SYSTEM_ACTOR, { name: `Fleet ${String(index).padStart(2, '0')}`, ...(index % 5 === 0 ? { roleId: viewer } : {}) });
+  }
+  const reader = await clients.create(SYSTEM_ACTOR, { name: '=Reader, "quoted"', roleId: viewer });
+  return { token: ((await (await requestToken(console_.url, reader.client.id, reader.clientSecret)).json()) as { access_token: string }).access_token };
+}
 
 /** What similar consoles have: a Role column and filter, selecting every match across pages, a CSV of the list. */
-describe.runIf(browserAvailable())('the API client list’s tools', () => {
-  let console_: ConsoleServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let token = '';
-
-  beforeAll(async () => {
-    console_ = await startConsoleServer();
-    const { clients } = console_.server.services;
-    const viewer = console_.roles.viewer.id;
-    for (let index = 1; index <= 60; index += 1) {
-      await clients.create(SYSTEM_ACTOR, { name: `Fleet ${String(index).padStart(2, '0')}`, ...(index % 5 === 0 ? { roleId: viewer } : {}) });
-    }
-    const reader = await clients.create(SYSTEM_ACTOR, { name: '=Reader, "quoted"', roleId: viewer });
-    token = ((await (await requestToken(console_.url, reader.client.id, reader.clientSecret)).json()) as { access_token: string }).access_token;
-    browser = await launchBrowser();
-    context = await newConsoleContext(browser, console_.url);
-    page = await context.newPage();
-    await signIn(page, console_);
-  }, 240_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await console_?.close();
-  });
-
+consoleSuite('the API client list’s tools', { seed: seedFleet }, (suite) => {
   it('filters by role in REST and GraphQL with roleId', async () => {
-    const viewer = console_.roles.viewer.id;
-    const rest = await fetch(`${console_.url}/api/v1/clients?roleId=${viewer}&limit=100`, { headers: { Authorization: `Bearer ${token}` } });
+    const viewer = suite.roles.viewer.id;
+    const rest = await fetch(`${suite.url}/api/v1/clients?roleId=${viewer}&limit=100`, { headers: { Authorization: `Bearer ${suite.seeded.token}` } });
     const body = (await rest.json()) as { total: number; items: { role: { id: string } | null }[] };
     expect(body.total).toBe(13);
     expect(body.items.every((client) => client.role?.id === viewer)).toBe(true);
-    const graphql = await fetch(`${console_.url}/graphql`, {
+    const graphql = await fetch(`${suite.url}/graphql`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      headers: { Authorization: `Bearer ${suite.seeded.token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ query: 'query($role: ID) { apiClients(first: 5, filter: { roleId: $role }) { totalCount } }', variables: { role: viewer } }),
     });
     expect(await graphql.json()).toEqual({ data: { apiClients: { totalCount: 13 } } });
   });
 
   it('shows the Role column and filters the list by role, the filter in the URL', async () => {
-    await page.goto('/system/connections');
-    const table = page.getByRole('table', { name: 'API clients' });
+    await suite.page.goto('/system/connections');
+    const table = suite.page.getByRole('table', { name: 'API clients' });
     await table.getByRole('columnheader', { name: 'Role', exact: true }).waitFor();
-    await page.getByRole('combobox', { name: 'Filter by role' }).selectOption({ label: 'Viewer' });
-    await page.waitForURL(/roleId=/);
-    await page.getByText('1–13 of 13 clients').waitFor();
+    await suite.page.getByRole('combobox', { name: 'Filter by role' }).selectOption({ label: 'Viewer' });
+    await suite.page.waitForURL(/roleId=/);
+    await suite.page.getByText('1–13 of 13 clients').waitFor();
     const roles = await table.getByRole('row').locator('td:nth-child(4)').allTextContents();
     expect(roles.every((role) => role === 'Viewer')).toBe(true);
   });
 
   it('exports the filtered list as CSV, safe to open in a spreadsheet', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const [download] = await Promise.all([suite.page.waitForEvent('download'), suite.page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(download.suggestedFilename()).toBe('api-clients.csv');
     const lines = readFileSync((await download.path())!, 'utf8')
       .trim()
@@ -72,16 +56,16 @@ describe.runIf(browserAvailable())('the API client list’s tools', () => {
   });
 
   it('selects every client that matches, across pages, for a bulk action', async () => {
-    await page.goto('/system/connections?q=Fleet&limit=25');
-    await page.getByText('1–25 of 60 clients').waitFor();
-    await page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
-    await page.getByText('All 25 API clients on this page are selected.').waitFor();
-    await page.getByRole('button', { name: 'Select all 60 API clients that match' }).click();
-    await page.getByText('60 selected').waitFor();
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Disable' }).click();
-    await notification(page, '60 API clients disabled').waitFor();
-    const disabled = await console_.server.services.clients.list(SYSTEM_ACTOR, { search: 'Fleet', status: 'disabled' });
+    await suite.page.goto('/system/connections?q=Fleet&limit=25');
+    await suite.page.getByText('1–25 of 60 clients').waitFor();
+    await suite.page.getByRole('checkbox', { name: 'Select all clients on this page' }).check();
+    await suite.page.getByText('All 25 API clients on this page are selected.').waitFor();
+    await suite.page.getByRole('button', { name: 'Select all 60 API clients that match' }).click();
+    await suite.page.getByText('60 selected').waitFor();
+    await suite.page.getByRole('button', { name: 'Actions' }).click();
+    await suite.page.getByRole('menuitem', { name: 'Disable' }).click();
+    await notification(suite.page, '60 API clients disabled').waitFor();
+    const disabled = await suite.server.services.clients.list(SYSTEM_ACTOR, { search: 'Fleet', status: 'disabled' });
     expect(disabled.total).toBe(60);
   });
 });

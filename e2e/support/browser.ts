@@ -80,6 +80,13 @@ export async function screenshot(page: Page, name: string, options: { fullPage?:
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-${theme}.png`), fullPage });
 }
 
+/** What makes the page scroll sideways: the elements reaching past the viewport's right edge (none, when it does not). */
+export async function overflowsSideways(page: Page): Promise<string[]> {
+  return page.evaluate(`document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth + 1 ? [] :
+      [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.scrollingElement.clientWidth + 1)
+        .slice(-5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`);
+}
+
 /** The element `locator` finds, once it has the keyboard focus. */
 export function focused(page: Page, locator: Locator): Locator {
   return locator.and(page.locator(':focus'));

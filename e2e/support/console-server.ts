@@ -26,6 +26,24 @@ export async function startConsoleServer(options: { readonly firstRun?: boolean 
   return { server, url: server.url, admin, roles: { administrator, viewer }, close: () => server.close() };
 }
 
+/** A name long enough to test what the list and the detail header do with it. */
+export const LONG_CLIENT_NAME = 'Quarterly revenue reconciliation export for the finance data warehouse (EU region)';
+
+/**
+ * A list worth looking at: a long-named client with a role that has authenticated (its id is
+ * returned), a disabled one, and three plain ones.
+ */
+export async function seedClientList(console_: ConsoleServer): Promise<{ longId: string }> {
+  const { clients } = console_.server.services;
+  const viewer = console_.roles.viewer.id;
+  const long = await clients.create(SYSTEM_ACTOR, { name: LONG_CLIENT_NAME, description: 'Runs at the end of each quarter', roleId: viewer });
+  await requestToken(console_.url, long.client.id, long.clientSecret);
+  const off = await clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer });
+  await clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
+  for (const name of ['Billing export', 'Warehouse sync', 'Reporting']) await clients.create(SYSTEM_ACTOR, { name });
+  return { longId: long.client.id };
+}
+
 /** The client credentials grant (client_secret_post), as an external system would use it. */
 export async function requestToken(url: string, clientId: string, clientSecret: string): Promise<Response> {
   return fetch(`${url}/oauth/token`, {

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { browserAvailable, launchBrowser, newConsoleContext } from './browser.js';
 import { signIn, startConsoleServer, type ConsoleServer } from './console-server.js';
 
-export interface ConsoleSuiteOptions {
-  /** The data the file's tests start from, made through the services before the browser opens. */
-  readonly seed?: (console_: ConsoleServer) => Promise<void>;
+export interface ConsoleSuiteOptions<Seeded> {
+  /** The data the file's tests start from, made through the services before the browser opens; what it returns is `suite.seeded`. */
+  readonly seed?: (console_: ConsoleServer) => Promise<Seeded>;
   /**
    * Where the page lands after signing in as the Administrator through the console's form
    * (`/system/connections` unless given); `false` leaves the page blank and signed out.
@@ -18,7 +18,8 @@ export interface ConsoleSuiteOptions {
 }
 
 /** What every test of a console suite works with: the server, and a browser with one page open on it. */
-export interface ConsoleSuite extends Omit<ConsoleServer, 'close'> {
+export interface ConsoleSuite<Seeded = undefined> extends Omit<ConsoleServer, 'close'> {
+  readonly seeded: Seeded;
   readonly browser: Browser;
   readonly context: BrowserContext;
   readonly page: Page;
@@ -31,9 +32,10 @@ export interface ConsoleSuite extends Omit<ConsoleServer, 'close'> {
  * so each file runs alone and in any order. Without Chromium the suite is skipped loudly, or run
  * (and failed) under CI; see `browserAvailable`.
  */
-export function consoleSuite(title: string, options: ConsoleSuiteOptions, body: (suite: ConsoleSuite) => void): void {
+export function consoleSuite<Seeded = undefined>(title: string, options: ConsoleSuiteOptions<Seeded>, body: (suite: ConsoleSuite<Seeded>) => void): void {
   describe.runIf(browserAvailable())(title, options.timeout === undefined ? {} : { timeout: options.timeout }, () => {
     let server: ConsoleServer | undefined;
+    let seeded: { value: Seeded } | undefined;
     let browser: Browser | undefined;
     let context: BrowserContext | undefined;
     let page: Page | undefined;
@@ -45,7 +47,7 @@ export function consoleSuite(title: string, options: ConsoleSuiteOptions, body: 
 
     beforeAll(async () => {
       server = await startConsoleServer({ firstRun: options.firstRun ?? false });
-      await options.seed?.(server);
+      seeded = { value: (await options.seed?.(server)) as Seeded };
       browser = await launchBrowser();
       context = await newConsoleContext(browser, server.url);
       page = await context.newPage();
@@ -71,6 +73,9 @@ export function consoleSuite(title: string, options: ConsoleSuiteOptions, body: 
       },
       get roles() {
         return opened(server).roles;
+      },
+      get seeded() {
+        return opened(seeded).value;
       },
       get browser() {
         return opened(browser);
