@@ -301,6 +301,20 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(page.total).toBe(page.items.length);
     });
 
+    it('lists the clients never used with --never-used, or not used for a while with --unused-for, and refuses a bad duration', async () => {
+      const { client: unused } = await services.clients.create(SYSTEM_ACTOR, { name: 'Never called' });
+      const { client: used } = await services.clients.create(SYSTEM_ACTOR, { name: 'Called today' });
+      services.clients.recordUse(used.id);
+      await services.lastUsed.flush();
+      for (const args of [['--never-used'], ['--unused-for', '90d']]) {
+        const page = jsonOf(await koios(['clients', 'list', ...args, '--limit', '200', '--json'])) as { items: { id: string; lastUsedAt: string | null }[] };
+        const ids = page.items.map((item) => item.id);
+        expect(ids, args.join(' ')).toContain(unused.id);
+        expect(ids, args.join(' ')).not.toContain(used.id);
+      }
+      expect(refusalLine(await koios(['clients', 'list', '--unused-for', '3 months']))).toContain('unusedFor');
+    });
+
     it('refuses a non-numeric --limit with exit 1', async () => {
       expect(refusalLine(await koios(['clients', 'list', '--limit', 'many']))).toContain('--limit');
     });

@@ -127,25 +127,40 @@ function addClientsCommands(program: Command): void {
     .option('--search <text>', 'match name, description or client ID')
     .addOption(new Option('--status <status>', 'only enabled or disabled clients').choices(['enabled', 'disabled']))
     .option('--role-id <id>', 'only the clients holding this role')
+    .option('--unused-for <days>', 'only the clients never used, or not used for this long, e.g. 90d')
+    .option('--never-used', 'only the clients that have never authenticated')
     .option('--sort <field>', 'name, createdAt or lastUsedAt; prefix - for descending', '-createdAt')
     .option('--limit <n>', 'at most this many (1 to 200)', '50')
     .option('--json', 'print {"items","nextCursor","total"}')
-    .action(async (options: Output & { search?: string; status?: 'enabled' | 'disabled'; roleId?: string; sort: string; limit: string }) =>
-      withServices(async (services) => {
-        const page = await services.clients.list(SYSTEM_ACTOR, {
-          search: options.search ?? null,
-          status: options.status ?? null,
-          roleId: options.roleId ?? null,
-          sort: options.sort,
-          limit: parsePositive(options.limit),
-        });
-        print(
-          options,
-          // The REST page's shape, not the service's internals (per-item cursors).
-          { items: page.items, nextCursor: page.nextCursor, total: page.total },
-          page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
-        );
-      }),
+    .action(
+      async (
+        options: Output & {
+          search?: string;
+          status?: 'enabled' | 'disabled';
+          roleId?: string;
+          unusedFor?: string;
+          neverUsed?: boolean;
+          sort: string;
+          limit: string;
+        },
+      ) =>
+        withServices(async (services) => {
+          const page = await services.clients.list(SYSTEM_ACTOR, {
+            search: options.search ?? null,
+            status: options.status ?? null,
+            roleId: options.roleId ?? null,
+            unusedFor: options.unusedFor ?? null,
+            neverUsed: options.neverUsed ?? null,
+            sort: options.sort,
+            limit: parsePositive(options.limit),
+          });
+          print(
+            options,
+            // The REST page's shape, not the service's internals (per-item cursors).
+            { items: page.items, nextCursor: page.nextCursor, total: page.total },
+            page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
+          );
+        }),
     );
 
   clients

@@ -86,7 +86,13 @@ interface PageArgs {
   readonly after?: string | null;
 }
 interface ApiClientsArgs extends PageArgs {
-  readonly filter?: { readonly search?: string | null; readonly status?: keyof typeof STATUS | null; readonly roleId?: string | null } | null;
+  readonly filter?: {
+    readonly search?: string | null;
+    readonly status?: keyof typeof STATUS | null;
+    readonly roleId?: string | null;
+    readonly unusedFor?: string | null;
+    readonly neverUsed?: boolean | null;
+  } | null;
   readonly orderBy?: keyof typeof ORDER | null;
 }
 interface UsersArgs extends PageArgs {
@@ -114,11 +120,21 @@ export function createResolvers(services: Services): IResolvers {
       },
 
       async apiClients(_root: unknown, args: ApiClientsArgs, context: GraphQLContext) {
-        const page = await namingFields(pageArguments({ q: 'filter.search', status: 'filter.status', roleId: 'filter.roleId', sort: 'orderBy' }), () =>
+        const names = {
+          q: 'filter.search',
+          status: 'filter.status',
+          roleId: 'filter.roleId',
+          unusedFor: 'filter.unusedFor',
+          neverUsed: 'filter.neverUsed',
+          sort: 'orderBy',
+        };
+        const page = await namingFields(pageArguments(names), () =>
           services.clients.list(principalOf(context), {
             ...pageInput(args),
             search: args.filter?.search ?? null,
             roleId: args.filter?.roleId ?? null,
+            unusedFor: args.filter?.unusedFor ?? null,
+            neverUsed: args.filter?.neverUsed ?? null,
             status: args.filter?.status === undefined || args.filter.status === null ? null : STATUS[args.filter.status],
             ...(args.orderBy === undefined || args.orderBy === null ? {} : { sort: ORDER[args.orderBy] }),
           }),

@@ -13,6 +13,10 @@ export interface ClientListQuery {
   readonly status: ClientStatusFilter | null;
   /** Only the clients holding this role. */
   readonly roleId?: string | null;
+  /** Only the clients never used, or last used before this time (ISO 8601). */
+  readonly unusedSince?: string | null;
+  /** Only the clients never used. */
+  readonly neverUsed?: boolean;
   readonly sort: ClientSortField;
   readonly descending: boolean;
 }
@@ -53,9 +57,25 @@ export function sortValueOf(field: ClientSortField, row: { name_key: string; cre
   return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
 }
 
-function filters(eb: ClientsEb, query: Pick<ClientListQuery, 'search' | 'status' | 'roleId'>): Expression<SqlBool> {
+type ClientFilters = Pick<ClientListQuery, 'search' | 'status' | 'roleId' | 'unusedSince' | 'neverUsed'>;
+
+/** Whether the query filters on more than the status, which the kept counts answer alone. */
+function filtersBeyondStatus(query: ClientFilters): boolean {
+  return (
+    (query.search !== null && query.search.length > 0) ||
+    (query.roleId !== undefined && query.roleId !== null) ||
+    (query.unusedSince !== undefined && query.unusedSince !== null) ||
+    query.neverUsed === true
+  );
+}
+
+function filters(eb: ClientsEb, query: ClientFilters): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
   if (query.roleId !== undefined && query.roleId !== null) conditions.push(eb('api_clients.role_id', '=', query.roleId));
+  // The same expression as the lastUsedAt sort's index, where "never used" is '' and sorts first.
+  const lastUsed = sql<string>`coalesce(api_clients.last_used_at, '')`;
+  if (query.neverUsed === true) conditions.push(sql<SqlBool>`${lastUsed} = ''`);
+  if (query.unusedSince !== undefined && query.unusedSince !== null) conditions.push(sql<SqlBool>`${lastUsed} < ${query.unusedSince}`);
   if (query.status !== null) conditions.push(eb('api_clients.enabled', '=', query.status === 'enabled' ? 1 : 0));
   if (query.search !== null && query.search.length > 0) {
     const pattern = containsPattern(query.search);
@@ -120,8 +140,8 @@ export function createClientsRepository(db: Executor) {
     },
 
     /** How many clients the query matches; without a search, from the counts the triggers keep (migration 0004). */
-    async count(query: Pick<ClientListQuery, 'search' | 'status' | 'roleId'>): Promise<number> {
-      if ((query.search === null || query.search.length === 0) && (query.roleId === undefined || query.roleId === null)) {
+    async count(query: ClientFilters): Promise<number> {
+      if (!filtersBeyondStatus(query)) {
         const counts = await db.selectFrom('client_counts').select(['total', 'enabled']).where('id', '=', 1).executeTakeFirstOrThrow();
         const total = Number(counts.total);
         const enabled = Number(counts.enabled);

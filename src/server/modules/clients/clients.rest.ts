@@ -29,15 +29,24 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     {
       schema: {
         summary: 'List API clients',
-        description: 'Keyset-paginated; `total` counts every client matching `q`, `status` and `roleId`. Needs clients:read.',
+        description: 'Keyset-paginated; `total` counts every client matching `q`, `status`, `roleId`, `unusedFor` and `neverUsed`. Needs clients:read.',
         tags,
         querystring: ListClientsQuery,
         response: { 200: Ref(ClientPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => {
-      const { limit, cursor, q, status, roleId, sort } = request.query;
-      return clients.list(principal(request), { limit, cursor: cursor ?? null, search: q ?? null, status: status ?? null, roleId: roleId ?? null, sort });
+      const { limit, cursor, q, status, roleId, unusedFor, neverUsed, sort } = request.query;
+      return clients.list(principal(request), {
+        limit,
+        cursor: cursor ?? null,
+        search: q ?? null,
+        status: status ?? null,
+        roleId: roleId ?? null,
+        unusedFor: unusedFor ?? null,
+        neverUsed: neverUsed ?? null,
+        sort,
+      });
     },
   );
 

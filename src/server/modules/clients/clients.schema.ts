@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Nullable, StringEnum, Timestamp, Uuid } from '../../http/schemas.js';
 import { BULK_MAX_IDS, DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH } from '../../../shared/limits.js';
+import { DAYS_PATTERN } from '../../../shared/durations.js';
 import { PERMISSION_CATEGORIES, PERMISSION_KEYS } from '../../../shared/permissions.js';
 
 const Name = Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: `A descriptive name: 1 to ${NAME_MAX_LENGTH} characters after trimming` });
@@ -45,6 +46,10 @@ export const ListClientsQuery = Type.Object(
     q: Type.Optional(Type.String({ maxLength: SEARCH_MAX_LENGTH, description: 'Matches name, description or client ID, case-insensitively' })),
     status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
     roleId: Type.Optional(Uuid('Only the clients holding this role')),
+    unusedFor: Type.Optional(
+      Type.String({ pattern: DAYS_PATTERN, description: 'Only the clients never used, or not used for this many days, e.g. `90d`', examples: ['90d'] }),
+    ),
+    neverUsed: Type.Optional(Type.Boolean({ description: '`true`: only the clients that have never authenticated' })),
     sort: Type.Union(
       ['name', 'createdAt', 'lastUsedAt'].flatMap((field) => [Type.Literal(field), Type.Literal(`-${field}`)]),
       { default: '-createdAt', description: '`-` in front sorts descending' },

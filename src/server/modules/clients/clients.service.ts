@@ -7,6 +7,7 @@ import type { Executor } from '../../db/database.js';
 import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
 import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
+import { DAYS_MESSAGE, parseDays } from '../../../shared/durations.js';
 import { BULK_MAX_IDS, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
 import { sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -80,6 +81,10 @@ export interface ListClientsInput {
   readonly status?: ClientStatusFilter | null;
   /** Only the clients holding this role. */
   readonly roleId?: string | null;
+  /** Only the clients never used, or not used for this many days: `90d`. */
+  readonly unusedFor?: string | null;
+  /** Only the clients never used. */
+  readonly neverUsed?: boolean | null;
   /** `name`, `createdAt` or `lastUsedAt`, `-` in front for descending. */
   readonly sort?: string;
 }
@@ -109,6 +114,8 @@ export interface BulkResult {
   /** The succeeded ids whose state this action changed (an enable of an enabled client changes nothing). */
   readonly changed: string[];
 }
+
+const DAY_MS = 86_400_000;
 
 const SORT_FIELDS: readonly ClientSortField[] = ['name', 'createdAt', 'lastUsedAt'];
 
@@ -318,12 +325,31 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (status !== null && status !== 'enabled' && status !== 'disabled') problems.add('status', 'must be enabled or disabled');
       const roleId = input.roleId ?? null;
       if (roleId !== null && !UUID_PATTERN.test(roleId)) problems.add('roleId', 'must be a UUID');
+      const unusedForDays = input.unusedFor === undefined || input.unusedFor === null ? null : parseDays(String(input.unusedFor));
+      if (unusedForDays === null && input.unusedFor !== undefined && input.unusedFor !== null) problems.add('unusedFor', DAYS_MESSAGE);
+      const neverUsed = input.neverUsed ?? false;
+      if (typeof neverUsed !== 'boolean') problems.add('neverUsed', 'must be true or false');
       problems.throwIfAny();
       const { field, descending, sort } = parseSort(input.sort);
       const after = decodePageCursor(input.cursor, sort);
+      const nowMs = clock.now().getTime();
+      const unusedSince = unusedForDays === null ? null : new Date(nowMs - unusedForDays * DAY_MS).toISOString();
+      // Uses are written coalesced: a client this instance saw a moment ago must not be listed
+      // as unused (and then disabled in bulk) because its use is still pending.
+      if (unusedSince !== null || neverUsed) await lastUsed.flush();
 
       const repository = createClientsRepository(db);
-      const query = { limit, after, search: search === '' ? null : search, status, roleId: roleId?.toLowerCase() ?? null, sort: field, descending };
+      const query = {
+        limit,
+        after,
+        search: search === '' ? null : search,
+        status,
+        roleId: roleId?.toLowerCase() ?? null,
+        unusedSince,
+        neverUsed,
+        sort: field,
+        descending,
+      };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
       const cursorOf = (row: (typeof rows)[number]) => encodeCursor({ sort, value: sortValueOf(field, row), id: row.id });
       const last = rows.at(-1);

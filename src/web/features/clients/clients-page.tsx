@@ -49,6 +49,13 @@ export function bulkMessage(action: BulkAction, result: BulkResult): { color: st
   };
 }
 
+/** The "last use" filter's choices: the URL and the API take `neverUsed=true` or `unusedFor=Nd`. */
+const USE_FILTERS = [
+  { value: '', label: 'Any last use' },
+  { value: 'never', label: 'Never used' },
+  ...[30, 90, 180, 365].map((days) => ({ value: `${days}d`, label: `Not used for ${days} days` })),
+];
+
 /** `/system/connections`: the API client list. */
 export function ClientsPage() {
   const navigate = useNavigate();
@@ -63,12 +70,25 @@ export function ClientsPage() {
       params.delete('page');
       return params;
     });
+  const neverUsed = url.get('neverUsed') === 'true';
+  const unusedFor = neverUsed ? null : url.get('unusedFor') || null;
+  const setUseFilter = (value: string) =>
+    setUrl((current) => {
+      const params = new URLSearchParams(current);
+      params.delete('neverUsed');
+      params.delete('unusedFor');
+      if (value === 'never') params.set('neverUsed', 'true');
+      else if (value !== '') params.set('unusedFor', value);
+      params.delete('page');
+      return params;
+    });
+  const useFilter = neverUsed ? 'never' : (unusedFor ?? '');
   const roles = useRoles(can('roles:read'));
   const [exporting, setExporting] = useState(false);
   const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
     sort: '-createdAt' as ClientSort,
     sorts: CLIENT_SORTS,
-    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit, roleId }),
+    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit, roleId, unusedFor, neverUsed }),
     queryKey: clientKeys.list,
     fetchPage: fetchClientPage,
   });
@@ -78,8 +98,8 @@ export function ClientsPage() {
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const addButtonRef = useRef<HTMLButtonElement>(null);
 
-  const filtered = params.q !== '' || params.status !== null || roleId !== null;
-  const listQuery = { q: params.q, status: params.status, sort: params.sort, limit: params.limit, roleId };
+  const filtered = params.q !== '' || params.status !== null || roleId !== null || useFilter !== '';
+  const listQuery = { q: params.q, status: params.status, sort: params.sort, limit: params.limit, roleId, unusedFor, neverUsed };
   const exportCsv = async () => {
     setExporting(true);
     try {
@@ -146,7 +166,7 @@ export function ClientsPage() {
         clients={data?.items}
         refreshing={refreshing}
         failure={failed === null ? undefined : <ErrorAlert error={failed} title="The API clients could not be loaded" onRetry={() => void pages.refetch()} />}
-        selectionKey={JSON.stringify([params.q, params.status, roleId, params.sort, params.limit, params.page])}
+        selectionKey={JSON.stringify([params.q, params.status, roleId, unusedFor, neverUsed, params.sort, params.limit, params.page])}
         matching={data?.total}
         loadAllMatching={async () => fetchAllMatching(listQuery)}
         sort={params.sort}
@@ -177,6 +197,17 @@ export function ClientsPage() {
                 data={[{ value: '', label: 'All roles' }, ...(roles.data ?? []).map((role) => ({ value: role.id, label: role.name }))]}
               />
             )}
+            <NativeSelect
+              aria-label="Filter by last use"
+              value={useFilter}
+              onChange={(event) => setUseFilter(event.currentTarget.value)}
+              // A shared link may name a number of days the menu does not offer.
+              data={
+                USE_FILTERS.some((choice) => choice.value === useFilter)
+                  ? USE_FILTERS
+                  : [...USE_FILTERS, { value: useFilter, label: `Not used for ${useFilter.slice(0, -1)} days` }]
+              }
+            />
             <Button variant="default" leftSection={<IconFileTypeCsv size={16} aria-hidden />} loading={exporting} onClick={() => void exportCsv()}>
               Export CSV
             </Button>
@@ -193,7 +224,7 @@ export function ClientsPage() {
                   onClick={() =>
                     setUrl((current) => {
                       const params = new URLSearchParams(current);
-                      for (const key of ['q', 'status', 'roleId', 'page']) params.delete(key);
+                      for (const key of ['q', 'status', 'roleId', 'unusedFor', 'neverUsed', 'page']) params.delete(key);
                       return params;
                     })
                   }

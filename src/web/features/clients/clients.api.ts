@@ -11,6 +11,10 @@ export interface ClientListQuery {
   readonly status: 'enabled' | 'disabled' | null;
   /** Only the clients holding this role. */
   readonly roleId: string | null;
+  /** Only the clients never used, or not used for this many days (`90d`). */
+  readonly unusedFor: string | null;
+  /** Only the clients never used. */
+  readonly neverUsed: boolean;
   readonly sort: ClientSort;
   readonly limit: number;
 }
@@ -25,7 +29,16 @@ export const clientKeys = {
 export function fetchClientPage(query: ClientListQuery, cursor: string | null, signal?: AbortSignal) {
   return api.get<Page<ApiClient>>(
     '/api/v1/clients',
-    { limit: query.limit, cursor, q: query.q.trim(), status: query.status, roleId: query.roleId, sort: query.sort },
+    {
+      limit: query.limit,
+      cursor,
+      q: query.q.trim(),
+      status: query.status,
+      roleId: query.roleId,
+      unusedFor: query.unusedFor,
+      neverUsed: query.neverUsed ? 'true' : null,
+      sort: query.sort,
+    },
     signal,
   );
 }
