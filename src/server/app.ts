@@ -10,7 +10,7 @@ import { createAuthenticator } from './http/authenticate.js';
 import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wantsConsolePage } from './http/console.js';
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
-import { oauthRoutes } from './modules/oauth/oauth.routes.js';
+import { oauthRoutes } from './modules/oauth/oauth.rest.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Services } from './services.js';
 

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
 import { startHousekeeping } from './housekeeping.js';
-import { createSessions } from './modules/auth/sessions.js';
+import { createSessions } from './modules/auth/sessions.service.js';
 import { createClientStateCache } from './modules/oauth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
 import { createSigningKeys } from './modules/oauth/signing-keys.js';

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../actor.js';
 import type { Config } from '../config.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
-import type { Sessions } from '../modules/auth/sessions.js';
+import type { Sessions } from '../modules/auth/sessions.service.js';
 import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
 import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js';
 

@@ -6,7 +6,7 @@ import { checkCsrf, sessionCookieName } from '../../http/authenticate.js';
 import { problems, Ref, Timestamp, Uuid, type RoutesApp } from '../../http/schemas.js';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH } from '../../../shared/limits.js';
 import type { UsersService } from '../users/users.service.js';
-import { SESSION_TTL_SECONDS, type Sessions, type SessionView } from './sessions.js';
+import { SESSION_TTL_SECONDS, type Sessions, type SessionView } from './sessions.service.js';
 
 const SessionUser = Type.Object({ id: Uuid(), email: Type.String(), name: Type.String() }, { additionalProperties: false });
 export const SessionBody = Type.Object(

@@ -123,7 +123,7 @@ export function createTokenService(deps: TokenServiceDeps) {
   const service = {
     /**
      * RFC 6749 §2.3.1. The same work for an unknown id, a wrong or expired secret and a disabled
-     * client, and the same answer; a guess is counted before its secret is compared (see throttle.ts).
+     * client, and the same answer; a guess is counted before its secret is compared (see throttle.service.ts).
      * The presented secret is compared with both the current and the previous secret (or a dummy),
      * always, so the time of an answer does not tell whether a rotation is under way.
      */
@@ -137,7 +137,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       const blocked = throttle.blockedFor(keys);
       if (blocked !== null) refuse(blocked, clientId);
       const state = clientId === null ? null : await clientStates.get(clientId);
-      // The secret is compared under a slot taken before it (see throttle.ts).
+      // The secret is compared under a slot taken before it (see throttle.service.ts).
       let secretMatches = false;
       let secretUsable = false;
       let secretUsed: SecretUsed = 'current';

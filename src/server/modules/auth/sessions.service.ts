@@ -70,7 +70,7 @@ export function createSessions(deps: { db: Kysely<Database>; clock: Clock; users
   return {
     /**
      * Email and password to a new session; throttled per account, per address and per pair, a
-     * guess counted before its password is checked (see throttle.ts).
+     * guess counted before its password is checked (see throttle.service.ts).
      */
     async signIn(email: unknown, password: unknown, meta: { address: string; userAgent: string | null }): Promise<SignedIn> {
       const emailKey = typeof email === 'string' ? email.trim().toLowerCase().slice(0, EMAIL_MAX_LENGTH) : '';
