@@ -2,16 +2,18 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { meRoutes, Me } from '../modules/auth/me.rest.js';
-import { SessionBody, sessionRoutes } from '../modules/auth/session.rest.js';
+import { meRoutes } from '../modules/auth/me.rest.js';
+import { sessionRoutes } from '../modules/auth/session.rest.js';
 import { clientsRoutes } from '../modules/clients/clients.rest.js';
-import { ApiClient, ApiClientWithSecret, ClientPage, PermissionCategories } from '../modules/clients/clients.schema.js';
 import { auditRoutes } from '../modules/audit/audit.rest.js';
-import { AuditEvent, AuditPage } from '../modules/audit/audit.schema.js';
 import { rolesRoutes } from '../modules/roles/roles.rest.js';
-import { PermissionCatalog, Role, RoleList } from '../modules/roles/roles.schema.js';
 import { usersRoutes } from '../modules/users/users.rest.js';
-import { User, UserPage } from '../modules/users/users.schema.js';
+import { AuditEvent, AuditPage } from '../../shared/schemas/audit.js';
+import { ApiClient, ApiClientWithSecret, ClientPage } from '../../shared/schemas/clients.js';
+import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions.js';
+import { Role, RoleList } from '../../shared/schemas/roles.js';
+import { Me, Session } from '../../shared/schemas/session.js';
+import { User, UserPage } from '../../shared/schemas/users.js';
 import type { Services } from '../services.js';
 import { sessionCookieName, type Authenticator } from './authenticate.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
@@ -77,9 +79,9 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     ApiClient,
     ApiClientWithSecret,
     ClientPage,
-    PermissionCategories,
+    EffectivePermissions,
     Me,
-    SessionBody,
+    Session,
     Role,
     RoleList,
     PermissionCatalog,

@@ -1,103 +1,16 @@
-/** The REST API's shapes as the console reads them. */
-import type { PermissionKey } from '../../shared/permissions';
+/**
+ * The REST API's shapes as the console reads them: types derived from the server's own response
+ * schemas in src/shared/schemas, imported as types only so that no schema reaches the bundle.
+ */
+import type { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions';
 
-export type { PermissionKey };
+export type { PermissionKey } from '../../shared/permissions';
+export type { AuditEvent, AuditPage } from '../../shared/schemas/audit';
+export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage } from '../../shared/schemas/clients';
+export type { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions';
+export type { Role } from '../../shared/schemas/roles';
+export type { Me, Session } from '../../shared/schemas/session';
+export type { User, UserPage } from '../../shared/schemas/users';
 
-export interface RoleRef {
-  readonly id: string;
-  readonly name: string;
-}
-
-export interface ApiClient {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string | null;
-  readonly enabled: boolean;
-  readonly role: RoleRef | null;
-  readonly secretHint: string;
-  readonly lastUsedAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly nextCursor: string | null;
-  readonly total?: number;
-}
-
-export interface ApiClientWithSecret {
-  readonly client: ApiClient;
-  readonly clientSecret: string;
-}
-
-export type BulkAction = 'enable' | 'disable' | 'delete';
-
-export interface BulkResult {
-  readonly action: BulkAction;
-  readonly succeeded: string[];
-  readonly notFound: string[];
-  /** Clients left unchanged: their role grants a permission the caller lacks. */
-  readonly refused: { readonly id: string; readonly reason: string }[];
-  /** The succeeded ids whose state changed (enabling an enabled client changes nothing). */
-  readonly changed: string[];
-}
-
-export interface Permission {
-  readonly key: PermissionKey;
-  readonly name: string;
-  readonly description: string;
-  readonly granted?: boolean;
-}
-
-export interface PermissionCategory {
-  readonly name: string;
-  readonly permissions: Permission[];
-}
-
-export interface PermissionCategories {
-  readonly categories: PermissionCategory[];
-}
-
-export interface Role {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string | null;
-  readonly builtIn: boolean;
-  readonly permissions: PermissionKey[];
-  readonly createdAt?: string;
-  readonly updatedAt?: string;
-}
-
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly roles: RoleRef[];
-  readonly lastLoginAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export interface AuditEvent {
-  readonly id: string;
-  readonly occurredAt: string;
-  readonly actor: { readonly type: 'user' | 'client' | 'system'; readonly id: string | null; readonly name: string };
-  readonly action: string;
-  readonly target: { readonly type: string; readonly id: string | null; readonly name: string | null } | null;
-  readonly details: Record<string, unknown>;
-}
-
-export interface Session {
-  readonly user: { readonly id: string; readonly email: string; readonly name: string };
-  readonly csrfToken: string;
-  readonly expiresAt: string;
-}
-
-export interface Me {
-  readonly type: 'user' | 'client';
-  readonly id: string;
-  readonly name: string;
-  readonly permissions: PermissionKey[];
-}
+/** A category of the catalog, or of someone's effective permissions (each permission with `granted`). */
+export type PermissionCategory = PermissionCatalog['categories'][number] | EffectivePermissions['categories'][number];

@@ -1,6 +1,8 @@
-import { AUTHENTICATED_ERRORS, problems, Ref, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, problems, type RoutesApp } from '../../http/schemas.js';
+import { AuditPage } from '../../../shared/schemas/audit.js';
+import { Ref } from '../../../shared/schemas/fields.js';
 import type { AuditService } from './audit.service.js';
-import { AuditPage, ListAuditEventsQuery } from './audit.schema.js';
+import { ListAuditEventsQuery } from './audit.schema.js';
 
 /** The audit log, read-only, a thin door onto the audit service. */
 export async function auditRoutes(app: RoutesApp, deps: { audit: AuditService }): Promise<void> {

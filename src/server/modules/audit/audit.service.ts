@@ -6,27 +6,15 @@ import type { AuditEventRow, Database } from '../../db/schema.js';
 import { checkPageLimit, decodeIdCursor } from '../../db/pagination.js';
 import { ProblemCollector } from '../../errors.js';
 import { createAuditRepository } from './audit.repository.js';
+import type { AuditEvent, AuditTarget } from '../../../shared/schemas/audit.js';
 
-export interface AuditTarget {
-  readonly type: 'client' | 'role' | 'user' | 'system';
-  readonly id: string | null;
-  readonly name: string | null;
-}
+export type { AuditEvent, AuditTarget };
 
 export interface AuditEntry {
   readonly action: string;
   readonly target: AuditTarget | null;
   /** Never a secret, a password, or a token: callers pass only what an admin may read. */
   readonly details?: Readonly<Record<string, unknown>>;
-}
-
-export interface AuditEvent {
-  readonly id: string;
-  readonly occurredAt: string;
-  readonly actor: { readonly type: Actor['type']; readonly id: string | null; readonly name: string };
-  readonly action: string;
-  readonly target: AuditTarget | null;
-  readonly details: Record<string, unknown>;
 }
 
 export interface AuditListInput {

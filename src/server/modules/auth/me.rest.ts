@@ -1,17 +1,7 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { PERMISSION_KEYS, sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
-import { problems, Ref, StringEnum, type RoutesApp } from '../../http/schemas.js';
-
-export const Me = Type.Object(
-  {
-    type: StringEnum(['user', 'client'], { description: 'A console user or an API client' }),
-    id: Type.String({ format: 'uuid' }),
-    name: Type.String(),
-    permissions: Type.Array(StringEnum(PERMISSION_KEYS), { description: 'What the caller may do on this request' }),
-  },
-  { $id: 'Me', additionalProperties: false },
-);
-export type Me = Static<typeof Me>;
+import { sortPermissionKeys, type PermissionKey } from '../../../shared/permissions.js';
+import { Ref } from '../../../shared/schemas/fields.js';
+import { Me } from '../../../shared/schemas/session.js';
+import { problems, type RoutesApp } from '../../http/schemas.js';
 
 /** In catalog order, once per permission set (a client's set is kept until its state changes). */
 const sortedBySet = new WeakMap<ReadonlySet<PermissionKey>, PermissionKey[]>();

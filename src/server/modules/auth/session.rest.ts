@@ -3,20 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { Unauthenticated } from '../../errors.js';
 import { checkCsrf, sessionCookieName } from '../../http/authenticate.js';
-import { problems, Ref, Timestamp, Uuid, type RoutesApp } from '../../http/schemas.js';
+import { problems, type RoutesApp } from '../../http/schemas.js';
+import { Ref } from '../../../shared/schemas/fields.js';
+import { Session } from '../../../shared/schemas/session.js';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH } from '../../../shared/limits.js';
 import type { UsersService } from '../users/users.service.js';
 import { SESSION_TTL_SECONDS, type Sessions, type SessionView } from './sessions.service.js';
 
-const SessionUser = Type.Object({ id: Uuid(), email: Type.String(), name: Type.String() }, { additionalProperties: false });
-export const SessionBody = Type.Object(
-  {
-    user: SessionUser,
-    csrfToken: Type.String({ description: 'Send it as X-CSRF-Token on every change made with the session cookie' }),
-    expiresAt: Timestamp('When the session ends'),
-  },
-  { $id: 'Session', additionalProperties: false },
-);
 const SignInBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: EMAIL_MAX_LENGTH }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },
   { additionalProperties: false },
@@ -67,7 +60,7 @@ export async function sessionRoutes(app: RoutesApp, deps: SessionRoutesDeps): Pr
         tags,
         security: [],
         body: SignInBody,
-        response: { 200: Ref(SessionBody), ...problems(400, 401, 413, 415, 429, 503) },
+        response: { 200: Ref(Session), ...problems(400, 401, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -86,7 +79,7 @@ export async function sessionRoutes(app: RoutesApp, deps: SessionRoutesDeps): Pr
 
   app.get(
     '/api/v1/session',
-    { schema: { summary: 'The current console session', tags, security: [{ cookie: [] }], response: { 200: Ref(SessionBody), ...problems(401, 503) } } },
+    { schema: { summary: 'The current console session', tags, security: [{ cookie: [] }], response: { 200: Ref(Session), ...problems(401, 503) } } },
     async (request, reply) => {
       const { session } = await currentSession(request);
       void reply.header('Cache-Control', 'no-store');
@@ -134,7 +127,7 @@ export async function sessionRoutes(app: RoutesApp, deps: SessionRoutesDeps): Pr
         tags,
         security: [],
         body: SetupBody,
-        response: { 201: Ref(SessionBody), ...problems(400, 403, 413, 415, 429, 503) },
+        response: { 201: Ref(Session), ...problems(400, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {

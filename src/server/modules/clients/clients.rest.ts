@@ -1,18 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
+import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../../shared/schemas/clients.js';
+import { Ref } from '../../../shared/schemas/fields.js';
+import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import type { ClientsService } from './clients.service.js';
-import {
-  ApiClient,
-  ApiClientWithSecret,
-  BulkBody,
-  BulkResult,
-  ClientPage,
-  CreateClientBody,
-  ListClientsQuery,
-  PermissionCategories,
-  UpdateClientBody,
-} from './clients.schema.js';
+import { BulkBody, CreateClientBody, ListClientsQuery, UpdateClientBody } from './clients.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -151,7 +144,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         description: 'Every permission of the catalog with `granted`. Needs clients:read.',
         tags,
         params: IdParams,
-        response: { 200: Ref(PermissionCategories), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(EffectivePermissions), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => ({ categories: await clients.permissions(principal(request), request.params.id) }),

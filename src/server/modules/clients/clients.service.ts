@@ -19,23 +19,24 @@ import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSor
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
+import type {
+  ApiClient as ServedApiClient,
+  ApiClientWithSecret as ServedApiClientWithSecret,
+  BulkAction,
+  BulkResult,
+  ClientPage as ServedClientPage,
+} from '../../../shared/schemas/clients.js';
 
-/** The API client as every door shows it. Never carries the secret or its hash. */
-export interface ApiClient {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string | null;
-  readonly enabled: boolean;
-  readonly role: { readonly id: string; readonly name: string } | null;
-  readonly secretHint: string;
-  readonly lastUsedAt: string | null;
+/**
+ * The API client as the service gives it: the shape every door serves, with its secret's lifetime,
+ * which no response schema carries yet. Never carries the secret or its hash.
+ */
+export type ApiClient = ServedApiClient & {
   /** When the current secret stops working; null: never. */
   readonly secretExpiresAt: string | null;
   /** The secret the current one replaced, while it still works beside it. */
   readonly previousSecret: PreviousSecret | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+};
 
 export interface PreviousSecret {
   readonly hint: string;
@@ -43,11 +44,7 @@ export interface PreviousSecret {
   readonly lastUsedAt: string | null;
 }
 
-export interface ApiClientWithSecret {
-  readonly client: ApiClient;
-  /** Shown once; only its keyed hash is stored. */
-  readonly clientSecret: string;
-}
+export type ApiClientWithSecret = Omit<ServedApiClientWithSecret, 'client'> & { readonly client: ApiClient };
 
 export interface CreateClientInput {
   readonly name: string;
@@ -89,31 +86,12 @@ export interface ListClientsInput {
   readonly sort?: string;
 }
 
-export interface ClientPage {
-  readonly items: ApiClient[];
-  readonly nextCursor: string | null;
-  readonly total: number;
-  /** Each item's own position (GraphQL edges resume after any of them); REST shows only `nextCursor`. */
-  readonly cursors: string[];
-}
+export type { BulkAction, BulkResult };
 
-export type BulkAction = 'enable' | 'disable' | 'delete';
+/** A page of clients, with each item's own position (GraphQL edges resume after any of them); REST shows only `nextCursor`. */
+export type ClientPage = Omit<ServedClientPage, 'items'> & { readonly items: ApiClient[]; readonly cursors: string[] };
+
 export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
-
-/** A client a bulk action left unchanged, and why (its role grants what the caller lacks). */
-export interface BulkRefusal {
-  readonly id: string;
-  readonly reason: string;
-}
-
-export interface BulkResult {
-  readonly action: BulkAction;
-  readonly succeeded: string[];
-  readonly notFound: string[];
-  readonly refused: BulkRefusal[];
-  /** The succeeded ids whose state this action changed (an enable of an enabled client changes nothing). */
-  readonly changed: string[];
-}
 
 const DAY_MS = 86_400_000;
 
@@ -507,7 +485,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         // as the single-client routes refuse it; the others still change.
         const roleIds = [...new Set([...found.values()].flatMap((client) => (client.roleId === null ? [] : [client.roleId])))];
         const roles = new Map((await createRolesRepository(trx).findByIds(roleIds)).map((role) => [role.id, role]));
-        const refused: BulkRefusal[] = [];
+        const refused: BulkResult['refused'] = [];
         const succeeded: string[] = [];
         for (const id of unique) {
           const client = found.get(id);

@@ -7,6 +7,7 @@ import {
   type PermissionGroup,
   type PermissionKey,
 } from '../../../shared/permissions.js';
+import type { GrantedPermission } from '../../../shared/schemas/permissions.js';
 
 type BuiltInName = keyof typeof BUILT_IN_ROLES;
 
@@ -17,12 +18,7 @@ export function permissionsOfRole(row: Pick<RoleRow, 'built_in' | 'permissions'>
   return sortPermissionKeys(stored.filter(isPermissionKey));
 }
 
-export interface GrantedPermission {
-  readonly key: PermissionKey;
-  readonly name: string;
-  readonly description: string;
-  readonly granted: boolean;
-}
+export type { GrantedPermission };
 
 /** The whole catalog, grouped, each permission marked with whether `granted` holds it. */
 export function grantedPermissions(granted: ReadonlySet<PermissionKey>): PermissionGroup<GrantedPermission>[] {

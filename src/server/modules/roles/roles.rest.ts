@@ -1,9 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
+import { Ref } from '../../../shared/schemas/fields.js';
+import { PermissionCatalog } from '../../../shared/schemas/permissions.js';
+import { Role, RoleList } from '../../../shared/schemas/roles.js';
 import { groupPermissions } from '../../../shared/permissions.js';
 import type { RolesService } from './roles.service.js';
-import { CreateRoleBody, PermissionCatalog, Role, RoleList, UpdateRoleBody } from './roles.schema.js';
+import { CreateRoleBody, UpdateRoleBody } from './roles.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 

@@ -13,16 +13,9 @@ import { findByIdOrThrow } from '../../ids.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { permissionsOfRole } from './permissions.js';
 import { createRolesRepository } from './roles.repository.js';
+import type { Role } from '../../../shared/schemas/roles.js';
 
-export interface Role {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly builtIn: boolean;
-  readonly permissions: PermissionKey[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export type { Role };
 
 export interface RoleInput {
   readonly name: string;

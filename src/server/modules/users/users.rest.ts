@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems, Ref, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
+import { Ref } from '../../../shared/schemas/fields.js';
+import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
+import { User, UserPage } from '../../../shared/schemas/users.js';
 import type { UsersService } from './users.service.js';
-import { PermissionCategories } from '../clients/clients.schema.js';
-import { CreateUserBody, ListUsersQuery, UpdateUserBody, User, UserPage } from './users.schema.js';
+import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -100,7 +102,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
         description: 'Every permission of the catalog with `granted`: the union of the user’s roles. Needs users:read.',
         tags,
         params: IdParams,
-        response: { 200: Ref(PermissionCategories), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        response: { 200: Ref(EffectivePermissions), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
     async (request) => ({ categories: await users.permissions(principal(request), request.params.id) }),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Timestamp, Uuid } from '../../http/schemas.js';
+import { Nullable, Uuid } from '../../../shared/schemas/fields.js';
 import {
   EMAIL_MAX_LENGTH,
   NAME_MAX_LENGTH,
@@ -23,29 +23,6 @@ const Password = Type.String({
   description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters; stored as an Argon2id hash, never returned`,
 });
 const RoleIds = Type.Array(Uuid(), { maxItems: ROLE_IDS_MAX, description: 'The user’s roles; they get the union of their permissions' });
-
-export const User = Type.Object(
-  {
-    id: Uuid(),
-    email: Type.String(),
-    name: Type.String(),
-    enabled: Type.Boolean({ description: 'Disabled users cannot sign in; their sessions have ended' }),
-    roles: Type.Array(Type.Object({ id: Uuid(), name: Type.String() }, { additionalProperties: false })),
-    lastLoginAt: Nullable(Timestamp('When the user last signed in')),
-    createdAt: Timestamp('When the user was created'),
-    updatedAt: Timestamp('When the user was last changed'),
-  },
-  { $id: 'User', additionalProperties: false },
-);
-
-export const UserPage = Type.Object(
-  {
-    items: Type.Array(Type.Ref('User')),
-    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
-    total: Type.Integer({ description: 'How many users match the search (every user without one)' }),
-  },
-  { $id: 'UserPage', additionalProperties: false },
-);
 
 export const ListUsersQuery = Type.Object(
   {

@@ -28,17 +28,9 @@ import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/paginat
 import { createSessionsRepository } from '../auth/sessions.repository.js';
 import { hashPassword, verifyPassword } from './users.password.js';
 import { createUsersRepository } from './users.repository.js';
+import type { User } from '../../../shared/schemas/users.js';
 
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly roles: { readonly id: string; readonly name: string }[];
-  readonly lastLoginAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
+export type { User };
 
 /** A sign-in check: the user, or why it failed (an admin may read the reason; the answer never says it). */
 export type CredentialsCheck =

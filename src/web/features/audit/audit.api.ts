@@ -1,4 +1,4 @@
-import type { AuditEvent, Page } from '../../lib/types';
+import type { AuditPage } from '../../lib/types';
 import { api } from '../../lib/api';
 
 export interface AuditQuery {
@@ -13,7 +13,7 @@ export const auditKeys = {
 };
 
 export function fetchAuditPage(query: AuditQuery, cursor: string | null, signal?: AbortSignal) {
-  return api.get<Page<AuditEvent>>('/api/v1/audit-events', { limit: query.limit, cursor, q: query.q?.trim(), targetId: query.targetId }, signal);
+  return api.get<AuditPage>('/api/v1/audit-events', { limit: query.limit, cursor, q: query.q?.trim(), targetId: query.targetId }, signal);
 }
 
 const WORDS: Record<string, string> = {

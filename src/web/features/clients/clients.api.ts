@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api';
 import { removeFromPages } from '../../lib/paging';
-import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, Page, PermissionCategories } from '../../lib/types';
+import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, EffectivePermissions } from '../../lib/types';
 
 export const CLIENT_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt'] as const;
 export type ClientSort = (typeof CLIENT_SORTS)[number];
@@ -27,7 +27,7 @@ export const clientKeys = {
 };
 
 export function fetchClientPage(query: ClientListQuery, cursor: string | null, signal?: AbortSignal) {
-  return api.get<Page<ApiClient>>(
+  return api.get<ClientPage>(
     '/api/v1/clients',
     {
       limit: query.limit,
@@ -48,7 +48,7 @@ export async function fetchAllMatching(query: ClientListQuery): Promise<ApiClien
   const all: ApiClient[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page<ApiClient> = await fetchClientPage({ ...query, limit: 200 }, cursor);
+    const page: ClientPage = await fetchClientPage({ ...query, limit: 200 }, cursor);
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor !== null);
@@ -80,7 +80,7 @@ export function useClient(id: string) {
 export function useClientPermissions(id: string) {
   return useQuery({
     queryKey: clientKeys.permissions(id),
-    queryFn: ({ signal }) => api.get<PermissionCategories>(`/api/v1/clients/${id}/permissions`, undefined, signal),
+    queryFn: ({ signal }) => api.get<EffectivePermissions>(`/api/v1/clients/${id}/permissions`, undefined, signal),
   });
 }
 

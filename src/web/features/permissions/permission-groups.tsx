@@ -28,7 +28,8 @@ export function PermissionGroups({ categories, granted, onToggle, disabled = fal
       </SimpleGrid>
     );
   }
-  const isOn = (permission: PermissionCategory['permissions'][number]) => (granted === undefined ? permission.granted === true : granted.has(permission.key));
+  const isOn = (permission: PermissionCategory['permissions'][number]) =>
+    granted === undefined ? 'granted' in permission && permission.granted : granted.has(permission.key);
   const readOnly = onToggle === undefined;
   return (
     <SimpleGrid cols={compact ? 1 : { base: 1, md: 2 }} spacing="md">

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api';
 import { removeFromPages } from '../../lib/paging';
-import type { Page, PermissionCategories, User } from '../../lib/types';
+import type { EffectivePermissions, User, UserPage } from '../../lib/types';
 
 export interface UserListQuery {
   /** Part of a name or an email; '' for every user. */
@@ -17,7 +17,7 @@ export const userKeys = {
 };
 
 export function fetchUserPage(query: UserListQuery, cursor: string | null, signal?: AbortSignal) {
-  return api.get<Page<User>>('/api/v1/users', { limit: query.limit, cursor, q: query.q.trim() }, signal);
+  return api.get<UserPage>('/api/v1/users', { limit: query.limit, cursor, q: query.q.trim() }, signal);
 }
 
 export function useUser(id: string) {
@@ -27,7 +27,7 @@ export function useUser(id: string) {
 export function useUserPermissions(id: string) {
   return useQuery({
     queryKey: userKeys.permissions(id),
-    queryFn: ({ signal }) => api.get<PermissionCategories>(`/api/v1/users/${id}/permissions`, undefined, signal),
+    queryFn: ({ signal }) => api.get<EffectivePermissions>(`/api/v1/users/${id}/permissions`, undefined, signal),
   });
 }
 

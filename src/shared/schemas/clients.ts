@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Ref, Timestamp, Uuid } from './fields.js';
+import { RoleSummary } from './roles.js';
+
+/** The API client as every door shows it. Never carries the secret or its hash. */
+export const ApiClient = Type.Object(
+  {
+    id: Uuid('The client ID used to authenticate (RFC 6749 client_id)'),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    enabled: Type.Boolean({ description: 'Disabled clients are refused on every request until re-enabled' }),
+    role: Nullable(RoleSummary),
+    secretHint: Type.String({ description: 'The last characters of the current secret, to tell secrets apart; never the secret' }),
+    lastUsedAt: Nullable(Timestamp('When the client last authenticated')),
+    createdAt: Timestamp('When the client was created'),
+    updatedAt: Timestamp('When the client was last changed'),
+  },
+  { $id: 'ApiClient', additionalProperties: false },
+);
+export type ApiClient = Static<typeof ApiClient>;
+
+export const ApiClientWithSecret = Type.Object(
+  {
+    client: Ref(ApiClient),
+    clientSecret: Type.String({ description: 'Shown once: only its keyed hash is stored. Copy it now.' }),
+  },
+  { $id: 'ApiClientWithSecret', additionalProperties: false },
+);
+export type ApiClientWithSecret = Static<typeof ApiClientWithSecret>;
+
+export const ClientPage = Type.Object(
+  {
+    items: Type.Array(Ref(ApiClient)),
+    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
+    total: Type.Integer({ description: 'How many clients match the search and filter' }),
+  },
+  { $id: 'ClientPage', additionalProperties: false },
+);
+export type ClientPage = Static<typeof ClientPage>;
+
+export const BulkActionSchema = Type.Union([Type.Literal('enable'), Type.Literal('disable'), Type.Literal('delete')]);
+export type BulkAction = Static<typeof BulkActionSchema>;
+
+export const BulkResult = Type.Object(
+  {
+    action: BulkActionSchema,
+    succeeded: Type.Array(Uuid()),
+    notFound: Type.Array(Uuid()),
+    changed: Type.Array(Uuid(), { description: 'The succeeded ids whose state the action changed: enabling an enabled client changes nothing' }),
+    refused: Type.Array(
+      Type.Object(
+        {
+          id: Uuid(),
+          reason: Type.String({ description: 'Why the client was left unchanged: its role grants permissions the caller does not hold' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'Clients left unchanged because their role grants more than the caller holds' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BulkResult = Static<typeof BulkResult>;
