@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
 import type { Dialect } from '../src/server/db/database.js';
-import type { Database, NewApiClientRow } from '../src/server/db/schema.js';
+import type { Database } from '../src/server/db/schema.js';
 import type { Services } from '../src/server/services.js';
+import { clientRow, insertClientRows, type ClientRow } from '../test/support/client-rows.js';
 
 /** What every scenario gets: a fresh, migrated database of one dialect and the services over it. */
 export interface BenchContext {
@@ -43,9 +44,8 @@ function prng(seed: number): () => number {
 const WORDS = ['Billing', 'export', 'Warehouse', 'sync', 'Ledger', 'audit', 'Koios', 'Reporting', 'crm', 'Payroll', 'Data', 'Lake', 'Ölwerk', '東京'];
 
 /**
- * Inserts `count` clients straight into the table, in one transaction of multi-row inserts sized
- * under each dialect's bound-parameter limit (SQLite 80 x 12, PostgreSQL 2,000 x 12 of 65,535).
- * Creation times repeat (about 12 clients a minute), 40% were never used, 30% are disabled.
+ * Inserts `count` clients straight into the table (see insertClientRows). Creation times repeat
+ * (about 12 clients a minute), 40% were never used, 30% are disabled.
  */
 export async function insertClients(db: Kysely<Database>, dialect: Dialect, count: number, seed = 1): Promise<string[]> {
   const random = prng(seed);
@@ -53,7 +53,7 @@ export async function insertClients(db: Kysely<Database>, dialect: Dialect, coun
   const hex = (digits: number) => Array.from({ length: digits }, () => int(16).toString(16)).join('');
   const base = Date.UTC(2025, 0, 1);
   const ids = new Set<string>();
-  const rows: NewApiClientRow[] = [];
+  const rows: ClientRow[] = [];
   while (rows.length < count) {
     const id = `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[int(4)]}${hex(3)}-${hex(12)}`;
     if (ids.has(id)) continue;
@@ -61,31 +61,11 @@ export async function insertClients(db: Kysely<Database>, dialect: Dialect, coun
     const name = `${WORDS[int(WORDS.length)]} ${WORDS[int(WORDS.length)]} ${int(1000)}`;
     const description = random() < 0.35 ? `Nightly export ${int(100)}` : null;
     const createdAt = new Date(base + int(Math.ceil(count / 12)) * 60_000).toISOString();
-    rows.push({
-      id,
-      name,
-      name_key: name.toLowerCase(),
-      description,
-      description_key: description?.toLowerCase() ?? null,
-      enabled: random() < 0.3 ? 0 : 1,
-      role_id: null,
-      secret_hash: `bench-hash-${rows.length}`,
-      secret_hint: 'bnch',
-      secret_generation: 1,
-      last_used_at: random() < 0.4 ? null : new Date(base + 400 * 86_400_000 + int(5000) * 1000).toISOString(),
-      created_at: createdAt,
-      updated_at: createdAt,
-    });
+    const enabled = random() >= 0.3;
+    const lastUsedAt = random() < 0.4 ? null : new Date(base + 400 * 86_400_000 + int(5000) * 1000).toISOString();
+    rows.push(clientRow(rows.length, { id, name, description, enabled, createdAt, lastUsedAt }));
   }
-  const rowsPerInsert = dialect === 'sqlite' ? 80 : 2000;
-  await db.transaction().execute(async (trx) => {
-    for (let start = 0; start < rows.length; start += rowsPerInsert) {
-      await trx
-        .insertInto('api_clients')
-        .values(rows.slice(start, start + rowsPerInsert))
-        .execute();
-    }
-  });
+  await insertClientRows(db, dialect, rows);
   return [...ids];
 }
 

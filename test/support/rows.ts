@@ -36,25 +36,3 @@ export async function everyRow(server: TestServer) {
     sessions,
   };
 }
-
-/**
- * An api_clients row written straight through SQL, as a bulk import or an older version would
- * (no column later than migration 0004): the n-th of a batch, with a fake secret hash.
- */
-export function rawClientRow(n: number, fields: { readonly description?: string | null; readonly enabled?: 0 | 1 } = {}) {
-  const now = new Date().toISOString();
-  return {
-    id: `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`,
-    name: `imported ${n}`,
-    name_key: `imported ${n}`,
-    description: fields.description ?? null,
-    enabled: fields.enabled ?? 1,
-    role_id: null,
-    secret_hash: 'x',
-    secret_hint: 'abcd',
-    secret_generation: 1,
-    last_used_at: null,
-    created_at: now,
-    updated_at: now,
-  };
-}

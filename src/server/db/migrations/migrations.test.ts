@@ -1,7 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
-import { rawClientRow } from '../../../../test/support/rows.js';
+import { clientRow, insertClientRows } from '../../../../test/support/client-rows.js';
 import { migrations } from './index.js';
 
 describe.each(testDialects())('migrations on %s', (dialect) => {
@@ -25,11 +25,13 @@ describe.each(testDialects())('migrations on %s', (dialect) => {
     expect(down.error).toBeUndefined();
     const db = database.handle.db as unknown as Kysely<any>;
     const now = new Date().toISOString();
-    // More than one backfill page of 500.
-    await db
-      .insertInto('api_clients')
-      .values(Array.from({ length: 620 }, (_, n) => rawClientRow(n, { description: n % 2 === 0 ? `ÉCOLE Straße ${n}` : null, enabled: n % 3 === 0 ? 0 : 1 })))
-      .execute();
+    // More than one backfill page of 500, without the description_key migration 0005 adds and fills.
+    const rows = Array.from({ length: 620 }, (_, n) => clientRow(n, { description: n % 2 === 0 ? `ÉCOLE Straße ${n}` : null, enabled: n % 3 !== 0 }));
+    await insertClientRows(
+      db,
+      dialect,
+      rows.map(({ description_key: _descriptionKey, ...row }) => row),
+    );
 
     await db
       .insertInto('users')

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import type { Services } from '../../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
-import { rawClientRow } from '../../../../test/support/rows.js';
+import { clientRow, insertClientRows } from '../../../../test/support/client-rows.js';
 
 /** One change to the clients table, as the services and the CLI make them. */
 type Operation =
@@ -124,10 +124,11 @@ describe.each(testDialects())('the client counts behind a list total on %s', (di
 
   it('are kept when rows go in straight through SQL, as the CLI or a bulk import would', async () => {
     const before = await exactCounts();
-    await database.handle.db
-      .insertInto('api_clients')
-      .values(Array.from({ length: 40 }, (_, n) => rawClientRow(n, { enabled: n % 4 === 0 ? 0 : 1 })))
-      .execute();
+    await insertClientRows(
+      database.handle.db,
+      dialect,
+      Array.from({ length: 40 }, (_, n) => clientRow(n, { enabled: n % 4 !== 0 })),
+    );
     const after = await exactCounts();
     expect(after).toEqual({ total: before.total + 40, enabled: before.enabled + 30 });
     expect(await listedTotals()).toEqual({ total: after.total, enabled: after.enabled, disabled: after.total - after.enabled });

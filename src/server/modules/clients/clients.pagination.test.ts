@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { BadInput } from '../../errors.js';
 import { encodeCursor } from '../../db/pagination.js';
-import type { NewApiClientRow } from '../../db/schema.js';
 import type { Services } from '../../services.js';
+import { clientRow, insertClientRows, type ClientRow } from '../../../../test/support/client-rows.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
 import type { ListClientsInput } from './clients.service.js';
 
@@ -96,13 +96,13 @@ const WORDS = [
 ];
 const BASE_TIME = Date.UTC(2025, 0, 1);
 
-function generateClients(): NewApiClientRow[] {
+function generateClients(): ClientRow[] {
   const random = prng(20261127);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
   const hex = (digits: number) => Array.from({ length: digits }, () => int(16).toString(16)).join('');
   const seen = new Set<string>();
-  const rows: NewApiClientRow[] = [];
+  const rows: ClientRow[] = [];
   while (rows.length < CLIENT_COUNT) {
     const id = `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
     if (seen.has(id)) continue;
@@ -117,36 +117,22 @@ function generateClients(): NewApiClientRow[] {
     // ~8,000 distinct creation times for 100,000 clients: many equal timestamps.
     const createdAt = new Date(BASE_TIME + int(8000) * 60_000).toISOString();
     const lastUsedAt = random() < 0.4 ? null : new Date(BASE_TIME + 8000 * 60_000 + int(5000) * 1000).toISOString();
-    rows.push({
-      id,
-      name,
-      name_key: name.toLowerCase(),
-      description,
-      description_key: description?.toLowerCase() ?? null,
-      enabled: random() < 0.3 ? 0 : 1,
-      role_id: null,
-      secret_hash: `bulk-hash-${rows.length}`,
-      secret_hint: 'bulk',
-      secret_generation: 1,
-      last_used_at: lastUsedAt,
-      created_at: createdAt,
-      updated_at: createdAt,
-    });
+    const enabled = random() >= 0.3;
+    rows.push(clientRow(rows.length, { id, name, description, enabled, createdAt, lastUsedAt }));
   }
   return rows;
 }
 
-type Row = NewApiClientRow & { id: string; name_key: string; created_at: string };
 type SortField = 'name' | 'createdAt' | 'lastUsedAt';
 
-const CLIENTS = generateClients() as Row[];
+const CLIENTS = generateClients();
 const BY_ID = new Map(CLIENTS.map((row) => [row.id, row]));
 
-function sortValue(field: SortField, row: Row): string {
+function sortValue(field: SortField, row: ClientRow): string {
   return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
 }
 
-function ordered(rows: readonly Row[], sort: string): string[] {
+function ordered(rows: readonly ClientRow[], sort: string): string[] {
   const descending = sort.startsWith('-');
   const field = (descending ? sort.slice(1) : sort) as SortField;
   const keyed = rows.map((row) => ({ key: sortValue(field, row), id: row.id }));
@@ -156,7 +142,7 @@ function ordered(rows: readonly Row[], sort: string): string[] {
 }
 
 /** The service's filters, by brute force: trimmed, case-insensitive, literal substring of name, description or id. */
-function matching(search: string | null, status: 'enabled' | 'disabled' | null): Row[] {
+function matching(search: string | null, status: 'enabled' | 'disabled' | null): ClientRow[] {
   const needle = search?.trim().toLowerCase() ?? '';
   return CLIENTS.filter(
     (row) =>
@@ -172,16 +158,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     services = await createTestServices(database);
-    // Under every dialect's bound-parameter limit: 80 x 12 = 960 on SQLite, 2,000 x 12 = 24,000 on PostgreSQL (65,535).
-    const rowsPerInsert = dialect === 'sqlite' ? 80 : 2000;
-    await database.handle.db.transaction().execute(async (trx) => {
-      for (let start = 0; start < CLIENTS.length; start += rowsPerInsert) {
-        await trx
-          .insertInto('api_clients')
-          .values(CLIENTS.slice(start, start + rowsPerInsert))
-          .execute();
-      }
-    });
+    await insertClientRows(database.handle.db, dialect, CLIENTS);
     if (dialect === 'postgres') await database.handle.pool!.query('analyze api_clients');
   }, 300_000);
 
@@ -282,7 +259,9 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         description: row.description,
         enabled: row.enabled === 1,
         role: null,
-        secretHint: 'bulk',
+        secretHint: row.secret_hint,
+        secretExpiresAt: null,
+        previousSecret: null,
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
         updatedAt: row.updated_at,

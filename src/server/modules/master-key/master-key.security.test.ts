@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from '../../config.js';
 import { migrations } from '../../db/migrations/index.js';
 import { createSecretHasher } from '../clients/clients.secret.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
-import { rawClientRow } from '../../../../test/support/rows.js';
+import { clientRow, insertClientRows } from '../../../../test/support/client-rows.js';
 import { LogCapture, startTestServer, type TestServer } from '../../../../test/support/server.js';
 import { createLogger } from '../../logger.js';
 import { createMasterKey, loadMasterKey, readKeyFile, type MasterKey } from './master-key.js';
@@ -370,10 +370,7 @@ describe.each(testDialects())('a database written before keys were sealed, on %s
     const pem = plainSigning.export({ format: 'pem', type: 'pkcs8' }) as string;
     const now = new Date().toISOString();
     await sql`insert into signing_keys (kid, alg, public_jwk, private_pem, created_at) values (${oldKid}, 'EdDSA', '{}', ${pem}, ${now})`.execute(db);
-    await db
-      .insertInto('api_clients')
-      .values({ ...rawClientRow(1), secret_hash: generated.hash })
-      .execute();
+    await insertClientRows(db, dialect, [clientRow(1, { secret: generated })]);
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
   });
   afterAll(async () => {
