@@ -1,16 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import { ensureConsoleBuilt } from '../e2e/support/console-build.js';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { migrateToLatest, openDatabase } from '../src/server/db/database.js';
-import { createMasterKey } from '../src/server/modules/master-key/master-key.js';
-import { createServices } from '../src/server/services.js';
-import { startServerProcess } from '../test/support/processes.js';
+import type { Services } from '../src/server/services.js';
+import { startSeededServer } from '../test/support/seeded-server.js';
 
 /** Debian's Chromium, never a downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,35 +29,17 @@ export interface PageScores {
   readonly failing: readonly string[];
 }
 
-/** A database file with an Administrator to sign in as and a few clients, one of them disabled. */
-async function seed(): Promise<{ dir: string; env: Record<string, string>; clientId: string }> {
-  const keyBytes = randomBytes(32);
-  const dir = mkdtempSync(join(tmpdir(), 'koios-lighthouse-'));
-  const path = join(dir, 'koios.db');
-  const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
-  try {
-    await migrateToLatest(handle);
-    const services = await createServices({
-      database: handle,
-      tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
-      masterKey: createMasterKey(keyBytes, 'KOIOS_MASTER_KEY'),
-    });
-    try {
-      const roles = await services.roles.list(SYSTEM_ACTOR);
-      const administrator = roles.find((role) => role.name === 'Administrator')!;
-      const viewer = roles.find((role) => role.name === 'Viewer')!;
-      await services.users.create(SYSTEM_ACTOR, { ...ADMIN, roleIds: [administrator.id] });
-      const main = await services.clients.create(SYSTEM_ACTOR, { name: 'Nightly invoices', description: 'Sends the invoices each night', roleId: viewer.id });
-      const off = await services.clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer.id });
-      await services.clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
-      for (const name of ['Billing export', 'Warehouse sync', 'Reporting']) await services.clients.create(SYSTEM_ACTOR, { name });
-      return { dir, env: { KOIOS_DATABASE_URL: `file:${path}`, KOIOS_MASTER_KEY: keyBytes.toString('base64') }, clientId: main.client.id };
-    } finally {
-      await services.stop();
-    }
-  } finally {
-    await handle.close();
-  }
+/** An Administrator to sign in as and a few clients, one of them disabled; returns the id of the one whose page is measured. */
+async function seedConsole(services: Services): Promise<string> {
+  const roles = await services.roles.list(SYSTEM_ACTOR);
+  const administrator = roles.find((role) => role.name === 'Administrator')!;
+  const viewer = roles.find((role) => role.name === 'Viewer')!;
+  await services.users.create(SYSTEM_ACTOR, { ...ADMIN, roleIds: [administrator.id] });
+  const main = await services.clients.create(SYSTEM_ACTOR, { name: 'Nightly invoices', description: 'Sends the invoices each night', roleId: viewer.id });
+  const off = await services.clients.create(SYSTEM_ACTOR, { name: 'Legacy importer', roleId: viewer.id });
+  await services.clients.update(SYSTEM_ACTOR, off.client.id, { enabled: false });
+  for (const name of ['Billing export', 'Warehouse sync', 'Reporting']) await services.clients.create(SYSTEM_ACTOR, { name });
+  return main.client.id;
 }
 
 /** Signs in as the console does and returns the session cookie to send with every request. */
@@ -86,14 +62,13 @@ async function signIn(url: string): Promise<string> {
  */
 export async function runLighthouse(): Promise<PageScores[]> {
   await ensureConsoleBuilt();
-  const seeded = await seed();
-  const server = await startServerProcess({ env: seeded.env });
+  const { server, seeded: clientId, stop } = await startSeededServer({ dialect: 'sqlite' }, seedConsole);
   const chrome = await chromeLauncher.launch({ chromePath: CHROMIUM, chromeFlags: CHROME_FLAGS, logLevel: 'silent' });
   try {
     const cookie = await signIn(server.url);
     const pages = [
       { page: 'client list', path: '/system/connections' },
-      { page: 'client detail', path: `/system/connections/${seeded.clientId}` },
+      { page: 'client detail', path: `/system/connections/${clientId}` },
     ];
     const scores: PageScores[] = [];
     for (const { page, path } of pages) {
@@ -121,8 +96,7 @@ export async function runLighthouse(): Promise<PageScores[]> {
     return scores;
   } finally {
     chrome.kill();
-    await server.stop();
-    rmSync(seeded.dir, { recursive: true, force: true });
+    await stop();
   }
 }
 

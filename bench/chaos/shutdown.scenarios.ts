@@ -6,7 +6,7 @@ import { accessToken } from '../../test/support/oauth.js';
 import { createPrivatePostgres, privatePostgresAvailable } from '../../test/support/private-postgres.js';
 import { startServerProcess, type ServerProcess } from '../../test/support/processes.js';
 import type { ChaosScenario } from './scenario.js';
-import { acceptedDisabled, disableAfterToken, probeDisabled, seedSqliteFile, tally } from './sqlite-support.js';
+import { acceptedDisabled, disableAfterToken, probeDisabled, startOnSqliteFile, tally } from './sqlite-support.js';
 
 /**
  * SIGTERM when things are not quiet: the database unavailable with last-used times pending, and
@@ -62,8 +62,7 @@ function sqliteLockedAtSigterm(name: string, holdMs: number, deadlineMs: number)
     name,
     dialect: 'sqlite',
     async run() {
-      const file = await seedSqliteFile();
-      const server = await startServerProcess({ env: { ...file.env, KOIOS_SHUTDOWN_TIMEOUT_MS: String(deadlineMs), KOIOS_LOG_LEVEL: 'info' } });
+      const { file, server } = await startOnSqliteFile({ env: { KOIOS_SHUTDOWN_TIMEOUT_MS: String(deadlineMs), KOIOS_LOG_LEVEL: 'info' } });
       const adminToken = await accessToken(server.url, file.administrator);
       const disabledToken = await disableAfterToken(server, file, adminToken);
       // A use of the administrator's client that only the shutdown flush will write.
@@ -154,8 +153,7 @@ const halfSentKeepAlive: ChaosScenario = {
   dialect: 'sqlite',
   async run() {
     const deadlineMs = 3000;
-    const file = await seedSqliteFile();
-    const server = await startServerProcess({ env: { ...file.env, KOIOS_SHUTDOWN_TIMEOUT_MS: String(deadlineMs), KOIOS_LOG_LEVEL: 'info' } });
+    const { file, server } = await startOnSqliteFile({ env: { KOIOS_SHUTDOWN_TIMEOUT_MS: String(deadlineMs), KOIOS_LOG_LEVEL: 'info' } });
     const adminToken = await accessToken(server.url, file.administrator);
     const disabledToken = await disableAfterToken(server, file, adminToken);
     const probes = await probeDisabled(server, file, disabledToken);

@@ -1,16 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SYSTEM_ACTOR } from '../../src/server/actor.js';
-import { migrateToLatest, openDatabase } from '../../src/server/db/database.js';
-import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
-import { createServices } from '../../src/server/services.js';
-import { call, type Answer } from '../../test/support/fault-load.js';
+import { call, createOperatorAndTarget, type Answer } from '../../test/support/fault-load.js';
 import { accessToken, type ClientCredentials } from '../../test/support/oauth.js';
-import type { ServerProcess } from '../../test/support/processes.js';
+import type { ServerProcess, ServerProcessOptions } from '../../test/support/processes.js';
+import { startSeededServer } from '../../test/support/seeded-server.js';
 
 /** What the SQLite and shutdown scenarios share: a seeded database file, a disabled client, the CLI. */
 export interface SqliteFile {
@@ -24,35 +19,11 @@ export interface SqliteFile {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export async function seedSqliteFile(): Promise<SqliteFile> {
-  const masterKeyBytes = randomBytes(32);
-  const dir = mkdtempSync(join(tmpdir(), 'koios-chaos-'));
-  const path = join(dir, 'koios.db');
-  const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
-  try {
-    await migrateToLatest(handle);
-    const services = await createServices({
-      database: handle,
-      tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
-      masterKey: createMasterKey(masterKeyBytes, 'KOIOS_MASTER_KEY'),
-    });
-    try {
-      const administratorRole = (await services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Administrator')!;
-      const administrator = await services.clients.create(SYSTEM_ACTOR, { name: 'chaos operator', roleId: administratorRole.id });
-      const target = await services.clients.create(SYSTEM_ACTOR, { name: 'chaos target' });
-      return {
-        path,
-        env: { KOIOS_DATABASE_URL: `file:${path}`, KOIOS_MASTER_KEY: masterKeyBytes.toString('base64') },
-        administrator: { id: administrator.client.id, secret: administrator.clientSecret },
-        target: { id: target.client.id, secret: target.clientSecret },
-        remove: () => rmSync(dir, { recursive: true, force: true }),
-      };
-    } finally {
-      await services.stop();
-    }
-  } finally {
-    await handle.close();
-  }
+/** A seeded SQLite file and a server process serving it, with `options.env` on top of the file's. */
+export async function startOnSqliteFile(options: Partial<ServerProcessOptions> = {}): Promise<{ file: SqliteFile; server: ServerProcess }> {
+  const started = await startSeededServer({ dialect: 'sqlite' }, (services) => createOperatorAndTarget(services, 'chaos'), options);
+  const file = { path: started.path!, env: started.env, ...started.seeded, remove: started.remove };
+  return { file, server: started.server };
 }
 
 /** A token for the target client, then the target disabled through the API: its token and secret must be refused from then on. */

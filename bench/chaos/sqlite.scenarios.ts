@@ -1,9 +1,9 @@
 import SqliteDatabase from 'better-sqlite3';
 import { call, sleep, timeUntil, type Answer } from '../../test/support/fault-load.js';
 import { accessToken } from '../../test/support/oauth.js';
-import { startServerProcess, type ServerProcess } from '../../test/support/processes.js';
+import type { ServerProcess } from '../../test/support/processes.js';
 import type { ChaosResult, ChaosScenario } from './scenario.js';
-import { acceptedDisabled, disableAfterToken, koios, probeDisabled, seedSqliteFile, tally, type CliRun, type SqliteFile } from './sqlite-support.js';
+import { acceptedDisabled, disableAfterToken, koios, probeDisabled, startOnSqliteFile, tally, type CliRun, type SqliteFile } from './sqlite-support.js';
 
 /**
  * SQLite with other writers: the server under concurrent writes while the CLI writes to the same
@@ -18,8 +18,7 @@ interface Running {
 }
 
 async function start(env: Record<string, string> = {}, entry?: string): Promise<Running> {
-  const file = await seedSqliteFile();
-  const server = await startServerProcess({ env: { ...file.env, ...env }, ...(entry === undefined ? {} : { entry }) });
+  const { file, server } = await startOnSqliteFile({ env, ...(entry === undefined ? {} : { entry }) });
   const adminToken = await accessToken(server.url, file.administrator);
   const disabledToken = await disableAfterToken(server, file, adminToken);
   return { file, server, adminToken, disabledToken };

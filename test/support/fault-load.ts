@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
-import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
-import { createMasterKey } from '../../src/server/modules/master-key/master-key.js';
-import { createServices } from '../../src/server/services.js';
+import type { Services } from '../../src/server/services.js';
 import type { ClientCredentials } from './oauth.js';
+import { seedDatabase } from './seeded-server.js';
 
 /**
  * What fault tests and `npm run chaos` share: an Administrator client made straight in the
@@ -11,36 +9,24 @@ import type { ClientCredentials } from './oauth.js';
  */
 export type { ClientCredentials };
 
+/** An API client with the Administrator role and a plain one, made through `services`, named `<label> operator` and `<label> target`. */
+export async function createOperatorAndTarget(services: Services, label: string): Promise<{ administrator: ClientCredentials; target: ClientCredentials }> {
+  const administratorRole = (await services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Administrator')!;
+  const administrator = await services.clients.create(SYSTEM_ACTOR, { name: `${label} operator`, roleId: administratorRole.id });
+  const target = await services.clients.create(SYSTEM_ACTOR, { name: `${label} target` });
+  return {
+    administrator: { id: administrator.client.id, secret: administrator.clientSecret },
+    target: { id: target.client.id, secret: target.clientSecret },
+  };
+}
+
 /**
- * Migrates the database at `url` and creates an API client with the Administrator role (and a
- * plain one), under a random master key; `env` is what a server process needs to serve it.
+ * Migrates the PostgreSQL database at `url` and creates an API client with the Administrator role
+ * (and a plain one), under a random master key; `env` is what a server process needs to serve it.
  */
 export async function seedClients(url: string): Promise<{ administrator: ClientCredentials; plain: ClientCredentials; env: Record<string, string> }> {
-  const masterKeyBytes = randomBytes(32);
-  const handle = openDatabase({ dialect: 'postgres', url }, { pool: { ...BULK_POOL, size: 2 } });
-  try {
-    await migrateToLatest(handle);
-    const services = await createServices({
-      database: handle,
-      tokenSettings: { issuer: 'http://seed.invalid', audience: 'http://seed.invalid', accessTokenTtlSeconds: 3600 },
-      masterKey: createMasterKey(masterKeyBytes, 'KOIOS_MASTER_KEY'),
-    });
-    try {
-      const roles = await services.roles.list(SYSTEM_ACTOR);
-      const administratorRole = roles.find((role) => role.name === 'Administrator')!;
-      const administrator = await services.clients.create(SYSTEM_ACTOR, { name: 'fault operator', roleId: administratorRole.id });
-      const plain = await services.clients.create(SYSTEM_ACTOR, { name: 'fault target' });
-      return {
-        administrator: { id: administrator.client.id, secret: administrator.clientSecret },
-        plain: { id: plain.client.id, secret: plain.clientSecret },
-        env: { KOIOS_DATABASE_URL: url, KOIOS_MASTER_KEY: masterKeyBytes.toString('base64') },
-      };
-    } finally {
-      await services.stop();
-    }
-  } finally {
-    await handle.close();
-  }
+  const { env, seeded } = await seedDatabase({ dialect: 'postgres', url }, (services) => createOperatorAndTarget(services, 'fault'));
+  return { administrator: seeded.administrator, plain: seeded.target, env };
 }
 
 /** One answer as the caller saw it: a status, or `error` when the connection itself failed. */
