@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { createThrottleRepository, type CounterRow, type SlotChange } from './throttle.repository.js';
 
 /**
  * Throttling of guesses (client secrets, passwords, setup links) in fixed windows, per address,
@@ -77,14 +78,6 @@ export interface ThrottleOptions {
   readonly keepSpares?: boolean;
 }
 
-interface CounterRow {
-  readonly key: string;
-  readonly window_start: string;
-  readonly failures: number;
-  readonly pending: number;
-  readonly spares: number;
-}
-
 interface Spare {
   readonly windows: ReadonlyMap<string, string>;
   readonly until: number;
@@ -103,6 +96,7 @@ function secondsUntil(until: number, now: number): number {
 export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): Throttle {
   const limits = options.limits ?? DEFAULT_THROTTLE_LIMITS;
   const windowMs = limits.windowSeconds * 1000;
+  const counters = createThrottleRepository(db);
   /** Keys this instance saw refused, until their window ends: a flood is answered without queries. */
   const blockedUntil = new Map<string, number>();
   const spares = new Map<string, Spare>();
@@ -129,20 +123,9 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
    * Settles a slot on each key, in the window it was taken in (a window that has moved on was
    * reset, and its pending count with it). One statement per key, in key order, each alone.
    */
-  async function settle(windows: ReadonlyMap<string, string>, change: { from: 'pending' | 'spares'; to: 'failures' | 'spares' | null }) {
+  async function settle(windows: ReadonlyMap<string, string>, change: SlotChange) {
     for (const [key, windowStart] of [...windows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const sameWindow = sql<boolean>`window_start = ${windowStart}`;
-      const from = sql.ref(change.from);
-      await db
-        .updateTable('auth_throttle')
-        .set({
-          [change.from]: sql`case when ${sameWindow} and ${from} > 0 then ${from} - 1 else ${from} end`,
-          // A failure counts even when its window moved on meanwhile: it happened now.
-          ...(change.to === 'failures' ? { failures: sql`failures + 1` } : {}),
-          ...(change.to === 'spares' ? { spares: sql`case when ${sameWindow} then spares + 1 else spares end` } : {}),
-        })
-        .where('key', '=', key)
-        .execute();
+      await counters.settle(key, windowStart, change);
     }
   }
 
@@ -159,21 +142,8 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     const expired = new Date(now - windowMs).toISOString();
     const decision = await db.transaction().execute(async (trx) => {
       // One upsert in key order: it creates or resets the windows and locks the rows until commit.
-      const fresh = sql<boolean>`auth_throttle.window_start <= ${expired}`;
-      const rows = (await trx
-        .insertInto('auth_throttle')
-        .values(keyList.map((key) => ({ key, window_start: nowIso, failures: 0, pending: 0, spares: 0 })))
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            window_start: sql`case when ${fresh} then ${nowIso} else auth_throttle.window_start end`,
-            failures: sql`case when ${fresh} then 0 else auth_throttle.failures end`,
-            pending: sql`case when ${fresh} then 0 else auth_throttle.pending end`,
-            spares: sql`case when ${fresh} then 0 else auth_throttle.spares end`,
-          }),
-        )
-        .returning(['key', 'window_start', 'failures', 'pending', 'spares'])
-        .execute()) as CounterRow[];
-      const byKey = new Map(rows.map((row) => [row.key, { ...row, failures: Number(row.failures), pending: Number(row.pending), spares: Number(row.spares) }]));
+      const rows = await createThrottleRepository(trx).openWindows(keyList, nowIso, expired);
+      const byKey = new Map(rows.map((row) => [row.key, row]));
       const addressRow = byKey.get(address)!;
       if (addressRow.failures >= limits.perAddress) return { refusedBy: address, until: windowEnd(addressRow), lasting: true };
       // Checks in flight may all still succeed: wait for them rather than block the address.
@@ -187,11 +157,7 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
           return { refusedBy: pair, until: windowEnd(subjectRow), lasting: pairRow.failures > 0 };
         }
       }
-      await trx
-        .updateTable('auth_throttle')
-        .set({ pending: sql`pending + 1` })
-        .where('key', 'in', keyList)
-        .execute();
+      await createThrottleRepository(trx).addPending(keyList);
       const spareRows = rows.filter((row) => row.key !== address);
       return { windows: new Map(rows.map((row) => [row.key, row.window_start])), until: spareRows.length === 0 ? 0 : Math.min(...spareRows.map(windowEnd)) };
     });
