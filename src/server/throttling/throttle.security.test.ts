@@ -31,7 +31,10 @@ async function signInRequest(server: TestServer, email: string, password: string
   return { status: response.status, retryAfter: response.headers.get('retry-after') };
 }
 
-/** Counts the secrets the token endpoint compares, on every given instance. */
+/** A secret check compares the presented secret with the current and the previous one (or a dummy), always. */
+const COMPARISONS_PER_CHECK = 2;
+
+/** Counts the secrets the token endpoint checks, on every given instance. */
 function countSecretChecks(...servers: TestServer[]): () => number {
   let checks = 0;
   for (const server of servers) {
@@ -41,7 +44,7 @@ function countSecretChecks(...servers: TestServer[]): () => number {
       return verify(presented, stored);
     };
   }
-  return () => checks;
+  return () => checks / COMPARISONS_PER_CHECK;
 }
 
 /** Counts the passwords the console compares (each an argon2 verification). */
