@@ -35,6 +35,18 @@ export function nameProblem(raw: string): string | null {
   return null;
 }
 
+/** Something@somewhere with no spaces; no dot required, so the operator's `admin@localhost` is one too. */
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/;
+
+/** Returns an error message for an email address, or null when it is acceptable (after trimming). */
+export function emailProblem(raw: string): string | null {
+  const email = raw.trim();
+  if (email.length === 0) return 'is required';
+  if (email.length > EMAIL_MAX_LENGTH) return `must be at most ${EMAIL_MAX_LENGTH} characters`;
+  if (!EMAIL_SHAPE.test(email)) return 'must be an email address';
+  return null;
+}
+
 export function descriptionProblem(raw: string): string | null {
   if (raw.length > DESCRIPTION_MAX_LENGTH) return `must be at most ${DESCRIPTION_MAX_LENGTH} characters`;
   return null;

@@ -2,7 +2,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from './api';
-import { formErrors, nameAndDescriptionProblems, useFormState } from './forms';
+import { emailProblem, formErrors, nameAndDescriptionProblems, useFormState } from './forms';
 
 const conflict = new ApiError({ title: 'Conflict', status: 409, detail: 'a role named Viewer already exists', code: 'conflict' });
 const badName = new ApiError({
@@ -21,6 +21,12 @@ describe('the console’s forms', () => {
       description: 'Description must be at most 1000 characters',
     });
     expect(nameAndDescriptionProblems({ name: ' Billing ', description: '' })).toEqual({});
+  });
+
+  it('checks an email with the API’s own rule: something@somewhere, at most 254 characters', () => {
+    expect(['', '  ', 'ada', 'ada@', 'a da@example.com'].map(emailProblem)).toEqual(Array(5).fill('Enter an email address'));
+    expect(emailProblem(`${'a'.repeat(250)}@example.com`)).toBe('Email must be at most 254 characters');
+    expect([' ada@example.com ', 'admin@localhost'].map(emailProblem)).toEqual([undefined, undefined]);
   });
 
   it('puts the form’s own check first, then the API’s message, under the field it names', () => {

@@ -3,7 +3,7 @@
  * (src/shared/limits.ts, the same functions the server runs), and where a failure is shown.
  */
 import { useState } from 'react';
-import { descriptionProblem, nameProblem } from '../../shared/limits';
+import { descriptionProblem, EMAIL_MAX_LENGTH, emailProblem as emailRuleProblem, nameProblem } from '../../shared/limits';
 import { ApiError } from './api';
 
 /** Name (required) and description (optional), as API clients and roles have them. */
@@ -25,9 +25,11 @@ export function formErrors<F extends string>(checked: Partial<Record<F, string>>
   return { of, unplaced };
 }
 
-/** The email's shape as the API checks it (something@somewhere, no spaces); undefined when it is fine. */
+/** The API's own email rule, in the console's words; undefined when the email is fine. */
 export function emailProblem(email: string): string | undefined {
-  return /^[^\s@]+@[^\s@]+$/.test(email.trim()) ? undefined : 'Enter an email address';
+  const problem = emailRuleProblem(email);
+  if (problem === null) return undefined;
+  return email.trim().length > EMAIL_MAX_LENGTH ? `Email ${problem}` : 'Enter an email address';
 }
 
 /**
