@@ -153,7 +153,7 @@ describe('koios without a database', { timeout: 120_000 }, () => {
   it('exits 0 and prints usage for the program and every command', { timeout: 300_000 }, async () => {
     const paths = [[], ...commandPaths(buildProgram())];
     const expected = ['serve', 'migrate', 'clients', 'clients create', 'clients list', 'clients show', 'clients enable', 'clients disable'];
-    expected.push('clients delete', 'clients regenerate-secret', 'users', 'users create', 'roles', 'roles list');
+    expected.push('clients delete', 'clients regenerate-secret', 'clients end-previous-secret', 'users', 'users create', 'roles', 'roles list');
     expect(paths.map((path) => path.join(' '))).toEqual(expect.arrayContaining(expected));
     // No database is opened for help: point at one that would fail loudly if it were.
     const env = { KOIOS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' };
@@ -354,6 +354,27 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       const row = await database.handle.db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirstOrThrow();
       expect(services.hasher.verify(oldSecret, row.secret_hash)).toBe(false);
       expect(services.hasher.verify(newSecret, row.secret_hash)).toBe(true);
+    });
+
+    it('regenerates with --keep-previous and --expires-at, ends the overlap with end-previous-secret, and names a bad flag', async () => {
+      const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
+      const created = jsonOf(await koios(['clients', 'create', '--name', 'Overlapping', '--expires-at', expiresAt, '--json']));
+      const clientId = created['clientId'] as string;
+      expect((await services.clients.get(SYSTEM_ACTOR, clientId)).secretExpiresAt).toBe(expiresAt);
+      const regenerated = jsonOf(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', '24h', '--json']));
+      printedSecrets.push(created['clientSecret'] as string, regenerated['clientSecret'] as string);
+      const rotated = await services.clients.get(SYSTEM_ACTOR, clientId);
+      expect(rotated.previousSecret?.hint).toBe((created['clientSecret'] as string).slice(-4));
+      // The overlap never outlasts the replaced secret's own expiry, a week away: a day.
+      expect(Date.parse(rotated.previousSecret!.expiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
+      expect(Date.parse(rotated.previousSecret!.expiresAt) - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+
+      const ended = jsonOf(await koios(['clients', 'end-previous-secret', clientId, '--json']));
+      expect(ended).toMatchObject({ id: clientId, previousSecret: null });
+      expect(refusalLine(await koios(['clients', 'end-previous-secret', clientId]))).toContain('not found');
+      expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', '31d']))).toContain('--keep-previous');
+      expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', 'soon']))).toContain('--keep-previous');
+      expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--expires-at', 'yesterday']))).toContain('--expires-at');
     });
 
     it('deletes a client and prints {"deleted": id}', async () => {

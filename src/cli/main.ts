@@ -49,6 +49,25 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+/** `--keep-previous`: seconds from `90s`, `30m`, `24h`, `7d` or a bare number of seconds. */
+function parseSeconds(value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+  if (match === null) throw new BadInput({ field: '--keep-previous', message: 'must be a duration such as 30m, 24h or 7d' });
+  return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+/** The services name bad input by its field; the CLI user typed a flag. */
+async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
+  const flags: Record<string, string> = { keepPreviousFor: '--keep-previous', expiresAt: '--expires-at', secretExpiresAt: '--expires-at' };
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BadInput)
+      throw new BadInput(error.problems.map((problem) => ({ field: flags[problem.field] ?? problem.field, message: problem.message })));
+    throw error;
+  }
+}
+
 function parsePositive(value: string): number {
   if (!/^\d+$/.test(value)) throw new BadInput({ field: '--limit', message: 'must be a whole number' });
   return Number(value);
@@ -87,7 +106,7 @@ function addServerCommands(program: Command): void {
     });
 }
 
-/** `clients …`: create, list, show, enable, disable, delete, regenerate-secret. */
+/** `clients …`: create, list, show, enable, disable, delete, regenerate-secret, end-previous-secret. */
 function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
 
@@ -97,15 +116,19 @@ function addClientsCommands(program: Command): void {
     .requiredOption('--name <name>', 'a descriptive name (1 to 100 characters)')
     .option('--description <text>', 'what the client is for')
     .option('--role <role>', "the client's role: a role name or id")
+    .option('--expires-at <time>', 'when the secret stops working (ISO 8601, e.g. 2027-01-31T00:00:00Z); default: never, or the maximum lifetime')
     .option('--json', 'print {"clientId","clientSecret","name","role"}')
-    .action(async (options: Output & { name: string; description?: string; role?: string }) =>
+    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string }) =>
       withServices(async (services) => {
         const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
-        const { client, clientSecret } = await services.clients.create(SYSTEM_ACTOR, {
-          name: options.name,
-          description: options.description ?? null,
-          roleId: role?.id ?? null,
-        });
+        const { client, clientSecret } = await namingFlags(() =>
+          services.clients.create(SYSTEM_ACTOR, {
+            name: options.name,
+            description: options.description ?? null,
+            roleId: role?.id ?? null,
+            secretExpiresAt: options.expiresAt ?? null,
+          }),
+        );
         print(
           options,
           { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
@@ -206,17 +229,42 @@ function addClientsCommands(program: Command): void {
 
   clients
     .command('regenerate-secret')
-    .description('replace the client secret; the old one and its tokens stop working at once')
+    .description('replace the client secret; the old one and its tokens stop working at once, or after --keep-previous')
     .argument('<id>', 'the client ID')
+    .option('--keep-previous <duration>', 'keep the old secret working this long beside the new one: 30m, 24h, 7d (at most 30d); default: no overlap')
+    .option('--expires-at <time>', 'when the new secret stops working (ISO 8601); default: never, or the maximum lifetime')
     .option('--json', 'print {"clientId","clientSecret","name","role"}')
-    .action(async (id: string, options: Output) =>
+    .action(async (id: string, options: Output & { keepPrevious?: string; expiresAt?: string }) =>
       withServices(async (services) => {
-        const { client, clientSecret } = await services.clients.regenerateSecret(SYSTEM_ACTOR, id);
+        const keepPreviousFor = options.keepPrevious === undefined ? 0 : parseSeconds(options.keepPrevious);
+        const { client, clientSecret } = await namingFlags(() =>
+          services.clients.regenerateSecret(SYSTEM_ACTOR, id, { keepPreviousFor, expiresAt: options.expiresAt ?? null }),
+        );
         print(
           options,
           { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
-          [`Client ID:     ${client.id}`, `Client Secret: ${clientSecret}`, '', 'Copy the secret now: it cannot be shown again.'].join('\n'),
+          [
+            `Client ID:     ${client.id}`,
+            `Client Secret: ${clientSecret}`,
+            ...(client.secretExpiresAt === null ? [] : [`Expires:       ${client.secretExpiresAt}`]),
+            ...(client.previousSecret === null ? [] : [`Previous secret (…${client.previousSecret.hint}) valid until ${client.previousSecret.expiresAt}`]),
+            '',
+            'Copy the secret now: it cannot be shown again.',
+          ].join('\n'),
         );
+      }),
+    );
+
+  clients
+    .command('end-previous-secret')
+    .description('end a rotation overlap now: the previous secret and its tokens stop working')
+    .argument('<id>', 'the client ID')
+    .option('--json', 'print the client as JSON')
+    .action(async (id: string, options: Output) =>
+      withServices(async (services) => {
+        await services.clients.endPreviousSecret(SYSTEM_ACTOR, id);
+        const client = await services.clients.get(SYSTEM_ACTOR, id);
+        print(options, client, `the previous secret of ${client.name} (${client.id}) no longer works`);
       }),
     );
 }

@@ -174,8 +174,23 @@ export function createResolvers(services: Services): IResolvers {
       updateApiClient: (_root: unknown, args: { id: string; input: UpdateClientInput }, context: GraphQLContext) =>
         namingFields(inputArguments, () => services.clients.update(principalOf(context), args.id, args.input)),
 
-      regenerateApiClientSecret: async (_root: unknown, args: { id: string }, context: GraphQLContext) =>
-        withSecret(await services.clients.regenerateSecret(principalOf(context), args.id)),
+      // The service names bad input as these arguments are named (keepPreviousFor, expiresAt).
+      regenerateApiClientSecret: async (
+        _root: unknown,
+        args: { id: string; keepPreviousFor?: number | null; expiresAt?: string | null },
+        context: GraphQLContext,
+      ) =>
+        withSecret(
+          await services.clients.regenerateSecret(principalOf(context), args.id, {
+            keepPreviousFor: args.keepPreviousFor ?? 0,
+            expiresAt: args.expiresAt ?? null,
+          }),
+        ),
+
+      async endApiClientPreviousSecret(_root: unknown, args: { id: string }, context: GraphQLContext) {
+        await services.clients.endPreviousSecret(principalOf(context), args.id);
+        return services.clients.get(principalOf(context), args.id);
+      },
 
       async setApiClientsEnabled(_root: unknown, args: { ids: string[]; enabled: boolean }, context: GraphQLContext) {
         const result = await services.clients.bulk(principalOf(context), args.enabled ? 'enable' : 'disable', args.ids);

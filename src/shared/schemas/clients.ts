@@ -2,6 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Ref, Timestamp, Uuid } from './fields.js';
 import { RoleSummary } from './roles.js';
 
+/** A rotated-out secret that keeps working beside the current one until `expiresAt`. */
+export const PreviousSecret = Type.Object(
+  {
+    hint: Type.String({ description: 'The last characters of the previous secret; never the secret' }),
+    expiresAt: Timestamp('When the previous secret and the tokens minted with it stop working'),
+    lastUsedAt: Nullable(Timestamp('When the previous secret, or a token minted with it, was last used; null: not since the rotation')),
+  },
+  { additionalProperties: false, description: 'The secret the current one replaced, while it still works beside it; null when there is none' },
+);
+export type PreviousSecret = Static<typeof PreviousSecret>;
+
 /** The API client as every door shows it. Never carries the secret or its hash. */
 export const ApiClient = Type.Object(
   {
@@ -12,6 +23,8 @@ export const ApiClient = Type.Object(
     role: Nullable(RoleSummary),
     secretHint: Type.String({ description: 'The last characters of the current secret, to tell secrets apart; never the secret' }),
     lastUsedAt: Nullable(Timestamp('When the client last authenticated')),
+    secretExpiresAt: Nullable(Timestamp('When the current secret, and every token minted with it, stops working; null: never')),
+    previousSecret: Nullable(PreviousSecret),
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
   },

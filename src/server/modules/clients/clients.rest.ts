@@ -5,7 +5,7 @@ import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../..
 import { Ref } from '../../../shared/schemas/fields.js';
 import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import type { ClientsService } from './clients.service.js';
-import { BulkBody, CreateClientBody, ListClientsQuery, UpdateClientBody } from './clients.schema.js';
+import { BulkBody, CreateClientBody, ListClientsQuery, RegenerateSecretBody, UpdateClientBody } from './clients.schema.js';
 
 const principal = (request: FastifyRequest): Actor => request.principal!;
 
@@ -93,9 +93,9 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     '/api/v1/clients/:id',
     {
       schema: {
-        summary: 'Rename, describe, enable or disable a client, or change its role',
+        summary: 'Rename, describe, enable or disable a client, change its role or its secret’s expiry',
         description:
-          'Every change needs every permission of the client’s current role; name, description and enabled need clients:update; roleId needs roles:assign and every permission of the new role. `roleId: null` removes the role.',
+          'Every change needs every permission of the client’s current role; name, description and enabled need clients:update; roleId needs roles:assign and every permission of the new role; secretExpiresAt needs clients:secrets. `roleId: null` removes the role, `secretExpiresAt: null` makes the secret never expire.',
         tags,
         params: IdParams,
         body: UpdateClientBody,
@@ -127,13 +127,37 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     {
       schema: {
         summary: 'Regenerate the client secret',
-        description: 'The old secret and every token minted with it stop working at once. Needs clients:secrets and every permission of the client’s role.',
+        description:
+          'The old secret and every token minted with it stop working at once, or with `keepPreviousFor` when that many seconds have passed (both secrets work meanwhile; a rotation during an overlap ends it). The body is optional. Needs clients:secrets and every permission of the client’s role.',
         tags,
         params: IdParams,
-        response: { 200: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 404) },
+        body: RegenerateSecretBody,
+        response: { 200: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
+      },
+      // The body is optional: no body is an empty one (no overlap, no chosen expiry).
+      preValidation: async (request) => {
+        request.body ??= {};
       },
     },
-    async (request, reply) => noStore(reply).send(await clients.regenerateSecret(principal(request), request.params.id)),
+    async (request, reply) => noStore(reply).send(await clients.regenerateSecret(principal(request), request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/api/v1/clients/:id/previous-secret',
+    {
+      schema: {
+        summary: 'End a rotation’s overlap now',
+        description:
+          'The previous secret and every token minted with it stop working on their next request. 404 when the client has no previous secret. Needs clients:secrets and every permission of the client’s role.',
+        tags,
+        params: IdParams,
+        response: { 204: { type: 'null', description: 'Ended' }, ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request, reply) => {
+      await clients.endPreviousSecret(principal(request), request.params.id);
+      return reply.code(204).send();
+    },
   );
 
   app.get(

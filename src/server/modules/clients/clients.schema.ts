@@ -1,10 +1,20 @@
 import { Type } from '@sinclair/typebox';
 import { BulkActionSchema } from '../../../shared/schemas/clients.js';
 import { Nullable, Uuid } from '../../../shared/schemas/fields.js';
-import { BULK_MAX_IDS, DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH } from '../../../shared/limits.js';
+import {
+  BULK_MAX_IDS,
+  DESCRIPTION_MAX_LENGTH,
+  KEEP_PREVIOUS_MAX_SECONDS,
+  NAME_MAX_LENGTH,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  SEARCH_MAX_LENGTH,
+} from '../../../shared/limits.js';
 import { DAYS_PATTERN } from '../../../shared/durations.js';
 
 const Name = Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: `A descriptive name: 1 to ${NAME_MAX_LENGTH} characters after trimming` });
+/** A time the service checks is in the future (and within the maximum secret lifetime). */
+const FutureTime = (description: string) => Type.String({ format: 'date-time', description });
 const Description = Type.String({ maxLength: DESCRIPTION_MAX_LENGTH, description: `What the client is for, up to ${DESCRIPTION_MAX_LENGTH} characters` });
 
 export const ListClientsQuery = Type.Object(
@@ -31,6 +41,7 @@ export const CreateClientBody = Type.Object(
     name: Name,
     description: Type.Optional(Nullable(Description)),
     roleId: Type.Optional(Nullable(Uuid('The role to give the client (needs roles:assign and every permission of the role)'))),
+    secretExpiresAt: Type.Optional(Nullable(FutureTime('When the secret stops working; absent or null: never, or the installation’s maximum lifetime'))),
   },
   { additionalProperties: false, examples: [{ name: 'Billing export', description: 'Nightly invoice export' }] },
 );
@@ -41,8 +52,25 @@ export const UpdateClientBody = Type.Object(
     description: Type.Optional(Nullable(Description)),
     enabled: Type.Optional(Type.Boolean()),
     roleId: Type.Optional(Nullable(Uuid('The new role, or null to remove it'))),
+    secretExpiresAt: Type.Optional(
+      Nullable(FutureTime('When the current secret stops working; null: never (refused under a maximum lifetime). Needs clients:secrets')),
+    ),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
+);
+
+export const RegenerateSecretBody = Type.Object(
+  {
+    keepPreviousFor: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: KEEP_PREVIOUS_MAX_SECONDS,
+        description: 'Seconds the replaced secret, and the tokens minted with it, keep working beside the new one; 0 (the default): none',
+      }),
+    ),
+    expiresAt: Type.Optional(Nullable(FutureTime('When the new secret stops working; absent or null: never, or the installation’s maximum lifetime'))),
+  },
+  { additionalProperties: false, examples: [{ keepPreviousFor: 86400 }] },
 );
 
 export const BulkBody = Type.Object(

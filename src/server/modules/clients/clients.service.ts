@@ -20,31 +20,13 @@ import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
 import type {
-  ApiClient as ServedApiClient,
-  ApiClientWithSecret as ServedApiClientWithSecret,
+  ApiClient,
+  ApiClientWithSecret,
   BulkAction,
   BulkResult,
   ClientPage as ServedClientPage,
+  PreviousSecret,
 } from '../../../shared/schemas/clients.js';
-
-/**
- * The API client as the service gives it: the shape every door serves, with its secret's lifetime,
- * which no response schema carries yet. Never carries the secret or its hash.
- */
-export type ApiClient = ServedApiClient & {
-  /** When the current secret stops working; null: never. */
-  readonly secretExpiresAt: string | null;
-  /** The secret the current one replaced, while it still works beside it. */
-  readonly previousSecret: PreviousSecret | null;
-};
-
-export interface PreviousSecret {
-  readonly hint: string;
-  readonly expiresAt: string;
-  readonly lastUsedAt: string | null;
-}
-
-export type ApiClientWithSecret = Omit<ServedApiClientWithSecret, 'client'> & { readonly client: ApiClient };
 
 export interface CreateClientInput {
   readonly name: string;
@@ -86,10 +68,12 @@ export interface ListClientsInput {
   readonly sort?: string;
 }
 
-export type { BulkAction, BulkResult };
+export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult };
 
 /** A page of clients, with each item's own position (GraphQL edges resume after any of them); REST shows only `nextCursor`. */
-export type ClientPage = Omit<ServedClientPage, 'items'> & { readonly items: ApiClient[]; readonly cursors: string[] };
+export interface ClientPage extends ServedClientPage {
+  readonly cursors: string[];
+}
 
 export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
 
