@@ -361,7 +361,7 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       const created = jsonOf(await koios(['clients', 'create', '--name', 'Overlapping', '--expires-at', expiresAt, '--json']));
       const clientId = created['clientId'] as string;
       expect((await services.clients.get(SYSTEM_ACTOR, clientId)).secretExpiresAt).toBe(expiresAt);
-      const regenerated = jsonOf(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', '24h', '--json']));
+      const regenerated = jsonOf(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', '24h', '--expires-at', expiresAt, '--json']));
       printedSecrets.push(created['clientSecret'] as string, regenerated['clientSecret'] as string);
       const rotated = await services.clients.get(SYSTEM_ACTOR, clientId);
       expect(rotated.previousSecret?.hint).toBe((created['clientSecret'] as string).slice(-4));
@@ -375,6 +375,11 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', '31d']))).toContain('--keep-previous');
       expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--keep-previous', 'soon']))).toContain('--keep-previous');
       expect(refusalLine(await koios(['clients', 'regenerate-secret', clientId, '--expires-at', 'yesterday']))).toContain('--expires-at');
+
+      const expiring = jsonOf(await koios(['clients', 'list', '--search', 'Overlapping', '--expiring-within', '30d', '--json'])) as { items: { id: string }[] };
+      expect(expiring.items.map((item) => item.id)).toEqual([clientId]);
+      expect((jsonOf(await koios(['clients', 'list', '--search', 'Overlapping', '--expired', '--json'])) as { total: number }).total).toBe(0);
+      expect(refusalLine(await koios(['clients', 'list', '--expiring-within', 'a month']))).toContain('--expiring-within');
     });
 
     it('deletes a client and prints {"deleted": id}', async () => {

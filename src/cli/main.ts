@@ -58,7 +58,12 @@ function parseSeconds(value: string): number {
 
 /** The services name bad input by its field; the CLI user typed a flag. */
 async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
-  const flags: Record<string, string> = { keepPreviousFor: '--keep-previous', expiresAt: '--expires-at', secretExpiresAt: '--expires-at' };
+  const flags: Record<string, string> = {
+    keepPreviousFor: '--keep-previous',
+    expiresAt: '--expires-at',
+    secretExpiresAt: '--expires-at',
+    expiringWithin: '--expiring-within',
+  };
   try {
     return await run();
   } catch (error) {
@@ -152,6 +157,8 @@ function addClientsCommands(program: Command): void {
     .option('--role-id <id>', 'only the clients holding this role')
     .option('--unused-for <days>', 'only the clients never used, or not used for this long, e.g. 90d')
     .option('--never-used', 'only the clients that have never authenticated')
+    .option('--expiring-within <days>', 'only the clients whose secret expires within this long, e.g. 30d')
+    .option('--expired', 'only the clients whose secret has expired')
     .option('--sort <field>', 'name, createdAt or lastUsedAt; prefix - for descending', '-createdAt')
     .option('--limit <n>', 'at most this many (1 to 200)', '50')
     .option('--json', 'print {"items","nextCursor","total"}')
@@ -163,20 +170,26 @@ function addClientsCommands(program: Command): void {
           roleId?: string;
           unusedFor?: string;
           neverUsed?: boolean;
+          expiringWithin?: string;
+          expired?: boolean;
           sort: string;
           limit: string;
         },
       ) =>
         withServices(async (services) => {
-          const page = await services.clients.list(SYSTEM_ACTOR, {
-            search: options.search ?? null,
-            status: options.status ?? null,
-            roleId: options.roleId ?? null,
-            unusedFor: options.unusedFor ?? null,
-            neverUsed: options.neverUsed ?? null,
-            sort: options.sort,
-            limit: parsePositive(options.limit),
-          });
+          const page = await namingFlags(() =>
+            services.clients.list(SYSTEM_ACTOR, {
+              search: options.search ?? null,
+              status: options.status ?? null,
+              roleId: options.roleId ?? null,
+              unusedFor: options.unusedFor ?? null,
+              neverUsed: options.neverUsed ?? null,
+              expiringWithin: options.expiringWithin ?? null,
+              expired: options.expired ?? null,
+              sort: options.sort,
+              limit: parsePositive(options.limit),
+            }),
+          );
           print(
             options,
             // The REST page's shape, not the service's internals (per-item cursors).

@@ -92,6 +92,8 @@ interface ApiClientsArgs extends PageArgs {
     readonly roleId?: string | null;
     readonly unusedFor?: string | null;
     readonly neverUsed?: boolean | null;
+    readonly expiringWithin?: string | null;
+    readonly expired?: boolean | null;
   } | null;
   readonly orderBy?: keyof typeof ORDER | null;
 }
@@ -126,6 +128,8 @@ export function createResolvers(services: Services): IResolvers {
           roleId: 'filter.roleId',
           unusedFor: 'filter.unusedFor',
           neverUsed: 'filter.neverUsed',
+          expiringWithin: 'filter.expiringWithin',
+          expired: 'filter.expired',
           sort: 'orderBy',
         };
         const page = await namingFields(pageArguments(names), () =>
@@ -135,6 +139,8 @@ export function createResolvers(services: Services): IResolvers {
             roleId: args.filter?.roleId ?? null,
             unusedFor: args.filter?.unusedFor ?? null,
             neverUsed: args.filter?.neverUsed ?? null,
+            expiringWithin: args.filter?.expiringWithin ?? null,
+            expired: args.filter?.expired ?? null,
             status: args.filter?.status === undefined || args.filter.status === null ? null : STATUS[args.filter.status],
             ...(args.orderBy === undefined || args.orderBy === null ? {} : { sort: ORDER[args.orderBy] }),
           }),

@@ -17,6 +17,10 @@ export interface ClientListQuery {
   readonly unusedSince?: string | null;
   /** Only the clients never used. */
   readonly neverUsed?: boolean;
+  /** Only the clients whose secret expires after `from` and by `to` (ISO 8601). */
+  readonly secretExpiring?: { readonly from: string; readonly to: string } | null;
+  /** Only the clients whose secret had expired by this time (ISO 8601). */
+  readonly secretExpiredBy?: string | null;
   readonly sort: ClientSortField;
   readonly descending: boolean;
 }
@@ -57,7 +61,7 @@ export function sortValueOf(field: ClientSortField, row: { name_key: string; cre
   return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
 }
 
-type ClientFilters = Pick<ClientListQuery, 'search' | 'status' | 'roleId' | 'unusedSince' | 'neverUsed'>;
+type ClientFilters = Pick<ClientListQuery, 'search' | 'status' | 'roleId' | 'unusedSince' | 'neverUsed' | 'secretExpiring' | 'secretExpiredBy'>;
 
 /** Whether the query filters on more than the status, which the kept counts answer alone. */
 function filtersBeyondStatus(query: ClientFilters): boolean {
@@ -65,7 +69,9 @@ function filtersBeyondStatus(query: ClientFilters): boolean {
     (query.search !== null && query.search.length > 0) ||
     (query.roleId !== undefined && query.roleId !== null) ||
     (query.unusedSince !== undefined && query.unusedSince !== null) ||
-    query.neverUsed === true
+    query.neverUsed === true ||
+    (query.secretExpiring !== undefined && query.secretExpiring !== null) ||
+    (query.secretExpiredBy !== undefined && query.secretExpiredBy !== null)
   );
 }
 
@@ -76,6 +82,11 @@ function filters(eb: ClientsEb, query: ClientFilters): Expression<SqlBool> {
   const lastUsed = sql<string>`coalesce(api_clients.last_used_at, '')`;
   if (query.neverUsed === true) conditions.push(sql<SqlBool>`${lastUsed} = ''`);
   if (query.unusedSince !== undefined && query.unusedSince !== null) conditions.push(sql<SqlBool>`${lastUsed} < ${query.unusedSince}`);
+  // Ranges over secret_expires_at, which has an index of its own (migration 2026-12-03T0004).
+  if (query.secretExpiring !== undefined && query.secretExpiring !== null) {
+    conditions.push(eb('api_clients.secret_expires_at', '>', query.secretExpiring.from), eb('api_clients.secret_expires_at', '<=', query.secretExpiring.to));
+  }
+  if (query.secretExpiredBy !== undefined && query.secretExpiredBy !== null) conditions.push(eb('api_clients.secret_expires_at', '<=', query.secretExpiredBy));
   if (query.status !== null) conditions.push(eb('api_clients.enabled', '=', query.status === 'enabled' ? 1 : 0));
   if (query.search !== null && query.search.length > 0) {
     const pattern = containsPattern(query.search);

@@ -22,14 +22,15 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     {
       schema: {
         summary: 'List API clients',
-        description: 'Keyset-paginated; `total` counts every client matching `q`, `status`, `roleId`, `unusedFor` and `neverUsed`. Needs clients:read.',
+        description:
+          'Keyset-paginated; `total` counts every client matching `q`, `status`, `roleId`, `unusedFor`, `neverUsed`, `expiringWithin` and `expired`. Needs clients:read.',
         tags,
         querystring: ListClientsQuery,
         response: { 200: Ref(ClientPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
     async (request) => {
-      const { limit, cursor, q, status, roleId, unusedFor, neverUsed, sort } = request.query;
+      const { limit, cursor, q, status, roleId, unusedFor, neverUsed, expiringWithin, expired, sort } = request.query;
       return clients.list(principal(request), {
         limit,
         cursor: cursor ?? null,
@@ -38,6 +39,8 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         roleId: roleId ?? null,
         unusedFor: unusedFor ?? null,
         neverUsed: neverUsed ?? null,
+        expiringWithin: expiringWithin ?? null,
+        expired: expired ?? null,
         sort,
       });
     },

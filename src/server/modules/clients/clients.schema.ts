@@ -28,6 +28,14 @@ export const ListClientsQuery = Type.Object(
       Type.String({ pattern: DAYS_PATTERN, description: 'Only the clients never used, or not used for this many days, e.g. `90d`', examples: ['90d'] }),
     ),
     neverUsed: Type.Optional(Type.Boolean({ description: '`true`: only the clients that have never authenticated' })),
+    expiringWithin: Type.Optional(
+      Type.String({
+        pattern: DAYS_PATTERN,
+        description: 'Only the clients whose secret expires within this many days from now, e.g. `30d`',
+        examples: ['30d'],
+      }),
+    ),
+    expired: Type.Optional(Type.Boolean({ description: '`true`: only the clients whose secret has expired' })),
     sort: Type.Union(
       ['name', 'createdAt', 'lastUsedAt'].flatMap((field) => [Type.Literal(field), Type.Literal(`-${field}`)]),
       { default: '-createdAt', description: '`-` in front sorts descending' },

@@ -120,6 +120,66 @@ describe.each(testDialects())('secret lifecycle through REST and GraphQL on %s',
     expect(fieldsOf(answer.body)).toEqual(['secretExpiresAt']);
   });
 
+  it('filters the list by secrets expiring within N days and by expired secrets, in REST and GraphQL', async () => {
+    const tag = `expiry-filter-${Math.random().toString(36).slice(2)}`;
+    const soon = (await createClient({ name: `${tag} soon`, secretExpiresAt: inDays(2) })).client;
+    await createClient({ name: `${tag} later`, secretExpiresAt: inDays(20) });
+    await createClient({ name: `${tag} never` });
+    const gone = (await createClient({ name: `${tag} gone`, secretExpiresAt: inDays(1) })).client;
+    // Time cannot be moved in this server: the expiry is set in the past behind the service's back.
+    await server.database.handle.db.updateTable('api_clients').set({ secret_expires_at: '2020-01-01T00:00:00.000Z' }).where('id', '=', gone.id).execute();
+
+    const names = async (query: string) => {
+      const answer = await rest<{ items: Client[]; total: number }>(server, 'GET', `/api/v1/clients?q=${tag}&${query}`, admin);
+      expect(answer.status).toBe(200);
+      expect(answer.body.total).toBe(answer.body.items.length);
+      return answer.body.items.map((item) => item.id);
+    };
+    expect(await names('expiringWithin=7d')).toEqual([soon.id]);
+    expect(await names('expired=true')).toEqual([gone.id]);
+    const bad = await rest(server, 'GET', `/api/v1/clients?expiringWithin=7`, admin);
+    expect(bad.status).toBe(400);
+    expect(fieldsOf(bad.body)).toEqual(['expiringWithin']);
+
+    const graphql = graphqlClient(server, admin.token);
+    const listed = await graphql<{ apiClients: { edges: { node: { id: string } }[]; totalCount: number } }>(
+      `
+        query ($search: String) {
+          apiClients(filter: { search: $search, expiringWithin: "7d" }) {
+            edges {
+              node {
+                id
+              }
+            }
+            totalCount
+          }
+        }
+      `,
+      { search: tag },
+    );
+    expect(listed.data?.apiClients.edges.map((edge) => edge.node.id)).toEqual([soon.id]);
+    const expired = await graphql<{ apiClients: { totalCount: number } }>(
+      `
+        query ($search: String) {
+          apiClients(filter: { search: $search, expired: true }) {
+            totalCount
+          }
+        }
+      `,
+      { search: tag },
+    );
+    expect(expired.data?.apiClients.totalCount).toBe(1);
+    const wrong = await graphql(`
+      {
+        apiClients(filter: { expiringWithin: "soon" }) {
+          totalCount
+        }
+      }
+    `);
+    expect(codesOf(wrong)).toEqual(['BAD_USER_INPUT']);
+    expect(JSON.stringify(wrong.errors[0])).toContain('filter.expiringWithin');
+  });
+
   it('describes the new body, fields and route in the OpenAPI document', async () => {
     const document = (await rest<Record<string, any>>(server, 'GET', '/api/v1/openapi.json', null)).body;
     const secret = document['paths']['/api/v1/clients/{id}/secret']['post'];

@@ -64,6 +64,10 @@ export interface ListClientsInput {
   readonly unusedFor?: string | null;
   /** Only the clients never used. */
   readonly neverUsed?: boolean | null;
+  /** Only the clients whose secret expires within this many days from now: `30d`. */
+  readonly expiringWithin?: string | null;
+  /** Only the clients whose secret has expired. */
+  readonly expired?: boolean | null;
   /** `name`, `createdAt` or `lastUsedAt`, `-` in front for descending. */
   readonly sort?: string;
 }
@@ -291,6 +295,10 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (unusedForDays === null && input.unusedFor !== undefined && input.unusedFor !== null) problems.add('unusedFor', DAYS_MESSAGE);
       const neverUsed = input.neverUsed ?? false;
       if (typeof neverUsed !== 'boolean') problems.add('neverUsed', 'must be true or false');
+      const expiringWithinDays = input.expiringWithin === undefined || input.expiringWithin === null ? null : parseDays(String(input.expiringWithin));
+      if (expiringWithinDays === null && input.expiringWithin !== undefined && input.expiringWithin !== null) problems.add('expiringWithin', DAYS_MESSAGE);
+      const expired = input.expired ?? false;
+      if (typeof expired !== 'boolean') problems.add('expired', 'must be true or false');
       problems.throwIfAny();
       const { field, descending, sort } = parseSort(input.sort);
       const after = decodePageCursor(input.cursor, sort);
@@ -309,6 +317,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
         roleId: roleId?.toLowerCase() ?? null,
         unusedSince,
         neverUsed,
+        secretExpiring:
+          expiringWithinDays === null ? null : { from: new Date(nowMs).toISOString(), to: new Date(nowMs + expiringWithinDays * DAY_MS).toISOString() },
+        secretExpiredBy: expired ? new Date(nowMs).toISOString() : null,
         sort: field,
         descending,
       };
