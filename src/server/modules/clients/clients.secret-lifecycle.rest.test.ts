@@ -181,11 +181,18 @@ describe.each(testDialects())('secret lifecycle through REST and GraphQL on %s',
   });
 
   it('describes the new body, fields and route in the OpenAPI document', async () => {
-    const document = (await rest<Record<string, any>>(server, 'GET', '/api/v1/openapi.json', null)).body;
-    const secret = document['paths']['/api/v1/clients/{id}/secret']['post'];
-    expect(JSON.stringify(secret['requestBody'])).toContain('keepPreviousFor');
-    expect(document['paths']['/api/v1/clients/{id}/previous-secret']['delete']['responses']).toHaveProperty('204');
-    expect(Object.keys(document['components']['schemas']['ApiClient']['properties'])).toEqual(expect.arrayContaining(['secretExpiresAt', 'previousSecret']));
+    type Operation = { requestBody?: unknown; responses: Record<string, unknown> };
+    const document = (
+      await rest<{ paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } }>(
+        server,
+        'GET',
+        '/api/v1/openapi.json',
+        null,
+      )
+    ).body;
+    expect(JSON.stringify(document.paths['/api/v1/clients/{id}/secret']!['post']!.requestBody)).toContain('keepPreviousFor');
+    expect(document.paths['/api/v1/clients/{id}/previous-secret']!['delete']!.responses).toHaveProperty('204');
+    expect(Object.keys(document.components.schemas['ApiClient']!.properties)).toEqual(expect.arrayContaining(['secretExpiresAt', 'previousSecret']));
   });
 
   it('offers the same through GraphQL, naming a bad argument', async () => {
