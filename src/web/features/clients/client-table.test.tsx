@@ -13,6 +13,8 @@ function client(index: number, enabled = true): ApiClient {
     enabled,
     role: null,
     secretHint: 'ab12',
+    secretExpiresAt: null,
+    previousSecret: null,
     lastUsedAt: null,
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
