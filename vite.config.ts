@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
+import type { ManualChunkMeta } from 'rollup';
 import { defineConfig, type Plugin, type ProxyOptions } from 'vite';
 
 /**
@@ -33,6 +34,77 @@ function precompress(): Plugin {
   };
 }
 
+const WEB = fileURLToPath(new URL('./src/web/', import.meta.url));
+
+/** The first screens: sign-in, and the API client list the console opens on, in its layout. */
+const FIRST_SCREENS = ['app.tsx', 'routes/layout.tsx', 'features/clients/clients-page.tsx', 'features/session/login-page.tsx'].map((path) => join(WEB, path));
+
+type ModuleInfo = NonNullable<ReturnType<ManualChunkMeta['getModuleInfo']>>;
+interface AstNode {
+  readonly type: string;
+  readonly source?: { readonly value: unknown } | null;
+  readonly specifiers?: readonly { readonly type: string; readonly imported?: { readonly name?: string }; readonly exported?: { readonly name?: string } }[];
+}
+const bodyOf = (info: ModuleInfo | null) => ((info?.ast as { body?: readonly AstNode[] } | null)?.body ?? []) as readonly AstNode[];
+
+/** A library's index, which re-exports every component: only the names the console imports from it are followed. */
+const isLibraryIndex = (id: string) => /\/node_modules\/@mantine\/(core|notifications)\/esm\/index\.mjs$/.test(id);
+
+/**
+ * The modules the first screens run, following static imports (not the dynamic ones of later pages
+ * and dialogs), and a library index only for the names imported from it.
+ */
+function firstScreenModules(roots: readonly string[], getModuleInfo: ManualChunkMeta['getModuleInfo']): Set<string> {
+  const seen = new Set<string>();
+  const names = new Set<string>();
+  const indexes: string[] = [];
+  const visit = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (isLibraryIndex(id)) return void indexes.push(id);
+    const info = getModuleInfo(id);
+    if (!id.includes('/node_modules/'))
+      for (const node of bodyOf(info))
+        if (node.type === 'ImportDeclaration') for (const specifier of node.specifiers ?? []) if (specifier.imported?.name) names.add(specifier.imported.name);
+    for (const imported of info?.importedIds ?? []) visit(imported);
+  };
+  roots.forEach(visit);
+  // Every first-screen module is seen by now, so every name it imports from an index is known.
+  for (let index = 0; index < indexes.length; index += 1) {
+    const id = indexes[index]!;
+    for (const node of bodyOf(getModuleInfo(id)))
+      if (
+        node.type === 'ExportNamedDeclaration' &&
+        typeof node.source?.value === 'string' &&
+        node.specifiers?.some((one) => names.has(one.exported?.name ?? ''))
+      )
+        visit(resolve(dirname(id), node.source.value));
+  }
+  return seen;
+}
+
+let chunking: { readonly html: Set<string>; readonly first: Set<string> } | undefined;
+
+/**
+ * Few requests for the first screen, and nothing in them that it does not run: the HTML's own small
+ * script (src/web/main.tsx, which starts the first requests) alone; React; the libraries the first
+ * screens use (router, query cache, Mantine's core and the components they draw); the console's own
+ * code for them. A later page, or a dialog, and the library code only it uses, load when needed.
+ */
+function manualChunks(id: string, { getModuleInfo }: ManualChunkMeta): string | undefined {
+  if (/\/node_modules\/(react|react-dom|scheduler)\/|commonjsHelpers/.test(id)) return 'react';
+  chunking ??= { html: firstScreenModules([join(WEB, 'main.tsx')], getModuleInfo), first: firstScreenModules(FIRST_SCREENS, getModuleInfo) };
+  // Named as the entry, so that they stay in it: a chunk of its own would be one more request before the first ones.
+  if (chunking.html.has(id) || id.includes('vite/preload-helper')) return 'index';
+  // An index takes along whatever it re-exports that has no chunk yet: the components that only
+  // later pages and dialogs use, in one chunk of their own.
+  if (isLibraryIndex(id)) return 'mantine';
+  if (chunking.first.has(id)) return id.includes('/node_modules/') ? 'vendor' : 'console';
+  // Needed by every page: with the first screen's libraries, not copied into each page's chunk.
+  if (/\/node_modules\/(react-router|@tanstack|@mantine\/(hooks|store)|@mantine\/core\/esm\/(core|utils))\//.test(id)) return 'vendor';
+  return undefined;
+}
+
 /** The API server `npm start` runs; the dev server forwards every non-console path to it. */
 const API_ORIGIN = 'http://127.0.0.1:3000';
 
@@ -51,12 +123,20 @@ const toApi: ProxyOptions = {
 export default defineConfig({
   root: fileURLToPath(new URL('./src/web', import.meta.url)),
   plugins: [react(), precompress()],
+  resolve: {
+    // react-router's package exports only its development build (dev warnings on); this is the same code without them.
+    alias: [
+      { find: /^react-router$/, replacement: fileURLToPath(new URL('./node_modules/react-router/dist/production/index.mjs', import.meta.url)) },
+      { find: /^react-router\/dom$/, replacement: fileURLToPath(new URL('./node_modules/react-router/dist/production/dom-export.mjs', import.meta.url)) },
+    ],
+  },
   build: {
     outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
     emptyOutDir: true,
     // The console's CSP allows scripts from 'self' only: no inline module-preload polyfill.
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 1500,
+    rollupOptions: { output: { manualChunks } },
   },
   server: {
     host: '127.0.0.1',

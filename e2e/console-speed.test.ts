@@ -8,6 +8,13 @@ import { consoleSuite } from './support/console-suite.js';
 const FIRST_ROW_CEILING_MS = 3_000;
 const RUNS = 3;
 
+/** Run in the page before its own scripts: notes the frame that paints the list's first row. */
+const FIRST_ROW_PROBE = `new MutationObserver((_, observer) => {
+  if (document.querySelector('table[aria-label="API clients"] tbody a') === null) return;
+  observer.disconnect();
+  requestAnimationFrame(() => (window.firstRow = performance.now()));
+}).observe(document, { childList: true, subtree: true });`;
+
 /** Sixty clients, more than a first page holds; the newest, Speed 60, is the row waited for. */
 async function seedClients({ server }: ConsoleServer): Promise<void> {
   for (let index = 1; index <= 60; index += 1) await server.services.clients.create(SYSTEM_ACTOR, { name: `Speed ${index}` });
@@ -24,34 +31,36 @@ consoleSuite('the console’s speed to first data', { seed: seedClients }, (suit
 
   it('shows the first row of the API client list soon after navigation, with an empty cache and compressed assets', async () => {
     const times: number[] = [];
-    let scriptBytes = 0;
+    let scripts = { count: 0, bytes: 0 };
     const encodings = new Set<string>();
     for (let run = 0; run < RUNS; run += 1) {
       // A new context each time: an empty HTTP cache, only the session cookie.
       const context = await newConsoleContext(suite.browser, suite.url);
       await context.addCookies(cookies);
+      // The page notes the moment itself: the figure leaves out Playwright's own polling.
+      await context.addInitScript(FIRST_ROW_PROBE);
       const page = await context.newPage();
-      scriptBytes = 0;
       page.on('response', (response) => {
-        if (response.url().endsWith('.js')) {
-          encodings.add(response.headers()['content-encoding'] ?? 'none');
-          void response
-            .request()
-            .sizes()
-            .then((sizes) => (scriptBytes += sizes.responseBodySize));
-        }
+        if (response.url().endsWith('.js')) encodings.add(response.headers()['content-encoding'] ?? 'none');
       });
       await page.goto('/system/connections', { waitUntil: 'commit' });
       await page.getByRole('table', { name: 'API clients' }).getByRole('link', { name: 'Speed 60', exact: true }).waitFor();
-      // From the start of navigation to the first row's paint-ready moment, as the page measures it.
-      times.push(await page.evaluate('performance.now()'));
+      await page.waitForFunction('typeof window.firstRow === "number"');
+      // From the start of navigation, as the page measures it; and the scripts it had loaded by then.
+      const measured = await page.evaluate<{ firstRow: number; count: number; bytes: number }>(`(() => {
+        const loaded = performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).pathname.endsWith('.js') && entry.responseEnd <= window.firstRow);
+        return { firstRow: window.firstRow, count: loaded.length, bytes: loaded.reduce((sum, entry) => sum + entry.encodedBodySize, 0) };
+      })()`);
+      times.push(measured.firstRow);
+      scripts = measured;
       await page.waitForLoadState('load');
       await context.close();
     }
     const best = Math.round(Math.min(...times));
     const median = Math.round([...times].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!);
+    const { count, bytes } = scripts;
     process.stdout.write(
-      `\n[speed] first data row on loopback, empty cache: median ${median} ms, best ${best} ms over ${RUNS} runs; initial JavaScript ${(scriptBytes / 1024).toFixed(1)} KB as sent (${[...encodings].join(', ')})\n`,
+      `\n[speed] first data row on loopback, empty cache: median ${median} ms, best ${best} ms over ${RUNS} runs (${times.map(Math.round).join(', ')}); JavaScript before it: ${count} files, ${(bytes / 1024).toFixed(1)} KB as sent (${[...encodings].join(', ')})\n`,
     );
     expect(encodings.has('br') || encodings.has('gzip')).toBe(true);
     expect(median).toBeLessThan(FIRST_ROW_CEILING_MS);

@@ -1,48 +1,7 @@
 import '@mantine/core/styles.css';
-import '@mantine/notifications/styles.css';
 import './styles.css';
-import { MantineProvider } from '@mantine/core';
-import { Notifications } from '@mantine/notifications';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { RouterProvider } from 'react-router/dom';
-import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
-import { keepDrafts } from './lib/drafts';
-import { createConsoleRouter } from './routes/router';
-import { cssVariablesResolver, theme } from './theme';
+import { startFirstLoad } from './first-load';
 
-const queryClient = new QueryClient({
-  defaultOptions: {
-    queries: {
-      staleTime: 10_000,
-      // A 4xx will not get better by asking again; a network error or a 503 might.
-      retry: (failures, error) => failures < 2 && !(error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429),
-    },
-  },
-});
-const router = createConsoleRouter();
-
-// The session ended (expired, signed out elsewhere): sign in again and come back here.
-// Unsaved forms are kept (drafts) so that they are there again after signing in.
-onUnauthorized(() => {
-  const here = window.location.pathname + window.location.search;
-  if (window.location.pathname === '/login') return;
-  const ended = hadSession();
-  if (ended) keepDrafts(true);
-  setCsrfToken(null);
-  queryClient.clear();
-  void router.navigate(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`, { replace: true });
-});
-
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
-      {/* Top centre, over the header's empty middle: never over a Save bar, a form field or the header's actions. */}
-      <Notifications position="top-center" containerWidth={420} />
-      <QueryClientProvider client={queryClient}>
-        <RouterProvider router={router} />
-      </QueryClientProvider>
-    </MantineProvider>
-  </StrictMode>,
-);
+// The first screen's requests and chunks start now; React and the console's code load beside them.
+const first = startFirstLoad(window.location);
+void import('./app').then(({ startConsole }) => startConsole(first));

@@ -1,4 +1,5 @@
-import { Anchor, Checkbox, createTheme, darken, Menu, Modal, Notification, toRgba, type CSSVariablesResolver } from '@mantine/core';
+import { createTheme, darken, toRgba, type CSSVariablesResolver } from '@mantine/core';
+import type { AnchorProps, CheckboxProps, MenuProps, ModalProps, NotificationProps } from '@mantine/core';
 
 /** WCAG 2 relative luminance of a colour Mantine can parse. */
 function luminance(color: string): number {
@@ -70,17 +71,19 @@ export const theme = createTheme({
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
   fontFamilyMonospace: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
   headings: { fontWeight: '650' },
+  // Default props as plain objects, not `Menu.extend(…)`: that would load every component named
+  // here (the dialogs, the menus) with the theme, in the first screen's code.
   components: {
     // A link inside a sentence must not be told apart by its colour alone (WCAG 1.4.1).
-    Anchor: Anchor.extend({ defaultProps: { underline: 'always' } }),
+    Anchor: { defaultProps: { underline: 'always' } satisfies Partial<AnchorProps> },
     // Mantine's menus put a focusable placeholder among the items, which a menu may not contain.
-    Menu: Menu.extend({ defaultProps: { withInitialFocusPlaceholder: false } }),
+    Menu: { defaultProps: { withInitialFocusPlaceholder: false } satisfies Partial<MenuProps> },
     // Square boxes read as checkboxes; the round default reads as radios in a table.
-    Checkbox: Checkbox.extend({ defaultProps: { radius: 'sm' } }),
+    Checkbox: { defaultProps: { radius: 'sm' } satisfies Partial<CheckboxProps> },
     // Mantine's close buttons of dialogs and notifications have no name of their own: a screen
     // reader would say just "button".
-    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
-    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss notification' } } }),
+    Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } satisfies Partial<ModalProps> },
+    Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss notification' } } satisfies Partial<NotificationProps> },
   },
 });
 

@@ -62,14 +62,22 @@ export function hadSession(): boolean {
   return csrfToken !== null;
 }
 
-let unauthorizedHandler: () => void = () => {
-  const here = window.location.pathname + window.location.search;
-  if (window.location.pathname !== '/login') window.location.assign(`/login?next=${encodeURIComponent(here)}`);
-};
+let unauthorizedHandler: (() => void) | null = null;
+/** A 401 answered before the console set its handler (the first requests start before React loads). */
+let unauthorizedEarly = false;
 
-/** What to do when the session has ended (401): by default, go to the sign-in page and come back after. */
+function unauthorized(): void {
+  if (unauthorizedHandler === null) unauthorizedEarly = true;
+  else unauthorizedHandler();
+}
+
+/** What to do when the session has ended (401); a 401 that came before the handler was set is handled at once. */
 export function onUnauthorized(handler: () => void): void {
   unauthorizedHandler = handler;
+  if (unauthorizedEarly) {
+    unauthorizedEarly = false;
+    handler();
+  }
 }
 
 /** Sign-in, sign-out and setup answer 401 as part of their own flow, not because the session ended. */
@@ -132,7 +140,7 @@ export async function request<T>(method: Method, path: string, options: RequestO
   if (!response.ok) {
     const problem = await readProblem(response);
     if (response.status === 401 && !OWN_401.test(path)) {
-      unauthorizedHandler();
+      unauthorized();
       // The server's words are for developers ("send Authorization: Bearer …"); say what happened.
       throw new ApiError({ ...problem, title: 'Session ended', detail: SESSION_ENDED, code: 'session_ended' });
     }

@@ -1,37 +1,21 @@
 import { useDebouncedValue } from '@mantine/hooks';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
+import { DEFAULT_PAGE_SIZE, readListParams, type ListDefaults, type ListParams } from './list-url';
 
-export const PAGE_SIZES = [10, 25, 50, 100] as const;
-
-export interface ListParams<S extends string> {
-  readonly q: string;
-  readonly status: 'enabled' | 'disabled' | null;
-  readonly sort: S;
-  readonly page: number;
-  readonly limit: number;
-}
+export { PAGE_SIZES, type ListParams } from './list-url';
 
 /**
  * A list's search, filter, sort and page live in the URL (`?q=&status=&sort=&page=&limit=`), so a
  * view can be shared and Back works. Changing anything but the page goes back to page 1.
  */
-export function useListParams<S extends string>(defaults: { sort: S; sorts: readonly S[]; limit?: number }) {
+export function useListParams<S extends string>(defaults: ListDefaults<S>) {
   const [params, setParams] = useSearchParams();
-  const defaultLimit = defaults.limit ?? 50;
-  const value = useMemo<ListParams<S>>(() => {
-    const status = params.get('status');
-    const sort = params.get('sort') as S | null;
-    const page = Number(params.get('page') ?? '1');
-    const limit = Number(params.get('limit') ?? defaultLimit);
-    return {
-      q: params.get('q') ?? '',
-      status: status === 'enabled' || status === 'disabled' ? status : null,
-      sort: sort !== null && defaults.sorts.includes(sort) ? sort : defaults.sort,
-      page: Number.isInteger(page) && page >= 1 ? page : 1,
-      limit: (PAGE_SIZES as readonly number[]).includes(limit) ? limit : defaultLimit,
-    };
-  }, [params, defaults.sort, defaults.sorts, defaultLimit]);
+  const defaultLimit = defaults.limit ?? DEFAULT_PAGE_SIZE;
+  const value = useMemo<ListParams<S>>(
+    () => readListParams(params, { sort: defaults.sort, sorts: defaults.sorts, limit: defaultLimit }),
+    [params, defaults.sort, defaults.sorts, defaultLimit],
+  );
 
   const update = useCallback(
     (patch: Partial<ListParams<S>>, options: { replace?: boolean } = {}) => {

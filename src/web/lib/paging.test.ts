@@ -26,6 +26,14 @@ describe('the cursor stack behind numbered pages', () => {
     expect(stack.cursorFor('clients', 4)).toBe('9');
   });
 
+  it('learns where the second page starts from a first page fetched before the list was shown', async () => {
+    const stack = new CursorStack();
+    stack.remember('clients', 1, '3');
+    const fetchPage = list(10, 3);
+    expect((await stack.resolve('clients', 2, fetchPage)).data.items).toEqual([4, 5, 6]);
+    expect(fetchPage.mock.calls).toEqual([['3']]);
+  });
+
   it('keeps one stack per list, so another filter or sort starts from the first page', async () => {
     const stack = new CursorStack();
     await stack.resolve('clients?sort=name', 2, list(10, 3));

@@ -1,5 +1,6 @@
 import { keepPreviousData, useQuery, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
+import { pageKey } from './list-url';
 
 export interface CursorPage {
   readonly items: readonly unknown[];
@@ -32,6 +33,12 @@ export class CursorStack {
   /** The cursor that starts `page` (1-based): null for the first, undefined when not known yet. */
   cursorFor(list: string, page: number): string | null | undefined {
     return this.stack(list)[page - 1];
+  }
+
+  /** A page that was fetched another way (src/web/first-load.ts): where the next one starts is known. */
+  remember(list: string, page: number, nextCursor: string | null): void {
+    const stack = this.stack(list);
+    if (stack.length === page && nextCursor !== null) stack.push(nextCursor);
   }
 
   async resolve<P extends CursorPage>(list: string, page: number, fetchPage: (cursor: string | null) => Promise<P>): Promise<ResolvedPage<P>> {
@@ -67,12 +74,16 @@ export function useCursorPages<P extends CursorPage>(options: {
   const stack = useRef(new CursorStack()).current;
   const list = JSON.stringify(options.queryKey);
   const query = useQuery({
-    queryKey: [...options.queryKey, { page: options.page }],
+    queryKey: pageKey(options.queryKey, options.page),
     queryFn: ({ signal }) => stack.resolve(list, options.page, (cursor) => options.fetchPage(cursor, signal)),
     placeholderData: keepPreviousData,
     enabled: options.enabled ?? true,
   });
   const shown = query.isPlaceholderData ? undefined : query.data?.page;
+  const nextCursor = query.isPlaceholderData ? undefined : query.data?.data.nextCursor;
+  useEffect(() => {
+    if (shown !== undefined && nextCursor !== undefined) stack.remember(list, shown, nextCursor);
+  }, [stack, list, shown, nextCursor]);
   const moved = useRef(options.onPageMoved);
   useEffect(() => {
     moved.current = options.onPageMoved;

@@ -3,7 +3,7 @@ import { useMediaQuery } from '@mantine/hooks';
 import { IconArrowDown, IconArrowUp, IconArrowsSort, IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
 import { memo, useCallback, useState, type MouseEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import { ConfirmDialog } from '../../components/confirm-dialog';
+import { loadWhenIdle } from '../../components/load-when-idle';
 import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
 import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
 import { ListTableBody } from '../../components/list-table-body';
@@ -11,7 +11,12 @@ import { StatusBadge } from '../../components/status-badge';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
 import { LookalikeBadge } from '../../components/lookalike-badge';
-import type { ClientSort } from './clients.api';
+import type { ClientSort } from './clients.requests';
+
+const ConfirmDialog = loadWhenIdle(
+  async () => (await import('../../components/confirm-dialog')).ConfirmDialog,
+  (props) => props.opened,
+);
 
 type SortField = 'name' | 'createdAt' | 'lastUsedAt';
 

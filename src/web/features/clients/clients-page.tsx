@@ -7,6 +7,7 @@ import { BULK_MAX_IDS } from '../../../shared/limits';
 import { download } from '../../lib/download';
 import { useRoles } from '../roles/roles.api';
 import { EmptyState } from '../../components/empty-state';
+import { loadWhenIdle } from '../../components/load-when-idle';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
 import { SearchInput } from '../../components/search-input';
@@ -14,10 +15,19 @@ import { errorMessage } from '../../lib/api';
 import { useListPage } from '../../lib/list-page';
 import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
 import { useCan } from '../session/session';
-import { CLIENT_SORTS, clientKeys, clientsCsv, fetchAllMatching, fetchClientPage, useBulkClients, type ClientSort } from './clients.api';
+import { clientsCsv, fetchAllMatching, useBulkClients } from './clients.api';
+import { CLIENT_LIST_SORT, CLIENT_SORTS, clientKeys, clientListFilters, clientListQuery, fetchClientPage } from './clients.requests';
 import { ClientTable } from './client-table';
-import { CreateClientDialog } from './create-client-dialog';
-import { CredentialsDialog, type Credentials } from './credentials-dialog';
+import type { Credentials } from './credentials-dialog';
+
+const CreateClientDialog = loadWhenIdle(
+  async () => (await import('./create-client-dialog')).CreateClientDialog,
+  (props) => props.opened,
+);
+const CredentialsDialog = loadWhenIdle(
+  async () => (await import('./credentials-dialog')).CredentialsDialog,
+  (props) => props.credentials !== null,
+);
 
 const DONE: Record<BulkAction, string> = { enable: 'enabled', disable: 'disabled', delete: 'deleted' };
 const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
@@ -61,7 +71,7 @@ export function ClientsPage() {
   const navigate = useNavigate();
   const can = useCan();
   const [url, setUrl] = useSearchParams();
-  const roleId = url.get('roleId') || null;
+  const { roleId, unusedFor, neverUsed } = clientListFilters(url);
   const setRoleId = (next: string | null) =>
     setUrl((current) => {
       const params = new URLSearchParams(current);
@@ -70,8 +80,6 @@ export function ClientsPage() {
       params.delete('page');
       return params;
     });
-  const neverUsed = url.get('neverUsed') === 'true';
-  const unusedFor = neverUsed ? null : url.get('unusedFor') || null;
   const setUseFilter = (value: string) =>
     setUrl((current) => {
       const params = new URLSearchParams(current);
@@ -86,9 +94,9 @@ export function ClientsPage() {
   const roles = useRoles(can('roles:read'));
   const [exporting, setExporting] = useState(false);
   const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
-    sort: '-createdAt' as ClientSort,
+    sort: CLIENT_LIST_SORT,
     sorts: CLIENT_SORTS,
-    query: ({ q, status, sort, limit }) => ({ q, status, sort, limit, roleId, unusedFor, neverUsed }),
+    query: (params) => clientListQuery(params, url),
     queryKey: clientKeys.list,
     fetchPage: fetchClientPage,
   });
@@ -99,7 +107,7 @@ export function ClientsPage() {
   const addButtonRef = useRef<HTMLButtonElement>(null);
 
   const filtered = params.q !== '' || params.status !== null || roleId !== null || useFilter !== '';
-  const listQuery = { q: params.q, status: params.status, sort: params.sort, limit: params.limit, roleId, unusedFor, neverUsed };
+  const listQuery = clientListQuery(params, url);
   const exportCsv = async () => {
     setExporting(true);
     try {

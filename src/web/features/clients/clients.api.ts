@@ -2,46 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api';
 import { removeFromPages } from '../../lib/paging';
 import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, EffectivePermissions } from '../../lib/types';
-
-export const CLIENT_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt'] as const;
-export type ClientSort = (typeof CLIENT_SORTS)[number];
-
-export interface ClientListQuery {
-  readonly q: string;
-  readonly status: 'enabled' | 'disabled' | null;
-  /** Only the clients holding this role. */
-  readonly roleId: string | null;
-  /** Only the clients never used, or not used for this many days (`90d`). */
-  readonly unusedFor: string | null;
-  /** Only the clients never used. */
-  readonly neverUsed: boolean;
-  readonly sort: ClientSort;
-  readonly limit: number;
-}
-
-export const clientKeys = {
-  all: ['clients'] as const,
-  list: (query: ClientListQuery) => ['clients', 'list', query] as const,
-  one: (id: string) => ['clients', 'one', id] as const,
-  permissions: (id: string) => ['clients', 'one', id, 'permissions'] as const,
-};
-
-export function fetchClientPage(query: ClientListQuery, cursor: string | null, signal?: AbortSignal) {
-  return api.get<ClientPage>(
-    '/api/v1/clients',
-    {
-      limit: query.limit,
-      cursor,
-      q: query.q.trim(),
-      status: query.status,
-      roleId: query.roleId,
-      unusedFor: query.unusedFor,
-      neverUsed: query.neverUsed ? 'true' : null,
-      sort: query.sort,
-    },
-    signal,
-  );
-}
+import { clientKeys, fetchClientPage, type ClientListQuery } from './clients.requests';
 
 /** Every client matching the list's search and filters, across all pages (for "select all" and the CSV). */
 export async function fetchAllMatching(query: ClientListQuery): Promise<ApiClient[]> {

@@ -5,20 +5,14 @@ import { Navigate, useLocation, useNavigate } from 'react-router';
 import { ErrorAlert } from '../../components/error-alert';
 import { api, ApiError, setCsrfToken } from '../../lib/api';
 import { keepDrafts } from '../../lib/drafts';
-import type { Me, PermissionKey, Session } from '../../lib/types';
-
-export const sessionKey = ['session'] as const;
-export const meKey = ['me'] as const;
+import type { PermissionKey, Session } from '../../lib/types';
+import { fetchMe, fetchSession, meKey, sessionKey } from './session.requests';
 
 /** The console session; its CSRF token is handed to the API wrapper for every later change. */
 export function useSession() {
   return useQuery({
     queryKey: sessionKey,
-    queryFn: async () => {
-      const session = await api.get<Session>('/api/v1/session');
-      setCsrfToken(session.csrfToken);
-      return session;
-    },
+    queryFn: fetchSession,
     retry: false,
     staleTime: Infinity,
   });
@@ -26,7 +20,7 @@ export function useSession() {
 
 /** Who is signed in and what they may do now (GET /api/v1/me). */
 export function useMe() {
-  return useQuery({ queryKey: meKey, queryFn: () => api.get<Me>('/api/v1/me'), staleTime: 30_000 });
+  return useQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 30_000 });
 }
 
 /** Whether the signed-in user holds `key`; true until known, since the server decides anyway. */

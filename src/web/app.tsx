@@ -1,0 +1,52 @@
+import { MantineProvider } from '@mantine/core';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { RouterProvider } from 'react-router/dom';
+import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
+import { loadWhenIdle } from './components/load-when-idle';
+import { handOver, type FirstLoad } from './first-load';
+import { keepDrafts } from './lib/drafts';
+import { createConsoleRouter } from './routes/router';
+import { cssVariablesResolver, theme } from './theme';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 10_000,
+      // A 4xx will not get better by asking again; a network error or a 503 might.
+      retry: (failures, error) => failures < 2 && !(error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429),
+    },
+  },
+});
+const router = createConsoleRouter();
+
+// The session ended (expired, signed out elsewhere): sign in again and come back here.
+// Unsaved forms are kept (drafts) so that they are there again after signing in.
+onUnauthorized(() => {
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname === '/login') return;
+  const ended = hadSession();
+  if (ended) keepDrafts(true);
+  setCsrfToken(null);
+  queryClient.clear();
+  void router.navigate(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`, { replace: true });
+});
+
+// Nothing to show at first: loaded once the first screen is drawn. A notification shown before then waits in its store.
+const Notifications = loadWhenIdle(async () => (await import('./components/notifications-host')).NotificationsHost);
+
+/** Draws the console, with the first screen's answers that have already come (src/web/first-load.ts). */
+export function startConsole(first: FirstLoad): void {
+  handOver(queryClient, first);
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
+        <Notifications />
+        <QueryClientProvider client={queryClient}>
+          <RouterProvider router={router} />
+        </QueryClientProvider>
+      </MantineProvider>
+    </StrictMode>,
+  );
+}
