@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Actor } from '../../actor.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
+import { createAuditRepository } from './audit.repository.js';
 import type { AuditTarget } from './audit.service.js';
 
 /** How many distinct values of a repeated field an aggregated entry keeps (the count keeps counting). */
@@ -54,42 +55,25 @@ export async function recordRepeated(db: Kysely<Database>, clock: Clock, occurre
   const windowMs = occurrence.windowSeconds * 1000;
   const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs).toISOString();
   await db.transaction().execute(async (trx) => {
-    const row = await trx
-      .insertInto('audit_aggregates')
-      .values({ key: occurrence.key, window_start: windowStart, event_id: 0 })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ key: sql`audit_aggregates.key` }))
-      .returning(['window_start', 'event_id'])
-      .executeTakeFirstOrThrow();
+    const repository = createAuditRepository(trx);
+    const row = await repository.lockAggregate(occurrence.key, windowStart);
     const current = Number(row.event_id) !== 0 && row.window_start === windowStart ? Number(row.event_id) : null;
-    const event = current === null ? undefined : await trx.selectFrom('audit_events').select('details').where('id', '=', current).executeTakeFirst();
-    if (current !== null && event !== undefined) {
-      const details = merged(JSON.parse(event.details) as Details, occurrence, at);
-      await trx
-        .updateTable('audit_events')
-        .set({ details: JSON.stringify(details) })
-        .where('id', '=', current)
-        .execute();
+    const details = current === null ? undefined : await repository.findDetails(current);
+    if (current !== null && details !== undefined) {
+      await repository.updateDetails(current, JSON.stringify(merged(JSON.parse(details) as Details, occurrence, at)));
       return;
     }
-    const inserted = await trx
-      .insertInto('audit_events')
-      .values({
-        occurred_at: at,
-        actor_type: occurrence.actor.type,
-        actor_id: occurrence.actor.id,
-        actor_name: occurrence.actor.name,
-        action: occurrence.action,
-        target_type: occurrence.target?.type ?? null,
-        target_id: occurrence.target?.id ?? null,
-        target_name: occurrence.target?.name ?? null,
-        details: JSON.stringify(merged(null, occurrence, at)),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable('audit_aggregates')
-      .set({ window_start: windowStart, event_id: Number(inserted.id) })
-      .where('key', '=', occurrence.key)
-      .execute();
+    const eventId = await repository.insertOne({
+      occurred_at: at,
+      actor_type: occurrence.actor.type,
+      actor_id: occurrence.actor.id,
+      actor_name: occurrence.actor.name,
+      action: occurrence.action,
+      target_type: occurrence.target?.type ?? null,
+      target_id: occurrence.target?.id ?? null,
+      target_name: occurrence.target?.name ?? null,
+      details: JSON.stringify(merged(null, occurrence, at)),
+    });
+    await repository.pointAggregate(occurrence.key, windowStart, eventId);
   });
 }

@@ -21,6 +21,34 @@ export function createAuditRepository(db: Executor) {
     async deleteAggregatesBefore(windowStart: string): Promise<void> {
       await db.deleteFrom('audit_aggregates').where('window_start', '<=', windowStart).execute();
     },
+    /**
+     * The aggregate row of `key`, created (for `windowStart`, with no entry yet) if missing, and
+     * locked until the transaction ends (PostgreSQL row lock, SQLite's single writer).
+     */
+    async lockAggregate(key: string, windowStart: string): Promise<{ window_start: string; event_id: number | string }> {
+      return db
+        .insertInto('audit_aggregates')
+        .values({ key, window_start: windowStart, event_id: 0 })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ key: sql`audit_aggregates.key` }))
+        .returning(['window_start', 'event_id'])
+        .executeTakeFirstOrThrow();
+    },
+    /** Points an aggregate at the entry that counts its window. */
+    async pointAggregate(key: string, windowStart: string, eventId: number): Promise<void> {
+      await db.updateTable('audit_aggregates').set({ window_start: windowStart, event_id: eventId }).where('key', '=', key).execute();
+    },
+    /** An entry's details (JSON), or undefined if there is no such entry. */
+    async findDetails(id: number): Promise<string | undefined> {
+      return (await db.selectFrom('audit_events').select('details').where('id', '=', id).executeTakeFirst())?.details;
+    },
+    async updateDetails(id: number, details: string): Promise<void> {
+      await db.updateTable('audit_events').set({ details }).where('id', '=', id).execute();
+    },
+    /** Inserts one entry; returns its id. */
+    async insertOne(event: Insertable<AuditEventsTable>): Promise<number> {
+      const inserted = await db.insertInto('audit_events').values(event).returning('id').executeTakeFirstOrThrow();
+      return Number(inserted.id);
+    },
     async insert(events: readonly Insertable<AuditEventsTable>[]): Promise<void> {
       // 10 columns a row: 90 rows stay well under SQLite's bound-parameter limit.
       for (const chunk of chunks(events, 90)) await db.insertInto('audit_events').values(chunk).execute();

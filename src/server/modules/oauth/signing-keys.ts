@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Actor } from '../../actor.js';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
@@ -8,6 +8,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import type { MasterKey } from '../master-key/master-key.js';
 import { assertMasterKeyCurrent, signingKeyPurpose } from '../master-key/sealed-keys.js';
 import { TOKEN_ALGORITHM } from './jwt.js';
+import { createSigningKeysRepository } from './signing-keys.repository.js';
 
 export interface PublicJwk {
   readonly kty: 'OKP';
@@ -27,8 +28,6 @@ interface LoadedKey {
   readonly retiredAt: string | null;
 }
 
-/** The PostgreSQL advisory lock under which the first signing key is made. */
-const FIRST_KEY_LOCK = 0x4b6f696f74;
 /** Grace after a key's retirement beyond the token lifetime, for clock skew between instances. */
 const RETIREMENT_GRACE_SECONDS = 300;
 
@@ -66,13 +65,7 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
 
   async function load(): Promise<void> {
     const cutoff = new Date(clock.now().getTime() - (deps.accessTokenTtlSeconds + RETIREMENT_GRACE_SECONDS) * 1000).toISOString();
-    const rows = await db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', cutoff)]))
-      .orderBy('created_at', 'desc')
-      .orderBy('kid', 'desc')
-      .execute();
+    const rows = await createSigningKeysRepository(db).listUsable(cutoff);
     keys = rows.map((row) => ({
       kid: row.kid,
       privateKey: createPrivateKey({ key: masterKey.open(row.private_key, signingKeyPurpose(row.kid)), format: 'der', type: 'pkcs8' }),
@@ -103,10 +96,10 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
         // the key's own thumbprint, so no constraint refuses the second): one makes it under a
         // lock, the others find it once they get the lock.
         await db.transaction().execute(async (trx) => {
-          if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${FIRST_KEY_LOCK})`.execute(trx);
-          const active = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
-          if (active !== undefined) return;
-          await trx.insertInto('signing_keys').values(newKeyRow(clock.now().toISOString(), masterKey)).execute();
+          const repository = createSigningKeysRepository(trx);
+          await repository.lockFirstKey();
+          if (await repository.hasActive()) return;
+          await repository.insert(newKeyRow(clock.now().toISOString(), masterKey));
         });
         await load();
       }
@@ -153,13 +146,14 @@ export function createSigningKeys(deps: { db: Kysely<Database>; changes: ChangeF
       const row = newKeyRow(at, masterKey);
       await changes.transaction(async (trx, recordChange) => {
         await assertMasterKeyCurrent(trx, masterKey);
-        const retired = await trx.updateTable('signing_keys').set({ retired_at: at }).where('retired_at', 'is', null).returning('kid').execute();
-        await trx.insertInto('signing_keys').values(row).execute();
+        const repository = createSigningKeysRepository(trx);
+        const retired = await repository.retireActive(at);
+        await repository.insert(row);
         await recordAudit(trx, clock, actor, [
           {
             action: 'keys.rotated',
             target: { type: 'system', id: null, name: 'token signing keys' },
-            details: { kid: row.kid, retired: retired.map((key) => key.kid) },
+            details: { kid: row.kid, retired },
           },
         ]);
         recordChange({ kind: 'keys', id: row.kid });
