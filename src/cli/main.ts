@@ -192,7 +192,7 @@ function addClientsCommands(program: Command): void {
           );
           print(
             options,
-            // The REST page's shape, not the service's internals (per-item cursors).
+            // The REST page's shape.
             { items: page.items, nextCursor: page.nextCursor, total: page.total },
             page.items.length === 0 ? 'no API clients' : [...page.items.map(clientLine), `(${page.items.length} of ${page.total})`].join('\n'),
           );

@@ -107,3 +107,25 @@ export class ProblemCollector {
     if (this.problems.length > 0) throw new BadInput(this.problems);
   }
 }
+
+/**
+ * Runs a service call and names the fields of its BadInput as the caller sent them: a service
+ * names a field after its own input's property (`search`), a door after its wire name (the
+ * query parameter `q`, the GraphQL argument `filter.search`).
+ */
+export async function namingFields<T>(rename: (field: string) => string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BadInput) throw new BadInput(error.problems.map((problem) => ({ field: rename(problem.field), message: problem.message })));
+    throw error;
+  }
+}
+
+/** A renaming by name (`ids[3]` follows `ids`); a field without a name here keeps its own. */
+export function renameFields(names: Readonly<Record<string, string>>): (field: string) => string {
+  return (field) => {
+    const head = /^[^.[]*/.exec(field)![0];
+    return (names[head] ?? head) + field.slice(head.length);
+  };
+}

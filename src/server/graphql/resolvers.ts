@@ -1,10 +1,17 @@
 import type { IResolvers, MercuriusContext, MercuriusLoaders } from 'mercurius';
 import type { Actor } from '../actor.js';
-import { BadInput, Unauthenticated } from '../errors.js';
+import { namingFields, renameFields, Unauthenticated } from '../errors.js';
+import { encodeCursor } from '../db/pagination.js';
 import type { AuditEvent, AuditTarget } from '../modules/audit/audit.service.js';
-import type { ApiClient, ApiClientWithSecret, CreateClientInput, UpdateClientInput } from '../modules/clients/clients.service.js';
+import {
+  clientPosition,
+  type ApiClient,
+  type ApiClientWithSecret,
+  type CreateClientInput,
+  type UpdateClientInput,
+} from '../modules/clients/clients.service.js';
 import type { RoleInput, RolePatch } from '../modules/roles/roles.service.js';
-import type { CreateUserInput, UpdateUserInput, User } from '../modules/users/users.service.js';
+import { userPosition, type CreateUserInput, type UpdateUserInput, type User } from '../modules/users/users.service.js';
 import type { Services } from '../services.js';
 import { groupPermissions, sortPermissionKeys } from '../../shared/permissions.js';
 
@@ -40,41 +47,26 @@ const ORDER = {
 } as const;
 const STATUS = { ENABLED: 'enabled', DISABLED: 'disabled' } as const;
 
-/**
- * The services name bad fields as REST sends them (`limit`, `name`); a GraphQL caller is told
- * the argument it sent (`first`, `input.name`).
- */
-async function namingFields<T>(rename: (field: string) => string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof BadInput) throw new BadInput(error.problems.map((problem) => ({ field: rename(problem.field), message: problem.message })));
-    throw error;
-  }
-}
-
-const pageArguments = (extra: Record<string, string> = {}) => {
-  const names: Record<string, string> = { limit: 'first', cursor: 'after', ...extra };
-  return (field: string) => names[field] ?? field;
-};
+/** The services name bad fields after their input's properties; a GraphQL caller is told the argument it sent. */
+const pageArguments = (extra: Record<string, string> = {}) => renameFields({ limit: 'first', cursor: 'after', ...extra });
 /** `id` is an argument of its own; everything else the service checks came in `input`. */
 const inputArguments = (field: string) => (field === 'id' ? field : `input.${field}`);
 
 interface Page<T> {
   readonly items: readonly T[];
-  readonly cursors: readonly string[];
   readonly nextCursor: string | null;
 }
 
-/** A service page as a Relay connection: each edge's cursor is the service's cursor after that item. */
-function connection<T>(page: Page<T>) {
+/** A service page as a Relay connection: each edge's cursor is the place after its item, in the order the service listed. */
+function connection<T>(page: Page<T>, cursorOf: (item: T) => string) {
+  const edges = page.items.map((node) => ({ node, cursor: cursorOf(node) }));
   return {
-    edges: page.items.map((node, index) => ({ node, cursor: page.cursors[index] })),
+    edges,
     pageInfo: {
       hasNextPage: page.nextCursor !== null,
       hasPreviousPage: false,
-      startCursor: page.cursors[0] ?? null,
-      endCursor: page.cursors.at(-1) ?? null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
 }
@@ -122,8 +114,9 @@ export function createResolvers(services: Services): IResolvers {
       },
 
       async apiClients(_root: unknown, args: ApiClientsArgs, context: GraphQLContext) {
+        const sort = args.orderBy === undefined || args.orderBy === null ? undefined : ORDER[args.orderBy];
         const names = {
-          q: 'filter.search',
+          search: 'filter.search',
           status: 'filter.status',
           roleId: 'filter.roleId',
           unusedFor: 'filter.unusedFor',
@@ -142,10 +135,10 @@ export function createResolvers(services: Services): IResolvers {
             expiringWithin: args.filter?.expiringWithin ?? null,
             expired: args.filter?.expired ?? null,
             status: args.filter?.status === undefined || args.filter.status === null ? null : STATUS[args.filter.status],
-            ...(args.orderBy === undefined || args.orderBy === null ? {} : { sort: ORDER[args.orderBy] }),
+            ...(sort === undefined ? {} : { sort }),
           }),
         );
-        return { ...connection(page), totalCount: page.total };
+        return { ...connection(page, (client) => encodeCursor(clientPosition(sort, client))), totalCount: page.total };
       },
 
       apiClient: (_root: unknown, args: { id: string }, context: GraphQLContext) => services.clients.get(principalOf(context), args.id),
@@ -160,16 +153,17 @@ export function createResolvers(services: Services): IResolvers {
       },
 
       async users(_root: unknown, args: UsersArgs, context: GraphQLContext) {
-        const page = await namingFields(pageArguments({ q: 'filter.search' }), () =>
+        const page = await namingFields(pageArguments({ search: 'filter.search' }), () =>
           services.users.list(principalOf(context), { ...pageInput(args), search: args.filter?.search ?? null }),
         );
-        return { ...connection(page), totalCount: page.total };
+        return { ...connection(page, (user) => encodeCursor(userPosition(user))), totalCount: page.total };
       },
 
       user: (_root: unknown, args: { id: string }, context: GraphQLContext) => services.users.get(principalOf(context), args.id),
 
       async auditEvents(_root: unknown, args: PageArgs, context: GraphQLContext) {
-        return connection(await namingFields(pageArguments(), () => services.audit.list(principalOf(context), pageInput(args))));
+        // An event's cursor is its id (newest first; ids only grow).
+        return connection(await namingFields(pageArguments(), () => services.audit.list(principalOf(context), pageInput(args))), (event) => event.id);
       },
     },
 

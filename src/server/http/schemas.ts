@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import { Ref, Uuid } from '../../shared/schemas/fields.js';
+import { renameFields } from '../errors.js';
 
 /**
  * The Fastify instance REST modules register their routes on: the TypeBox type provider gives each
@@ -34,3 +35,6 @@ export function problems<const S extends readonly number[]>(...statuses: S): Rec
 export const AUTHENTICATED_ERRORS = [400, 401, 403, 503] as const;
 
 export const IdParams = Type.Object({ id: Uuid('The resource id') }, { additionalProperties: false });
+
+/** The list routes' query parameters, by the service field each one fills (`q` is the service's `search`). */
+export const listQueryNames = renameFields({ search: 'q' });

@@ -1,4 +1,5 @@
-import { AUTHENTICATED_ERRORS, problems, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
+import { namingFields } from '../../errors.js';
 import { AuditPage } from '../../../shared/schemas/audit.js';
 import { Ref } from '../../../shared/schemas/fields.js';
 import type { AuditService } from './audit.service.js';
@@ -21,14 +22,16 @@ export async function auditRoutes(app: RoutesApp, deps: { audit: AuditService })
     },
     async (request) => {
       const { limit, cursor, actorId, targetId, action, q } = request.query;
-      return audit.list(request.principal!, {
-        limit,
-        cursor: cursor ?? null,
-        actorId: actorId ?? null,
-        targetId: targetId ?? null,
-        action: action ?? null,
-        search: q ?? null,
-      });
+      return namingFields(listQueryNames, () =>
+        audit.list(request.principal!, {
+          limit,
+          cursor: cursor ?? null,
+          actorId: actorId ?? null,
+          targetId: targetId ?? null,
+          action: action ?? null,
+          search: q ?? null,
+        }),
+      );
     },
   );
 }

@@ -72,9 +72,9 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock })
         action: input.action ?? null,
         search: input.search ?? null,
       });
-      // Each event's own position too, so GraphQL edges can resume after any of them.
-      const cursors = rows.map((row) => String(row.id));
-      return { items: rows.map(toAuditEvent), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, cursors };
+      // An event's cursor is its id: the list is newest first, and ids only grow.
+      const last = rows.at(-1);
+      return { items: rows.map(toAuditEvent), nextCursor: hasMore && last !== undefined ? String(last.id) : null };
     },
   };
 }

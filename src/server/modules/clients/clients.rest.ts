@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
+import { namingFields } from '../../errors.js';
 import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../../shared/schemas/clients.js';
 import { Ref } from '../../../shared/schemas/fields.js';
 import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
@@ -31,18 +32,20 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     },
     async (request) => {
       const { limit, cursor, q, status, roleId, unusedFor, neverUsed, expiringWithin, expired, sort } = request.query;
-      return clients.list(principal(request), {
-        limit,
-        cursor: cursor ?? null,
-        search: q ?? null,
-        status: status ?? null,
-        roleId: roleId ?? null,
-        unusedFor: unusedFor ?? null,
-        neverUsed: neverUsed ?? null,
-        expiringWithin: expiringWithin ?? null,
-        expired: expired ?? null,
-        sort,
-      });
+      return namingFields(listQueryNames, () =>
+        clients.list(principal(request), {
+          limit,
+          cursor: cursor ?? null,
+          search: q ?? null,
+          status: status ?? null,
+          roleId: roleId ?? null,
+          unusedFor: unusedFor ?? null,
+          neverUsed: neverUsed ?? null,
+          expiringWithin: expiringWithin ?? null,
+          expired: expired ?? null,
+          sort,
+        }),
+      );
     },
   );
 

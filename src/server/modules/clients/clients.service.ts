@@ -4,7 +4,7 @@ import { requireHoldsAll, requirePermission, type Actor } from '../../actor.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Executor } from '../../db/database.js';
-import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
+import { checkPageLimit, decodePageCursor, encodeCursor, type CursorPosition } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
 import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
 import { DAYS_MESSAGE, parseDays } from '../../../shared/durations.js';
@@ -19,14 +19,7 @@ import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSor
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
-import type {
-  ApiClient,
-  ApiClientWithSecret,
-  BulkAction,
-  BulkResult,
-  ClientPage as ServedClientPage,
-  PreviousSecret,
-} from '../../../shared/schemas/clients.js';
+import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, PreviousSecret } from '../../../shared/schemas/clients.js';
 
 export interface CreateClientInput {
   readonly name: string;
@@ -72,12 +65,7 @@ export interface ListClientsInput {
   readonly sort?: string;
 }
 
-export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult };
-
-/** A page of clients, with each item's own position (GraphQL edges resume after any of them); REST shows only `nextCursor`. */
-export interface ClientPage extends ServedClientPage {
-  readonly cursors: string[];
-}
+export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage };
 
 export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
 
@@ -93,6 +81,19 @@ export function parseSort(raw: string | undefined): { field: ClientSortField; de
     throw new BadInput({ field: 'sort', message: `must be one of ${SORT_FIELDS.flatMap((f) => [f, `-${f}`]).join(', ')}` });
   }
   return { field, descending, sort };
+}
+
+/**
+ * A client's place in the order `sort` (as `list` takes it), for a door that resumes after any
+ * item (GraphQL's edges); `nextCursor` is the place after a page's last.
+ */
+export function clientPosition(sort: string | undefined, client: ApiClient): CursorPosition {
+  const order = parseSort(sort);
+  return {
+    sort: order.sort,
+    value: sortValueOf(order.field, { name_key: client.name.toLowerCase(), created_at: client.createdAt, last_used_at: client.lastUsedAt }),
+    id: client.id,
+  };
 }
 
 function clientTarget(client: { id: string; name: string }) {
@@ -286,7 +287,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const problems = new ProblemCollector();
       const limit = checkPageLimit(input.limit, problems);
       const search = input.search?.normalize('NFC').trim() ?? null;
-      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
+      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('search', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       const status = input.status ?? null;
       if (status !== null && status !== 'enabled' && status !== 'disabled') problems.add('status', 'must be enabled or disabled');
       const roleId = input.roleId ?? null;
@@ -324,17 +325,11 @@ export function createClientsService(deps: ClientsServiceDeps) {
         descending,
       };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
-      const cursorOf = (row: (typeof rows)[number]) => encodeCursor({ sort, value: sortValueOf(field, row), id: row.id });
       const last = rows.at(-1);
-      let cursors: string[] | undefined;
       return {
         items: rows.map(toApiClient),
-        nextCursor: hasMore && last !== undefined ? cursorOf(last) : null,
+        nextCursor: hasMore && last !== undefined ? encodeCursor({ sort, value: sortValueOf(field, last), id: last.id }) : null,
         total,
-        // Every row's cursor only when read (GraphQL edges), once; REST sends only nextCursor.
-        get cursors() {
-          return (cursors ??= rows.map(cursorOf));
-        },
       };
     },
 

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
+import { AUTHENTICATED_ERRORS, IdParams, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
+import { namingFields } from '../../errors.js';
 import { Ref } from '../../../shared/schemas/fields.js';
 import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import { User, UserPage } from '../../../shared/schemas/users.js';
@@ -28,7 +29,10 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
         response: { 200: Ref(UserPage), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
-    async (request) => users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
+    async (request) =>
+      namingFields(listQueryNames, () =>
+        users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
+      ),
   );
 
   app.post(

@@ -97,10 +97,10 @@ describe.each(testDialects())('searching users on %s', (dialect) => {
       expect(page).toMatchObject({ items: [], total: 0, nextCursor: null });
     });
 
-    it(`refuses a search longer than ${SEARCH_MAX_LENGTH} characters, naming q`, async () => {
+    it(`refuses a search longer than ${SEARCH_MAX_LENGTH} characters, naming search (its input's property)`, async () => {
       const error = await service('x'.repeat(SEARCH_MAX_LENGTH + 1)).catch((failure: unknown) => failure);
       expect(error).toBeInstanceOf(BadInput);
-      expect((error as BadInput).problems.map((problem) => problem.field)).toEqual(['q']);
+      expect((error as BadInput).problems.map((problem) => problem.field)).toEqual(['search']);
     });
   });
 

@@ -16,7 +16,7 @@ import type { Throttle } from '../../throttling/throttle.service.js';
 import { createRolesRepository } from '../roles/roles.repository.js';
 import { grantedPermissions, permissionsOfRole } from '../roles/permissions.js';
 import { checkId, findByIdOrThrow } from '../../ids.js';
-import { checkPageLimit, decodePageCursor, encodeCursor } from '../../db/pagination.js';
+import { checkPageLimit, decodePageCursor, encodeCursor, type CursorPosition } from '../../db/pagination.js';
 import { createSessionsRepository } from '../auth/sessions.repository.js';
 import { hashPassword, verifyPassword } from './users.password.js';
 import { createUsersRepository } from './users.repository.js';
@@ -66,6 +66,14 @@ function roleIdsProblems(roleIds: unknown, problems: ProblemCollector): string[]
 }
 
 const userTarget = (user: { id: string; email: string }) => ({ type: 'user' as const, id: user.id, name: user.email });
+
+/** Users are listed by email (its lower case, then the id), the only order there is. */
+const USERS_SORT = 'email';
+
+/** A user's place in the order of `list` (by email), for a door that resumes after any item (GraphQL's edges). */
+export function userPosition(user: { id: string; email: string }): CursorPosition {
+  return { sort: USERS_SORT, value: user.email.toLowerCase(), id: user.id };
+}
 
 /** What an update asks to change of a stored account (roles aside); `passwordHash` is the new password's. */
 function accountChanges(before: UserRow, input: UpdateUserInput, passwordHash: string | undefined): ChangeSet<UserRow> {
@@ -307,15 +315,18 @@ export function createUsersService(deps: {
       const problems = new ProblemCollector();
       const limit = checkPageLimit(input.limit, problems);
       const search = input.search?.normalize('NFC').trim() ?? null;
-      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('q', `must be at most ${SEARCH_MAX_LENGTH} characters`);
+      if (search !== null && search.length > SEARCH_MAX_LENGTH) problems.add('search', `must be at most ${SEARCH_MAX_LENGTH} characters`);
       problems.throwIfAny();
-      const position = decodePageCursor(input.cursor, 'email');
+      const position = decodePageCursor(input.cursor, USERS_SORT);
       const repository = createUsersRepository(db);
       const query = { limit, after: position === null ? null : { emailKey: String(position.value), id: position.id }, search: search === '' ? null : search };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query.search)]);
-      // Each user's own position too, so GraphQL edges can resume after any of them.
-      const cursors = rows.map((row) => encodeCursor({ sort: 'email', value: row.email_key, id: row.id }));
-      return { items: await toUsers(db, rows), nextCursor: hasMore ? (cursors.at(-1) ?? null) : null, total, cursors };
+      const last = rows.at(-1);
+      return {
+        items: await toUsers(db, rows),
+        nextCursor: hasMore && last !== undefined ? encodeCursor({ sort: USERS_SORT, value: last.email_key, id: last.id }) : null,
+        total,
+      };
     },
 
     async update(actor: Actor, id: string, input: UpdateUserInput, meta?: RequestMeta): Promise<User> {
