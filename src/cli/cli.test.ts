@@ -315,6 +315,22 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(refusalLine(await koios(['clients', 'list', '--unused-for', '3 months']))).toContain('unusedFor');
     });
 
+    it('limits where a client may call from with --allowed-cidrs on create and update, clears it with --anywhere, and names a bad range', async () => {
+      const created = jsonOf(await koios(['clients', 'create', '--name', 'Office bound', '--allowed-cidrs', '10.0.0.0/8, 2001:DB8::/32', '--json']));
+      const id = created['clientId'] as string;
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).allowedCidrs).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+
+      const updated = jsonOf(await koios(['clients', 'update', id, '--allowed-cidrs', '192.168.0.0/16', '--json']));
+      expect(updated['allowedCidrs']).toEqual(['192.168.0.0/16']);
+      expect((await koios(['clients', 'update', id, '--anywhere'])).stdout).toContain('may call from anywhere');
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).allowedCidrs).toEqual([]);
+
+      const refused = refusalLine(await koios(['clients', 'update', id, '--allowed-cidrs', '10.0.0.0/8,10.0.0.1/8']));
+      expect(refused).toContain('--allowed-cidrs range 2');
+      expect(refused).toContain('did you mean 10.0.0.0/8');
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).allowedCidrs).toEqual([]);
+    });
+
     it('refuses a non-numeric --limit with exit 1', async () => {
       expect(refusalLine(await koios(['clients', 'list', '--limit', 'many']))).toContain('--limit');
     });

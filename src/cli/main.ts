@@ -63,12 +63,20 @@ async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
     expiresAt: '--expires-at',
     secretExpiresAt: '--expires-at',
     expiringWithin: '--expiring-within',
+    allowedCidrs: '--allowed-cidrs',
   };
   try {
     return await run();
   } catch (error) {
     if (error instanceof BadInput)
-      throw new BadInput(error.problems.map((problem) => ({ field: flags[problem.field] ?? problem.field, message: problem.message })));
+      throw new BadInput(
+        error.problems.map((problem) => ({
+          // `allowedCidrs[1]` is the second range given to --allowed-cidrs.
+          field:
+            flags[problem.field] ?? problem.field.replace(/^allowedCidrs\[(\d+)\]$/, (_all, index: string) => `--allowed-cidrs range ${Number(index) + 1}`),
+          message: problem.message,
+        })),
+      );
     throw error;
   }
 }
@@ -111,7 +119,15 @@ function addServerCommands(program: Command): void {
     });
 }
 
-/** `clients …`: create, list, show, enable, disable, delete, regenerate-secret, end-previous-secret. */
+/** `--allowed-cidrs 10.0.0.0/8,2001:db8::/32` as a list; an empty value is the empty list (anywhere). */
+function cidrList(value: string): string[] {
+  return value
+    .split(',')
+    .map((range) => range.trim())
+    .filter((range) => range.length > 0);
+}
+
+/** `clients …`: create, list, show, update, enable, disable, delete, regenerate-secret, end-previous-secret. */
 function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
 
@@ -122,8 +138,9 @@ function addClientsCommands(program: Command): void {
     .option('--description <text>', 'what the client is for')
     .option('--role <role>', "the client's role: a role name or id")
     .option('--expires-at <time>', 'when the secret stops working (ISO 8601, e.g. 2027-01-31T00:00:00Z); default: never, or the maximum lifetime')
+    .option('--allowed-cidrs <ranges>', 'where it may call from: CIDR ranges separated by commas, e.g. 10.0.0.0/8,2001:db8::/32 (default: anywhere)')
     .option('--json', 'print {"clientId","clientSecret","name","role"}')
-    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string }) =>
+    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string; allowedCidrs?: string }) =>
       withServices(async (services) => {
         const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
         const { client, clientSecret } = await namingFlags(() =>
@@ -132,6 +149,7 @@ function addClientsCommands(program: Command): void {
             description: options.description ?? null,
             roleId: role?.id ?? null,
             secretExpiresAt: options.expiresAt ?? null,
+            ...(options.allowedCidrs === undefined ? {} : { allowedCidrs: cidrList(options.allowedCidrs) }),
           }),
         );
         print(
@@ -227,6 +245,33 @@ function addClientsCommands(program: Command): void {
         }),
       );
   }
+
+  clients
+    .command('update')
+    .description('change a client: its name, description or where it may call from (applies to its next request)')
+    .argument('<id>', 'the client ID')
+    .option('--name <name>', 'a new name')
+    .option('--description <text>', 'a new description ("" clears it)')
+    .option('--allowed-cidrs <ranges>', 'only from these CIDR ranges, separated by commas, e.g. 10.0.0.0/8,2001:db8::/32')
+    .option('--anywhere', 'clear the allowed ranges: the client may call from anywhere')
+    .option('--json', 'print the client as JSON')
+    .action(async (id: string, options: Output & { name?: string; description?: string; allowedCidrs?: string; anywhere?: boolean }) => {
+      if (options.anywhere === true && options.allowedCidrs !== undefined) {
+        throw new BadInput({ field: '--anywhere', message: 'cannot go with --allowed-cidrs' });
+      }
+      const allowedCidrs = options.anywhere === true ? [] : options.allowedCidrs === undefined ? undefined : cidrList(options.allowedCidrs);
+      const input = {
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.description === undefined ? {} : { description: options.description === '' ? null : options.description }),
+        ...(allowedCidrs === undefined ? {} : { allowedCidrs }),
+      };
+      if (Object.keys(input).length === 0) throw new BadInput({ field: 'update', message: 'needs --name, --description, --allowed-cidrs or --anywhere' });
+      await withServices(async (services) => {
+        const client = await namingFlags(() => services.clients.update(SYSTEM_ACTOR, id, input));
+        const where = client.allowedCidrs.length === 0 ? 'anywhere' : client.allowedCidrs.join(', ');
+        print(options, client, `${client.name} (${client.id}) may call from ${where}`);
+      });
+    });
 
   clients
     .command('delete')

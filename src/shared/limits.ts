@@ -8,6 +8,8 @@ export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 200;
 export const BULK_MAX_IDS = 1000;
 export const SEARCH_MAX_LENGTH = 200;
+/** Address ranges one client may list: enough for any real network plan, few enough to read on one page. */
+export const ALLOWED_CIDRS_MAX = 100;
 /** The longest a rotated-out secret may keep working beside the new one: 30 days, in seconds. */
 export const KEEP_PREVIOUS_MAX_SECONDS = 2_592_000;
 

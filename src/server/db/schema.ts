@@ -71,6 +71,8 @@ export interface ApiClientsTable {
   previous_secret_hint: string | null;
   previous_secret_expires_at: string | null;
   previous_secret_last_used_at: string | null;
+  /** Where the client may call from: a JSON array of canonical CIDR ranges, `[]` for anywhere (migration 2026-12-03T0005). */
+  allowed_cidrs: Generated<string>;
   last_used_at: string | null;
   created_at: string;
   updated_at: string;

@@ -85,7 +85,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
       const match = BEARER.exec(header);
       if (match === null) throw new Unauthenticated('the Authorization header must be "Bearer <access token>"');
-      const result = await tokens.check(match[1]!);
+      // request.ip is the caller as KOIOS_TRUST_PROXY allows the proxies to say, for the client's allowlist.
+      const result = await tokens.check(match[1]!, request.ip);
       if (!result.ok) {
         failures.record(result.clientId, result.reason, request.ip);
         // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.

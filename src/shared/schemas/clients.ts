@@ -25,6 +25,9 @@ export const ApiClient = Type.Object(
     lastUsedAt: Nullable(Timestamp('When the client last authenticated')),
     secretExpiresAt: Nullable(Timestamp('When the current secret, and every token minted with it, stops working; null: never')),
     previousSecret: Nullable(PreviousSecret),
+    allowedCidrs: Type.Array(Type.String(), {
+      description: 'Where the client may call from: CIDR ranges, canonical (`10.0.0.0/8`, `2001:db8::/32`; one address is /32 or /128). Empty: anywhere.',
+    }),
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
   },

@@ -8,6 +8,7 @@ import * as userNameKey from './2026-11-27T0006-user-name-key.js';
 import * as throttleReservations from './2026-12-03T0002-throttle-reservations.js';
 import * as sealedKeys from './2026-12-03T0003-sealed-keys.js';
 import * as secretLifecycle from './2026-12-03T0004-secret-lifecycle.js';
+import * as allowedCidrs from './2026-12-03T0005-allowed-cidrs.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T0002-throttle-reservations': throttleReservations,
   '2026-12-03T0003-sealed-keys': sealedKeys,
   '2026-12-03T0004-secret-lifecycle': secretLifecycle,
+  '2026-12-03T0005-allowed-cidrs': allowedCidrs,
 };

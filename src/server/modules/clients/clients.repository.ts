@@ -35,6 +35,7 @@ const clientColumns = [
   'api_clients.secret_hint',
   'api_clients.secret_generation',
   'api_clients.secret_expires_at',
+  'api_clients.allowed_cidrs',
   'api_clients.previous_secret_hint',
   'api_clients.previous_secret_expires_at',
   'api_clients.previous_secret_last_used_at',

@@ -99,9 +99,9 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     '/api/v1/clients/:id',
     {
       schema: {
-        summary: 'Rename, describe, enable or disable a client, change its role or its secret’s expiry',
+        summary: 'Rename, describe, enable or disable a client, change its role, its secret’s expiry or where it may call from',
         description:
-          'Every change needs every permission of the client’s current role; name, description and enabled need clients:update; roleId needs roles:assign and every permission of the new role; secretExpiresAt needs clients:secrets. `roleId: null` removes the role, `secretExpiresAt: null` makes the secret never expire.',
+          'Every change needs every permission of the client’s current role; name, description, enabled and allowedCidrs need clients:update; roleId needs roles:assign and every permission of the new role; secretExpiresAt needs clients:secrets. `roleId: null` removes the role, `secretExpiresAt: null` makes the secret never expire. `allowedCidrs: []` lets the client call from anywhere. Changes apply to the client’s next request on every instance.',
         tags,
         params: IdParams,
         body: UpdateClientBody,

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { BulkActionSchema } from '../../../shared/schemas/clients.js';
 import { Nullable, Uuid } from '../../../shared/schemas/fields.js';
 import {
+  ALLOWED_CIDRS_MAX,
   BULK_MAX_IDS,
   DESCRIPTION_MAX_LENGTH,
   KEEP_PREVIOUS_MAX_SECONDS,
@@ -15,6 +16,11 @@ import { DAYS_PATTERN } from '../../../shared/durations.js';
 const Name = Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, description: `A descriptive name: 1 to ${NAME_MAX_LENGTH} characters after trimming` });
 /** A time the service checks is in the future (and within the maximum secret lifetime). */
 const FutureTime = (description: string) => Type.String({ format: 'date-time', description });
+const AllowedCidrs = Type.Array(Type.String({ maxLength: 64 }), {
+  maxItems: ALLOWED_CIDRS_MAX,
+  description: `Up to ${ALLOWED_CIDRS_MAX} IPv4 or IPv6 CIDR ranges the client may call from (a bare address means that one address); empty: anywhere. The token endpoint answers invalid_client, the APIs 401, to a caller outside them.`,
+  examples: [['10.0.0.0/8', '2001:db8::/32']],
+});
 const Description = Type.String({ maxLength: DESCRIPTION_MAX_LENGTH, description: `What the client is for, up to ${DESCRIPTION_MAX_LENGTH} characters` });
 
 export const ListClientsQuery = Type.Object(
@@ -50,6 +56,7 @@ export const CreateClientBody = Type.Object(
     description: Type.Optional(Nullable(Description)),
     roleId: Type.Optional(Nullable(Uuid('The role to give the client (needs roles:assign and every permission of the role)'))),
     secretExpiresAt: Type.Optional(Nullable(FutureTime('When the secret stops working; absent or null: never, or the installation’s maximum lifetime'))),
+    allowedCidrs: Type.Optional(AllowedCidrs),
   },
   { additionalProperties: false, examples: [{ name: 'Billing export', description: 'Nightly invoice export' }] },
 );
@@ -63,6 +70,7 @@ export const UpdateClientBody = Type.Object(
     secretExpiresAt: Type.Optional(
       Nullable(FutureTime('When the current secret stops working; null: never (refused under a maximum lifetime). Needs clients:secrets')),
     ),
+    allowedCidrs: Type.Optional(AllowedCidrs),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 );

@@ -18,6 +18,7 @@ import { checkId, findByIdOrThrow } from '../../ids.js';
 import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSortField, type ClientStatusFilter } from './clients.repository.js';
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
+import { checkAllowedCidrs } from './allowed-cidrs.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
 import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, PreviousSecret } from '../../../shared/schemas/clients.js';
 
@@ -27,6 +28,8 @@ export interface CreateClientInput {
   readonly roleId?: string | null;
   /** When the secret stops working; absent or null: never, or the installation's maximum lifetime. */
   readonly secretExpiresAt?: string | null;
+  /** Where the client may call from (CIDR ranges, a bare address is that address); absent or empty: anywhere. */
+  readonly allowedCidrs?: readonly string[];
 }
 
 export interface RegenerateSecretInput {
@@ -44,6 +47,8 @@ export interface UpdateClientInput {
   readonly roleId?: string | null;
   /** `null`: the current secret never expires (refused when a maximum lifetime is configured). */
   readonly secretExpiresAt?: string | null;
+  /** Replaces the allowlist; empty: anywhere. */
+  readonly allowedCidrs?: readonly string[];
 }
 
 export interface ListClientsInput {
@@ -105,12 +110,13 @@ function requestedRoleId(input: UpdateClientInput): string | null | undefined {
   return input.roleId === undefined ? undefined : input.roleId === null ? null : String(input.roleId).toLowerCase();
 }
 
-/** What an update asks to change of a stored client; `role` is the new role and `secretExpiresAt` the new expiry, both already checked. */
+/** What an update asks to change of a stored client; `role`, `secretExpiresAt` and `allowedCidrs` are the new values, already checked. */
 function clientChanges(
   before: ClientRecord,
   input: UpdateClientInput,
   role: { id: string; name: string } | null,
   secretExpiresAt: string | null | undefined,
+  allowedCidrs: string[] | undefined,
 ): ChangeSet<ApiClientUpdate> {
   const name = input.name === undefined ? undefined : normalizeName(input.name);
   const target = clientTarget({ id: before.id, name: name ?? before.name });
@@ -152,6 +158,16 @@ function clientChanges(
       columns: (value) => ({ secret_expires_at: value }),
       audit: (change) => ({ action: 'client.updated', target, details: { secretExpiresAt: change } }),
     }),
+    compareField({
+      current: before.allowed_cidrs,
+      requested: allowedCidrs === undefined ? undefined : JSON.stringify(allowedCidrs),
+      columns: (value) => ({ allowed_cidrs: value }),
+      audit: ({ from, to }) => ({
+        action: 'client.updated',
+        target,
+        details: { allowedCidrs: { from: JSON.parse(from) as string[], to: JSON.parse(to) as string[] } },
+      }),
+    }),
   );
 }
 
@@ -192,6 +208,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     lastUsedAt: lastUsed.latest(row.id, row.last_used_at),
     secretExpiresAt: row.secret_expires_at,
     previousSecret: previousSecretOf(row),
+    allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -220,16 +237,17 @@ export function createClientsService(deps: ClientsServiceDeps) {
     if (role !== undefined) requireHoldsAll(actor, permissionsOfRole(role), `the client's role ${role.name}`);
   }
 
-  /** Checks the input; returns the new secret's expiry. */
-  function checkCreateInput(input: CreateClientInput, nowMs: number): string | null {
+  /** Checks the input; returns the new secret's expiry and the allowlist as stored. */
+  function checkCreateInput(input: CreateClientInput, nowMs: number): { secretExpiresAt: string | null; allowedCidrs: string[] } {
     const problems = new ProblemCollector();
     problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'is required and must be a string');
     if (input.description !== undefined && input.description !== null) {
       problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
     }
     const secretExpiresAt = lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
+    const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems) ?? [];
     problems.throwIfAny();
-    return secretExpiresAt;
+    return { secretExpiresAt, allowedCidrs };
   }
 
   let lastUsedTime = { ms: -1, at: '' };
@@ -238,7 +256,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:create');
       const now = clock.now();
-      const secretExpiresAt = checkCreateInput(input, now.getTime());
+      const { secretExpiresAt, allowedCidrs } = checkCreateInput(input, now.getTime());
       if (input.roleId !== undefined && input.roleId !== null) requirePermission(actor, 'roles:assign');
       const id = randomUUID();
       const secret = hasher.generate();
@@ -261,6 +279,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           secret_hint: secret.hint,
           secret_generation: 1,
           secret_expires_at: secretExpiresAt,
+          allowed_cidrs: JSON.stringify(allowedCidrs),
           last_used_at: null,
           created_at: at,
           updated_at: at,
@@ -269,7 +288,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           {
             action: 'client.created',
             target: clientTarget({ id, name }),
-            details: { role: role === null ? null : { id: role.id, name: role.name }, secretExpiresAt },
+            details: { role: role === null ? null : { id: role.id, name: role.name }, secretExpiresAt, allowedCidrs },
           },
         ]);
         return findRow(trx, id);
@@ -334,7 +353,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     },
 
     async update(actor: Actor, id: string, input: UpdateClientInput): Promise<ApiClient> {
-      const touchesDetails = input.name !== undefined || input.description !== undefined || input.enabled !== undefined;
+      const touchesDetails = input.name !== undefined || input.description !== undefined || input.enabled !== undefined || input.allowedCidrs !== undefined;
       if (touchesDetails) requirePermission(actor, 'clients:update');
       if (input.roleId !== undefined) requirePermission(actor, 'roles:assign');
       // The secret's expiry is part of the credentials, as is regenerating it.
@@ -346,6 +365,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
       const secretExpiresAt = lifetime.forChange(input.secretExpiresAt, 'secretExpiresAt', clock.now().getTime(), problems);
+      const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems);
       problems.throwIfAny();
 
       const row = await changes.transaction(async (trx, recordChange) => {
@@ -358,7 +378,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         // role was checked above).
         const role =
           typeof input.roleId === 'string' && requestedRoleId(input) !== before.role_id ? await assignableRole(trx, actor, input.roleId, 'roleId') : null;
-        const { patch, audit } = clientChanges(before, input, role, secretExpiresAt);
+        const { patch, audit } = clientChanges(before, input, role, secretExpiresAt, allowedCidrs);
         if (audit.length === 0) return before;
         await createClientsRepository(trx).update(id, { ...patch, updated_at: clock.now().toISOString() });
         await recordAudit(trx, clock, actor, audit);

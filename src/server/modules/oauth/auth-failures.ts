@@ -5,7 +5,16 @@ import { createTokensRepository } from './tokens.repository.js';
 
 /** Why an authentication was refused, as an admin reads it (never with the secret or the token). */
 export type FailureReason =
-  'bad_secret' | 'disabled' | 'expired' | 'unknown_client' | 'throttled' | 'revoked_token' | 'stale_secret' | 'expired_token' | 'invalid_token';
+  | 'bad_secret'
+  | 'disabled'
+  | 'expired'
+  | 'address_not_allowed'
+  | 'unknown_client'
+  | 'throttled'
+  | 'revoked_token'
+  | 'stale_secret'
+  | 'expired_token'
+  | 'invalid_token';
 
 /**
  * Counts refused authentications per client and reason, coalesced in memory and written every few

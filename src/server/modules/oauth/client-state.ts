@@ -1,9 +1,11 @@
+import type { BlockList } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
 import { Unavailable } from '../../errors.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
+import { allowedAddressesOf } from '../clients/allowed-cidrs.js';
 import { permissionsOfRole } from '../roles/permissions.js';
 import { createTokensRepository } from './tokens.repository.js';
 
@@ -21,6 +23,8 @@ export interface ClientState {
    * and the tokens minted with it (generation `secretGeneration - 1`) stop working (epoch ms).
    */
   readonly previousSecret: { readonly hash: string; readonly expiresAtMs: number } | null;
+  /** Where the client may call from, matched once per request; null: anywhere. */
+  readonly allowedAddresses: BlockList | null;
   readonly roleId: string | null;
   /** The role's permissions as they are now. */
   readonly permissions: ReadonlySet<PermissionKey>;
@@ -98,6 +102,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
         row.previous_secret_hash === null || row.previous_secret_expires_at === null
           ? null
           : { hash: row.previous_secret_hash, expiresAtMs: Date.parse(row.previous_secret_expires_at) },
+      allowedAddresses: allowedAddressesOf(row.allowed_cidrs),
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),

@@ -11,6 +11,7 @@ import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
 import { InvalidClient, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
 import type { SigningKeys } from './signing-keys.js';
+import { addressAllowed } from '../clients/allowed-cidrs.js';
 import { createTokensRepository } from './tokens.repository.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
 
@@ -151,7 +152,12 @@ export function createTokenService(deps: TokenServiceDeps) {
         return secretUsable && state?.enabled === true;
       });
       if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
-      if (guarded.passed && state !== null) return { ...state, secretUsed };
+      if (guarded.passed && state !== null) {
+        // After the secret, so an address outside the list learns no more than a wrong secret would.
+        if (addressAllowed(state.allowedAddresses, address)) return { ...state, secretUsed };
+        failures.record(state.id, 'address_not_allowed', address);
+        throw new InvalidClient(credentials.usedBasic);
+      }
       const reason: FailureReason =
         state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : secretUsable ? 'disabled' : secretUsed === 'current' ? 'expired' : 'stale_secret';
       failures.record(state?.id ?? null, reason, address);
@@ -197,10 +203,11 @@ export function createTokenService(deps: TokenServiceDeps) {
     /**
      * Everything that makes a token dead: signature, issuer, audience, expiry, then
      * the client's live state: exists, enabled, minted with a secret still live (the current one,
-     * unexpired, or the previous one while its overlap lasts), token not revoked.
+     * unexpired, or the previous one while its overlap lasts), token not revoked, caller's `address`
+     * in the client's allowlist (null: not the token's holder asking, as in introspection).
      * Permissions are the role's now, intersected with the token's scope.
      */
-    async check(token: string): Promise<TokenCheck> {
+    async check(token: string, address: string | null): Promise<TokenCheck> {
       const nowMs = clock.now().getTime();
       const claims = await verifiedClaims(token, nowMs);
       if (claims === null) return { ok: false, reason: 'invalid_token', clientId: null };
@@ -216,12 +223,14 @@ export function createTokenService(deps: TokenServiceDeps) {
         return { ok: false, reason: 'stale_secret', clientId: client.id };
       }
       if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
+      if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
       return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
     },
 
     /** RFC 7662: a caller sees its own tokens, or any token if it may read clients; a dead token is only `active: false`. */
     async introspect(caller: ClientState, token: string): Promise<Record<string, unknown>> {
-      const result = await service.check(token);
+      // The token's holder is not the caller here (a resource server asks): its address is unknown.
+      const result = await service.check(token, null);
       if (!result.ok || (result.claims.client_id !== caller.id && !caller.permissions.has('clients:read'))) return { active: false };
       const { claims } = result;
       return {

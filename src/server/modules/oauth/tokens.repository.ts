@@ -23,6 +23,7 @@ export function createTokensRepository(db: Executor) {
           'api_clients.secret_expires_at',
           'api_clients.previous_secret_hash',
           'api_clients.previous_secret_expires_at',
+          'api_clients.allowed_cidrs',
           'api_clients.role_id',
           'roles.built_in',
           'roles.permissions',

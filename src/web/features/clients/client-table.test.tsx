@@ -16,6 +16,7 @@ function client(index: number, enabled = true): ApiClient {
     secretExpiresAt: null,
     previousSecret: null,
     lastUsedAt: null,
+    allowedCidrs: [],
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
   };
