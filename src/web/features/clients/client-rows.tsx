@@ -1,0 +1,126 @@
+import { Checkbox, Skeleton, Table, Text } from '@mantine/core';
+import { memo, type MouseEvent, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
+import { LookalikeBadge } from '../../components/lookalike-badge';
+import { StatusBadge } from '../../components/status-badge';
+import type { ApiClient } from '../../lib/types';
+
+/** A row's height, loaded or not (its skeleton too), so nothing jumps when the data arrives. */
+export const ROW_HEIGHT = 58;
+
+/** Below this width the list is cards: a table of seven columns cannot be read on a phone. */
+export const PHONE = '(max-width: 47.99em)';
+
+const openRow = (event: MouseEvent, client: ApiClient, onOpen: (client: ApiClient) => void) => {
+  // Text being selected, or a click on a control in the row, is not "open".
+  if (window.getSelection()?.toString() || (event.target as HTMLElement).closest('button, a, input, label')) return;
+  onOpen(client);
+};
+
+/**
+ * One client's row, memoised: selecting one client renders one row, not fifty. Its cells are plain
+ * elements (no Tooltip, no Menu per row), so that a page of rows renders fast.
+ */
+export const ClientRow = memo(function ClientRow({
+  client,
+  selected,
+  onToggle,
+  onOpen,
+}: {
+  client: ApiClient;
+  selected: boolean;
+  onToggle: (id: string, on: boolean) => void;
+  onOpen: (client: ApiClient) => void;
+}) {
+  return (
+    <Table.Tr
+      h={ROW_HEIGHT}
+      bg={selected ? 'var(--mantine-primary-color-light)' : undefined}
+      className={client.enabled ? undefined : 'koios-row-disabled'}
+      style={{ cursor: 'pointer' }}
+      data-disabled={client.enabled ? undefined : true}
+      onClick={(event) => openRow(event, client, onOpen)}
+    >
+      <Table.Td>
+        <Checkbox aria-label={`Select ${client.name}`} checked={selected} onChange={(event) => onToggle(client.id, event.currentTarget.checked)} />
+      </Table.Td>
+      <Table.Td>
+        <StatusBadge enabled={client.enabled} />
+      </Table.Td>
+      <Table.Td style={{ overflowWrap: 'break-word', minWidth: 160 }}>
+        <Link to={`/system/connections/${client.id}`} className="koios-card-name">
+          {client.name}
+        </Link>
+        <LookalikeBadge name={client.name} />
+        {client.description !== null && client.description !== '' && (
+          <Text size="xs" c="dimmed" lineClamp={1}>
+            {client.description}
+          </Text>
+        )}
+      </Table.Td>
+      <Table.Td style={{ overflowWrap: 'break-word' }}>
+        {client.role === null ? <span className="koios-secondary koios-nowrap">No role</span> : client.role.name}
+      </Table.Td>
+      <Table.Td>
+        <span className="koios-nowrap">
+          <ShortId value={client.id} />
+          <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
+        </span>
+      </Table.Td>
+      <Table.Td className="koios-nowrap">
+        <PlainTime value={client.lastUsedAt} />
+      </Table.Td>
+      <Table.Td className="koios-nowrap">
+        <PlainTime value={client.createdAt} />
+      </Table.Td>
+    </Table.Tr>
+  );
+});
+
+/** The list on a phone: one card per client (name, status, ID with copy, last used). */
+export function ClientCards({
+  clients,
+  selected,
+  onToggle,
+  empty,
+  failure,
+  refreshing,
+}: {
+  clients: readonly ApiClient[] | undefined;
+  selected: ReadonlySet<string>;
+  onToggle: (id: string, on: boolean) => void;
+  empty?: ReactNode;
+  failure?: ReactNode;
+  refreshing: boolean;
+}) {
+  if (failure !== undefined) return <>{failure}</>;
+  if (clients === undefined) return <Skeleton h={ROW_HEIGHT * 3} aria-label="Loading the API clients" />;
+  if (clients.length === 0) return <>{empty}</>;
+  return (
+    <ul className="koios-cards" aria-label="API clients" aria-busy={refreshing} style={{ opacity: refreshing ? 0.6 : 1 }}>
+      {clients.map((client) => (
+        <li key={client.id} className={`koios-card${client.enabled ? '' : ' koios-row-disabled'}`}>
+          <Checkbox
+            aria-label={`Select ${client.name}`}
+            checked={selected.has(client.id)}
+            onChange={(event) => onToggle(client.id, event.currentTarget.checked)}
+          />
+          <Link to={`/system/connections/${client.id}`} className="koios-card-name">
+            {client.name}
+          </Link>
+          <LookalikeBadge name={client.name} />
+          <StatusBadge enabled={client.enabled} />
+          <div className="koios-card-line">
+            <ShortId value={client.id} />
+            <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
+          </div>
+          <div className="koios-card-line">
+            <span className="koios-secondary">Last used</span> <PlainTime value={client.lastUsedAt} />
+            {client.role !== null && <span className="koios-secondary">· {client.role.name}</span>}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
