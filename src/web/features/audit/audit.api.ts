@@ -24,6 +24,7 @@ const WORDS: Record<string, string> = {
   enabled: 'Enabled',
   disabled: 'Disabled',
   secret_regenerated: 'Regenerated the secret',
+  previous_secret_ended: 'Ended the previous secret',
   role_changed: 'Changed the role',
   roles_changed: 'Changed the roles',
   description_changed: 'Changed the description',

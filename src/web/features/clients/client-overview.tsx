@@ -1,4 +1,18 @@
-import { Anchor, Button, Group, SimpleGrid, Stack, Text, Textarea, TextInput, Tooltip, UnstyledButton, VisuallyHidden } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Button,
+  Group,
+  NativeSelect,
+  SimpleGrid,
+  Stack,
+  Text,
+  Textarea,
+  TextInput,
+  Tooltip,
+  UnstyledButton,
+  VisuallyHidden,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconRefresh } from '../../components/icons';
 import { useRef, useState, type FormEvent, type Ref } from 'react';
@@ -16,8 +30,45 @@ import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import { formatExact } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
-import { useRegenerateSecret, useUpdateClient } from './clients.api';
+import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
+import { EXPIRY_CHOICES, OVERLAP_CHOICES, SecretExpiry } from './secret-expiry';
+
+/** The previous secret while a rotation's overlap lasts, with End now (confirmed; the focus starts on Cancel). */
+function PreviousSecretCard({ client, disabled }: { client: ApiClient; disabled: boolean }) {
+  const end = useEndPreviousSecret(client.id);
+  const [confirming, setConfirming] = useState(false);
+  const previous = client.previousSecret;
+  if (previous === null) return null;
+  return (
+    <Alert color="yellow" title="Previous secret still works" mt="md">
+      <Group justify="space-between" wrap="wrap" gap="sm">
+        <Text size="sm">
+          Previous secret (ending in <code>{previous.hint}</code>) valid until {formatExact(previous.expiresAt)}, last used{' '}
+          <RelativeTime value={previous.lastUsedAt} fallback="not since the rotation" />.
+        </Text>
+        <Button variant="default" color="red" disabled={disabled} onClick={() => setConfirming(true)}>
+          End now
+        </Button>
+      </Group>
+      <ConfirmDialog
+        opened={confirming}
+        title="End the previous secret now?"
+        confirmLabel="End now"
+        onCancel={() => setConfirming(false)}
+        onConfirm={async () => {
+          await end.mutateAsync(undefined);
+          setConfirming(false);
+          notifications.show({ color: 'teal', title: 'Previous secret ended', message: 'It and its access tokens no longer work.' });
+        }}
+      >
+        <Text>
+          The previous secret of <strong>{client.name}</strong> stops working immediately, and so does every access token issued with it.
+        </Text>
+      </ConfirmDialog>
+    </Alert>
+  );
+}
 
 /** The masked secret: a button that regenerates it (with confirmation), as the product describes. */
 function MaskedSecret({ client, disabled, onClick, ref }: { client: ApiClient; disabled: boolean; onClick: () => void; ref?: Ref<HTMLButtonElement> }) {
@@ -135,8 +186,11 @@ export function ClientOverview({ client }: { client: ApiClient }) {
   const can = useCan();
   const regenerate = useRegenerateSecret(client.id);
   const [confirming, setConfirming] = useState(false);
+  const [overlap, setOverlap] = useState('0');
+  const [expiryDays, setExpiryDays] = useState('');
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const secretButtonRef = useRef<HTMLButtonElement>(null);
+  const keepPreviousFor = Number(overlap);
 
   return (
     <Stack gap="lg">
@@ -189,10 +243,12 @@ export function ClientOverview({ client }: { client: ApiClient }) {
             </Text>
             <MaskedSecret ref={secretButtonRef} client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
             <Text size="xs" c="dimmed" mt={4}>
-              Shown only once, when created. Click it to regenerate a new one.
+              Shown only once, when created. Click it to regenerate a new one.{' '}
+              {client.secretExpiresAt === null ? 'It never expires.' : <SecretExpiry expiresAt={client.secretExpiresAt} />}
             </Text>
           </div>
         </SimpleGrid>
+        <PreviousSecretCard client={client} disabled={!can('clients:secrets')} />
       </SectionCard>
 
       <DetailsForm client={client} disabled={!can('clients:update')} />
@@ -208,16 +264,42 @@ export function ClientOverview({ client }: { client: ApiClient }) {
         confirmLabel="Regenerate secret"
         onCancel={() => setConfirming(false)}
         onConfirm={async () => {
-          const result = await regenerate.mutateAsync();
+          const expiresAt = expiryDays === '' ? null : new Date(Date.now() + Number(expiryDays) * 86_400_000).toISOString();
+          const result = await regenerate.mutateAsync({ keepPreviousFor, expiresAt });
           setConfirming(false);
+          setOverlap('0');
+          setExpiryDays('');
           setCredentials({ clientId: result.client.id, clientSecret: result.clientSecret, clientName: result.client.name });
-          notifications.show({ color: 'teal', title: 'Client secret regenerated', message: 'The old secret and its access tokens no longer work.' });
+          notifications.show({
+            color: 'teal',
+            title: 'Client secret regenerated',
+            message:
+              result.client.previousSecret === null
+                ? 'The old secret and its access tokens no longer work.'
+                : `The old secret keeps working until ${formatExact(result.client.previousSecret.expiresAt)}.`,
+          });
         }}
       >
         <Text>
-          The current secret of <strong>{client.name}</strong> stops working immediately, and so does every access token issued with it. Systems using it will
-          fail to authenticate until they are given the new secret.
+          {keepPreviousFor === 0 ? (
+            <>
+              The current secret of <strong>{client.name}</strong> stops working immediately, and so does every access token issued with it. Systems using it
+              will fail to authenticate until they are given the new secret.
+            </>
+          ) : (
+            <>
+              The current secret of <strong>{client.name}</strong> keeps working beside the new one for{' '}
+              {OVERLAP_CHOICES.find((choice) => choice.value === overlap)?.label}; then it and its access tokens stop working.
+            </>
+          )}
         </Text>
+        <NativeSelect
+          label="Keep the previous secret working for"
+          value={overlap}
+          onChange={(event) => setOverlap(event.currentTarget.value)}
+          data={OVERLAP_CHOICES}
+        />
+        <NativeSelect label="New secret expires" value={expiryDays} onChange={(event) => setExpiryDays(event.currentTarget.value)} data={EXPIRY_CHOICES} />
       </ConfirmDialog>
       <CredentialsDialog credentials={credentials} title="New client secret" onClose={() => setCredentials(null)} returnFocusTo={secretButtonRef} />
     </Stack>

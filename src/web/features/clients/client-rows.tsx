@@ -5,6 +5,7 @@ import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
 import { LookalikeBadge } from '../../components/lookalike-badge';
 import { StatusBadge } from '../../components/status-badge';
 import type { ApiClient } from '../../lib/types';
+import { SecretExpiry } from './secret-expiry';
 
 /** A row's height, loaded or not (its skeleton too), so nothing jumps when the data arrives. */
 export const ROW_HEIGHT = 58;
@@ -58,6 +59,7 @@ export const ClientRow = memo(function ClientRow({
             {client.description}
           </Text>
         )}
+        <SecretExpiry expiresAt={client.secretExpiresAt} />
       </Table.Td>
       <Table.Td style={{ overflowWrap: 'break-word' }}>
         {client.role === null ? <span className="koios-secondary koios-nowrap">No role</span> : client.role.name}
@@ -119,6 +121,7 @@ export function ClientCards({
             <span className="koios-secondary">Last used</span> <PlainTime value={client.lastUsedAt} />
             {client.role !== null && <span className="koios-secondary">· {client.role.name}</span>}
           </div>
+          <SecretExpiry expiresAt={client.secretExpiresAt} />
         </li>
       ))}
     </ul>

@@ -66,12 +66,19 @@ const USE_FILTERS = [
   ...[30, 90, 180, 365].map((days) => ({ value: `${days}d`, label: `Not used for ${days} days` })),
 ];
 
+/** The "secret expiry" filter's choices: the URL and the API take `expired=true` or `expiringWithin=Nd`. */
+const EXPIRY_FILTERS = [
+  { value: '', label: 'Any expiry' },
+  { value: 'expired', label: 'Expired' },
+  ...[7, 30, 90].map((days) => ({ value: `${days}d`, label: `Expiring within ${days} days` })),
+];
+
 /** `/system/connections`: the API client list. */
 export function ClientsPage() {
   const navigate = useNavigate();
   const can = useCan();
   const [url, setUrl] = useSearchParams();
-  const { roleId, unusedFor, neverUsed } = clientListFilters(url);
+  const { roleId, unusedFor, neverUsed, expiringWithin, expired } = clientListFilters(url);
   const setRoleId = (next: string | null) =>
     setUrl((current) => {
       const params = new URLSearchParams(current);
@@ -91,6 +98,17 @@ export function ClientsPage() {
       return params;
     });
   const useFilter = neverUsed ? 'never' : (unusedFor ?? '');
+  const setExpiryFilter = (value: string) =>
+    setUrl((current) => {
+      const params = new URLSearchParams(current);
+      params.delete('expired');
+      params.delete('expiringWithin');
+      if (value === 'expired') params.set('expired', 'true');
+      else if (value !== '') params.set('expiringWithin', value);
+      params.delete('page');
+      return params;
+    });
+  const expiryFilter = expired ? 'expired' : (expiringWithin ?? '');
   const roles = useRoles(can('roles:read'));
   const [exporting, setExporting] = useState(false);
   const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
@@ -106,7 +124,7 @@ export function ClientsPage() {
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const addButtonRef = useRef<HTMLButtonElement>(null);
 
-  const filtered = params.q !== '' || params.status !== null || roleId !== null || useFilter !== '';
+  const filtered = params.q !== '' || params.status !== null || roleId !== null || useFilter !== '' || expiryFilter !== '';
   const listQuery = clientListQuery(params, url);
   const exportCsv = async () => {
     setExporting(true);
@@ -174,7 +192,7 @@ export function ClientsPage() {
         clients={data?.items}
         refreshing={refreshing}
         failure={failed === null ? undefined : <ErrorAlert error={failed} title="The API clients could not be loaded" onRetry={() => void pages.refetch()} />}
-        selectionKey={JSON.stringify([params.q, params.status, roleId, unusedFor, neverUsed, params.sort, params.limit, params.page])}
+        selectionKey={JSON.stringify([params.q, params.status, roleId, unusedFor, neverUsed, expiringWithin, expired, params.sort, params.limit, params.page])}
         matching={data?.total}
         loadAllMatching={async () => fetchAllMatching(listQuery)}
         sort={params.sort}
@@ -216,6 +234,16 @@ export function ClientsPage() {
                   : [...USE_FILTERS, { value: useFilter, label: `Not used for ${useFilter.slice(0, -1)} days` }]
               }
             />
+            <NativeSelect
+              aria-label="Filter by secret expiry"
+              value={expiryFilter}
+              onChange={(event) => setExpiryFilter(event.currentTarget.value)}
+              data={
+                EXPIRY_FILTERS.some((choice) => choice.value === expiryFilter)
+                  ? EXPIRY_FILTERS
+                  : [...EXPIRY_FILTERS, { value: expiryFilter, label: `Expiring within ${expiryFilter.slice(0, -1)} days` }]
+              }
+            />
             <Button variant="default" leftSection={<IconFileTypeCsv size={16} aria-hidden />} loading={exporting} onClick={() => void exportCsv()}>
               Export CSV
             </Button>
@@ -232,7 +260,7 @@ export function ClientsPage() {
                   onClick={() =>
                     setUrl((current) => {
                       const params = new URLSearchParams(current);
-                      for (const key of ['q', 'status', 'roleId', 'unusedFor', 'neverUsed', 'page']) params.delete(key);
+                      for (const key of ['q', 'status', 'roleId', 'unusedFor', 'neverUsed', 'expiringWithin', 'expired', 'page']) params.delete(key);
                       return params;
                     })
                   }

@@ -73,11 +73,17 @@ export function useUpdateClient(id: string) {
   );
 }
 
+/** A new secret; `keepPreviousFor` seconds of overlap with the old one, `expiresAt` for the new one. */
 export function useRegenerateSecret(id: string) {
   return useClientMutation(
-    () => api.post<ApiClientWithSecret>(`/api/v1/clients/${id}/secret`),
+    (choices: { keepPreviousFor: number; expiresAt: string | null }) => api.post<ApiClientWithSecret>(`/api/v1/clients/${id}/secret`, choices),
     (result) => result.client,
   );
+}
+
+/** Ends a rotation's overlap now: the previous secret and its tokens stop working. */
+export function useEndPreviousSecret(id: string) {
+  return useClientMutation(() => api.delete(`/api/v1/clients/${id}/previous-secret`));
 }
 
 export function useDeleteClient(id: string) {

@@ -22,14 +22,28 @@ export interface ClientListQuery {
   readonly unusedFor: string | null;
   /** Only the clients never used. */
   readonly neverUsed: boolean;
+  /** Only the clients whose secret expires within this many days (`30d`). */
+  readonly expiringWithin: string | null;
+  /** Only the clients whose secret has expired. */
+  readonly expired: boolean;
   readonly sort: ClientSort;
   readonly limit: number;
 }
 
-/** The list's own filters in its URL: by role (`roleId`), and by last use (`neverUsed=true` or `unusedFor=90d`). */
-export function clientListFilters(url: URLSearchParams): Pick<ClientListQuery, 'roleId' | 'unusedFor' | 'neverUsed'> {
+/**
+ * The list's own filters in its URL: by role (`roleId`), by last use (`neverUsed=true` or
+ * `unusedFor=90d`) and by secret expiry (`expired=true` or `expiringWithin=30d`).
+ */
+export function clientListFilters(url: URLSearchParams): Pick<ClientListQuery, 'roleId' | 'unusedFor' | 'neverUsed' | 'expiringWithin' | 'expired'> {
   const neverUsed = url.get('neverUsed') === 'true';
-  return { roleId: url.get('roleId') || null, unusedFor: neverUsed ? null : url.get('unusedFor') || null, neverUsed };
+  const expired = url.get('expired') === 'true';
+  return {
+    roleId: url.get('roleId') || null,
+    unusedFor: neverUsed ? null : url.get('unusedFor') || null,
+    neverUsed,
+    expiringWithin: expired ? null : url.get('expiringWithin') || null,
+    expired,
+  };
 }
 
 /** What the list asks the API for its URL: the search, status filter, sort and page size, and its own filters. */
@@ -55,6 +69,8 @@ export function fetchClientPage(query: ClientListQuery, cursor: string | null, s
       roleId: query.roleId,
       unusedFor: query.unusedFor,
       neverUsed: query.neverUsed ? 'true' : null,
+      expiringWithin: query.expiringWithin,
+      expired: query.expired ? 'true' : null,
       sort: query.sort,
     },
     signal,

@@ -1,0 +1,28 @@
+import { Text } from '@mantine/core';
+import { formatExact, formatRelative } from '../../lib/time';
+
+/** "expires in 5 days" or "Expired", the exact time as its title; nothing for a secret that never expires. */
+export function SecretExpiry({ expiresAt, size = 'xs' }: { expiresAt: string | null; size?: 'xs' | 'sm' }) {
+  if (expiresAt === null) return null;
+  const expired = Date.parse(expiresAt) <= Date.now();
+  return (
+    <Text span size={size} c={expired ? 'red' : 'dimmed'} fw={expired ? 600 : undefined} title={formatExact(expiresAt)} className="koios-nowrap">
+      {expired ? 'Expired' : `expires ${formatRelative(expiresAt)}`}
+    </Text>
+  );
+}
+
+/** The regenerate dialog's overlap choices, in seconds. */
+export const OVERLAP_CHOICES = [
+  { value: '0', label: 'No overlap' },
+  { value: String(3600), label: '1 hour' },
+  { value: String(24 * 3600), label: '24 hours' },
+  { value: String(7 * 86_400), label: '7 days' },
+  { value: String(30 * 86_400), label: '30 days' },
+];
+
+/** The regenerate dialog's expiry choices for the new secret, in days ('' : none asked for). */
+export const EXPIRY_CHOICES = [
+  { value: '', label: 'Never (or the installation’s maximum)' },
+  ...[30, 90, 180, 365].map((days) => ({ value: String(days), label: `In ${days} days` })),
+];
