@@ -87,27 +87,20 @@ export function ClientsPage() {
       params.delete('page');
       return params;
     });
-  const setUseFilter = (value: string) =>
+  /** A menu filter in the URL: `flag=true` for its one word choice, `days=Nd` for a number of days, neither for ''. */
+  const daysFilterSetter = (flag: string, word: string, days: string) => (value: string) =>
     setUrl((current) => {
       const params = new URLSearchParams(current);
-      params.delete('neverUsed');
-      params.delete('unusedFor');
-      if (value === 'never') params.set('neverUsed', 'true');
-      else if (value !== '') params.set('unusedFor', value);
+      params.delete(flag);
+      params.delete(days);
+      if (value === word) params.set(flag, 'true');
+      else if (value !== '') params.set(days, value);
       params.delete('page');
       return params;
     });
+  const setUseFilter = daysFilterSetter('neverUsed', 'never', 'unusedFor');
   const useFilter = neverUsed ? 'never' : (unusedFor ?? '');
-  const setExpiryFilter = (value: string) =>
-    setUrl((current) => {
-      const params = new URLSearchParams(current);
-      params.delete('expired');
-      params.delete('expiringWithin');
-      if (value === 'expired') params.set('expired', 'true');
-      else if (value !== '') params.set('expiringWithin', value);
-      params.delete('page');
-      return params;
-    });
+  const setExpiryFilter = daysFilterSetter('expired', 'expired', 'expiringWithin');
   const expiryFilter = expired ? 'expired' : (expiringWithin ?? '');
   const roles = useRoles(can('roles:read'));
   const [exporting, setExporting] = useState(false);
