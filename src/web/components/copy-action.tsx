@@ -1,6 +1,6 @@
 import { ActionIcon, Tooltip, VisuallyHidden } from '@mantine/core';
 import { IconCheck, IconCopy } from './icons';
-import { useEffect, useState } from 'react';
+import { type MouseEvent, useEffect, useState } from 'react';
 
 /** Clipboard API where the page may use it; the selection-and-copy fallback elsewhere. */
 export async function copyText(value: string): Promise<void> {
@@ -22,35 +22,43 @@ export async function copyText(value: string): Promise<void> {
   if (!copied) throw new Error('the browser refused to copy');
 }
 
-/** An icon button that copies `value`; `label` is its accessible name ("Copy client ID"). */
-export function CopyAction({ value, label, size = 'md' }: { value: string; label: string; size?: 'sm' | 'md' | 'lg' }) {
+/**
+ * Copying `value` on click, and saying how it went for two seconds: `hint` for the pointer (tooltip
+ * or title), `status` for a screen reader (a live region), `icon` for the eye.
+ */
+export function useCopy(value: string, label: string) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
     const timer = setTimeout(() => setState('idle'), 2000);
     return () => clearTimeout(timer);
   }, [state]);
+  return {
+    copied: state === 'copied',
+    hint: state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text and copy it' : label,
+    status: state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : '',
+    icon: state === 'copied' ? <IconCheck size={16} aria-hidden /> : <IconCopy size={16} aria-hidden />,
+    onClick: (event: MouseEvent) => {
+      event.stopPropagation();
+      copyText(value).then(
+        () => setState('copied'),
+        () => setState('failed'),
+      );
+    },
+  };
+}
 
+/** An icon button that copies `value`; `label` is its accessible name ("Copy client ID"). */
+export function CopyAction({ value, label, size = 'md' }: { value: string; label: string; size?: 'sm' | 'md' | 'lg' }) {
+  const copy = useCopy(value, label);
   return (
     <>
-      <Tooltip label={state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text and copy it' : label} withArrow>
-        <ActionIcon
-          variant="subtle"
-          color={state === 'copied' ? 'teal' : 'gray'}
-          size={size}
-          aria-label={label}
-          onClick={(event) => {
-            event.stopPropagation();
-            copyText(value).then(
-              () => setState('copied'),
-              () => setState('failed'),
-            );
-          }}
-        >
-          {state === 'copied' ? <IconCheck size={16} aria-hidden /> : <IconCopy size={16} aria-hidden />}
+      <Tooltip label={copy.hint} withArrow>
+        <ActionIcon variant="subtle" color={copy.copied ? 'teal' : 'gray'} size={size} aria-label={label} onClick={copy.onClick}>
+          {copy.icon}
         </ActionIcon>
       </Tooltip>
-      <VisuallyHidden role="status">{state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : ''}</VisuallyHidden>
+      <VisuallyHidden role="status">{copy.status}</VisuallyHidden>
     </>
   );
 }

@@ -2,10 +2,9 @@
  * Cells for long lists, kept cheap to render (fifty rows at once): plain elements and the browser's
  * own title tooltip instead of a Mantine Tooltip per cell, which mounts floating-ui for each.
  */
-import { memo, useEffect, useState } from 'react';
+import { memo } from 'react';
 import { formatExact, formatRelative } from '../lib/time';
-import { copyText } from './copy-action';
-import { IconCheck, IconCopy } from './icons';
+import { useCopy } from './copy-action';
 
 /** "3 minutes ago", the exact time on hover; "Never" for a null time. */
 export const PlainTime = memo(function PlainTime({ value, fallback = 'Never' }: { value: string | null; fallback?: string }) {
@@ -30,30 +29,12 @@ export function ShortId({ value }: { value: string }) {
 
 /** An icon button copying `value`; `label` is its accessible name. It says "Copied" to a screen reader. */
 export function CopyButton({ value, label }: { value: string; label: string }) {
-  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
-  useEffect(() => {
-    if (state === 'idle') return;
-    const timer = setTimeout(() => setState('idle'), 2000);
-    return () => clearTimeout(timer);
-  }, [state]);
+  const copy = useCopy(value, label);
   return (
-    <button
-      type="button"
-      className="koios-icon-button"
-      data-copied={state === 'copied' || undefined}
-      aria-label={label}
-      title={state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text and copy it' : label}
-      onClick={(event) => {
-        event.stopPropagation();
-        copyText(value).then(
-          () => setState('copied'),
-          () => setState('failed'),
-        );
-      }}
-    >
-      {state === 'copied' ? <IconCheck size={16} aria-hidden /> : <IconCopy size={16} aria-hidden />}
+    <button type="button" className="koios-icon-button" data-copied={copy.copied || undefined} aria-label={label} title={copy.hint} onClick={copy.onClick}>
+      {copy.icon}
       <span className="koios-visually-hidden" role="status">
-        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : ''}
+        {copy.status}
       </span>
     </button>
   );
