@@ -385,6 +385,12 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(Date.parse(rotated.previousSecret!.expiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
       expect(Date.parse(rotated.previousSecret!.expiresAt) - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
 
+      const later = new Date(Date.now() + 20 * 86_400_000).toISOString();
+      expect(jsonOf(await koios(['clients', 'update', clientId, '--expires-at', later, '--json']))).toMatchObject({ secretExpiresAt: later });
+      expect(jsonOf(await koios(['clients', 'update', clientId, '--never-expires', '--json']))).toMatchObject({ secretExpiresAt: null });
+      expect(refusalLine(await koios(['clients', 'update', clientId, '--expires-at', '2020-01-01T00:00:00Z']))).toContain('--expires-at');
+      expect(jsonOf(await koios(['clients', 'update', clientId, '--expires-at', expiresAt, '--json']))).toMatchObject({ secretExpiresAt: expiresAt });
+
       const ended = jsonOf(await koios(['clients', 'end-previous-secret', clientId, '--json']));
       expect(ended).toMatchObject({ id: clientId, previousSecret: null });
       expect(refusalLine(await koios(['clients', 'end-previous-secret', clientId]))).toContain('not found');

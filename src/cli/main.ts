@@ -248,30 +248,45 @@ function addClientsCommands(program: Command): void {
 
   clients
     .command('update')
-    .description('change a client: its name, description or where it may call from (applies to its next request)')
+    .description('change a client: its name, description, where it may call from or when its secret expires (applies to its next request)')
     .argument('<id>', 'the client ID')
     .option('--name <name>', 'a new name')
     .option('--description <text>', 'a new description ("" clears it)')
     .option('--allowed-cidrs <ranges>', 'only from these CIDR ranges, separated by commas, e.g. 10.0.0.0/8,2001:db8::/32')
     .option('--anywhere', 'clear the allowed ranges: the client may call from anywhere')
+    .option('--expires-at <time>', 'when the current secret stops working (ISO 8601, e.g. 2027-01-31T00:00:00Z)')
+    .option('--never-expires', 'the current secret never expires (refused under a maximum lifetime)')
     .option('--json', 'print the client as JSON')
-    .action(async (id: string, options: Output & { name?: string; description?: string; allowedCidrs?: string; anywhere?: boolean }) => {
-      if (options.anywhere === true && options.allowedCidrs !== undefined) {
-        throw new BadInput({ field: '--anywhere', message: 'cannot go with --allowed-cidrs' });
-      }
-      const allowedCidrs = options.anywhere === true ? [] : options.allowedCidrs === undefined ? undefined : cidrList(options.allowedCidrs);
-      const input = {
-        ...(options.name === undefined ? {} : { name: options.name }),
-        ...(options.description === undefined ? {} : { description: options.description === '' ? null : options.description }),
-        ...(allowedCidrs === undefined ? {} : { allowedCidrs }),
-      };
-      if (Object.keys(input).length === 0) throw new BadInput({ field: 'update', message: 'needs --name, --description, --allowed-cidrs or --anywhere' });
-      await withServices(async (services) => {
-        const client = await namingFlags(() => services.clients.update(SYSTEM_ACTOR, id, input));
-        const where = client.allowedCidrs.length === 0 ? 'anywhere' : client.allowedCidrs.join(', ');
-        print(options, client, `${client.name} (${client.id}) may call from ${where}`);
-      });
-    });
+    .action(
+      async (
+        id: string,
+        options: Output & { name?: string; description?: string; allowedCidrs?: string; anywhere?: boolean; expiresAt?: string; neverExpires?: boolean },
+      ) => {
+        if (options.anywhere === true && options.allowedCidrs !== undefined) {
+          throw new BadInput({ field: '--anywhere', message: 'cannot go with --allowed-cidrs' });
+        }
+        if (options.neverExpires === true && options.expiresAt !== undefined) {
+          throw new BadInput({ field: '--never-expires', message: 'cannot go with --expires-at' });
+        }
+        const secretExpiresAt = options.neverExpires === true ? null : options.expiresAt;
+        const allowedCidrs = options.anywhere === true ? [] : options.allowedCidrs === undefined ? undefined : cidrList(options.allowedCidrs);
+        const input = {
+          ...(options.name === undefined ? {} : { name: options.name }),
+          ...(options.description === undefined ? {} : { description: options.description === '' ? null : options.description }),
+          ...(allowedCidrs === undefined ? {} : { allowedCidrs }),
+          ...(secretExpiresAt === undefined ? {} : { secretExpiresAt }),
+        };
+        if (Object.keys(input).length === 0) {
+          throw new BadInput({ field: 'update', message: 'needs --name, --description, --allowed-cidrs, --anywhere, --expires-at or --never-expires' });
+        }
+        await withServices(async (services) => {
+          const client = await namingFlags(() => services.clients.update(SYSTEM_ACTOR, id, input));
+          const where = client.allowedCidrs.length === 0 ? 'anywhere' : client.allowedCidrs.join(', ');
+          const expiry = client.secretExpiresAt === null ? 'never expires' : `expires at ${client.secretExpiresAt}`;
+          print(options, client, `${client.name} (${client.id}) may call from ${where}; its secret ${expiry}`);
+        });
+      },
+    );
 
   clients
     .command('delete')
