@@ -30,6 +30,7 @@ import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import { formatExact } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
+import { AllowedNetworks } from './allowed-networks';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 import { EXPIRY_CHOICES, OVERLAP_CHOICES, SecretExpiry } from './secret-expiry';
@@ -252,6 +253,8 @@ export function ClientOverview({ client }: { client: ApiClient }) {
       </SectionCard>
 
       <DetailsForm client={client} disabled={!can('clients:update')} />
+
+      <AllowedNetworks client={client} disabled={!can('clients:update')} />
 
       <Text size="sm" c="dimmed">
         Created <RelativeTime value={client.createdAt} /> · last changed <RelativeTime value={client.updatedAt} />

@@ -68,7 +68,8 @@ export function useCreateClient() {
 
 export function useUpdateClient(id: string) {
   return useClientMutation(
-    (patch: { name?: string; description?: string | null; enabled?: boolean; roleId?: string | null }) => api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
+    (patch: { name?: string; description?: string | null; enabled?: boolean; roleId?: string | null; allowedCidrs?: string[] }) =>
+      api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
     (client) => client,
   );
 }
