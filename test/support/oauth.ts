@@ -19,6 +19,25 @@ const baseUrl = (target: TokenTarget) => (typeof target === 'string' ? target : 
 /** oauth4webapi refuses http:// issuers unless told; the test servers listen on plain http. */
 export const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 
+/** An OAuth endpoint's answer: status, headers, the raw body and the body as JSON (`{}` when it is not JSON). */
+export interface OAuthAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+}
+
+export async function answerOf(response: Response): Promise<OAuthAnswer> {
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // An empty or non-JSON body: the assertions on `json` will say so.
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
 /** A new API client made by the operator, with the given role id (or none). */
 export async function newClient(server: TestServer, name: string, roleId: string | null): Promise<ClientCredentials> {
   const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId });

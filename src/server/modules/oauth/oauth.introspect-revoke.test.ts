@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import {
+  answerOf,
   basicHeader,
   builtInRoleIds,
   INSECURE,
@@ -37,17 +38,8 @@ describe.each(testDialects())('introspection and revocation (RFC 7662, RFC 7009)
   const newClient = (name: string, roleId: string | null) => newClientOf(server, name, roleId);
   const tokenFor = (client: Client, scope?: string) => tokenOf(as, client, { method: 'client_secret_post', scope });
 
-  const post = async (path: string, body: Record<string, string>, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body: new URLSearchParams(body) });
-    const text = await response.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // An empty or non-JSON body; assertions on json say so.
-    }
-    return { status: response.status, headers: response.headers, text, json };
-  };
+  const post = async (path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+    answerOf(await fetch(`${server.url}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body: new URLSearchParams(body) }));
 
   const introspect = (caller: Client, token: string) => post('/oauth/introspect', { token }, { authorization: basicHeader(caller) });
   const revoke = (caller: Client, token: string, extra: Record<string, string> = {}) =>

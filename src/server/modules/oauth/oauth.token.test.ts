@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { INSECURE, newClient as newClientOf } from '../../../../test/support/oauth.js';
+import { answerOf, INSECURE, newClient as newClientOf, type OAuthAnswer } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
@@ -37,24 +37,6 @@ const basicHeader = (id: string, secret: string) => `Basic ${Buffer.from(`${enco
 /** What a careless client sends: no form-urlencoding before Base64. */
 const rawBasicHeader = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly json: Record<string, unknown>;
-}
-
-async function answerOf(response: Response): Promise<Answer> {
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Not JSON: the assertions on `json` will say so.
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
-
 const sorted = (list: readonly string[]) => [...list].sort();
 
 describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, RFC 9068) on %s', (dialect) => {
@@ -63,7 +45,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
   let viewerRoleId: string;
   let viewer: { id: string; secret: string };
 
-  const post = async (path: string, body: string | URLSearchParams | Record<string, string>, headers: Record<string, string> = FORM): Promise<Answer> =>
+  const post = async (path: string, body: string | URLSearchParams | Record<string, string>, headers: Record<string, string> = FORM): Promise<OAuthAnswer> =>
     answerOf(
       await fetch(`${server.url}${path}`, {
         method: 'POST',
@@ -270,7 +252,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
   });
 
   describe('RFC 6749 §5.2 errors', () => {
-    const expectOAuthError = (answer: Answer, status: number, error: string) => {
+    const expectOAuthError = (answer: OAuthAnswer, status: number, error: string) => {
       expect(answer.status, answer.text).toBe(status);
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(answer.json['error'], answer.text).toBe(error);
