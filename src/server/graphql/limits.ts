@@ -10,22 +10,7 @@ import type {
   ValidationContext,
   ValidationRule,
 } from 'graphql';
-import {
-  getNamedType,
-  getNullableType,
-  GraphQLError,
-  isAbstractType,
-  isCompositeType,
-  isEnumType,
-  isInputObjectType,
-  isInterfaceType,
-  isListType,
-  isObjectType,
-  Kind,
-  SchemaMetaFieldDef,
-  TypeMetaFieldDef,
-  validate,
-} from './graphql-js.js';
+import * as graphql from './graphql-js.js';
 import { GRAPHQL_CODE } from '../errors.js';
 import { PAGE_SIZE_MAX } from '../../shared/limits.js';
 import { PERMISSION_CATEGORIES, PERMISSIONS } from '../../shared/permissions.js';
@@ -117,15 +102,15 @@ function introspectionListSizes(schema: GraphQLSchema): Readonly<Record<string, 
   let enumValues = 0;
   let inputFields = 0;
   for (const type of types) {
-    if (isObjectType(type) || isInterfaceType(type)) {
+    if (graphql.isObjectType(type) || graphql.isInterfaceType(type)) {
       const own = Object.values(type.getFields());
       fields += own.length;
       args += own.reduce((sum, field) => sum + field.args.length, 0);
       interfaces += type.getInterfaces().length;
     }
-    if (isAbstractType(type)) possibleTypes += schema.getPossibleTypes(type).length;
-    if (isEnumType(type)) enumValues += type.getValues().length;
-    if (isInputObjectType(type)) inputFields += Object.keys(type.getFields()).length;
+    if (graphql.isAbstractType(type)) possibleTypes += schema.getPossibleTypes(type).length;
+    if (graphql.isEnumType(type)) enumValues += type.getValues().length;
+    if (graphql.isInputObjectType(type)) inputFields += Object.keys(type.getFields()).length;
   }
   const directives = schema.getDirectives();
   const perType = (count: number) => count / Math.max(types.length, 1);
@@ -150,12 +135,12 @@ function multiplier(schema: GraphQLSchema, parent: GraphQLCompositeType, node: F
   if (first !== undefined) {
     const argument = node.arguments?.find((arg) => arg.name.value === 'first');
     if (argument === undefined) return typeof first.defaultValue === 'number' ? first.defaultValue : PAGE_SIZE_MAX;
-    if (argument.value.kind === Kind.INT) return Math.max(0, Math.min(Number(argument.value.value), PAGE_SIZE_MAX));
+    if (argument.value.kind === graphql.Kind.INT) return Math.max(0, Math.min(Number(argument.value.value), PAGE_SIZE_MAX));
     return PAGE_SIZE_MAX;
   }
   // A connection's page size is counted at the connection field: its edges are that page.
-  if (!isListType(getNullableType(field.type)) || parent.name.endsWith('Connection')) return 1;
-  if (!isCompositeType(getNamedType(field.type))) return 1;
+  if (!graphql.isListType(graphql.getNullableType(field.type)) || parent.name.endsWith('Connection')) return 1;
+  if (!graphql.isCompositeType(graphql.getNamedType(field.type))) return 1;
   const key = `${parent.name}.${field.name}`;
   if (parent.name.startsWith('__')) return introspectionListSizes(schema)[key] ?? DEFAULT_LIST_SIZE;
   return LIST_SIZES[key] ?? DEFAULT_LIST_SIZE;
@@ -176,26 +161,26 @@ function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNo
 
   const fieldOf = (parent: GraphQLCompositeType | undefined, name: string): GraphQLField<unknown, unknown> | undefined => {
     // The root's meta fields are in no type's field map.
-    if (name === '__schema') return SchemaMetaFieldDef;
-    if (name === '__type') return TypeMetaFieldDef;
+    if (name === '__schema') return graphql.SchemaMetaFieldDef;
+    if (name === '__type') return graphql.TypeMetaFieldDef;
     return parent !== undefined && 'getFields' in parent ? parent.getFields()[name] : undefined;
   };
 
   const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): Tally => {
     const tally: Tally = { fields: 0, aliases: 0, cost: 0 };
     for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
+      if (selection.kind === graphql.Kind.FIELD) {
         tally.fields += 1;
         if (selection.alias !== undefined) tally.aliases += 1;
         tally.cost += 1;
         if (selection.selectionSet === undefined) continue;
         const field = fieldOf(parent, selection.name.value);
-        const child = field === undefined ? undefined : getNamedType(field.type);
-        const inner = walk(selection.selectionSet, child !== undefined && isCompositeType(child) ? child : undefined);
+        const child = field === undefined ? undefined : graphql.getNamedType(field.type);
+        const inner = walk(selection.selectionSet, child !== undefined && graphql.isCompositeType(child) ? child : undefined);
         add(tally, inner, field === undefined || parent === undefined ? 1 : multiplier(schema, parent, selection, field));
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      } else if (selection.kind === graphql.Kind.INLINE_FRAGMENT) {
         const condition = selection.typeCondition === undefined ? parent : schema.getType(selection.typeCondition.name.value);
-        add(tally, walk(selection.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined));
+        add(tally, walk(selection.selectionSet, condition !== undefined && graphql.isCompositeType(condition) ? condition : undefined));
       } else {
         const name = selection.name.value;
         const fragment = context.getFragment(name);
@@ -204,7 +189,7 @@ function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNo
         if (counted === undefined) {
           visiting.add(name);
           const condition = schema.getType(fragment.typeCondition.name.value);
-          counted = walk(fragment.selectionSet, condition !== undefined && isCompositeType(condition) ? condition : undefined);
+          counted = walk(fragment.selectionSet, condition !== undefined && graphql.isCompositeType(condition) ? condition : undefined);
           visiting.delete(name);
           fragments.set(name, counted);
         }
@@ -219,15 +204,18 @@ function tallyOperation(context: ValidationContext, selectionSet: SelectionSetNo
 }
 
 /** The errors of a tally over the limits, named after `name` (an operation, or the batch). */
-function limitErrors(name: string, tally: Tally, limits: OperationLimits, options: { nodes?: ASTNode } = {}): GraphQLError[] {
-  const errors: GraphQLError[] = [];
+function limitErrors(name: string, tally: Tally, limits: OperationLimits, options: { nodes?: ASTNode } = {}): graphql.GraphQLError[] {
+  const errors: graphql.GraphQLError[] = [];
   if (tally.aliases > limits.maxAliases)
-    errors.push(new GraphQLError(`${name} has ${tally.aliases} aliases; at most ${limits.maxAliases} are allowed`, options));
+    errors.push(new graphql.GraphQLError(`${name} has ${tally.aliases} aliases; at most ${limits.maxAliases} are allowed`, options));
   if (tally.fields > limits.maxFields)
-    errors.push(new GraphQLError(`${name} selects ${tally.fields} fields; at most ${limits.maxFields} are allowed`, options));
+    errors.push(new graphql.GraphQLError(`${name} selects ${tally.fields} fields; at most ${limits.maxFields} are allowed`, options));
   if (tally.cost > limits.maxCost) {
     errors.push(
-      new GraphQLError(`${name} costs an estimated ${tally.cost}; at most ${limits.maxCost} is allowed (ask for smaller pages or fewer fields)`, options),
+      new graphql.GraphQLError(
+        `${name} costs an estimated ${tally.cost}; at most ${limits.maxCost} is allowed (ask for smaller pages or fewer fields)`,
+        options,
+      ),
     );
   }
   return errors;
@@ -253,7 +241,7 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
  * run side by side, so they share one budget (ten operations each just under the limit are ten
  * times the work one request may ask for). Errors over the limits; none when within them.
  */
-export function batchLimitErrors(schema: GraphQLSchema, documents: readonly DocumentNode[], limits: OperationLimits): GraphQLError[] {
+export function batchLimitErrors(schema: GraphQLSchema, documents: readonly DocumentNode[], limits: OperationLimits): graphql.GraphQLError[] {
   const total: Tally = { fields: 0, aliases: 0, cost: 0 };
   const tallyRule: ValidationRule = (context) => ({
     OperationDefinition(operation) {
@@ -262,7 +250,7 @@ export function batchLimitErrors(schema: GraphQLSchema, documents: readonly Docu
       return false;
     },
   });
-  for (const document of documents) validate(schema, document, [tallyRule]);
+  for (const document of documents) graphql.validate(schema, document, [tallyRule]);
   return limitErrors('the batch', total, limits);
 }
 
@@ -275,7 +263,7 @@ export const nulFreeStringsRule: ValidationRule = (context: ValidationContext): 
   StringValue(node) {
     if (node.value.includes('\u0000')) {
       context.reportError(
-        new GraphQLError('a string must not contain the NUL character (U+0000)', { nodes: node, extensions: { code: GRAPHQL_CODE.bad_input } }),
+        new graphql.GraphQLError('a string must not contain the NUL character (U+0000)', { nodes: node, extensions: { code: GRAPHQL_CODE.bad_input } }),
       );
     }
   },
