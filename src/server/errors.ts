@@ -2,6 +2,8 @@
  * The closed set of domain errors. Services throw these; the REST door maps them to status codes
  * and RFC 9457 problem bodies, the GraphQL door to `extensions.code`, the CLI to a line and exit 1.
  */
+
+import type { FieldProblem } from '../shared/schemas/problem.js';
 export type ErrorCode = 'bad_input' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'too_many_requests' | 'unavailable';
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
@@ -24,11 +26,7 @@ export const GRAPHQL_CODE: Readonly<Record<ErrorCode, string>> = Object.freeze({
   unavailable: 'SERVICE_UNAVAILABLE',
 });
 
-export interface FieldProblem {
-  /** The field's path as the caller sent it, e.g. `name` or `ids[3]`. */
-  readonly field: string;
-  readonly message: string;
-}
+export type { FieldProblem };
 
 export class DomainError extends Error {
   constructor(

@@ -17,7 +17,7 @@ import { User, UserPage } from '../../shared/schemas/users.js';
 import type { Services } from '../services.js';
 import { sessionCookieName, type Authenticator } from './authenticate.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
-import { Problem } from './schemas.js';
+import { Problem } from '../../shared/schemas/problem.js';
 
 /**
  * The docs page runs Swagger UI's scripts and styles from this server only: a closed network has no

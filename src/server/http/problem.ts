@@ -1,18 +1,12 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BadInput, DomainError, Forbidden, HTTP_STATUS, TooManyRequests, type ErrorCode, type FieldProblem } from '../errors.js';
+import type { Problem as ProblemBody } from '../../shared/schemas/problem.js';
 
 /**
  * RFC 9457 problem bodies for the REST API: one place maps the closed set of domain errors to a
  * status, and Fastify's own errors (validation, size, media type) to the same shapes.
  */
-export interface Problem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code: ErrorCode | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'internal';
-  readonly errors?: readonly FieldProblem[];
-}
+export type Problem = ProblemBody & { code: ErrorCode | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'internal' };
 
 const TITLES: Record<Problem['code'], string> = {
   bad_input: 'Bad input',
@@ -35,7 +29,7 @@ export function problem(code: Problem['code'], status: number, detail: string, e
     status,
     detail,
     code,
-    ...(errors === undefined ? {} : { errors }),
+    ...(errors === undefined ? {} : { errors: [...errors] }),
   };
 }
 

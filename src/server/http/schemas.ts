@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
+import { Type, type TUnsafe } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import { Ref, Uuid } from '../../shared/schemas/fields.js';
+import { Problem } from '../../shared/schemas/problem.js';
 import { renameFields } from '../errors.js';
 
 /**
@@ -11,24 +12,9 @@ import { renameFields } from '../errors.js';
  */
 export type RoutesApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-export const FieldProblem = Type.Object({ field: Type.String(), message: Type.String() }, { additionalProperties: false });
-
-/** RFC 9457 problem details, with the fields that were wrong. */
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'bad_input, unauthenticated, forbidden, not_found, conflict, too_many_requests, unavailable, …' }),
-    errors: Type.Optional(Type.Array(FieldProblem)),
-  },
-  { $id: 'Problem', additionalProperties: false },
-);
-
 /** Problem responses for the statuses a route declares. */
-export function problems<const S extends readonly number[]>(...statuses: S): Record<S[number], TUnsafe<Static<typeof Problem>>> {
-  return Object.fromEntries(statuses.map((status) => [status, Ref(Problem)])) as Record<S[number], TUnsafe<Static<typeof Problem>>>;
+export function problems<const S extends readonly number[]>(...statuses: S): Record<S[number], TUnsafe<Problem>> {
+  return Object.fromEntries(statuses.map((status) => [status, Ref(Problem)])) as Record<S[number], TUnsafe<Problem>>;
 }
 
 /** Responses every authenticated route can give. */

@@ -4,19 +4,10 @@
  * holding the RFC 9457 problem body, so a form can put `errors[].message` under its field.
  */
 
-export interface FieldProblem {
-  readonly field: string;
-  readonly message: string;
-}
+import type { Problem as ProblemBody } from '../../shared/schemas/problem';
 
-export interface Problem {
-  readonly type?: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code: string;
-  readonly errors?: readonly FieldProblem[];
-}
+/** The server's problem details without the type URI: the console goes by `code`, and makes problems of its own (network, internal) that have none. */
+export type Problem = Omit<ProblemBody, 'type'>;
 
 export class ApiError extends Error {
   constructor(readonly problem: Problem) {
