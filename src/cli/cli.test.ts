@@ -312,7 +312,7 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
         expect(ids, args.join(' ')).toContain(unused.id);
         expect(ids, args.join(' ')).not.toContain(used.id);
       }
-      expect(refusalLine(await koios(['clients', 'list', '--unused-for', '3 months']))).toContain('unusedFor');
+      expect(refusalLine(await koios(['clients', 'list', '--unused-for', '3 months']))).toContain('--unused-for must be a number of days');
     });
 
     it('limits where a client may call from with --allowed-cidrs on create and update, clears it with --anywhere, and names a bad range', async () => {

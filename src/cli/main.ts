@@ -63,6 +63,8 @@ async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
     expiresAt: '--expires-at',
     secretExpiresAt: '--expires-at',
     expiringWithin: '--expiring-within',
+    unusedFor: '--unused-for',
+    neverUsed: '--never-used',
     allowedCidrs: '--allowed-cidrs',
   };
   try {
