@@ -12,49 +12,30 @@ export interface PermissionDefinition {
 export const PERMISSION_CATEGORIES = ['API Clients', 'Roles', 'Users', 'Audit'] as const;
 export type PermissionCategory = (typeof PERMISSION_CATEGORIES)[number];
 
-export const PERMISSION_KEYS = [
-  'clients:read',
-  'clients:create',
-  'clients:update',
-  'clients:delete',
-  'clients:secrets',
-  'roles:read',
-  'roles:write',
-  'roles:assign',
-  'users:read',
-  'users:write',
-  'audit:read',
-] as const;
-export type PermissionKey = (typeof PERMISSION_KEYS)[number];
+/** The catalog in its order, each key with its category, name and description; written once here. */
+const CATALOG = {
+  'clients:read': ['API Clients', 'View API clients', 'List API clients and see their details and effective permissions.'],
+  'clients:create': ['API Clients', 'Create API clients', 'Create API clients and receive their one-time secret.'],
+  'clients:update': ['API Clients', 'Edit API clients', 'Rename API clients, edit their description, enable and disable them.'],
+  'clients:delete': ['API Clients', 'Delete API clients', 'Delete API clients; their tokens stop working at once.'],
+  'clients:secrets': ['API Clients', 'Regenerate client secrets', 'Regenerate a client secret; the old secret and its tokens stop working at once.'],
+  'roles:read': ['Roles', 'View roles', 'List roles and the permissions they grant.'],
+  'roles:write': ['Roles', 'Manage roles', 'Create, edit and delete custom roles.'],
+  'roles:assign': ['Roles', 'Assign roles', 'Assign roles to API clients and users (only roles whose permissions you hold).'],
+  'users:read': ['Users', 'View users', 'List console users and see their roles and permissions.'],
+  'users:write': ['Users', 'Manage users', 'Create, edit, enable, disable and delete console users.'],
+  'audit:read': ['Audit', 'View audit log', 'Read the audit log of every change and failed authentication.'],
+} as const satisfies Record<string, readonly [PermissionCategory, string, string]>;
 
-export const PERMISSIONS: readonly PermissionDefinition[] = Object.freeze([
-  { key: 'clients:read', category: 'API Clients', name: 'View API clients', description: 'List API clients and see their details and effective permissions.' },
-  { key: 'clients:create', category: 'API Clients', name: 'Create API clients', description: 'Create API clients and receive their one-time secret.' },
-  {
-    key: 'clients:update',
-    category: 'API Clients',
-    name: 'Edit API clients',
-    description: 'Rename API clients, edit their description, enable and disable them.',
-  },
-  { key: 'clients:delete', category: 'API Clients', name: 'Delete API clients', description: 'Delete API clients; their tokens stop working at once.' },
-  {
-    key: 'clients:secrets',
-    category: 'API Clients',
-    name: 'Regenerate client secrets',
-    description: 'Regenerate a client secret; the old secret and its tokens stop working at once.',
-  },
-  { key: 'roles:read', category: 'Roles', name: 'View roles', description: 'List roles and the permissions they grant.' },
-  { key: 'roles:write', category: 'Roles', name: 'Manage roles', description: 'Create, edit and delete custom roles.' },
-  {
-    key: 'roles:assign',
-    category: 'Roles',
-    name: 'Assign roles',
-    description: 'Assign roles to API clients and users (only roles whose permissions you hold).',
-  },
-  { key: 'users:read', category: 'Users', name: 'View users', description: 'List console users and see their roles and permissions.' },
-  { key: 'users:write', category: 'Users', name: 'Manage users', description: 'Create, edit, enable, disable and delete console users.' },
-  { key: 'audit:read', category: 'Audit', name: 'View audit log', description: 'Read the audit log of every change and failed authentication.' },
-] satisfies PermissionDefinition[]).map((p) => Object.freeze(p)) as readonly PermissionDefinition[];
+export type PermissionKey = keyof typeof CATALOG;
+export const PERMISSION_KEYS: readonly PermissionKey[] = Object.freeze(Object.keys(CATALOG) as PermissionKey[]);
+
+export const PERMISSIONS: readonly PermissionDefinition[] = Object.freeze(
+  PERMISSION_KEYS.map((key) => {
+    const [category, name, description] = CATALOG[key];
+    return Object.freeze({ key, category, name, description });
+  }),
+);
 
 const KEY_SET: ReadonlySet<string> = new Set(PERMISSION_KEYS);
 
