@@ -262,6 +262,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         secretHint: row.secret_hint,
         secretExpiresAt: null,
         previousSecret: null,
+        allowedCidrs: [],
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
