@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import type { PermissionKey } from '../../src/shared/permissions.js';
+import type { Services } from '../../src/server/services.js';
 import type { TestServer } from './server.js';
 
 /** The test helpers of OAuth clients and their tokens, one copy for every suite. */
@@ -45,7 +46,7 @@ export async function newClient(server: TestServer, name: string, roleId: string
 }
 
 /** The ids of the built-in Viewer and Administrator roles. */
-export async function builtInRoleIds(server: TestServer): Promise<{ viewer: string; administrator: string }> {
+export async function builtInRoleIds(server: { readonly services: Pick<Services, 'roles'> }): Promise<{ viewer: string; administrator: string }> {
   const roles = await server.services.roles.list(SYSTEM_ACTOR);
   return { viewer: roles.find((role) => role.name === 'Viewer')!.id, administrator: roles.find((role) => role.name === 'Administrator')!.id };
 }

@@ -4,19 +4,12 @@ import { SYSTEM_ACTOR, type Actor } from '../../actor.js';
 import { BadInput, Conflict, Forbidden, NotFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
-import { expectIdsChecked } from '../../../../test/support/service-ids.js';
+import { builtInRoleIds } from '../../../../test/support/oauth.js';
+import { expectIdsChecked, rejectionOf } from '../../../../test/support/service-errors.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../../shared/permissions.js';
 
 function actorWith(...permissions: PermissionKey[]): Actor {
   return { type: 'user', id: '00000000-0000-4000-8000-000000000001', name: 'tester', permissions: new Set(permissions) };
-}
-
-/** The error a promise rejects with (the test fails when it resolves). */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.unreachable('expected a rejection'),
-    (error: unknown) => error,
-  );
 }
 
 describe.each(testDialects())('roles service on %s', (dialect) => {
@@ -39,9 +32,7 @@ describe.each(testDialects())('roles service on %s', (dialect) => {
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     services = await createTestServices(database);
-    const roles = await services.roles.list(SYSTEM_ACTOR);
-    administratorId = roles.find((role) => role.name === 'Administrator')!.id;
-    viewerId = roles.find((role) => role.name === 'Viewer')!.id;
+    ({ administrator: administratorId, viewer: viewerId } = await builtInRoleIds({ services }));
   });
   afterAll(async () => {
     await services.stop();

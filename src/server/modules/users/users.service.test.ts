@@ -4,7 +4,8 @@ import { SYSTEM_ACTOR, type Actor } from '../../actor.js';
 import { BadInput, Conflict, Forbidden, NotFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
-import { expectIdsChecked } from '../../../../test/support/service-ids.js';
+import { builtInRoleIds } from '../../../../test/support/oauth.js';
+import { expectIdsChecked, rejectionOf } from '../../../../test/support/service-errors.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../../shared/permissions.js';
 import type { CreateUserInput, User } from './users.service.js';
 
@@ -21,14 +22,6 @@ function actorFor(user: User, ...permissions: PermissionKey[]): Actor {
 
 /** Manages users and assigns roles, but holds no audit:read: less than Viewer, far less than Administrator. */
 const USER_MANAGER = actorWith('users:read', 'users:write', 'roles:read', 'roles:assign', 'clients:read');
-
-/** The error a promise rejects with (the test fails when it resolves). */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.unreachable('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
 
 function fieldsOf(error: unknown): string[] {
   expect(error).toBeInstanceOf(BadInput);
@@ -63,9 +56,7 @@ describe.each(testDialects())('users service on %s', (dialect) => {
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     services = await createTestServices(database);
-    const roles = await services.roles.list(SYSTEM_ACTOR);
-    administratorId = roles.find((role) => role.name === 'Administrator')!.id;
-    viewerId = roles.find((role) => role.name === 'Viewer')!.id;
+    ({ administrator: administratorId, viewer: viewerId } = await builtInRoleIds({ services }));
   });
   beforeEach(async () => {
     const { db } = database.handle;

@@ -3,6 +3,14 @@ import { expect } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../src/server/actor.js';
 import { BadInput, NotFound } from '../../src/server/errors.js';
 
+/** The error a promise rejects with (the test fails when it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
 /** A service's methods that find a record by id. */
 interface ById<Patch> {
   get(actor: Actor, id: string): Promise<unknown>;
