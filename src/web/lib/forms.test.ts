@@ -2,7 +2,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from './api';
-import { emailProblem, formErrors, nameAndDescriptionProblems, useFormState } from './forms';
+import { emailProblem, fieldBinder, formErrors, nameAndDescriptionProblems, useFormState } from './forms';
 
 const conflict = new ApiError({ title: 'Conflict', status: 409, detail: 'a role named Viewer already exists', code: 'conflict' });
 const badName = new ApiError({
@@ -14,6 +14,16 @@ const badName = new ApiError({
 });
 
 describe('the console’s forms', () => {
+  it('binds a text field to one key of a form: its value, its change and its error', () => {
+    const setForm = vi.fn();
+    const form = { name: 'Ops', description: 'old', permissions: ['roles:read'] };
+    const field = fieldBinder(form, setForm, formErrors({}, badName, ['name', 'description']));
+    expect(field('name')).toMatchObject({ value: 'Ops', error: 'must be at most 100 characters' });
+    expect(field('description').error).toBeUndefined();
+    field('description').onChange({ currentTarget: { value: 'new' } } as never);
+    expect(setForm).toHaveBeenCalledWith({ name: 'Ops', description: 'new', permissions: ['roles:read'] });
+  });
+
   it('checks name and description with the API’s rules before sending', () => {
     expect(nameAndDescriptionProblems({ name: '  ', description: '' })).toEqual({ name: 'Name is required' });
     expect(nameAndDescriptionProblems({ name: 'x'.repeat(101), description: 'y'.repeat(1001) })).toEqual({

@@ -2,7 +2,7 @@
  * What the console's forms share: the API's own rules checked before a request is sent
  * (src/shared/limits.ts, the same functions the server runs), and where a failure is shown.
  */
-import { useState } from 'react';
+import { useState, type ChangeEvent } from 'react';
 import { descriptionProblem, EMAIL_MAX_LENGTH, emailProblem as emailRuleProblem, nameProblem } from '../../shared/limits';
 import { ApiError } from './api';
 
@@ -23,6 +23,22 @@ export function formErrors<F extends string>(checked: Partial<Record<F, string>>
   const of = (field: F): string | undefined => checked[field] ?? answered?.fieldError(field);
   const unplaced = failure !== null && failure !== undefined && fields.every((field) => of(field) === undefined);
   return { of, unplaced };
+}
+
+/**
+ * The props that bind a text field to one key of a form held in state: its value, its change and
+ * its error, so each field is written as `{...field('name')}`.
+ */
+export function fieldBinder<F extends string, T extends Record<F, string>>(
+  form: T,
+  setForm: (form: T) => void,
+  errors: { of: (field: F) => string | undefined },
+) {
+  return (field: F) => ({
+    value: form[field],
+    onChange: (event: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => setForm({ ...form, [field]: event.currentTarget.value }),
+    error: errors.of(field),
+  });
 }
 
 /** The API's own email rule, in the console's words; undefined when the email is fine. */

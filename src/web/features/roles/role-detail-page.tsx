@@ -9,7 +9,7 @@ import { DetailPageFallback } from '../../components/detail-page-fallback';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
 import { SectionCard } from '../../components/section-card';
-import { formErrors, nameAndDescriptionProblems } from '../../lib/forms';
+import { fieldBinder, formErrors, nameAndDescriptionProblems } from '../../lib/forms';
 import type { PermissionKey, Role } from '../../lib/types';
 import { PermissionGroups } from '../permissions/permission-groups';
 import { usePermissionCatalog } from '../permissions/permissions.api';
@@ -58,6 +58,7 @@ function RoleEditor({ role }: { role: Role }) {
     );
   };
   const errors = formErrors(problems, update.error, ['name', 'description']);
+  const field = fieldBinder(form, setForm, errors);
 
   return (
     <Stack gap="lg">
@@ -69,23 +70,8 @@ function RoleEditor({ role }: { role: Role }) {
       {!role.builtIn && (
         <SectionCard title="Details">
           <Stack gap="sm">
-            <TextInput
-              label="Name"
-              required
-              disabled={!editable}
-              value={form.name}
-              onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
-              error={errors.of('name')}
-            />
-            <Textarea
-              label="Description"
-              autosize
-              minRows={2}
-              disabled={!editable}
-              value={form.description}
-              onChange={(event) => setForm({ ...form, description: event.currentTarget.value })}
-              error={errors.of('description')}
-            />
+            <TextInput label="Name" required disabled={!editable} {...field('name')} />
+            <Textarea label="Description" autosize minRows={2} disabled={!editable} {...field('description')} />
           </Stack>
         </SectionCard>
       )}

@@ -15,7 +15,7 @@ import { PageHeader } from '../../components/page-header';
 import { SectionCard } from '../../components/section-card';
 import { RelativeTime } from '../../components/relative-time';
 import { StatusBadge } from '../../components/status-badge';
-import { emailProblem, formErrors } from '../../lib/forms';
+import { emailProblem, fieldBinder, formErrors } from '../../lib/forms';
 import type { User } from '../../lib/types';
 import { ActivityList } from '../audit/activity-list';
 import { EffectivePermissions } from '../permissions/effective-permissions';
@@ -97,6 +97,7 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
     );
   };
   const errors = formErrors(problems, update.error, ['name', 'email', 'currentPassword']);
+  const field = fieldBinder(form, setForm, errors);
   const passwordErrors = formErrors({ password: passwordProblem, currentPassword: currentPasswordProblem }, password.error, ['password', 'currentPassword']);
 
   return (
@@ -117,32 +118,15 @@ function UserOverview({ user, self }: { user: User; self: boolean }) {
           <form onSubmit={save} noValidate>
             <Stack gap="sm">
               <UnsavedChangesGuard dirty={dirty && !update.isPending} what="changes to the name or email" />
-              <TextInput
-                label="Name"
-                required
-                disabled={!editable}
-                value={form.name}
-                onChange={(event) => setForm({ ...form, name: event.currentTarget.value })}
-                error={errors.of('name')}
-              />
-              <TextInput
-                label="Email"
-                type="email"
-                required
-                disabled={!editable}
-                value={form.email}
-                onChange={(event) => setForm({ ...form, email: event.currentTarget.value })}
-                error={errors.of('email')}
-              />
+              <TextInput label="Name" required disabled={!editable} {...field('name')} />
+              <TextInput label="Email" type="email" required disabled={!editable} {...field('email')} />
               {asksCurrentPassword && (
                 <PasswordInput
                   label="Current password"
                   description="Changing your own email takes your current password"
                   autoComplete="current-password"
                   required
-                  value={form.currentPassword}
-                  onChange={(event) => setForm({ ...form, currentPassword: event.currentTarget.value })}
-                  error={errors.of('currentPassword')}
+                  {...field('currentPassword')}
                 />
               )}
               {errors.unplaced && <ErrorAlert error={update.error} />}
