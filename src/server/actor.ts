@@ -21,7 +21,7 @@ export function requirePermission(actor: Actor, ...keys: PermissionKey[]): void 
 
 /**
  * The no-escalation rule: nobody grants, edits, or takes over more than they hold.
- * Used for assigning a role, editing a role, and acting on a principal that holds `permissions`.
+ * Used for assigning a role, editing a role, and acting on an actor that holds `permissions`.
  */
 export function requireHoldsAll(actor: Actor, permissions: Iterable<PermissionKey>, what: string): void {
   const missing = sortPermissionKeys([...permissions].filter((key) => !actor.permissions.has(key)));

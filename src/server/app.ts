@@ -47,8 +47,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   await app.register(cookie);
-  app.decorateRequest('principal', null);
-  app.decorateRequest('principalVia', null);
+  app.decorateRequest('actor', null);
+  app.decorateRequest('actorVia', null);
 
   app.addHook('onSend', async (_request, reply, payload) => {
     setSecurityHeaders(reply);

@@ -84,7 +84,7 @@ export async function tokenFor(
 }
 
 /** A new API client with a built-in role (or a custom role made with `permissions`, or none), and a token for it. */
-export async function principalWith(server: TestServer, name: string, role: 'Administrator' | 'Viewer' | PermissionKey[] | null) {
+export async function actorWith(server: TestServer, name: string, role: 'Administrator' | 'Viewer' | PermissionKey[] | null) {
   let roleId: string | null = null;
   if (Array.isArray(role)) roleId = (await server.services.roles.create(SYSTEM_ACTOR, { name: `${name} role`, permissions: role })).id;
   else if (role !== null) roleId = (await server.services.roles.list(SYSTEM_ACTOR)).find((candidate) => candidate.name === role)!.id;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../src/shared/permissions.js';
-import { principalWith } from './oauth.js';
+import { actorWith } from './oauth.js';
 import type { TestServer } from './server.js';
 
 /** A signed-in console user: the cookie, and the CSRF token a change must carry. */
@@ -79,12 +79,12 @@ export const allBut = (...missing: PermissionKey[]): PermissionKey[] => PERMISSI
 export function clientsLackingOne(server: TestServer) {
   const made = new Map<PermissionKey, Promise<{ id: string; token: string }>>();
   return (permission: PermissionKey) => {
-    let principal = made.get(permission);
-    if (principal === undefined) {
-      principal = principalWith(server, `all but ${permission} ${unique()}`, allBut(permission));
-      made.set(permission, principal);
+    let actor = made.get(permission);
+    if (actor === undefined) {
+      actor = actorWith(server, `all but ${permission} ${unique()}`, allBut(permission));
+      made.set(permission, actor);
     }
-    return principal;
+    return actor;
   };
 }
 

@@ -102,7 +102,7 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     schema: typeDefs,
     resolvers: createResolvers(services),
     loaders: createLoaders(services),
-    context: (request): Pick<GraphQLContext, 'principal' | 'address'> => ({ principal: request.principal, address: request.ip }),
+    context: (request): Pick<GraphQLContext, 'actor' | 'address'> => ({ actor: request.actor, address: request.ip }),
     path: '/graphql',
     graphiql: false,
     jit: deps.jitAfter ?? GRAPHQL_JIT_AFTER,

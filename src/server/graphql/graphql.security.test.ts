@@ -18,7 +18,7 @@ import { SYSTEM_ACTOR } from '../actor.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { codesOf, graphqlClient, postGraphql } from '../../../test/support/graphql.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 import { QUERY_LIMITS } from './limits.js';
 import { typeDefs } from './schema.js';
@@ -95,7 +95,7 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    adminToken = (await principalWith(server, 'security admin', 'Administrator')).token;
+    adminToken = (await actorWith(server, 'security admin', 'Administrator')).token;
     admin = graphqlClient(server, adminToken);
   });
   afterAll(async () => server?.close());
@@ -103,7 +103,7 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
 
   describe('authorisation on every field', () => {
     it('answers every mutation FORBIDDEN to a Viewer, and nothing changes', async () => {
-      const viewer = graphqlClient(server, (await principalWith(server, 'viewer', 'Viewer')).token);
+      const viewer = graphqlClient(server, (await actorWith(server, 'viewer', 'Viewer')).token);
       const before = await snapshot();
       const fields = Object.values(mutationType.getFields());
       expect(fields.map((field) => field.name)).toHaveLength(12);
@@ -119,8 +119,8 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
       expect(await snapshot()).toEqual(before);
     });
 
-    it('walks every Query field: none but me and permissionCategories gives data to a principal without permissions', async () => {
-      const nobody = await principalWith(server, 'nobody', null);
+    it('walks every Query field: none but me and permissionCategories gives data to an actor without permissions', async () => {
+      const nobody = await actorWith(server, 'nobody', null);
       const ask = graphqlClient(server, nobody.token);
       for (const field of Object.values(queryType.getFields())) {
         const answer = await ask(`{ ${callOf(field)} }`);
@@ -147,14 +147,14 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
       const without = graphqlClient(
         server,
         (
-          await principalWith(
+          await actorWith(
             server,
             `all but ${permission}`,
             PERMISSION_KEYS.filter((key) => key !== permission),
           )
         ).token,
       );
-      const only = graphqlClient(server, (await principalWith(server, `only ${permission}`, [permission])).token);
+      const only = graphqlClient(server, (await actorWith(server, `only ${permission}`, [permission])).token);
       for (const name of fields) {
         const query = `{ ${callOf(queryType.getFields()[name]!)} }`;
         expect(codesOf(await without(query)), `${name} without ${permission}`).toEqual(['FORBIDDEN']);
@@ -164,7 +164,7 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
     });
 
     it("refuses nested fields too: a creator without clients:read gets its client but not the client's permissions", async () => {
-      const creator = graphqlClient(server, (await principalWith(server, 'creator', ['clients:create'])).token);
+      const creator = graphqlClient(server, (await actorWith(server, 'creator', ['clients:create'])).token);
       const answer = await creator<{ createApiClient: { apiClient: { name: string; permissions: null } } }>(
         'mutation { createApiClient(input: { name: "made by a creator" }) { clientSecret apiClient { id name permissions { name permissions { key granted } } } } }',
       );
@@ -175,7 +175,7 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
       expect(codesOf(await creator('{ apiClients { totalCount } }'))).toEqual(['FORBIDDEN']);
       expect(codesOf(await creator(`{ apiClient(id: "${randomUUID()}") { id } }`))).toEqual(['FORBIDDEN']);
 
-      const userWriter = graphqlClient(server, (await principalWith(server, 'user writer', ['users:write'])).token);
+      const userWriter = graphqlClient(server, (await actorWith(server, 'user writer', ['users:write'])).token);
       const user = await userWriter(
         'mutation { createUser(input: { email: "nested@example.com", password: "a long password!" }) { email permissions { name } } }',
       );
@@ -186,7 +186,7 @@ describe.each(testDialects())('GraphQL authorisation and limits on %s', (dialect
     });
 
     it('says which permissions are missing, and never lets anyone grant more than they hold', async () => {
-      const assigner = graphqlClient(server, (await principalWith(server, 'assigner', ['clients:create', 'clients:read', 'roles:assign', 'roles:read'])).token);
+      const assigner = graphqlClient(server, (await actorWith(server, 'assigner', ['clients:create', 'clients:read', 'roles:assign', 'roles:read'])).token);
       const administrator = (await server.services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Administrator')!;
       const answer = await assigner(`mutation { createApiClient(input: { name: "escalation", roleId: "${administrator.id}" }) { clientSecret } }`);
       expect(answer.errors[0]!.extensions).toMatchObject({ code: 'FORBIDDEN', missingPermissions: expect.arrayContaining(['clients:delete', 'users:write']) });

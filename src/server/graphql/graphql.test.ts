@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { codesOf, graphqlClient } from '../../../test/support/graphql.js';
-import { accessToken, principalWith } from '../../../test/support/oauth.js';
+import { accessToken, actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
@@ -51,13 +51,13 @@ describe.each(testDialects())('the GraphQL API on %s', (dialect) => {
     const roles = await server.services.roles.list(SYSTEM_ACTOR);
     viewerRoleId = roles.find((role) => role.name === 'Viewer')!.id;
     adminRoleId = roles.find((role) => role.name === 'Administrator')!.id;
-    ask = graphqlClient(server, (await principalWith(server, 'graphql admin', 'Administrator')).token);
+    ask = graphqlClient(server, (await actorWith(server, 'graphql admin', 'Administrator')).token);
   });
   afterAll(async () => server?.close());
   afterEach(() => vi.restoreAllMocks());
 
   it('answers `me` with the calling client and the permissions it holds on this request', async () => {
-    const viewer = await principalWith(server, 'graphql me', 'Viewer');
+    const viewer = await actorWith(server, 'graphql me', 'Viewer');
     const answer = await graphqlClient(server, viewer.token)('{ me { type id name permissions } }');
     expect(answer.status).toBe(200);
     expect(answer.data).toEqual({
@@ -426,7 +426,7 @@ describe.each(testDialects())('the GraphQL API on %s', (dialect) => {
       const bad = await graphqlClient(server, 'not.a.token')('{ me { id } }');
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer realm="koios", error="invalid_token"/);
-      const victim = await principalWith(server, 'soon disabled', 'Viewer');
+      const victim = await actorWith(server, 'soon disabled', 'Viewer');
       const victimAsk = graphqlClient(server, victim.token);
       expect((await victimAsk('{ me { id } }')).status).toBe(200);
       await ask(`mutation { setApiClientsEnabled(ids: ["${victim.id}"], enabled: false) { succeeded } }`);
@@ -470,7 +470,7 @@ describe.each(testDialects())('the GraphQL API on %s', (dialect) => {
     });
 
     it('serves queries over GET, and refuses a mutation over GET 405 without running it', async () => {
-      const admin = await principalWith(server, 'get caller', 'Administrator');
+      const admin = await actorWith(server, 'get caller', 'Administrator');
       const get = (query: string) => fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { authorization: `Bearer ${admin.token}` } });
       const query = await get('{ me { name } }');
       expect(query.status).toBe(200);

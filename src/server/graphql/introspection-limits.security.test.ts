@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { graphqlClient, postGraphql } from '../../../test/support/graphql.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 import { QUERY_LIMITS } from './limits.js';
 
@@ -22,8 +22,8 @@ describe.each(testDialects())('introspection within the GraphQL limits, on %s', 
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    nobodyToken = (await principalWith(server, 'no permissions', [])).token;
-    adminToken = (await principalWith(server, 'introspection admin', 'Administrator')).token;
+    nobodyToken = (await actorWith(server, 'no permissions', [])).token;
+    adminToken = (await actorWith(server, 'introspection admin', 'Administrator')).token;
   });
   afterAll(async () => server?.close());
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { createApp } from '../app.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
@@ -82,7 +82,7 @@ const OPERATIONS: readonly Operation[] = [
     as: 'viewer',
     query: '{ me { id } users { totalCount } roles { name } apiClients(first: 1) { totalCount } }',
   },
-  { name: 'no principal', as: 'nobody', query: '{ me { id } }' },
+  { name: 'no actor', as: 'nobody', query: '{ me { id } }' },
   {
     name: 'a mutation a viewer may not run',
     as: 'viewer',
@@ -151,8 +151,8 @@ describe.each(testDialects())('GraphQL compiled by graphql-jit answers as interp
       graphqlJitAfter: 0,
     });
     interpretingUrl = await interpreting.listen({ host: '127.0.0.1', port: 0 });
-    tokens.admin = (await principalWith(compiling, 'jit admin', 'Administrator')).token;
-    tokens.viewer = (await principalWith(compiling, 'jit viewer', 'Viewer')).token;
+    tokens.admin = (await actorWith(compiling, 'jit admin', 'Administrator')).token;
+    tokens.viewer = (await actorWith(compiling, 'jit viewer', 'Viewer')).token;
     const viewerRole = (await compiling.services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Viewer')!;
     const clientIds: string[] = [];
     for (const [n, description] of ['first', null, 'third'].entries()) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { graphqlClient } from '../../../test/support/graphql.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
@@ -129,8 +129,8 @@ describe.each(testDialects())('REST and GraphQL parity on %s', (dialect) => {
   });
 
   it('ends in the same clients table and the same audit trail whichever door the scenario used', async () => {
-    await scenario(rest, restDoor(rest, (await principalWith(rest, 'operator', 'Administrator')).token));
-    await scenario(graphql, graphqlDoor(graphql, (await principalWith(graphql, 'operator', 'Administrator')).token));
+    await scenario(rest, restDoor(rest, (await actorWith(rest, 'operator', 'Administrator')).token));
+    await scenario(graphql, graphqlDoor(graphql, (await actorWith(graphql, 'operator', 'Administrator')).token));
 
     const table = await clientsTable(graphql);
     expect(table).toEqual([

@@ -24,7 +24,7 @@ import { groupPermissions, sortPermissionKeys } from '../../shared/permissions.j
 declare module 'mercurius' {
   interface MercuriusContext {
     /** Set by the door's authentication hook before anything executes. */
-    principal: Actor | null;
+    actor: Actor | null;
     /** The caller's address, for throttles. */
     address: string;
   }
@@ -33,8 +33,8 @@ declare module 'mercurius' {
 export type GraphQLContext = MercuriusContext;
 
 function principalOf(context: GraphQLContext): Actor {
-  if (context.principal === null) throw new Unauthenticated();
-  return context.principal;
+  if (context.actor === null) throw new Unauthenticated();
+  return context.actor;
 }
 
 const ORDER = {

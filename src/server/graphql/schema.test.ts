@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient } from '../../../test/support/graphql.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 /**
@@ -21,7 +21,7 @@ describe('the checked-in SDL', () => {
   afterAll(async () => server?.close());
 
   it('equals the schema the running server serves, read back through introspection', async () => {
-    const ask = graphqlClient(server, (await principalWith(server, 'schema reader', 'Viewer')).token);
+    const ask = graphqlClient(server, (await actorWith(server, 'schema reader', 'Viewer')).token);
     const answer = await ask<IntrospectionQuery>(
       getIntrospectionQuery({ descriptions: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }),
     );

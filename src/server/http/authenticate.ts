@@ -9,11 +9,14 @@ import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling, once authenticated. */
-    principal: Actor | null;
+    actor: Actor | null;
     /** How: a bearer token (machines) or a console session. */
-    principalVia: 'bearer' | 'session' | null;
+    actorVia: 'bearer' | 'session' | null;
   }
 }
+
+/** The caller of a route behind the authenticator (which has refused anyone else). */
+export const actorOf = (request: FastifyRequest): Actor => request.actor!;
 
 /** `__Host-` (Secure, Path=/, no Domain) when served over HTTPS. */
 export function sessionCookieName(config: Pick<Config, 'issuer'>): string {
@@ -79,8 +82,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (header === undefined) {
         const user = await sessionUser(request);
         if (user === null) throw new Unauthenticated('authentication required: send Authorization: Bearer <access token>');
-        request.principal = user;
-        request.principalVia = 'session';
+        request.actor = user;
+        request.actorVia = 'session';
         return user;
       }
       const match = BEARER.exec(header);
@@ -94,8 +97,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
       recordUse(result.client.id, result.secretUsed);
       const actor: Actor = { type: 'client', id: result.client.id, name: result.client.name, permissions: result.permissions };
-      request.principal = actor;
-      request.principalVia = 'bearer';
+      request.actor = actor;
+      request.actorVia = 'bearer';
       return actor;
     },
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import type { PermissionKey } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { allBut, clientsLackingOne, fieldsOf, PASSWORD, rest, stateOf, unique, userWith, type Caller } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
@@ -107,8 +107,8 @@ describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    administrator = { token: (await principalWith(server, 'matrix administrator', 'Administrator')).token };
-    viewer = { token: (await principalWith(server, 'matrix viewer', 'Viewer')).token };
+    administrator = { token: (await actorWith(server, 'matrix administrator', 'Administrator')).token };
+    viewer = { token: (await actorWith(server, 'matrix viewer', 'Viewer')).token };
     lackingOne = clientsLackingOne(server);
   });
   afterAll(async () => server?.close());
@@ -232,7 +232,7 @@ describe.each(testDialects())('nobody grants more than they hold, through REST o
     let other: string;
 
     beforeAll(async () => {
-      caller = await principalWith(server, `escalating client ${unique()}`, allBut('audit:read'));
+      caller = await actorWith(server, `escalating client ${unique()}`, allBut('audit:read'));
       other = (await server.services.clients.create(SYSTEM_ACTOR, { name: `bystander ${unique()}` })).client.id;
     });
 

@@ -4,7 +4,7 @@ import { BadInput } from '../errors.js';
 import { SEARCH_MAX_LENGTH } from '../../shared/limits.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { graphqlClient } from '../../../test/support/graphql.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { fieldsOf, rest } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
@@ -22,7 +22,7 @@ describe.each(testDialects())('field names at each door on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    token = (await principalWith(server, 'field names admin', 'Administrator')).token;
+    token = (await actorWith(server, 'field names admin', 'Administrator')).token;
   });
   afterAll(async () => server?.close());
 

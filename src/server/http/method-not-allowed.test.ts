@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { stateOf } from '../../../test/support/rest.js';
 import { concretePath, openApiPath, routeTable } from '../../../test/support/routes.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
@@ -20,7 +20,7 @@ describe.each(testDialects())('405 Method Not Allowed on every /api/v1 path on %
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    token = (await principalWith(server, 'method administrator', 'Administrator')).token;
+    token = (await actorWith(server, 'method administrator', 'Administrator')).token;
     const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const urls = [...new Set(routeTable(server.app).map((route) => route.url))].filter((url) => url.startsWith('/api/v1/'));
     paths = urls.map((url) => {

@@ -128,7 +128,7 @@ function validationProblem(validation: readonly ValidationError[], location: str
  * The headers an error's answer carries, as data for each door to set: `WWW-Authenticate` on
  * Unauthenticated and on a bearer caller's Forbidden, `Retry-After` on TooManyRequests.
  */
-export function problemHeaders(error: unknown, request: Pick<FastifyRequest, 'headers' | 'principalVia'>): Record<string, string> {
+export function problemHeaders(error: unknown, request: Pick<FastifyRequest, 'headers' | 'actorVia'>): Record<string, string> {
   if (!(error instanceof DomainError)) return {};
   if (error.code === 'unauthenticated') {
     // RFC 6750 §3.1: an error code only when a bearer token was attempted; none for no
@@ -141,7 +141,7 @@ export function problemHeaders(error: unknown, request: Pick<FastifyRequest, 'he
     };
   }
   if (error instanceof TooManyRequests) return { 'Retry-After': String(error.retryAfterSeconds) };
-  if (error instanceof Forbidden && request.principalVia === 'bearer') {
+  if (error instanceof Forbidden && request.actorVia === 'bearer') {
     return { 'WWW-Authenticate': `Bearer realm="koios", error="insufficient_scope", scope="${error.missing.join(' ')}"` };
   }
   return {};

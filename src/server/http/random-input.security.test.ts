@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { PERMISSION_KEYS } from '../../shared/permissions.js';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { PASSWORD, unique } from '../../../test/support/rest.js';
 import { everyRow } from '../../../test/support/rows.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
@@ -26,7 +26,7 @@ describe.each(testDialects())('REST API v1 under random input on %s', (dialect) 
   beforeAll(async () => {
     server = await startTestServer(dialect);
     // The caller itself is never among the ids thrown about, so it cannot disable or delete itself.
-    token = (await principalWith(server, 'random input administrator', 'Administrator')).token;
+    token = (await actorWith(server, 'random input administrator', 'Administrator')).token;
     const { clients, roles, users } = server.services;
     const customRoles = await Promise.all([0, 1].map(() => roles.create(SYSTEM_ACTOR, { name: `random role ${unique()}`, permissions: ['clients:read'] })));
     known = {

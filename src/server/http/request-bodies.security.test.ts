@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../test/support/databases.js';
-import { principalWith } from '../../../test/support/oauth.js';
+import { actorWith } from '../../../test/support/oauth.js';
 import { unique } from '../../../test/support/rest.js';
 import { everyRow } from '../../../test/support/rows.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
@@ -36,7 +36,7 @@ describe.each(testDialects())('request bodies the REST API refuses, on %s', (dia
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    token = (await principalWith(server, 'bodies administrator', 'Administrator')).token;
+    token = (await actorWith(server, 'bodies administrator', 'Administrator')).token;
     const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { requestBody?: unknown }>>;
     };

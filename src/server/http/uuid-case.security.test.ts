@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
 import { graphqlClient } from '../../../test/support/graphql.js';
-import { accessToken, principalWith } from '../../../test/support/oauth.js';
+import { accessToken, actorWith } from '../../../test/support/oauth.js';
 import { rest, unique } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
@@ -18,7 +18,7 @@ describe.each(testDialects())('UUIDs in any case, on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = await principalWith(server, `uuid admin ${unique()}`, 'Administrator');
+    admin = await actorWith(server, `uuid admin ${unique()}`, 'Administrator');
     viewerRoleId = (await server.services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Viewer')!.id;
   });
   afterAll(async () => server?.close());

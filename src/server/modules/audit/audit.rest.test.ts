@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, unique, userWith } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { AuditEvent } from './audit.service.js';
@@ -20,7 +20,7 @@ describe.each(testDialects())('REST /api/v1/audit-events on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    auditor = await principalWith(server, 'auditor', 'Administrator');
+    auditor = await actorWith(server, 'auditor', 'Administrator');
     events = async (query = '') => {
       const answer = await rest<AuditPage>(server, 'GET', `/api/v1/audit-events${query === '' ? '' : `?${query}`}`, { token: auditor.token });
       expect(answer.status, answer.text).toBe(200);
@@ -73,7 +73,7 @@ describe.each(testDialects())('REST /api/v1/audit-events on %s', (dialect) => {
   });
 
   it('filters by actor, target, action and text, and the filters combine', async () => {
-    const other = await principalWith(server, `other actor ${unique()}`, 'Administrator');
+    const other = await actorWith(server, `other actor ${unique()}`, 'Administrator');
     const name = `filtered ${unique()}`;
     const created = await rest<{ id: string }>(server, 'POST', '/api/v1/roles', { token: other.token }, { name });
     await rest(server, 'PATCH', `/api/v1/roles/${created.body.id}`, { token: other.token }, { description: 'changed' });

@@ -23,7 +23,7 @@ export async function auditRoutes(app: RoutesApp, deps: { audit: AuditService })
     async (request) => {
       const { limit, cursor, actorId, targetId, action, q } = request.query;
       return namingFields(listQueryNames, () =>
-        audit.list(request.principal!, {
+        audit.list(request.actor!, {
           limit,
           cursor: cursor ?? null,
           actorId: actorId ?? null,

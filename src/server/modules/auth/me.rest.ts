@@ -23,7 +23,7 @@ export async function meRoutes(app: RoutesApp): Promise<void> {
       },
     },
     async (request) => {
-      const actor = request.principal!;
+      const actor = request.actor!;
       return { type: actor.type === 'system' ? 'user' : actor.type, id: actor.id ?? '', name: actor.name, permissions: sorted(actor.permissions) };
     },
   );

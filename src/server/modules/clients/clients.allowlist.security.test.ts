@@ -3,7 +3,7 @@ import { SYSTEM_ACTOR } from '../../actor.js';
 import { openDatabase } from '../../db/database.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { graphqlClient } from '../../../../test/support/graphql.js';
-import { accessToken, builtInRoleIds, principalWith, type ClientCredentials } from '../../../../test/support/oauth.js';
+import { accessToken, builtInRoleIds, actorWith, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, type ProblemBody } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -26,7 +26,7 @@ describe.each(testDialects())('client address allowlists on %s', (dialect) => {
     const handle = () => openDatabase(config, dialect === 'postgres' ? { schema: location } : {});
     other = await startTestServer(dialect, { database: { ...server.database, handle: handle() } });
     proxied = await startTestServer(dialect, { database: { ...server.database, handle: handle() }, env: { KOIOS_TRUST_PROXY: '127.0.0.1' } });
-    admin = await principalWith(server, 'allowlist admin', 'Administrator');
+    admin = await actorWith(server, 'allowlist admin', 'Administrator');
     viewer = (await builtInRoleIds(server)).viewer;
   });
   afterAll(async () => {

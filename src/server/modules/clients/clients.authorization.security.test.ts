@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
-import { accessToken, principalWith } from '../../../../test/support/oauth.js';
+import { accessToken, actorWith } from '../../../../test/support/oauth.js';
 import { rest, stateOf, unique } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -23,7 +23,7 @@ describe.each(testDialects())('acting on a client needs every permission of its 
     const roles = await server.services.roles.list(SYSTEM_ACTOR);
     administratorRoleId = roles.find((role) => role.name === 'Administrator')!.id;
     viewerRoleId = roles.find((role) => role.name === 'Viewer')!.id;
-    operator = await principalWith(server, `operator ${unique()}`, ['clients:read', 'clients:update', 'clients:delete']);
+    operator = await actorWith(server, `operator ${unique()}`, ['clients:read', 'clients:update', 'clients:delete']);
   });
   afterAll(async () => server?.close());
 
@@ -103,7 +103,7 @@ describe.each(testDialects())('acting on a client needs every permission of its 
   });
 
   it('acting on a client whose role the caller holds entirely still works (the refusals are the rule, not a broken caller)', async () => {
-    const caller = await principalWith(server, `viewer operator ${unique()}`, [
+    const caller = await actorWith(server, `viewer operator ${unique()}`, [
       'clients:read',
       'clients:update',
       'clients:delete',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { graphqlClient } from '../../../../test/support/graphql.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, stateOf, unique } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -31,7 +31,7 @@ describe.each(testDialects())('names without invisible or reordering characters,
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = await principalWith(server, `names admin ${unique()}`, 'Administrator');
+    admin = await actorWith(server, `names admin ${unique()}`, 'Administrator');
   });
   afterAll(async () => server?.close());
 

@@ -1,5 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor } from '../../actor.js';
+import type { FastifyReply } from 'fastify';
+import { actorOf } from '../../http/authenticate.js';
 import { AUTHENTICATED_ERRORS, IdParams, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
 import { namingFields } from '../../errors.js';
 import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../../shared/schemas/clients.js';
@@ -7,8 +7,6 @@ import { Ref } from '../../../shared/schemas/fields.js';
 import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import type { ClientsService } from './clients.service.js';
 import { BulkBody, CreateClientBody, ListClientsQuery, RegenerateSecretBody, UpdateClientBody } from './clients.schema.js';
-
-const principal = (request: FastifyRequest): Actor => request.principal!;
 
 /** RFC 6749 §5.1 asks it of tokens; a secret in a response must not be cached either. */
 const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
@@ -33,7 +31,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     async (request) => {
       const { limit, cursor, q, status, roleId, unusedFor, neverUsed, expiringWithin, expired, sort } = request.query;
       return namingFields(listQueryNames, () =>
-        clients.list(principal(request), {
+        clients.list(actorOf(request), {
           limit,
           cursor: cursor ?? null,
           search: q ?? null,
@@ -61,7 +59,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
       },
     },
     async (request, reply) => {
-      const created = await clients.create(principal(request), request.body);
+      const created = await clients.create(actorOf(request), request.body);
       return noStore(reply).code(201).send(created);
     },
   );
@@ -78,7 +76,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         response: { 200: BulkResult, ...problems(...AUTHENTICATED_ERRORS, 413, 415) },
       },
     },
-    async (request) => clients.bulk(principal(request), request.body.action, request.body.ids),
+    async (request) => clients.bulk(actorOf(request), request.body.action, request.body.ids),
   );
 
   app.get(
@@ -92,7 +90,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         response: { 200: Ref(ApiClient), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
-    async (request) => clients.get(principal(request), request.params.id),
+    async (request) => clients.get(actorOf(request), request.params.id),
   );
 
   app.patch(
@@ -108,7 +106,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         response: { 200: Ref(ApiClient), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
       },
     },
-    async (request) => clients.update(principal(request), request.params.id, request.body),
+    async (request) => clients.update(actorOf(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -123,7 +121,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
       },
     },
     async (request, reply) => {
-      await clients.delete(principal(request), request.params.id);
+      await clients.delete(actorOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -145,7 +143,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         request.body ??= {};
       },
     },
-    async (request, reply) => noStore(reply).send(await clients.regenerateSecret(principal(request), request.params.id, request.body)),
+    async (request, reply) => noStore(reply).send(await clients.regenerateSecret(actorOf(request), request.params.id, request.body)),
   );
 
   app.delete(
@@ -161,7 +159,7 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
       },
     },
     async (request, reply) => {
-      await clients.endPreviousSecret(principal(request), request.params.id);
+      await clients.endPreviousSecret(actorOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -177,6 +175,6 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
         response: { 200: Ref(EffectivePermissions), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
-    async (request) => ({ categories: await clients.permissions(principal(request), request.params.id) }),
+    async (request) => ({ categories: await clients.permissions(actorOf(request), request.params.id) }),
   );
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../../test/support/databases.js';
 import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { rest } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -27,7 +27,7 @@ describe.each(testDialects())('secret lifecycle through REST and GraphQL on %s',
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = await principalWith(server, 'lifecycle admin', 'Administrator');
+    admin = await actorWith(server, 'lifecycle admin', 'Administrator');
   });
   afterAll(async () => {
     await server?.close();

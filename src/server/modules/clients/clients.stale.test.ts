@@ -3,7 +3,7 @@ import { SYSTEM_ACTOR } from '../../actor.js';
 import { BadInput } from '../../errors.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { graphqlClient } from '../../../../test/support/graphql.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -45,7 +45,7 @@ describe.each(testDialects())('stale client filters on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect, { services: { clock, lastUsedFlushMs: 60_000 } });
-    admin = await principalWith(server, 'stale admin', 'Administrator');
+    admin = await actorWith(server, 'stale admin', 'Administrator');
     const create = async (name: string) => (await server.services.clients.create(SYSTEM_ACTOR, { name })).client.id;
     neverUsed = await create('never used');
     usedLongAgo = await create('used 120 days ago');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { PERMISSION_CATEGORIES, PERMISSION_KEYS, PERMISSIONS } from '../../../shared/permissions.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { accessToken, principalWith } from '../../../../test/support/oauth.js';
+import { accessToken, actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, stateOf, unique, type Caller } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { Role } from './roles.service.js';
@@ -22,7 +22,7 @@ describe.each(testDialects())('REST /api/v1/roles and /api/v1/permissions on %s'
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = { token: (await principalWith(server, 'roles admin', 'Administrator')).token };
+    admin = { token: (await actorWith(server, 'roles admin', 'Administrator')).token };
   });
   afterAll(async () => server?.close());
 
@@ -215,7 +215,7 @@ describe.each(testDialects())('REST /api/v1/roles and /api/v1/permissions on %s'
   });
 
   it('serves the permission catalog by category, without `granted`, to any authenticated caller', async () => {
-    const nobody = await principalWith(server, `no role ${unique()}`, null);
+    const nobody = await actorWith(server, `no role ${unique()}`, null);
     const answer = await rest<{ categories: { name: string; permissions: Record<string, unknown>[] }[] }>(server, 'GET', '/api/v1/permissions', {
       token: nobody.token,
     });

@@ -1,5 +1,4 @@
-import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../actor.js';
+import { actorOf } from '../../http/authenticate.js';
 import { AUTHENTICATED_ERRORS, IdParams, problems, type RoutesApp } from '../../http/schemas.js';
 import { Ref } from '../../../shared/schemas/fields.js';
 import { PermissionCatalog } from '../../../shared/schemas/permissions.js';
@@ -7,8 +6,6 @@ import { Role, RoleList } from '../../../shared/schemas/roles.js';
 import { groupPermissions } from '../../../shared/permissions.js';
 import type { RolesService } from './roles.service.js';
 import { CreateRoleBody, UpdateRoleBody } from './roles.schema.js';
-
-const principal = (request: FastifyRequest): Actor => request.principal!;
 
 /** The catalog does not change while the process runs. */
 const CATALOG = { categories: groupPermissions((p) => ({ key: p.key, name: p.name, description: p.description })) };
@@ -41,7 +38,7 @@ export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService })
         response: { 200: Ref(RoleList), ...problems(...AUTHENTICATED_ERRORS) },
       },
     },
-    async (request) => ({ items: await roles.list(principal(request)) }),
+    async (request) => ({ items: await roles.list(actorOf(request)) }),
   );
 
   app.post(
@@ -57,7 +54,7 @@ export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService })
     },
     async (request, reply) => {
       const { name, description, permissions } = request.body;
-      const created = await roles.create(principal(request), { name, description: description ?? null, permissions: permissions ?? [] });
+      const created = await roles.create(actorOf(request), { name, description: description ?? null, permissions: permissions ?? [] });
       return reply.code(201).send(created);
     },
   );
@@ -73,7 +70,7 @@ export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService })
         response: { 200: Ref(Role), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
-    async (request) => roles.get(principal(request), request.params.id),
+    async (request) => roles.get(actorOf(request), request.params.id),
   );
 
   app.patch(
@@ -89,7 +86,7 @@ export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService })
         response: { 200: Ref(Role), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
       },
     },
-    async (request) => roles.update(principal(request), request.params.id, request.body),
+    async (request) => roles.update(actorOf(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -105,7 +102,7 @@ export async function rolesRoutes(app: RoutesApp, deps: { roles: RolesService })
       },
     },
     async (request, reply) => {
-      await roles.delete(principal(request), request.params.id);
+      await roles.delete(actorOf(request), request.params.id);
       return reply.code(204).send();
     },
   );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, signIn, stateOf, unique, userWith, type ConsoleSession } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import { SYSTEM_ACTOR } from '../../actor.js';
@@ -85,7 +85,7 @@ describe.each(testDialects())('changing your own password or email needs the cur
       { email: `reset-${unique()}@example.com`, password: `reset password ${unique()}` },
     );
     expect(answer.status, answer.text).toBe(200);
-    const client = await principalWith(server, `user admin ${unique()}`, 'Administrator');
+    const client = await actorWith(server, `user admin ${unique()}`, 'Administrator');
     expect((await rest(server, 'PATCH', `/api/v1/users/${other.user.id}`, { token: client.token }, { password: `again ${unique()}` })).status).toBe(200);
   });
 

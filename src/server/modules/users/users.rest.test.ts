@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import { testDialects } from '../../../../test/support/databases.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, PASSWORD, rest, signIn, stateOf, unique, userWith, type Caller } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { User } from './users.service.js';
@@ -32,7 +32,7 @@ describe.each(testDialects())('REST /api/v1/users on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = { token: (await principalWith(server, 'users admin', 'Administrator')).token };
+    admin = { token: (await actorWith(server, 'users admin', 'Administrator')).token };
     const viewer = (await server.services.roles.list(SYSTEM_ACTOR)).find((role) => role.name === 'Viewer')!;
     viewerRole = { id: viewer.id, name: viewer.name };
   });
@@ -282,7 +282,7 @@ describe.each(testDialects())('REST /api/v1/users keeps an Administrator on %s',
 
   it('answers 409 to disabling, deleting or unassigning the last enabled Administrator, who keeps the role', async () => {
     const { user, session } = await userWith(server, 'Administrator');
-    const operator = { token: (await principalWith(server, 'operator', 'Administrator')).token };
+    const operator = { token: (await actorWith(server, 'operator', 'Administrator')).token };
     const before = await stateOf(server);
     for (const [method, body] of [
       ['PATCH', { enabled: false }],

@@ -1,5 +1,4 @@
-import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../actor.js';
+import { actorOf } from '../../http/authenticate.js';
 import { AUTHENTICATED_ERRORS, IdParams, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
 import { namingFields } from '../../errors.js';
 import { Ref } from '../../../shared/schemas/fields.js';
@@ -7,8 +6,6 @@ import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import { User, UserPage } from '../../../shared/schemas/users.js';
 import type { UsersService } from './users.service.js';
 import { CreateUserBody, ListUsersQuery, UpdateUserBody } from './users.schema.js';
-
-const principal = (request: FastifyRequest): Actor => request.principal!;
 
 /**
  * The console users, a thin door onto the users service. Passwords go in, never out:
@@ -31,7 +28,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
     },
     async (request) =>
       namingFields(listQueryNames, () =>
-        users.list(principal(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
+        users.list(actorOf(request), { limit: request.query.limit, cursor: request.query.cursor ?? null, search: request.query.q ?? null }),
       ),
   );
 
@@ -46,7 +43,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
         response: { 201: Ref(User), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
       },
     },
-    async (request, reply) => reply.code(201).send(await users.create(principal(request), request.body)),
+    async (request, reply) => reply.code(201).send(await users.create(actorOf(request), request.body)),
   );
 
   app.get(
@@ -60,7 +57,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
         response: { 200: Ref(User), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
-    async (request) => users.get(principal(request), request.params.id),
+    async (request) => users.get(actorOf(request), request.params.id),
   );
 
   app.patch(
@@ -77,7 +74,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
       },
     },
     // The service ends the user's sessions on a password change or when disabling them.
-    async (request) => users.update(principal(request), request.params.id, request.body, { address: request.ip }),
+    async (request) => users.update(actorOf(request), request.params.id, request.body, { address: request.ip }),
   );
 
   app.delete(
@@ -93,7 +90,7 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
       },
     },
     async (request, reply) => {
-      await users.delete(principal(request), request.params.id);
+      await users.delete(actorOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -109,6 +106,6 @@ export async function usersRoutes(app: RoutesApp, deps: { users: UsersService })
         response: { 200: Ref(EffectivePermissions), ...problems(...AUTHENTICATED_ERRORS, 404) },
       },
     },
-    async (request) => ({ categories: await users.permissions(principal(request), request.params.id) }),
+    async (request) => ({ categories: await users.permissions(actorOf(request), request.params.id) }),
   );
 }

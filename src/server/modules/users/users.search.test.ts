@@ -4,7 +4,7 @@ import { BadInput } from '../../errors.js';
 import { SEARCH_MAX_LENGTH } from '../../../shared/limits.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { graphqlClient } from '../../../../test/support/graphql.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { fieldsOf, PASSWORD, rest, type Caller } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 import type { User } from './users.service.js';
@@ -45,7 +45,7 @@ describe.each(testDialects())('searching users on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    admin = { token: (await principalWith(server, 'users search admin', 'Administrator')).token };
+    admin = { token: (await actorWith(server, 'users search admin', 'Administrator')).token };
     for (const person of PEOPLE) await server.services.users.create(SYSTEM_ACTOR, { ...person, password: PASSWORD });
   });
   afterAll(async () => server?.close());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../../../test/support/databases.js';
 import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
-import { principalWith } from '../../../../test/support/oauth.js';
+import { actorWith } from '../../../../test/support/oauth.js';
 import { rest, signIn, unique, userWith, type Caller, type ConsoleSession } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
 
@@ -31,7 +31,7 @@ describe.each(testDialects())('ending a user’s sessions, through REST and Grap
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    const { token } = await principalWith(server, 'sessions administrator', 'Administrator');
+    const { token } = await actorWith(server, 'sessions administrator', 'Administrator');
     const admin: Caller = { token };
     const ask = graphqlClient(server, token);
     doors = {
