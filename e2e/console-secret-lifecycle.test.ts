@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
 import { focused, notification } from './support/browser.js';
-import { requestToken } from './support/console-server.js';
+import { callApi, requestToken } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
 
 const DAY_MS = 86_400_000;
@@ -10,8 +10,10 @@ const DAY_MS = 86_400_000;
 consoleSuite(
   'secret rotation and expiry in the console',
   {
-    seed: async ({ server }) => {
+    seed: async ({ server, roles }) => {
       const { clients } = server.services;
+      // An external system that reads clients through the REST API.
+      const reader = await clients.create(SYSTEM_ACTOR, { name: 'Inventory reader', roleId: roles.viewer.id });
       const rotating = await clients.create(SYSTEM_ACTOR, { name: 'Rotating importer' });
       const soon = await clients.create(SYSTEM_ACTOR, { name: 'Expiring soon', secretExpiresAt: new Date(Date.now() + 5 * DAY_MS + 3600_000).toISOString() });
       await clients.create(SYSTEM_ACTOR, { name: 'Expiring later', secretExpiresAt: new Date(Date.now() + 60 * DAY_MS).toISOString() });
@@ -22,7 +24,11 @@ consoleSuite(
         .set({ secret_expires_at: '2020-01-01T00:00:00.000Z' })
         .where('id', '=', gone.client.id)
         .execute();
-      return { rotating: { id: rotating.client.id, secret: rotating.clientSecret }, soonId: soon.client.id };
+      return {
+        rotating: { id: rotating.client.id, secret: rotating.clientSecret },
+        soonId: soon.client.id,
+        reader: { id: reader.client.id, secret: reader.clientSecret },
+      };
     },
   },
   (suite) => {
@@ -74,6 +80,30 @@ consoleSuite(
       await page.waitForURL(/expired=true/);
       await page.getByRole('row').filter({ hasText: 'Long expired' }).waitFor();
       expect(await page.getByRole('row').filter({ hasText: 'Expiring soon' }).count()).toBe(0);
+    });
+
+    it('creates a client whose secret expires in 90 days from Add API Client, never by default: the REST API and the list show the expiry', async () => {
+      const { page, seeded } = suite;
+      await page.goto('/system/connections');
+      await page.getByRole('button', { name: 'Add API Client' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add API Client' });
+      const expiry = dialog.getByRole('combobox', { name: 'Secret expires' });
+      expect(await expiry.locator('option:checked').textContent()).toBe('Never (or the installation’s maximum)');
+      await dialog.getByLabel('Name').fill('Quarterly audit feed');
+      await expiry.selectOption({ label: 'In 90 days' });
+      await dialog.getByRole('button', { name: 'Create' }).click();
+      const created = page.getByRole('dialog', { name: 'API client created' });
+      const id = await created.getByRole('textbox', { name: 'Client ID' }).inputValue();
+      await created.getByRole('checkbox', { name: 'I have copied the secret' }).check();
+      await created.getByRole('button', { name: 'Done' }).click();
+
+      const token = (await (await requestToken(suite.url, seeded.reader.id, seeded.reader.secret)).json()) as { access_token: string };
+      const answer = await callApi(suite.url, `/api/v1/clients/${id}`, token.access_token);
+      expect(answer.status).toBe(200);
+      const { secretExpiresAt } = (await answer.json()) as { secretExpiresAt: string | null };
+      // Within a day of 90 days from now: the console asked for 90 days, not for a given instant.
+      expect(Math.abs(Date.parse(secretExpiresAt ?? '') - (Date.now() + 90 * DAY_MS))).toBeLessThan(DAY_MS);
+      await page.getByRole('row').filter({ hasText: 'Quarterly audit feed' }).getByText('expires in 3 months').waitFor();
     });
   },
 );

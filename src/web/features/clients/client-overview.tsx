@@ -33,7 +33,7 @@ import { useCan } from '../session/session';
 import { AllowedNetworks } from './allowed-networks';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
-import { EXPIRY_CHOICES, OVERLAP_CHOICES, SecretExpiry } from './secret-expiry';
+import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
 
 /** The previous secret while a rotation's overlap lasts, with End now (confirmed; the focus starts on Cancel). */
 function PreviousSecretCard({ client, disabled }: { client: ApiClient; disabled: boolean }) {
@@ -267,8 +267,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
         confirmLabel="Regenerate secret"
         onCancel={() => setConfirming(false)}
         onConfirm={async () => {
-          const expiresAt = expiryDays === '' ? null : new Date(Date.now() + Number(expiryDays) * 86_400_000).toISOString();
-          const result = await regenerate.mutateAsync({ keepPreviousFor, expiresAt });
+          const result = await regenerate.mutateAsync({ keepPreviousFor, expiresAt: expiresAtOf(expiryDays) });
           setConfirming(false);
           setOverlap('0');
           setExpiryDays('');
@@ -302,7 +301,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
           onChange={(event) => setOverlap(event.currentTarget.value)}
           data={OVERLAP_CHOICES}
         />
-        <NativeSelect label="New secret expires" value={expiryDays} onChange={(event) => setExpiryDays(event.currentTarget.value)} data={EXPIRY_CHOICES} />
+        <SecretExpirySelect label="New secret expires" choice={expiryDays} onChange={setExpiryDays} />
       </ConfirmDialog>
       <CredentialsDialog credentials={credentials} title="New client secret" onClose={() => setCredentials(null)} returnFocusTo={secretButtonRef} />
     </Stack>

@@ -61,7 +61,7 @@ function useClientMutation<V, R>(mutationFn: (variables: V) => Promise<R>, clien
 
 export function useCreateClient() {
   return useClientMutation(
-    (input: { name: string; description?: string; roleId?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
+    (input: { name: string; description?: string; roleId?: string; secretExpiresAt?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
     (result) => result.client,
   );
 }

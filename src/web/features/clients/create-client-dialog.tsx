@@ -6,11 +6,12 @@ import type { ApiClientWithSecret } from '../../lib/types';
 import { useCan } from '../session/session';
 import { useRoles } from '../roles/roles.api';
 import { useCreateClient } from './clients.api';
+import { expiresAtOf, SecretExpirySelect } from './secret-expiry';
 
 /** The create dialog's "no role" choice. */
 const NO_ROLE = '';
 
-/** "Add API Client": Name (required) and Description, then Create. */
+/** "Add API Client": Name (required), Description, Role and when the secret expires, then Create. */
 export function CreateClientDialog({
   opened,
   onClose,
@@ -27,17 +28,24 @@ export function CreateClientDialog({
   const can = useCan();
   const mayAssign = can('roles:assign') && can('roles:read');
   const roles = useRoles(opened && mayAssign);
-  const { form, set, problems, setProblems, errors, accept, reset, dialog } = useFormState({ name: '', description: '', roleId: NO_ROLE }, create, [
+  const { form, set, problems, setProblems, errors, accept, reset, dialog } = useFormState({ name: '', description: '', roleId: NO_ROLE, expiry: '' }, create, [
     'name',
     'description',
     'roleId',
+    'secretExpiresAt',
   ]);
 
   const submit = () => {
     if (!accept(nameAndDescriptionProblems(form))) return;
     const description = form.description.trim();
+    const secretExpiresAt = expiresAtOf(form.expiry);
     create.mutate(
-      { name: form.name.trim(), ...(description === '' ? {} : { description }), ...(form.roleId === NO_ROLE ? {} : { roleId: form.roleId }) },
+      {
+        name: form.name.trim(),
+        ...(description === '' ? {} : { description }),
+        ...(form.roleId === NO_ROLE ? {} : { roleId: form.roleId }),
+        ...(secretExpiresAt === null ? {} : { secretExpiresAt }),
+      },
       {
         onSuccess: (created) => {
           reset();
@@ -96,6 +104,7 @@ export function CreateClientDialog({
           })),
         ]}
       />
+      <SecretExpirySelect label="Secret expires" choice={form.expiry} onChange={(expiry) => set({ expiry })} error={errors.of('secretExpiresAt')} />
     </FormDialog>
   );
 }
