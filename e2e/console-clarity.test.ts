@@ -140,8 +140,10 @@ consoleSuite('a console that says what is true', {}, (suite) => {
 
     const order = async (scope: ReturnType<Page['getByRole']>, names: string[]) =>
       Promise.all(names.map(async (name) => (await scope.getByRole('button', { name, exact: true }).boundingBox())!.x));
-    const [discard, save] = await order(main, ['Discard', 'Save changes']);
+    const [discard, save] = await order(main.getByRole('region', { name: 'Details' }), ['Discard', 'Save changes']);
     expect(discard!).toBeLessThan(save!);
+    const [discardNetworks, saveNetworks] = await order(main.getByRole('region', { name: 'Allowed networks' }), ['Discard', 'Save networks']);
+    expect(discardNetworks!).toBeLessThan(saveNetworks!);
     await suite.page.getByRole('tab', { name: 'Roles' }).click();
     const roles = suite.page.getByRole('tabpanel', { name: 'Roles' });
     await roles.getByRole('radio', { name: 'Viewer' }).waitFor();
