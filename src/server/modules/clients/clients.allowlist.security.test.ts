@@ -6,6 +6,7 @@ import { graphqlClient } from '../../../../test/support/graphql.js';
 import { accessToken, builtInRoleIds, actorWith, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { fieldsOf, rest, type ProblemBody } from '../../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { withinOneSecond } from '../../../../test/support/eventually.js';
 
 /**
  * Where a client may call from: its allowlist of CIDR ranges, checked at the token endpoint and
@@ -120,17 +121,6 @@ describe.each(testDialects())('client address allowlists on %s', (dialect) => {
     const loopback = await create('Loopback', ['127.0.0.0/8']);
     expect((await tokenAnswer(server, loopback)).status).toBe(200);
   });
-
-  /** Polls `read` until it answers `expected`: the other instance hears of a change through the change feed within a second. */
-  async function withinOneSecond(read: () => Promise<number>, expected: number): Promise<number> {
-    const deadline = performance.now() + 1000;
-    let status = await read();
-    while (status !== expected && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      status = await read();
-    }
-    return status;
-  }
 
   it('refuses a token on the next REST and GraphQL request once its client’s list leaves the caller out, on every instance', async () => {
     const client = await create('Narrowed', []);

@@ -6,6 +6,7 @@ import { BadInput, NotFound } from '../../errors.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { accessToken, builtInRoleIds, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { withinOneSecond } from '../../../../test/support/eventually.js';
 
 /**
  * A secret's lifecycle as the token endpoint and every bearer request see it: a rotation that
@@ -68,17 +69,6 @@ describe.each(testDialects())('secret rotation and expiry on %s', (dialect) => {
   const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number; gen: number };
   const reasons = async (clientId: string) =>
     Object.fromEntries((await server.services.failures.countsFor(clientId)).map((row) => [row.reason, Number(row.count)]));
-
-  /** Polls `read` until it answers `expected`: every instance has one second to agree. */
-  async function withinOneSecond(read: () => Promise<number>, expected: number): Promise<number> {
-    const deadline = performance.now() + 1000;
-    let status = await read();
-    while (status !== expected && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      status = await read();
-    }
-    return status;
-  }
 
   it('without an overlap, a regeneration kills the old secret and its tokens at once', async () => {
     const first = await create('no overlap');
