@@ -265,8 +265,11 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await useTheme(suite.page, 'light');
     await screenshot(suite.page, 'client-list');
 
+    await suite.page.getByRole('button', { name: 'Filters' }).click();
     await toggle(suite.page.getByRole('radiogroup', { name: 'Filter by status' }).getByRole('radio', { name: 'Disabled' }));
     await suite.page.waitForURL(/status=disabled/);
+    await suite.page.keyboard.press('Escape');
+    await suite.page.getByRole('button', { name: 'Filters, 1 in use' }).waitFor();
     // The range describes the rows on screen: the filtered answer has come once it reads so.
     await suite.page.getByText('1–2 of 2 clients').waitFor();
     expect(await suite.page.getByRole('table', { name: 'API clients' }).getByRole('link').count()).toBe(2);

@@ -13,6 +13,16 @@ consoleSuite('the console at every width', { seed: seedClientList }, (suite) => 
     const table = suite.page.getByRole('table', { name: 'API clients' });
     await table.getByRole('link', { name: 'Reporting' }).waitFor();
     expect(await overflowsSideways(suite.page)).toEqual([]);
+    // The toolbar (search, filters, export, the bulk actions) is one row on a laptop, two at most on a small one.
+    const toolbar = [
+      suite.page.getByRole('textbox', { name: 'Search API clients' }),
+      suite.page.getByRole('button', { name: 'Filters' }),
+      suite.page.getByRole('button', { name: 'Export CSV' }),
+      suite.page.getByRole('button', { name: 'Actions' }),
+    ];
+    const middles = await Promise.all(toolbar.map(async (control) => ((box) => box.y + box.height / 2)((await control.boundingBox())!)));
+    const rows = middles.sort((a, b) => a - b).filter((middle, index, all) => index === 0 || middle - all[index - 1]! > 8).length;
+    expect(rows).toBeLessThanOrEqual(width >= 1280 ? 1 : 2);
     for (const column of ['Status', 'Name', 'Role', 'Client ID', 'Last Used', 'Created']) {
       const box = (await table.getByRole('columnheader', { name: column, exact: true }).boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(width);

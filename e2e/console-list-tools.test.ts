@@ -36,8 +36,10 @@ consoleSuite('the API client list’s tools', { seed: seedFleet }, (suite) => {
     await suite.page.goto('/system/connections');
     const table = suite.page.getByRole('table', { name: 'API clients' });
     await table.getByRole('columnheader', { name: 'Role', exact: true }).waitFor();
+    await suite.page.getByRole('button', { name: 'Filters' }).click();
     await suite.page.getByRole('combobox', { name: 'Filter by role' }).selectOption({ label: 'Viewer' });
     await suite.page.waitForURL(/roleId=/);
+    await suite.page.keyboard.press('Escape');
     await suite.page.getByText('1–13 of 13 clients').waitFor();
     const roles = await table.getByRole('row').locator('td:nth-child(4)').allTextContents();
     expect(roles.every((role) => role === 'Viewer')).toBe(true);

@@ -71,6 +71,7 @@ consoleSuite(
       await soonRow.getByText('expires in 5 days').waitFor();
       await page.getByRole('row').filter({ hasText: 'Long expired' }).getByText('Expired', { exact: true }).waitFor();
 
+      await page.getByRole('button', { name: 'Filters' }).click();
       await page.getByRole('combobox', { name: 'Filter by secret expiry' }).selectOption({ label: 'Expiring within 30 days' });
       await page.waitForURL(/expiringWithin=30d/);
       await page.getByRole('row').filter({ hasText: 'Expiring later' }).waitFor({ state: 'detached' });

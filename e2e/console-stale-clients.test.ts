@@ -21,8 +21,10 @@ consoleSuite(
     it('filters the list to the clients never used, the filter in the URL, and disables every match across pages', async () => {
       const { page } = suite;
       await page.goto('/system/connections?limit=10');
+      await page.getByRole('button', { name: 'Filters' }).click();
       await page.getByRole('combobox', { name: 'Filter by last use' }).selectOption({ label: 'Never used' });
       await page.waitForURL(/neverUsed=true/);
+      await page.keyboard.press('Escape');
       const matching = await suite.server.services.clients.list(SYSTEM_ACTOR, { neverUsed: true, limit: 200 });
       expect(matching.items.map((client) => client.name)).not.toContain('Busy one');
       await page.getByText(`1–10 of ${matching.total} clients`).waitFor();
@@ -41,9 +43,11 @@ consoleSuite(
     it('offers "Not used for N days" and opens a shared link with its own number of days', async () => {
       const { page } = suite;
       await page.goto('/system/connections');
+      await page.getByRole('button', { name: 'Filters' }).click();
       await page.getByRole('combobox', { name: 'Filter by last use' }).selectOption({ label: 'Not used for 90 days' });
       await page.waitForURL(/unusedFor=90d/);
       await page.goto('/system/connections?unusedFor=45d');
+      await page.getByRole('button', { name: 'Filters, 1 in use' }).click();
       expect(await page.getByRole('combobox', { name: 'Filter by last use' }).inputValue()).toBe('45d');
       await page.getByRole('option', { name: 'Not used for 45 days' }).waitFor({ state: 'attached' });
     });

@@ -14,6 +14,7 @@ export { default as IconCopy } from '@tabler/icons-react/icons/IconCopy';
 export { default as IconDownload } from '@tabler/icons-react/icons/IconDownload';
 export { default as IconFileTypeCsv } from '@tabler/icons-react/icons/IconFileTypeCsv';
 export { default as IconDots } from '@tabler/icons-react/icons/IconDots';
+export { default as IconFilter } from '@tabler/icons-react/icons/IconFilter';
 export { default as IconFilterOff } from '@tabler/icons-react/icons/IconFilterOff';
 export { default as IconHistory } from '@tabler/icons-react/icons/IconHistory';
 export { default as IconKey } from '@tabler/icons-react/icons/IconKey';

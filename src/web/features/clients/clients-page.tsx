@@ -1,11 +1,10 @@
-import { Button, NativeSelect, SegmentedControl, Tooltip } from '@mantine/core';
+import { Button, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconFileTypeCsv, IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
 import { useCallback, useRef, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { BULK_MAX_IDS } from '../../../shared/limits';
 import { download } from '../../lib/download';
-import { useRoles } from '../roles/roles.api';
 import { EmptyState } from '../../components/empty-state';
 import { loadWhenIdle } from '../../components/load-when-idle';
 import { ErrorAlert } from '../../components/error-alert';
@@ -17,6 +16,7 @@ import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult } from '../
 import { useCan } from '../session/session';
 import { clientsCsv, fetchAllMatching, useBulkClients } from './clients.api';
 import { CLIENT_LIST_SORT, CLIENT_SORTS, clientKeys, clientListFilters, clientListQuery, fetchClientPage } from './clients.requests';
+import { ClientFilters } from './client-filters';
 import { ClientTable } from './client-table';
 import type { Credentials } from './credentials-dialog';
 
@@ -59,20 +59,6 @@ export function bulkMessage(action: BulkAction, result: BulkResult): { color: st
   };
 }
 
-/** The "last use" filter's choices: the URL and the API take `neverUsed=true` or `unusedFor=Nd`. */
-const USE_FILTERS = [
-  { value: '', label: 'Any last use' },
-  { value: 'never', label: 'Never used' },
-  ...[30, 90, 180, 365].map((days) => ({ value: `${days}d`, label: `Not used for ${days} days` })),
-];
-
-/** The "secret expiry" filter's choices: the URL and the API take `expired=true` or `expiringWithin=Nd`. */
-const EXPIRY_FILTERS = [
-  { value: '', label: 'Any expiry' },
-  { value: 'expired', label: 'Expired' },
-  ...[7, 30, 90].map((days) => ({ value: `${days}d`, label: `Expiring within ${days} days` })),
-];
-
 /** `/system/connections`: the API client list. */
 export function ClientsPage() {
   const navigate = useNavigate();
@@ -102,7 +88,6 @@ export function ClientsPage() {
   const useFilter = neverUsed ? 'never' : (unusedFor ?? '');
   const setExpiryFilter = daysFilterSetter('expired', 'expired', 'expiringWithin');
   const expiryFilter = expired ? 'expired' : (expiringWithin ?? '');
-  const roles = useRoles(can('roles:read'));
   const [exporting, setExporting] = useState(false);
   const { params, setParams, pages, data, refreshing, failed, search, pagination } = useListPage({
     sort: CLIENT_LIST_SORT,
@@ -198,44 +183,14 @@ export function ClientsPage() {
         toolbar={
           <>
             <SearchInput label="Search API clients" placeholder="Search name, description or ID" q={params.q} onSearch={search} w={{ base: '100%', xs: 300 }} />
-            <SegmentedControl
-              aria-label="Filter by status"
-              value={params.status ?? 'all'}
-              onChange={(value) => setParams({ status: value === 'all' ? null : (value as 'enabled' | 'disabled') })}
-              data={[
-                { label: 'All', value: 'all' },
-                { label: 'Enabled', value: 'enabled' },
-                { label: 'Disabled', value: 'disabled' },
-              ]}
-            />
-            {can('roles:read') && (
-              <NativeSelect
-                aria-label="Filter by role"
-                value={roleId ?? ''}
-                onChange={(event) => setRoleId(event.currentTarget.value === '' ? null : event.currentTarget.value)}
-                data={[{ value: '', label: 'All roles' }, ...(roles.data ?? []).map((role) => ({ value: role.id, label: role.name }))]}
-              />
-            )}
-            <NativeSelect
-              aria-label="Filter by last use"
-              value={useFilter}
-              onChange={(event) => setUseFilter(event.currentTarget.value)}
-              // A shared link may name a number of days the menu does not offer.
-              data={
-                USE_FILTERS.some((choice) => choice.value === useFilter)
-                  ? USE_FILTERS
-                  : [...USE_FILTERS, { value: useFilter, label: `Not used for ${useFilter.slice(0, -1)} days` }]
-              }
-            />
-            <NativeSelect
-              aria-label="Filter by secret expiry"
-              value={expiryFilter}
-              onChange={(event) => setExpiryFilter(event.currentTarget.value)}
-              data={
-                EXPIRY_FILTERS.some((choice) => choice.value === expiryFilter)
-                  ? EXPIRY_FILTERS
-                  : [...EXPIRY_FILTERS, { value: expiryFilter, label: `Expiring within ${expiryFilter.slice(0, -1)} days` }]
-              }
+            <ClientFilters
+              status={params.status}
+              onStatus={(status) => setParams({ status })}
+              roles={can('roles:read') ? { roleId, onRole: setRoleId } : null}
+              useFilter={useFilter}
+              onUseFilter={setUseFilter}
+              expiryFilter={expiryFilter}
+              onExpiryFilter={setExpiryFilter}
             />
             <Button variant="default" leftSection={<IconFileTypeCsv size={16} aria-hidden />} loading={exporting} onClick={() => void exportCsv()}>
               Export CSV
