@@ -35,6 +35,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** The key that seals the signing keys and the client-secret key in the database. */
   readonly masterKey: MasterKeySource;
+  /** How many days of per-client usage counters and refusals are kept; older ones are pruned hourly. */
+  readonly usageRetentionDays: number;
 }
 
 export type DatabaseConfig =
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const sqliteBusyTimeoutMs = parseInteger('KOIOS_SQLITE_BUSY_TIMEOUT_MS', value('KOIOS_SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 0, 600_000);
   const shutdownTimeoutMs = parseInteger('KOIOS_SHUTDOWN_TIMEOUT_MS', value('KOIOS_SHUTDOWN_TIMEOUT_MS') ?? '10000', 100, 600_000);
   const masterKey = parseMasterKeySource(value('KOIOS_MASTER_KEY'), value('KOIOS_MASTER_KEY_FILE'), database);
+  const usageRetentionDays = parseInteger('KOIOS_USAGE_RETENTION_DAYS', value('KOIOS_USAGE_RETENTION_DAYS') ?? '90', 1, 3650);
 
   return Object.freeze({
     database: Object.freeze(database),
@@ -144,6 +147,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     sqliteBusyTimeoutMs,
     shutdownTimeoutMs,
     masterKey: Object.freeze(masterKey),
+    usageRetentionDays,
   });
 }
 

@@ -6,25 +6,42 @@ import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createSessionsRepository } from './modules/auth/sessions.repository.js';
 import { createTokensRepository } from './modules/oauth/tokens.repository.js';
 import { createThrottleRepository } from './throttling/throttle.repository.js';
+import { createUsageRepository } from './modules/usage/usage.repository.js';
 
 const HOUR_MS = 3600_000;
+/** How long usage counters and refusals are kept (KOIOS_USAGE_RETENTION_DAYS). */
+export const DEFAULT_USAGE_RETENTION_DAYS = 90;
+
+interface HousekeepingDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly logger?: Logger | undefined;
+  readonly usageRetentionDays: number;
+}
 
 /**
  * Rows that only matter until a time has passed: revoked tokens after their expiry, sessions
- * after theirs, throttle and audit-aggregate windows a day after they opened. Pruned hourly, on
- * every instance (idempotent). Returns the function that stops it.
+ * after theirs, throttle and audit-aggregate windows a day after they opened, usage counters and
+ * refusals after the retention. Idempotent, so every instance may run it.
  */
-export function startHousekeeping(deps: { db: Kysely<Database>; clock: Clock; logger?: Logger | undefined }): () => void {
-  const { db, clock, logger } = deps;
+export async function pruneExpiredRows(deps: HousekeepingDeps): Promise<void> {
+  const { db, clock } = deps;
+  const nowMs = clock.now().getTime();
+  const now = new Date(nowMs).toISOString();
+  const oldWindow = new Date(nowMs - 24 * HOUR_MS).toISOString();
+  await Promise.all([
+    createTokensRepository(db).deleteExpiredRevoked(now),
+    createSessionsRepository(db).deleteExpired(now),
+    createThrottleRepository(db).deleteWindowsBefore(oldWindow),
+    createAuditRepository(db).deleteAggregatesBefore(oldWindow),
+    createUsageRepository(db).deleteBefore(new Date(nowMs - deps.usageRetentionDays * 24 * HOUR_MS).toISOString()),
+  ]);
+}
+
+/** Prunes hourly, on every instance; returns the function that stops it. */
+export function startHousekeeping(deps: HousekeepingDeps): () => void {
   const timer = setInterval(() => {
-    const now = clock.now().toISOString();
-    const oldWindow = new Date(clock.now().getTime() - 24 * HOUR_MS).toISOString();
-    void Promise.all([
-      createTokensRepository(db).deleteExpiredRevoked(now),
-      createSessionsRepository(db).deleteExpired(now),
-      createThrottleRepository(db).deleteWindowsBefore(oldWindow),
-      createAuditRepository(db).deleteAggregatesBefore(oldWindow),
-    ]).catch((error: unknown) => logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
+    pruneExpiredRows(deps).catch((error: unknown) => deps.logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
   }, HOUR_MS);
   timer.unref();
   return () => clearInterval(timer);

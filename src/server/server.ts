@@ -25,6 +25,8 @@ export interface ShutdownReport {
   readonly cutConnections: number;
   /** Last-used times that could not be written before the deadline. */
   readonly droppedLastUsed: number;
+  /** Usage counts that could not be written before the deadline. */
+  readonly droppedUsage: number;
 }
 
 /** A migration may rewrite a large table: it runs on connections of its own without the request timeouts. */
@@ -58,7 +60,7 @@ export async function openMigratedDatabase(config: Config, logger?: Logger): Pro
 export async function createConfiguredServices(config: Config, database: DatabaseHandle, logger: Logger): Promise<Services> {
   try {
     const masterKey = await resolveMasterKey(config.masterKey, database.db, logger);
-    return await createServices({ database, logger, tokenSettings: config, masterKey });
+    return await createServices({ database, logger, tokenSettings: config, masterKey, usageRetentionDays: config.usageRetentionDays });
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;
@@ -115,9 +117,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         clearInterval(idle);
         clearTimeout(timer);
       }
-      const { droppedLastUsed } = await services.stop(deadline - reserve / 2);
+      const { droppedLastUsed, droppedUsage } = await services.stop(deadline - reserve / 2);
       await database.close();
-      return { cutConnections, droppedLastUsed };
+      return { cutConnections, droppedLastUsed, droppedUsage };
     })();
     return closing;
   };
@@ -160,10 +162,11 @@ export async function runServer(): Promise<void> {
       Math.max(config.shutdownTimeoutMs - 100, config.shutdownTimeoutMs * 0.9),
     );
     server.shutdown().then(
-      ({ cutConnections, droppedLastUsed }) => {
+      ({ cutConnections, droppedLastUsed, droppedUsage }) => {
         if (cutConnections > 0) logger.warn({ cutConnections }, 'shutdown deadline reached: closed connections whose requests had not finished');
         if (droppedLastUsed > 0) logger.warn({ droppedLastUsed }, 'shutdown deadline reached: last-used times not written to the database were dropped');
-        process.exit(cutConnections > 0 || droppedLastUsed > 0 ? 1 : 0);
+        if (droppedUsage > 0) logger.warn({ droppedUsage }, 'shutdown deadline reached: usage counts not written to the database were dropped');
+        process.exit(cutConnections > 0 || droppedLastUsed > 0 || droppedUsage > 0 ? 1 : 0);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

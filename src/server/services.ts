@@ -3,7 +3,7 @@ import { createChangeFeed, type ChangeFeed } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Config } from './config.js';
-import { startHousekeeping } from './housekeeping.js';
+import { DEFAULT_USAGE_RETENTION_DAYS, startHousekeeping } from './housekeeping.js';
 import { createSessions } from './modules/auth/sessions.service.js';
 import { createClientStateCache } from './modules/oauth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
@@ -19,6 +19,8 @@ import { createUsersService } from './modules/users/users.service.js';
 import type { MasterKey } from './modules/master-key/master-key.js';
 import { loadSecretKey, rotateMasterKey, sealKeysAtRest } from './modules/master-key/sealed-keys.js';
 import { createThrottle, type ThrottleLimits } from './throttling/throttle.service.js';
+import { createUsageRecorder } from './modules/usage/usage.recorder.js';
+import { createUsageService } from './modules/usage/usage.service.js';
 
 /** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
 export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays'>>;
@@ -36,6 +38,9 @@ export interface ServicesOptions {
   readonly clock?: Clock;
   readonly changes?: ChangeFeed;
   readonly lastUsedFlushMs?: number;
+  readonly usageFlushMs?: number;
+  /** Usage counters and refusals older than this many days are pruned hourly (default 90). */
+  readonly usageRetentionDays?: number;
 }
 
 /** Every domain service over one database; the HTTP doors and the CLI are built on this. */
@@ -80,7 +85,9 @@ export async function createServices(options: ServicesOptions) {
     keepSpares: true,
     ...(options.throttleLimits === undefined ? {} : { limits: options.throttleLimits }),
   });
-  const failures = createAuthFailureRecorder(db, logger);
+  const usageRecorder = createUsageRecorder(db, clock, logger, options.usageFlushMs);
+  const usage = createUsageService({ db, clock, recorder: usageRecorder });
+  const failures = createAuthFailureRecorder(db, logger, usageRecorder);
   const tokens = createTokenService({
     config: options.tokenSettings,
     clock,
@@ -91,6 +98,7 @@ export async function createServices(options: ServicesOptions) {
     failures,
     changes,
     recordUse: clients.recordUse,
+    recordToken: usageRecorder.tokenIssued,
   });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
@@ -100,7 +108,7 @@ export async function createServices(options: ServicesOptions) {
   const users = createUsersService({ db, clock, changes, signInThrottle, setupThrottle });
   const sessions = createSessions({ db, clock, users, throttle: signInThrottle });
 
-  const stopHousekeeping = startHousekeeping({ db, clock, logger });
+  const stopHousekeeping = startHousekeeping({ db, clock, logger, usageRetentionDays: options.usageRetentionDays ?? DEFAULT_USAGE_RETENTION_DAYS });
 
   return {
     db,
@@ -113,6 +121,8 @@ export async function createServices(options: ServicesOptions) {
     signingKeys,
     clientStates,
     failures,
+    usageRecorder,
+    usage,
     tokens,
     users,
     sessions,
@@ -120,15 +130,15 @@ export async function createServices(options: ServicesOptions) {
     /** Re-seals every key under `next`; this process's keys stay in memory, other processes must restart with `next`. */
     rotateMasterKey: (next: MasterKey) => rotateMasterKey({ db, dialect: database.dialect, current: masterKey, next }),
     /**
-     * Flushes coalesced writes; call before closing the database. Last-used times are retried
-     * until `deadline` (epoch ms) while the database is away; resolves with how many were dropped.
+     * Flushes coalesced writes; call before closing the database. Last-used times and usage counts
+     * are retried until `deadline` (epoch ms) while the database is away; resolves with how many were dropped.
      */
-    async stop(deadline?: number): Promise<{ droppedLastUsed: number }> {
+    async stop(deadline?: number): Promise<{ droppedLastUsed: number; droppedUsage: number }> {
       stopHousekeeping();
-      const [droppedLastUsed] = await Promise.all([lastUsed.stop(deadline), previousSecretUsed.stop(deadline)]);
+      const [droppedLastUsed, , droppedUsage] = await Promise.all([lastUsed.stop(deadline), previousSecretUsed.stop(deadline), usageRecorder.stop(deadline)]);
       await failures.stop();
       await changes.stop();
-      return { droppedLastUsed };
+      return { droppedLastUsed, droppedUsage };
     },
   };
 }

@@ -20,6 +20,8 @@ export interface Database {
   client_auth_failures: ClientAuthFailuresTable;
   sessions: SessionsTable;
   client_counts: ClientCountsTable;
+  client_usage: ClientUsageTable;
+  client_refusals: ClientRefusalsTable;
 }
 
 type Bool = 0 | 1;
@@ -162,6 +164,25 @@ export interface ClientAuthFailuresTable {
   reason: string;
   count: number;
   last_at: string;
+}
+
+/** One counter per client, hour and kind (migration 2026-12-04T0001); the nil UUID counts refusals of unknown ids. */
+export interface ClientUsageTable {
+  client_id: string;
+  /** ISO start of the hour, UTC. */
+  hour: string;
+  /** `tokens`, `rest`, `graphql`, or a refusal reason. */
+  kind: string;
+  count: number;
+}
+
+/** A client's latest refusals, the newest hundred kept. */
+export interface ClientRefusalsTable {
+  id: Generated<number>;
+  client_id: string;
+  at: string;
+  reason: string;
+  address: string;
 }
 
 export type SigningKeyRow = Selectable<SigningKeysTable>;

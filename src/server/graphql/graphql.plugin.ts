@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import type { Services } from '../services.js';
-import type { Authenticator } from '../http/authenticate.js';
+import { recordPermissionRefusal, type Authenticator } from '../http/authenticate.js';
 import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-js.js';
-import { GRAPHQL_CODE } from '../errors.js';
+import { Forbidden, GRAPHQL_CODE } from '../errors.js';
 import { methodsOtherThan } from '../http/method-not-allowed.js';
 import { nulAt } from '../http/validation.js';
 import { formatExecutionErrors, REQUEST_ERROR_CODES, RequestRefused, sendRequestError } from './errors.js';
@@ -54,7 +54,8 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
   // Authentication before the body is even read: an anonymous caller learns nothing, not even
   // whether its document is valid. Bearer token or console session (with its CSRF checks), as REST.
   app.addHook('onRequest', async (request) => {
-    await authenticator.authenticate(request);
+    const actor = await authenticator.authenticate(request);
+    if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'graphql');
   });
 
   // A batch runs its operations side by side: the cap bounds one request's work, and its
@@ -111,7 +112,12 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     queryDepth: QUERY_LIMITS.maxDepth,
     graphql: { parseOptions: { maxTokens: QUERY_LIMITS.maxTokens } },
     additionalRouteOptions: { bodyLimit: QUERY_LIMITS.bodyLimit },
-    errorFormatter: (execution, context) => formatExecutionErrors(execution, context),
+    errorFormatter: (execution, context) => {
+      // A field the caller may not read is one permission refusal, however many fields it hit.
+      const forbidden = execution.errors.find((error) => error.originalError instanceof Forbidden && error.originalError.missing.length > 0);
+      if (forbidden !== undefined) recordPermissionRefusal(services.failures, context.reply.request, forbidden.originalError);
+      return formatExecutionErrors(execution, context);
+    },
     errorHandler: async (error, request, reply) => {
       await onError(error, request, reply);
     },

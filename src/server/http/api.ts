@@ -14,8 +14,10 @@ import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/pe
 import { Role, RoleList } from '../../shared/schemas/roles.js';
 import { Me, Session } from '../../shared/schemas/session.js';
 import { User, UserPage } from '../../shared/schemas/users.js';
+import { ClientUsage, FleetUsage, RefusalList, UsageBucket } from '../../shared/schemas/usage.js';
+import { usageRoutes } from '../modules/usage/usage.rest.js';
 import type { Services } from '../services.js';
-import { sessionCookieName, type Authenticator } from './authenticate.js';
+import { recordPermissionRefusal, sessionCookieName, type Authenticator } from './authenticate.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 import { Problem } from '../../shared/schemas/problem.js';
 
@@ -89,6 +91,10 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     UserPage,
     AuditEvent,
     AuditPage,
+    UsageBucket,
+    ClientUsage,
+    FleetUsage,
+    RefusalList,
   ])
     app.addSchema(schema);
 
@@ -121,13 +127,16 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
   await app.register(async (api) => {
     // Authentication before validation: an anonymous caller learns nothing about the schemas.
     api.addHook('onRequest', async (request) => {
-      await authenticator.authenticate(request);
+      const actor = await authenticator.authenticate(request);
+      if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'rest');
     });
+    api.addHook('onError', async (request, _reply, error) => recordPermissionRefusal(services.failures, request, error));
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });
     await api.register(rolesRoutes, { roles: services.roles });
     await api.register(usersRoutes, { users: services.users });
     await api.register(auditRoutes, { audit: services.audit });
+    await api.register(usageRoutes, { usage: services.usage });
   });
 
   addMethodRefusals();

@@ -23,6 +23,15 @@ export function sessionCookieName(config: Pick<Config, 'issuer'>): string {
   return config.issuer.startsWith('https:') ? '__Host-koios_session' : 'koios_session';
 }
 
+/**
+ * A bearer client refused by a permission check (403, RFC 6750 §3.1 insufficient_scope) is a refusal
+ * its admins see beside the failed authentications; a console user's or a CSRF refusal is not.
+ */
+export function recordPermissionRefusal(failures: Pick<AuthFailureRecorder, 'record'>, request: FastifyRequest, error: unknown): void {
+  if (!(error instanceof Forbidden) || error.missing.length === 0 || request.actorVia !== 'bearer' || request.actor?.type !== 'client') return;
+  failures.record(request.actor.id, 'insufficient_scope', request.ip);
+}
+
 /** RFC 6750 §2.1: `Bearer` and a b64token; tokens are never taken from the query or the body. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 

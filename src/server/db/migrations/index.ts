@@ -9,6 +9,7 @@ import * as throttleReservations from './2026-12-03T0002-throttle-reservations.j
 import * as sealedKeys from './2026-12-03T0003-sealed-keys.js';
 import * as secretLifecycle from './2026-12-03T0004-secret-lifecycle.js';
 import * as allowedCidrs from './2026-12-03T0005-allowed-cidrs.js';
+import * as usage from './2026-12-04T0001-usage.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T0003-sealed-keys': sealedKeys,
   '2026-12-03T0004-secret-lifecycle': secretLifecycle,
   '2026-12-03T0005-allowed-cidrs': allowedCidrs,
+  '2026-12-04T0001-usage': usage,
 };

@@ -2,26 +2,25 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema.js';
 import { createTokensRepository } from './tokens.repository.js';
-
-/** Why an authentication was refused, as an admin reads it (never with the secret or the token). */
-export type FailureReason =
-  | 'bad_secret'
-  | 'disabled'
-  | 'expired'
-  | 'address_not_allowed'
-  | 'unknown_client'
-  | 'throttled'
-  | 'revoked_token'
-  | 'stale_secret'
-  | 'expired_token'
-  | 'invalid_token';
+import { REFUSAL_REASONS, type RefusalReason } from '../../../shared/schemas/usage.js';
+import type { UsageRecorder } from '../usage/usage.recorder.js';
 
 /**
- * Counts refused authentications per client and reason, coalesced in memory and written every few
- * seconds (an attack must not become a write per guess). Unknown clients have no row to count on:
- * those are logged with the address instead.
+ * Why a request was refused, as an admin reads it (never with the secret or the token): a refusal
+ * reason of the usage figures, or a token that names no client it could be counted on (malformed,
+ * forged, expired: its signature or lifetime failed before its client was known).
  */
-export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger | undefined, intervalMs = 5000) {
+export type FailureReason = RefusalReason | 'expired_token' | 'invalid_token';
+
+const isRefusalReason = (reason: FailureReason): reason is RefusalReason => (REFUSAL_REASONS as readonly string[]).includes(reason);
+
+/**
+ * The one place every door reports a refusal: logged, counted per client and reason, and handed to
+ * the usage figures (by hour, with the latest refusals). Counts are coalesced in memory and written
+ * every few seconds (an attack must not become a write per guess). Unknown clients have no row to
+ * count on here: the usage figures count them under no client, and the log has the address.
+ */
+export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger | undefined, usage?: Pick<UsageRecorder, 'refused'>, intervalMs = 5000) {
   const repository = createTokensRepository(db);
   let pending = new Map<string, { clientId: string; reason: FailureReason; count: number; lastAt: string }>();
   let flushing: Promise<void> = Promise.resolve();
@@ -50,6 +49,7 @@ export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger |
   return {
     record(clientId: string | null, reason: FailureReason, address: string): void {
       logger?.info({ clientId, reason, address }, 'client authentication refused');
+      if (isRefusalReason(reason)) usage?.refused(reason === 'unknown_client' ? null : clientId, reason, address);
       if (clientId === null || reason === 'unknown_client') return;
       const key = `${clientId} ${reason}`;
       const entry = pending.get(key);

@@ -7,8 +7,8 @@ import type { Services } from '../../services.js';
 
 const TRIES = 300;
 const NEVER_THROTTLED = { perClient: 1_000_000, perAddress: 1_000_000, windowSeconds: 3600 };
-/** Work that runs beside requests, not because of one: the change feed's catch-up and heartbeat, coalesced failure counts. */
-const BACKGROUND = /change_events|client_auth_failures|pg_notify|^select 1$/i;
+/** Work that runs beside requests, not because of one: the change feed's catch-up and heartbeat, coalesced failure and usage counts. */
+const BACKGROUND = /change_events|client_auth_failures|client_usage|client_refusals|pg_notify|^select 1$/i;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 

@@ -66,6 +66,8 @@ export interface TokenServiceDeps {
   readonly failures: AuthFailureRecorder;
   readonly changes: ChangeFeed;
   readonly recordUse: (clientId: string, secretUsed: SecretUsed) => void;
+  /** Counts an issued token in the client's usage. */
+  readonly recordToken: (clientId: string) => void;
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
@@ -197,7 +199,9 @@ export function createTokenService(deps: TokenServiceDeps) {
         gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
       };
       deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
-      return { access_token: await signJwt(claims, key.kid, key.privateKey), token_type: 'Bearer', expires_in: exp - now, scope };
+      const accessToken = await signJwt(claims, key.kid, key.privateKey);
+      deps.recordToken(client.id);
+      return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope };
     },
 
     /**

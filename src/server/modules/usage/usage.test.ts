@@ -1,0 +1,231 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../actor.js';
+import { openDatabase } from '../../db/database.js';
+import { pruneExpiredRows } from '../../housekeeping.js';
+import type { ClientUsage, FleetUsage, RefusalList, UsageBucket } from '../../../shared/schemas/usage.js';
+import { testDialects } from '../../../../test/support/databases.js';
+import { graphqlClient } from '../../../../test/support/graphql.js';
+import { accessToken, actorWith, builtInRoleIds, type ClientCredentials } from '../../../../test/support/oauth.js';
+import { fieldsOf, rest } from '../../../../test/support/rest.js';
+import { startServerProcess } from '../../../../test/support/processes.js';
+import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { createUsageRecorder, NO_CLIENT_ID, RECENT_REFUSALS_KEPT } from './usage.recorder.js';
+import { createUsageRepository } from './usage.repository.js';
+
+type Totals = { tokens: number; rest: number; graphql: number; refusals: Record<string, number> };
+
+/** Every bucket added up. */
+function totalsOf(buckets: readonly UsageBucket[]): Totals {
+  const totals: Totals = { tokens: 0, rest: 0, graphql: 0, refusals: {} };
+  for (const bucket of buckets) {
+    totals.tokens += bucket.tokens;
+    totals.rest += bucket.rest;
+    totals.graphql += bucket.graphql;
+    for (const [reason, count] of Object.entries(bucket.refusals)) totals.refusals[reason] = (totals.refusals[reason] ?? 0) + (count ?? 0);
+  }
+  return totals;
+}
+
+/** Usage counted per client and hour, written coalesced, read back exactly through REST. */
+describe.each(testDialects())('usage figures on %s', (dialect) => {
+  let server: TestServer;
+  /** A second instance on the same database (PostgreSQL only): both count into the same rows. */
+  let other: TestServer | null = null;
+  let admin: { id: string; token: string };
+  let viewerRole: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    if (dialect === 'postgres') {
+      const { config, location } = server.database;
+      other = await startTestServer(dialect, { database: { ...server.database, handle: openDatabase(config, { schema: location }) } });
+    }
+    admin = await actorWith(server, 'usage admin', 'Administrator');
+    viewerRole = (await builtInRoleIds(server)).viewer;
+  });
+  afterAll(async () => {
+    await other?.close();
+    await other?.database.handle.close();
+    await server?.close();
+  });
+
+  const create = async (name: string, allowedCidrs: string[] = []): Promise<ClientCredentials> => {
+    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId: viewerRole, allowedCidrs });
+    return { id: client.id, secret: clientSecret };
+  };
+  const instances = () => (other === null ? [server] : [server, other]);
+  const flushAll = () => Promise.all(instances().map((instance) => instance.services.usageRecorder.flush()));
+  const usageOf = async (id: string, query = '') => {
+    const answer = await rest<ClientUsage>(server, 'GET', `/api/v1/clients/${id}/usage${query}`, admin);
+    expect(answer.status, answer.text).toBe(200);
+    return answer.body;
+  };
+  const tokenRequest = (target: TestServer, client: ClientCredentials) =>
+    fetch(`${target.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret }),
+    }).then((response) => response.status);
+
+  it('counts every token, REST and GraphQL request exactly under concurrent load, on every instance into the same rows', async () => {
+    const client = await create('Busy');
+    const targets = instances();
+    const tokens = await Promise.all(targets.map((target) => accessToken(target, client)));
+    const perInstance = { tokens: 9, rest: 40, graphql: 15 };
+    const load = targets.flatMap((target, index) => [
+      ...Array.from({ length: perInstance.tokens }, () => tokenRequest(target, client).then((status) => expect(status).toBe(200))),
+      ...Array.from({ length: perInstance.rest }, () =>
+        fetch(`${target.url}/api/v1/me`, { headers: { authorization: `Bearer ${tokens[index]}` } }).then((response) => expect(response.status).toBe(200)),
+      ),
+      ...Array.from({ length: perInstance.graphql }, () =>
+        graphqlClient(target, tokens[index]!)('{ me { id } }').then((answer) => expect(answer.status).toBe(200)),
+      ),
+    ]);
+    // Flushes while the load runs: a count taken during a write lands in the next one.
+    const flushes = Array.from({ length: 5 }, (_, i) => new Promise((resolve) => setTimeout(resolve, i * 20)).then(flushAll));
+    await Promise.all([...load, ...flushes]);
+    await flushAll();
+
+    const usage = await usageOf(client.id);
+    expect(usage.granularity).toBe('hour');
+    expect(totalsOf(usage.buckets)).toEqual({
+      tokens: targets.length * (perInstance.tokens + 1),
+      rest: targets.length * perInstance.rest,
+      graphql: targets.length * perInstance.graphql,
+      refusals: {},
+    });
+  });
+
+  it('counts refusals by reason, keeps the latest with time and address, and counts unknown ids in the totals only', async () => {
+    const client = await create('Refused');
+    const token = await accessToken(server, client);
+    const before = totalsOf((await rest<FleetUsage>(server, 'GET', '/api/v1/usage', admin)).body.buckets);
+
+    expect(await tokenRequest(server, { id: client.id, secret: `${client.secret}x` })).toBe(401);
+    // An authenticated client refused by a permission check: REST 403 and a GraphQL FORBIDDEN.
+    expect((await rest(server, 'POST', '/api/v1/clients', { token }, { name: 'not allowed' })).status).toBe(403);
+    const forbidden = await graphqlClient(server, token)('mutation { deleteApiClients(ids: ["00000000-0000-4000-8000-000000000000"]) { notFound } }');
+    expect(forbidden.errors[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    expect(await tokenRequest(server, { id: '6f1c2f8e-0000-4000-8000-000000000001', secret: 'koios_cs_unknown' })).toBe(401);
+    // Every door reports through the one failure recorder (as per-client rate limits do).
+    server.services.failures.record(client.id, 'rate_limited', '192.0.2.7');
+    expect((await rest(server, 'PATCH', `/api/v1/clients/${client.id}`, admin, { enabled: false })).status).toBe(200);
+    expect((await rest(server, 'GET', '/api/v1/me', { token })).status).toBe(401);
+
+    const usage = await usageOf(client.id);
+    expect(totalsOf(usage.buckets).refusals).toEqual({ bad_secret: 1, insufficient_scope: 2, rate_limited: 1, disabled: 1 });
+
+    const refusals = await rest<RefusalList>(server, 'GET', `/api/v1/clients/${client.id}/refusals?limit=3`, admin);
+    expect(refusals.status).toBe(200);
+    expect(refusals.body.items.map((item) => item.reason)).toEqual(['disabled', 'rate_limited', 'insufficient_scope']);
+    expect(refusals.body.items[1]!.address).toBe('192.0.2.7');
+    expect(refusals.body.items[0]!.address).toBe('127.0.0.1');
+    expect(Date.parse(refusals.body.items[0]!.at)).toBeGreaterThanOrEqual(Date.parse(refusals.body.items[2]!.at));
+
+    const fleet = await rest<FleetUsage>(server, 'GET', '/api/v1/usage', admin);
+    expect(fleet.status).toBe(200);
+    const after = totalsOf(fleet.body.buckets);
+    expect((after.refusals['unknown_client'] ?? 0) - (before.refusals['unknown_client'] ?? 0)).toBe(1);
+    expect((after.refusals['insufficient_scope'] ?? 0) - (before.refusals['insufficient_scope'] ?? 0)).toBe(2);
+    expect(fleet.body.top.find((entry) => entry.client.id === client.id)).toEqual({ client: { id: client.id, name: 'Refused' }, requests: 2, refusals: 5 });
+    // The unknown id has no row of its own to show.
+    expect(fleet.body.top.some((entry) => entry.client.id === NO_CLIENT_ID)).toBe(false);
+  });
+
+  it('answers every bucket of the range, empty ones as zeros, by hour or by UTC day', async () => {
+    const client = await create('Quiet');
+    const byDay = await usageOf(client.id, '?from=2026-01-01&to=2026-01-04T00:00:00Z&granularity=day');
+    expect(byDay).toEqual({
+      granularity: 'day',
+      buckets: ['2026-01-01', '2026-01-02', '2026-01-03'].map((day) => ({ start: `${day}T00:00:00.000Z`, tokens: 0, rest: 0, graphql: 0, refusals: {} })),
+    });
+    const byHour = await usageOf(client.id, '?from=2026-01-01T10:30:00Z&to=2026-01-01T13:00:00%2B01:00');
+    expect(byHour.buckets.map((bucket) => bucket.start)).toEqual(['2026-01-01T10:00:00.000Z', '2026-01-01T11:00:00.000Z']);
+    // Without a range: the last 24 hours, the current one included.
+    expect((await usageOf(client.id)).buckets).toHaveLength(24);
+  });
+
+  it('refuses a bad range naming the field, an unknown client with 404, and a caller without clients:read with 403', async () => {
+    const client = await create('Ranged');
+    const bad = async (path: string) => {
+      const answer = await rest(server, 'GET', path, admin);
+      expect(answer.status, answer.text).toBe(400);
+      return fieldsOf(answer);
+    };
+    expect(await bad(`/api/v1/clients/${client.id}/usage?from=yesterday`)).toEqual(['from']);
+    expect(await bad(`/api/v1/clients/${client.id}/usage?to=2026-13-45T00:00:00Z`)).toEqual(['to']);
+    expect(await bad(`/api/v1/clients/${client.id}/usage?granularity=week`)).toEqual(['granularity']);
+    expect(await bad('/api/v1/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual(['from']);
+    expect(await bad('/api/v1/usage?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&granularity=hour')).toEqual(['from']);
+    expect(await bad(`/api/v1/clients/${client.id}/refusals?limit=0`)).toEqual(['limit']);
+    expect((await rest(server, 'GET', '/api/v1/clients/6f1c2f8e-0000-4000-8000-000000000002/usage', admin)).status).toBe(404);
+    expect((await rest(server, 'GET', '/api/v1/clients/6f1c2f8e-0000-4000-8000-000000000002/refusals', admin)).status).toBe(404);
+    const nobody = await actorWith(server, 'no permissions', []);
+    expect((await rest(server, 'GET', '/api/v1/usage', { token: nobody.token })).status).toBe(403);
+    expect((await rest(server, 'GET', `/api/v1/clients/${client.id}/usage`, { token: nobody.token })).status).toBe(403);
+  });
+
+  it('keeps the counts of a failed write for the next one, and each client’s newest refusals only', async () => {
+    const client = await create('Retried');
+    const { db } = server.database.handle;
+    const recorder = createUsageRecorder(db, server.services.clock, undefined, 3_600_000);
+    try {
+      for (let i = 0; i < RECENT_REFUSALS_KEPT + 30; i++) recorder.refused(client.id, 'bad_secret', `192.0.2.${i % 250}`);
+      recorder.requested(client.id, 'rest');
+      // The table is away: the write fails as a lost database would, and nothing is dropped.
+      await sql`alter table client_usage rename to client_usage_away`.execute(db);
+      try {
+        await recorder.flush();
+      } finally {
+        await sql`alter table client_usage_away rename to client_usage`.execute(db);
+      }
+      recorder.requested(client.id, 'rest');
+      await recorder.flush();
+    } finally {
+      await recorder.stop();
+    }
+    expect(totalsOf((await usageOf(client.id)).buckets)).toMatchObject({ rest: 2, refusals: { bad_secret: RECENT_REFUSALS_KEPT + 30 } });
+    const kept = await db
+      .selectFrom('client_refusals')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('client_id', '=', client.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(kept.n)).toBe(RECENT_REFUSALS_KEPT);
+    const newest = await rest<RefusalList>(server, 'GET', `/api/v1/clients/${client.id}/refusals`, admin);
+    expect(newest.body.items).toHaveLength(20);
+    expect(newest.body.items[0]!.address).toBe(`192.0.2.${(RECENT_REFUSALS_KEPT + 29) % 250}`);
+  });
+
+  it('prunes counters and refusals older than the retention', async () => {
+    const { db } = server.database.handle;
+    const repository = createUsageRepository(db);
+    const id = '6f1c2f8e-0000-4000-8000-0000000000aa';
+    const now = server.services.clock.now().getTime();
+    const hour = (daysAgo: number) => new Date(now - daysAgo * 86_400_000 - (now % 3_600_000)).toISOString();
+    await repository.addCounts([
+      { client_id: id, hour: hour(91), kind: 'rest', count: 5 },
+      { client_id: id, hour: hour(89), kind: 'rest', count: 7 },
+    ]);
+    await repository.insertRefusals([
+      { client_id: id, at: hour(91), reason: 'disabled', address: '192.0.2.1' },
+      { client_id: id, at: hour(1), reason: 'disabled', address: '192.0.2.2' },
+    ]);
+    await pruneExpiredRows({ db, clock: server.services.clock, usageRetentionDays: 90 });
+    expect(await repository.countsBetween(id, hour(100), hour(0))).toEqual([{ hour: hour(89), kind: 'rest', count: 7 }]);
+    expect((await repository.recentRefusals(id, 10)).map((row) => row.address)).toEqual(['192.0.2.2']);
+  });
+
+  // A server process takes seconds to start: once, on the last dialect (PostgreSQL when it runs).
+  it.runIf(dialect === testDialects().at(-1))('writes the pending counts of a real server process before exiting 0 on SIGTERM', async () => {
+    const client = await create('Counted at shutdown');
+    const child = await startServerProcess({ env: server.database.env });
+    try {
+      const token = await accessToken(child.url, client);
+      for (let i = 0; i < 3; i++) expect((await fetch(`${child.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      expect(await child.stop('SIGTERM'), child.output()).toBe(0);
+    }
+    // Written at shutdown, long before the 5-second flush interval.
+    expect(totalsOf((await usageOf(client.id)).buckets)).toMatchObject({ tokens: 1, rest: 3 });
+  });
+});
