@@ -124,6 +124,26 @@ consoleSuite('a console that says what is true', {}, (suite) => {
     expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).name).toBe('Guarded edits');
   });
 
+  it('asks before dropping unsaved allowed networks, naming every unsaved form of the page', async () => {
+    const client = await createClient('Guarded networks');
+    await suite.page.goto(`/system/connections/${client.id}`);
+    const ranges = suite.page.getByRole('region', { name: 'Allowed networks' }).getByRole('textbox', { name: 'Allowed networks' });
+    await ranges.fill('10.0.0.0/8');
+    await suite.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connections' }).click();
+    const ask = suite.page.getByRole('dialog', { name: 'Leave without saving?' });
+    await ask.getByText('Your changes to the allowed networks are not saved.').waitFor();
+    await ask.getByRole('button', { name: 'Stay' }).click();
+    await ask.waitFor({ state: 'detached' });
+    expect(await ranges.inputValue()).toBe('10.0.0.0/8');
+    // With the Details form changed too, one question names both.
+    await suite.page.getByRole('textbox', { name: 'Name' }).fill('Guarded networks, renamed');
+    await suite.page.getByRole('tab', { name: 'Roles' }).click();
+    await ask.getByText('Your changes to the allowed networks and changes to the name or description are not saved.').waitFor();
+    await ask.getByRole('button', { name: 'Leave without saving' }).click();
+    await suite.page.getByRole('tabpanel', { name: 'Roles' }).waitFor();
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).allowedCidrs).toEqual([]);
+  });
+
   it('shows the status once and the description once on the detail page, one button order everywhere, and why a disabled client may do nothing', async () => {
     const client = await createClient('Said once', 'A description shown once');
     await suite.server.services.clients.update(SYSTEM_ACTOR, client.id, { enabled: false });

@@ -1,15 +1,30 @@
 import { Button, Group, Modal, Stack, Text } from '@mantine/core';
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useBlocker } from 'react-router';
+
+/**
+ * The forms on the page with unsaved changes, each by what it holds. The router heeds only the last
+ * blocker set, so with two forms on a page (a client's Details and Allowed networks) every guard
+ * asks about all of them, and the one that holds the navigation names them all.
+ */
+const unsaved = new Map<symbol, string>();
 
 /**
  * Asks before an unsaved form is left: another page, another tab of the page, Back, or closing the
  * browser tab. Going to sign-in because the session ended is never held (the form is kept as a draft).
  */
 export function UnsavedChangesGuard({ dirty, what = 'changes' }: { dirty: boolean; what?: string }) {
+  const [form] = useState(() => Symbol(what));
+  useEffect(() => {
+    if (!dirty) return;
+    unsaved.set(form, what);
+    return () => void unsaved.delete(form);
+  }, [dirty, what, form]);
   const blocker = useBlocker(
     ({ currentLocation, nextLocation }) =>
-      dirty && nextLocation.pathname !== '/login' && (currentLocation.pathname !== nextLocation.pathname || currentLocation.search !== nextLocation.search),
+      unsaved.size > 0 &&
+      nextLocation.pathname !== '/login' &&
+      (currentLocation.pathname !== nextLocation.pathname || currentLocation.search !== nextLocation.search),
   );
   useEffect(() => {
     if (!dirty) return;
@@ -21,7 +36,7 @@ export function UnsavedChangesGuard({ dirty, what = 'changes' }: { dirty: boolea
   return (
     <Modal opened={blocked} onClose={() => blocker.reset?.()} title="Leave without saving?" centered>
       <Stack>
-        <Text>Your {what} are not saved. Leaving now drops them.</Text>
+        <Text>Your {blocked ? [...new Set(unsaved.values())].join(' and ') : what} are not saved. Leaving now drops them.</Text>
         <Group justify="flex-end">
           <Button variant="default" data-autofocus onClick={() => blocker.reset?.()}>
             Stay

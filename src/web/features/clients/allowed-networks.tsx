@@ -3,6 +3,7 @@ import { notifications } from '@mantine/notifications';
 import { useState, type FormEvent } from 'react';
 import { ErrorAlert } from '../../components/error-alert';
 import { SectionCard } from '../../components/section-card';
+import { UnsavedChangesGuard } from '../../components/unsaved-changes-guard';
 import { ApiError } from '../../lib/api';
 import type { ApiClient } from '../../lib/types';
 import { useUpdateClient } from './clients.api';
@@ -68,6 +69,7 @@ export function AllowedNetworks({ client, disabled }: { client: ApiClient; disab
       title="Allowed networks"
       description="Where this client may call from. A request from anywhere else is refused, at the token endpoint and on every API call."
     >
+      <UnsavedChangesGuard dirty={dirty && !update.isPending} what="changes to the allowed networks" />
       <form onSubmit={submit} noValidate>
         <Stack gap="sm">
           <Text size="sm">
