@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { MASTER_KEY_FORMAT, parseMasterKey, type MasterKeySource } from './modules/master-key/master-key.js';
+import { fetchableUrlProblem, type FederationSettings } from './modules/federation/issuer-url.js';
 
 /**
  * The only reader of the environment. `loadConfig` parses once into a frozen
@@ -37,6 +38,12 @@ export interface Config {
   readonly masterKey: MasterKeySource;
   /** How many days of per-client usage counters and refusals are kept; older ones are pruned hourly. */
   readonly usageRetentionDays: number;
+  /**
+   * Workload identity federation: KOIOS_FEDERATION_ISSUERS, the only OIDC issuers a federated
+   * credential may name (comma-separated; unset: any https:// issuer), and
+   * KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP, which lets tests use an http:// issuer on loopback.
+   */
+  readonly federation: FederationSettings;
 }
 
 export type DatabaseConfig =
@@ -131,6 +138,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const shutdownTimeoutMs = parseInteger('KOIOS_SHUTDOWN_TIMEOUT_MS', value('KOIOS_SHUTDOWN_TIMEOUT_MS') ?? '10000', 100, 600_000);
   const masterKey = parseMasterKeySource(value('KOIOS_MASTER_KEY'), value('KOIOS_MASTER_KEY_FILE'), database);
   const usageRetentionDays = parseInteger('KOIOS_USAGE_RETENTION_DAYS', value('KOIOS_USAGE_RETENTION_DAYS') ?? '90', 1, 3650);
+  const federation = parseFederation(value('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP'), value('KOIOS_FEDERATION_ISSUERS'));
 
   return Object.freeze({
     database: Object.freeze(database),
@@ -148,6 +156,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     shutdownTimeoutMs,
     masterKey: Object.freeze(masterKey),
     usageRetentionDays,
+    federation,
   });
 }
 
@@ -166,6 +175,24 @@ function parseMasterKeySource(text: string | undefined, file: string | undefined
   if (file !== undefined) return { kind: 'file', path: file, configured: true };
   const beside = database.dialect === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data';
   return { kind: 'file', path: join(beside, 'master.key'), configured: false };
+}
+
+function parseFederation(loopback: string | undefined, issuers: string | undefined): FederationSettings {
+  const lower = loopback?.toLowerCase() ?? 'false';
+  if (lower !== 'true' && lower !== 'false') throw new ConfigError('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP', `must be true or false, got "${loopback}"`);
+  const allowLoopbackHttp = lower === 'true';
+  const list =
+    issuers === undefined
+      ? null
+      : issuers
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry.length > 0);
+  for (const issuer of list ?? []) {
+    const problem = fetchableUrlProblem(issuer, allowLoopbackHttp);
+    if (problem !== null) throw new ConfigError('KOIOS_FEDERATION_ISSUERS', `${issuer} ${problem}`);
+  }
+  return Object.freeze({ allowLoopbackHttp, issuers: list === null ? null : Object.freeze(list) });
 }
 
 function parseDatabaseUrl(url: string): DatabaseConfig {

@@ -21,9 +21,14 @@ import { loadSecretKey, rotateMasterKey, sealKeysAtRest } from './modules/master
 import { createThrottle, type ThrottleLimits } from './throttling/throttle.service.js';
 import { createUsageRecorder } from './modules/usage/usage.recorder.js';
 import { createUsageService } from './modules/usage/usage.service.js';
+import { createFederationService } from './modules/federation/federation.service.js';
+import { createFederationRepository } from './modules/federation/federation.repository.js';
+import { createIssuerKeys } from './modules/federation/issuer-keys.js';
+import { DEFAULT_FEDERATION_SETTINGS } from './modules/federation/issuer-url.js';
+import { createWorkloadTokenVerifier } from './modules/federation/workload-tokens.js';
 
 /** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
-export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays'>>;
+export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays' | 'federation'>>;
 
 export interface ServicesOptions {
   readonly database: DatabaseHandle;
@@ -41,6 +46,8 @@ export interface ServicesOptions {
   readonly usageFlushMs?: number;
   /** Usage counters and refusals older than this many days are pruned hourly (default 90). */
   readonly usageRetentionDays?: number;
+  /** How long a fetch of a federation issuer's keys may take (tests shorten it). */
+  readonly issuerFetchTimeoutMs?: number;
 }
 
 /** Every domain service over one database; the HTTP doors and the CLI are built on this. */
@@ -88,6 +95,15 @@ export async function createServices(options: ServicesOptions) {
   const usageRecorder = createUsageRecorder(db, clock, logger, options.usageFlushMs);
   const usage = createUsageService({ db, clock, recorder: usageRecorder });
   const failures = createAuthFailureRecorder(db, logger, usageRecorder);
+  const federationSettings = options.tokenSettings.federation ?? DEFAULT_FEDERATION_SETTINGS;
+  const federatedUse = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) => createFederationRepository(trx).touchLastUsed(batch));
+  const federation = createFederationService({ db, clock, changes, settings: federationSettings, lastUsed: federatedUse });
+  const issuerKeys = createIssuerKeys({
+    clock,
+    allowLoopbackHttp: federationSettings.allowLoopbackHttp,
+    logger,
+    ...(options.issuerFetchTimeoutMs === undefined ? {} : { timeoutMs: options.issuerFetchTimeoutMs }),
+  });
   const tokens = createTokenService({
     config: options.tokenSettings,
     clock,
@@ -99,6 +115,8 @@ export async function createServices(options: ServicesOptions) {
     changes,
     recordUse: clients.recordUse,
     recordToken: usageRecorder.tokenIssued,
+    workloadTokens: createWorkloadTokenVerifier({ issuerKeys, clock, settings: federationSettings }),
+    recordFederatedUse: (credentialId) => federatedUse.record(credentialId, clock.now().toISOString()),
   });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
@@ -124,6 +142,7 @@ export async function createServices(options: ServicesOptions) {
     usageRecorder,
     usage,
     tokens,
+    federation,
     users,
     sessions,
     audit: createAuditService({ db, clock }),
@@ -135,7 +154,12 @@ export async function createServices(options: ServicesOptions) {
      */
     async stop(deadline?: number): Promise<{ droppedLastUsed: number; droppedUsage: number }> {
       stopHousekeeping();
-      const [droppedLastUsed, , droppedUsage] = await Promise.all([lastUsed.stop(deadline), previousSecretUsed.stop(deadline), usageRecorder.stop(deadline)]);
+      const [droppedLastUsed, , droppedUsage] = await Promise.all([
+        lastUsed.stop(deadline),
+        previousSecretUsed.stop(deadline),
+        usageRecorder.stop(deadline),
+        federatedUse.stop(deadline),
+      ]);
       await failures.stop();
       await changes.stop();
       return { droppedLastUsed, droppedUsage };

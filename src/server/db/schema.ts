@@ -22,6 +22,7 @@ export interface Database {
   client_counts: ClientCountsTable;
   client_usage: ClientUsageTable;
   client_refusals: ClientRefusalsTable;
+  federated_credentials: FederatedCredentialsTable;
 }
 
 type Bool = 0 | 1;
@@ -195,4 +196,23 @@ export interface SessionsTable {
   expires_at: string;
   address: string | null;
   user_agent: string | null;
+}
+
+/** Who may exchange an outside OIDC token for one of a client's tokens (migration 2026-12-04T0004). */
+export interface FederatedCredentialsTable {
+  id: string;
+  client_id: string;
+  name: string;
+  /** lower-cased name: unique per client. */
+  name_key: string;
+  /** The token's `iss`, exactly. */
+  issuer: string;
+  /** A value the token's `aud` must hold. */
+  audience: string;
+  /** The token's `sub` exactly, or a prefix of it when it ends in `*`. */
+  subject: string;
+  /** JSON object of claim name to the exact value it must have. */
+  conditions: string;
+  created_at: string;
+  last_used_at: string | null;
 }

@@ -8,6 +8,8 @@ import { clientsRoutes } from '../modules/clients/clients.rest.js';
 import { auditRoutes } from '../modules/audit/audit.rest.js';
 import { rolesRoutes } from '../modules/roles/roles.rest.js';
 import { usersRoutes } from '../modules/users/users.rest.js';
+import { federationRoutes } from '../modules/federation/federation.rest.js';
+import { FederatedCredential, FederatedCredentialList } from '../../shared/schemas/federated-credentials.js';
 import { AuditEvent, AuditPage } from '../../shared/schemas/audit.js';
 import { ApiClient, ApiClientWithSecret, ClientPage } from '../../shared/schemas/clients.js';
 import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions.js';
@@ -95,6 +97,8 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     ClientUsage,
     FleetUsage,
     RefusalList,
+    FederatedCredential,
+    FederatedCredentialList,
   ])
     app.addSchema(schema);
 
@@ -133,6 +137,7 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     api.addHook('onError', async (request, _reply, error) => recordPermissionRefusal(services.failures, request, error));
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });
+    await api.register(federationRoutes, { federation: services.federation });
     await api.register(rolesRoutes, { roles: services.roles });
     await api.register(usersRoutes, { users: services.users });
     await api.register(auditRoutes, { audit: services.audit });

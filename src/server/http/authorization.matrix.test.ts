@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '../../../test/support/server.j
 /**
  * Who may call what: every /api/v1 route behind authentication, with the one
  * permission it needs. `:client`, `:role` and `:user` in a path or body become a new client, custom
- * role (no permissions) or user made for the test; `:unique` a fresh suffix.
+ * role (no permissions) or user made for the test; `:fc` a federated credential of that client;
+ * `:unique` a fresh suffix.
  */
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -40,6 +41,20 @@ const ROUTES: readonly RouteCase[] = [
   { method: 'GET', path: '/api/v1/clients/:client/usage', permission: 'clients:read', success: 200 },
   { method: 'GET', path: '/api/v1/clients/:client/refusals', permission: 'clients:read', success: 200 },
   { method: 'GET', path: '/api/v1/usage', permission: 'clients:read', success: 200 },
+  { method: 'GET', path: '/api/v1/clients/:client/federated-credentials', permission: 'clients:read', success: 200 },
+  {
+    method: 'POST',
+    path: '/api/v1/clients/:client/federated-credentials',
+    permission: 'clients:secrets',
+    body: {
+      name: 'ci :unique',
+      issuer: 'https://token.actions.githubusercontent.com',
+      audience: 'https://koios.test',
+      subject: 'repo:acme/api:ref:refs/heads/main',
+    },
+    success: 201,
+  },
+  { method: 'DELETE', path: '/api/v1/clients/:client/federated-credentials/:fc', permission: 'clients:secrets', success: 204 },
   { method: 'GET', path: '/api/v1/roles', permission: 'roles:read', success: 200 },
   { method: 'POST', path: '/api/v1/roles', permission: 'roles:write', body: { name: 'matrix role :unique', permissions: ['clients:read'] }, success: 201 },
   { method: 'GET', path: '/api/v1/roles/:role', permission: 'roles:read', success: 200 },
@@ -82,7 +97,7 @@ const PUBLIC_ROUTES = [
   'post /api/v1/setup',
   'get /api/v1/openapi.json',
 ];
-const openApiPath = (path: string) => path.replace(/:(client|role|user)\b/g, '{id}');
+const openApiPath = (path: string) => path.replace(/:fc\b/g, '{fcId}').replace(/:(client|role|user)\b/g, '{id}');
 const UNKNOWN_ID = '0b7e7a52-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
 
 describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (dialect) => {
@@ -98,10 +113,14 @@ describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (
     if (template.includes(':client')) ids['client'] = (await server.services.clients.create(SYSTEM_ACTOR, { name: `target ${unique()}` })).client.id;
     // Ending an overlap needs one under way.
     if (route.path.endsWith('/previous-secret')) await server.services.clients.regenerateSecret(SYSTEM_ACTOR, ids['client']!, { keepPreviousFor: 3600 });
+    if (template.includes(':fc')) {
+      const credential = { name: `matrix ${unique()}`, issuer: 'https://token.actions.githubusercontent.com', audience: 'https://koios.test', subject: 'ci' };
+      ids['fc'] = (await server.services.federation.add(SYSTEM_ACTOR, ids['client']!, credential)).id;
+    }
     if (template.includes(':role')) ids['role'] = (await server.services.roles.create(SYSTEM_ACTOR, { name: `target role ${unique()}`, permissions: [] })).id;
     if (template.includes(':user'))
       ids['user'] = (await server.services.users.create(SYSTEM_ACTOR, { email: `target-${unique()}@example.com`, password: PASSWORD })).id;
-    const filled = JSON.parse(template.replace(/:(client|role|user|unique)\b/g, (_match, name: string) => (name === 'unique' ? unique() : ids[name]!))) as {
+    const filled = JSON.parse(template.replace(/:(client|role|user|fc|unique)\b/g, (_match, name: string) => (name === 'unique' ? unique() : ids[name]!))) as {
       path: string;
       body: unknown;
     };

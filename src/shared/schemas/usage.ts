@@ -13,6 +13,11 @@ export const REFUSAL_REASONS = [
   'revoked_token',
   'stale_secret',
   'insufficient_scope',
+  // Token exchange (RFC 8693): no federated credential fits the workload's token; the token itself
+  // is bad (signature, issuer, times); the issuer's keys cannot be fetched.
+  'federation_no_match',
+  'federation_bad_token',
+  'federation_issuer_unreachable',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -10,6 +10,7 @@ import * as sealedKeys from './2026-12-03T0003-sealed-keys.js';
 import * as secretLifecycle from './2026-12-03T0004-secret-lifecycle.js';
 import * as allowedCidrs from './2026-12-03T0005-allowed-cidrs.js';
 import * as usage from './2026-12-04T0001-usage.js';
+import * as federatedCredentials from './2026-12-04T0004-federated-credentials.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T0004-secret-lifecycle': secretLifecycle,
   '2026-12-03T0005-allowed-cidrs': allowedCidrs,
   '2026-12-04T0001-usage': usage,
+  '2026-12-04T0004-federated-credentials': federatedCredentials,
 };

@@ -8,6 +8,7 @@ import type { PermissionKey } from '../../../shared/permissions.js';
 import { allowedAddressesOf } from '../clients/allowed-cidrs.js';
 import { permissionsOfRole } from '../roles/permissions.js';
 import { createTokensRepository } from './tokens.repository.js';
+import type { FederatedRule } from '../federation/workload-tokens.js';
 
 /** What every authentication needs to know about a client, now. */
 export interface ClientState {
@@ -30,6 +31,8 @@ export interface ClientState {
   readonly permissions: ReadonlySet<PermissionKey>;
   /** jtis of this client's revoked, unexpired tokens. */
   readonly revokedTokens: ReadonlySet<string>;
+  /** Who may exchange an outside OIDC token for this client's tokens; a token minted through a rule dies with it. */
+  readonly federatedRules: readonly FederatedRule[];
 }
 
 interface Entry {
@@ -88,7 +91,10 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
    * time of a refusal does not tell which ids exist.
    */
   async function load(id: string, executor: Kysely<Database>): Promise<ClientState | null> {
-    const rows = await createTokensRepository(executor).findClientState(id, clock.now().toISOString());
+    const repository = createTokensRepository(executor);
+    const rows = await repository.findClientState(id, clock.now().toISOString());
+    // Asked for an unknown id too, so that it costs what a known one does.
+    const rules = await repository.findFederatedRules(id);
     const row = rows[0];
     if (row === undefined) return null;
     return {
@@ -106,6 +112,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),
+      federatedRules: rules.map((rule) => ({ ...rule, conditions: JSON.parse(rule.conditions) as Record<string, string> })),
     };
   }
 

@@ -20,6 +20,8 @@ export interface AccessTokenClaims {
   readonly scope: string;
   /** The client's secret generation when the token was minted; a regeneration kills the token. */
   readonly gen: number;
+  /** The federated credential a token exchange minted it through; its removal kills the token. */
+  readonly fc?: string;
 }
 
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');

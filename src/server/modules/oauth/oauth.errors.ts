@@ -28,7 +28,18 @@ export class InvalidClient extends OAuthError {
 
 export class UnsupportedGrantType extends OAuthError {
   constructor(grantType: string) {
-    super('unsupported_grant_type', 400, `grant_type ${JSON.stringify(grantType.slice(0, 64))} is not supported; use client_credentials`);
+    super(
+      'unsupported_grant_type',
+      400,
+      `grant_type ${JSON.stringify(grantType.slice(0, 64))} is not supported; use client_credentials or urn:ietf:params:oauth:grant-type:token-exchange`,
+    );
+  }
+}
+
+/** RFC 6749 §5.2: the grant itself (here a token exchange's subject_token) is invalid, expired or not trusted. */
+export class InvalidGrant extends OAuthError {
+  constructor(description: string) {
+    super('invalid_grant', 400, description);
   }
 }
 

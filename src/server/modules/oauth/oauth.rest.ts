@@ -5,7 +5,15 @@ import { methodsOtherThan } from '../../http/method-not-allowed.js';
 import { problem, sendProblem } from '../../http/problem.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
-import type { AuthenticatedClient, ClientCredentials, TokenService } from './token.service.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  SUBJECT_TOKEN_TYPES,
+  TOKEN_EXCHANGE_GRANT,
+  type AuthenticatedClient,
+  type ClientCredentials,
+  type TokenExchangeRequest,
+  type TokenService,
+} from './token.service.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** A parsed form body; a repeated parameter is an error (RFC 6749 §3.2), so values are single. */
@@ -55,6 +63,29 @@ function credentialsOf(request: FastifyRequest, form: Form): ClientCredentials {
   return { clientId, clientSecret, usedBasic: false };
 }
 
+/**
+ * RFC 8693 §2.1 for workload identity federation: the workload's own OIDC token is the credential,
+ * so no client secret comes with it, and the client is named by client_id.
+ */
+function exchangeRequestOf(request: FastifyRequest, form: Form): TokenExchangeRequest {
+  if (request.headers.authorization !== undefined || form.has('client_secret')) {
+    throw new InvalidRequest('a token exchange is authenticated by its subject_token; send client_id and no client secret');
+  }
+  const clientId = form.get('client_id');
+  if (clientId === undefined || clientId === '') throw new InvalidRequest('client_id is required');
+  const subjectToken = form.get('subject_token');
+  if (subjectToken === undefined || subjectToken === '') throw new InvalidRequest('subject_token is required');
+  const subjectTokenType = form.get('subject_token_type');
+  if (subjectTokenType === undefined || !SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+    throw new InvalidRequest(`subject_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
+  }
+  // Delegation (an actor acting for the subject) is not offered; only this one kind of token is issued.
+  if (form.has('actor_token')) throw new InvalidRequest('actor_token is not supported');
+  const requested = form.get('requested_token_type');
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+  return { clientId, subjectToken, scope: form.get('scope') };
+}
+
 function formOf(request: FastifyRequest): Form {
   // RFC 6749 §2.3.1: credentials in the query string leak into logs and histories; refuse any.
   const query = request.query as Record<string, unknown>;
@@ -95,7 +126,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       jwks_uri: `${config.issuer}/.well-known/jwks.json`,
       introspection_endpoint: `${config.issuer}/oauth/introspect`,
       revocation_endpoint: `${config.issuer}/oauth/revoke`,
-      grant_types_supported: ['client_credentials'],
+      grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -165,6 +196,10 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       withForm(async (request, reply, form) => {
         const grantType = form.get('grant_type');
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+        if (grantType === TOKEN_EXCHANGE_GRANT) {
+          const exchanged = await tokens.exchange(exchangeRequestOf(request, form), request.ip);
+          return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(exchanged);
+        }
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
         const response = await tokens.issue(client, form.get('scope'), client.secretUsed);

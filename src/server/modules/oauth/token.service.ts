@@ -9,7 +9,8 @@ import type { ClientState, ClientStateCache } from './client-state.js';
 import type { SecretHasher } from '../clients/clients.secret.js';
 import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
-import { InvalidClient, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
+import { InvalidClient, InvalidGrant, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
+import type { FederationFailure, WorkloadTokenVerifier } from '../federation/workload-tokens.js';
 import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
 import { createTokensRepository } from './tokens.repository.js';
@@ -28,6 +29,29 @@ export interface TokenResponse {
   readonly expires_in: number;
   readonly scope: string;
 }
+
+/** RFC 8693 §2.2.1: a token exchange's answer says what it issued. */
+export interface ExchangeResponse extends TokenResponse {
+  readonly issued_token_type: typeof ACCESS_TOKEN_TYPE;
+}
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** RFC 8693 §3: the subject token types a workload's OIDC token may be sent as. */
+export const SUBJECT_TOKEN_TYPES: readonly string[] = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
+
+export interface TokenExchangeRequest {
+  readonly clientId: string;
+  readonly subjectToken: string;
+  readonly scope: string | undefined;
+}
+
+/** What the caller of a refused exchange is told; the reason itself is for the client's admins. */
+const EXCHANGE_REFUSALS: Readonly<Record<FederationFailure, string>> = {
+  federation_no_match: 'no federated credential of this client matches the subject token',
+  federation_bad_token: 'the subject token is malformed, expired, or not signed by its issuer',
+  federation_issuer_unreachable: "the subject token's issuer cannot be reached to check it; try again shortly",
+};
 
 /** Which of a client's secrets a caller proved: the current one, or the one it replaced while a rotation's overlap lasts. */
 export type SecretUsed = 'current' | 'previous';
@@ -68,16 +92,21 @@ export interface TokenServiceDeps {
   readonly recordUse: (clientId: string, secretUsed: SecretUsed) => void;
   /** Counts an issued token in the client's usage. */
   readonly recordToken: (clientId: string) => void;
+  /** Workload identity federation: checks a token exchange's subject token against the client's rules. */
+  readonly workloadTokens: WorkloadTokenVerifier;
+  /** Notes a federated credential's use (coalesced). */
+  readonly recordFederatedUse: (credentialId: string) => void;
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
-  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen } = raw;
+  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen, fc } = raw;
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof scope !== 'string') return null;
   if (typeof exp !== 'number' || typeof iat !== 'number' || typeof gen !== 'number' || clientId !== sub) return null;
   // RFC 9068 §4: our audience must be the token's, or one of them.
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((entry) => typeof entry === 'string') ? (aud as string[]) : [];
   if (!audiences.includes(audience)) return null;
-  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen };
+  if (fc !== undefined && typeof fc !== 'string') return null;
+  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen, ...(fc === undefined ? {} : { fc }) };
 }
 
 /**
@@ -121,6 +150,46 @@ export function createTokenService(deps: TokenServiceDeps) {
     if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value as string);
     verified.set(token, { claims, expiresAtMs: claims.exp * 1000 });
     return claims.exp * 1000 > nowMs ? claims : null;
+  }
+
+  /**
+   * RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them,
+   * never outliving what it was minted with (`diesAtMs`, null: only its own lifetime).
+   */
+  async function mint(
+    client: ClientState,
+    requestedScope: string | undefined,
+    via: { readonly gen: number; readonly diesAtMs: number | null; readonly federatedCredentialId?: string },
+  ): Promise<TokenResponse> {
+    let granted: PermissionKey[];
+    if (requestedScope === undefined || requestedScope.trim() === '') {
+      granted = sortPermissionKeys(client.permissions);
+    } else {
+      const requested = requestedScope.split(' ').filter((scope) => scope.length > 0);
+      const refused = requested.filter((scope) => !isPermissionKey(scope) || !client.permissions.has(scope));
+      if (refused.length > 0) throw new InvalidScope(`the client does not hold ${refused.slice(0, 10).join(' ').slice(0, 300)}`);
+      granted = sortPermissionKeys(requested as PermissionKey[]);
+    }
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const exp = Math.min(now + config.accessTokenTtlSeconds, via.diesAtMs === null ? Infinity : Math.floor(via.diesAtMs / 1000));
+    const scope = granted.join(' ');
+    await signingKeys.settled();
+    const key = signingKeys.current();
+    const claims: AccessTokenClaims = {
+      iss: config.issuer,
+      sub: client.id,
+      aud: config.audience,
+      exp,
+      iat: now,
+      jti: randomUUID(),
+      client_id: client.id,
+      scope,
+      gen: via.gen,
+      ...(via.federatedCredentialId === undefined ? {} : { fc: via.federatedCredentialId }),
+    };
+    const accessToken = await signJwt(claims, key.kid, key.privateKey);
+    deps.recordToken(client.id);
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope };
   }
 
   const service = {
@@ -171,37 +240,48 @@ export function createTokenService(deps: TokenServiceDeps) {
      * minted with the secret the client authenticated with and never outliving it.
      */
     async issue(client: ClientState, requestedScope: string | undefined, secretUsed: SecretUsed = 'current'): Promise<TokenResponse> {
-      let granted: PermissionKey[];
-      if (requestedScope === undefined || requestedScope.trim() === '') {
-        granted = sortPermissionKeys(client.permissions);
-      } else {
-        const requested = requestedScope.split(' ').filter((scope) => scope.length > 0);
-        const refused = requested.filter((scope) => !isPermissionKey(scope) || !client.permissions.has(scope));
-        if (refused.length > 0) throw new InvalidScope(`the client does not hold ${refused.slice(0, 10).join(' ').slice(0, 300)}`);
-        granted = sortPermissionKeys(requested as PermissionKey[]);
-      }
-      const now = Math.floor(clock.now().getTime() / 1000);
       const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
-      const secretExpiresAtMs = previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs;
-      const exp = Math.min(now + config.accessTokenTtlSeconds, secretExpiresAtMs === null ? Infinity : Math.floor(secretExpiresAtMs / 1000));
-      const scope = granted.join(' ');
-      await signingKeys.settled();
-      const key = signingKeys.current();
-      const claims: AccessTokenClaims = {
-        iss: config.issuer,
-        sub: client.id,
-        aud: config.audience,
-        exp,
-        iat: now,
-        jti: randomUUID(),
-        client_id: client.id,
-        scope,
+      const response = await mint(client, requestedScope, {
         gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
-      };
+        diesAtMs: previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs,
+      });
       deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
-      const accessToken = await signJwt(claims, key.kid, key.privateKey);
-      deps.recordToken(client.id);
-      return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope };
+      return response;
+    },
+
+    /**
+     * RFC 8693 token exchange for workload identity federation: the workload's OIDC token (the
+     * subject token) takes the place of a secret. A disabled, deleted or unknown client, or a
+     * caller outside its allowlist, is `invalid_client` as with a secret; a token that fits none
+     * of the client's federated credentials is `invalid_grant`, with the reason kept for admins.
+     * The token minted carries the credential it came through and dies with it.
+     */
+    async exchange(request: TokenExchangeRequest, address: string): Promise<ExchangeResponse> {
+      const clientId = UUID_PATTERN.test(request.clientId) ? request.clientId.toLowerCase() : null;
+      const state = clientId === null ? null : await clientStates.get(clientId);
+      if (state === null || !state.enabled || !addressAllowed(state.allowedAddresses, address)) {
+        failures.record(state?.id ?? null, state === null ? 'unknown_client' : !state.enabled ? 'disabled' : 'address_not_allowed', address);
+        throw new InvalidClient(false);
+      }
+      const verified = await deps.workloadTokens.verify(state.federatedRules, request.subjectToken);
+      if (!verified.ok) {
+        failures.record(state.id, verified.reason, address);
+        throw new InvalidGrant(EXCHANGE_REFUSALS[verified.reason]);
+      }
+      // The exchange took time (the issuer's keys): the client may have changed meanwhile.
+      const now = await clientStates.get(state.id);
+      if (now === null || !now.enabled) {
+        failures.record(now?.id ?? null, now === null ? 'unknown_client' : 'disabled', address);
+        throw new InvalidClient(false);
+      }
+      if (!now.federatedRules.some((rule) => rule.id === verified.rule.id)) {
+        failures.record(now.id, 'federation_no_match', address);
+        throw new InvalidGrant(EXCHANGE_REFUSALS.federation_no_match);
+      }
+      const response = await mint(now, request.scope, { gen: now.secretGeneration, diesAtMs: null, federatedCredentialId: verified.rule.id });
+      deps.recordUse(now.id, 'current');
+      deps.recordFederatedUse(verified.rule.id);
+      return { ...response, issued_token_type: ACCESS_TOKEN_TYPE };
     },
 
     /**
@@ -219,7 +299,10 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (client === null) return { ok: false, reason: 'unknown_client', clientId: null };
       if (!client.enabled) return { ok: false, reason: 'disabled', clientId: client.id };
       let secretUsed: SecretUsed = 'current';
-      if (claims.gen === client.secretGeneration) {
+      if (claims.fc !== undefined) {
+        // Minted through a federated credential: it lives as long as that credential, whatever becomes of the secret.
+        if (!client.federatedRules.some((rule) => rule.id === claims.fc)) return { ok: false, reason: 'stale_secret', clientId: client.id };
+      } else if (claims.gen === client.secretGeneration) {
         if (!isLive(client.secretExpiresAtMs, nowMs)) return { ok: false, reason: 'expired', clientId: client.id };
       } else if (claims.gen === client.secretGeneration - 1 && isLive(client.previousSecret?.expiresAtMs ?? 0, nowMs)) {
         secretUsed = 'previous';

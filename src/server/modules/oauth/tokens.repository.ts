@@ -33,6 +33,17 @@ export function createTokensRepository(db: Executor) {
         .execute();
     },
 
+    /** The client's federated credentials, the rules of its token exchanges; none for an unknown id. */
+    async findFederatedRules(clientId: string) {
+      return db
+        .selectFrom('federated_credentials')
+        .select(['id', 'issuer', 'audience', 'subject', 'conditions'])
+        .where('client_id', '=', clientId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+    },
+
     /** Records a revoked token; false when it was revoked already. */
     async insertRevoked(row: RevokedTokensTable): Promise<boolean> {
       const inserted = await db

@@ -1,0 +1,39 @@
+import type { Executor } from '../../db/database.js';
+import type { FederatedCredentialsTable } from '../../db/schema.js';
+
+/** The federated credentials of API clients: queries only. */
+export function createFederationRepository(db: Executor) {
+  return {
+    async listOf(clientId: string) {
+      return db.selectFrom('federated_credentials').selectAll().where('client_id', '=', clientId).orderBy('created_at').orderBy('id').execute();
+    },
+
+    async find(clientId: string, id: string) {
+      return db.selectFrom('federated_credentials').selectAll().where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+    },
+
+    async findByName(clientId: string, nameKey: string) {
+      return db.selectFrom('federated_credentials').select('id').where('client_id', '=', clientId).where('name_key', '=', nameKey).executeTakeFirst();
+    },
+
+    async insert(row: FederatedCredentialsTable): Promise<void> {
+      await db.insertInto('federated_credentials').values(row).execute();
+    },
+
+    async delete(clientId: string, id: string): Promise<void> {
+      await db.deleteFrom('federated_credentials').where('client_id', '=', clientId).where('id', '=', id).execute();
+    },
+
+    /** Writes coalesced last uses; never moves a time backwards. A credential removed meanwhile is simply not there. */
+    async touchLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
+      for (const [id, at] of entries) {
+        await db
+          .updateTable('federated_credentials')
+          .set({ last_used_at: at })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+          .execute();
+      }
+    },
+  };
+}
