@@ -11,6 +11,7 @@ import { createServices } from '../src/server/services.js';
 import { cleanUp, onCleanUp } from './children.js';
 import { httpBench, type TableRow, type Verdict } from './http.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
+import { scaleBench } from './scale.js';
 
 /**
  * `npm run bench`: the in-process scenarios (bench/pagination.ts: the clients service over 100,000
@@ -26,6 +27,7 @@ import { paginationScenario, type BenchContext, type BenchResult } from './pagin
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
  * comma-separated subset of: pagination (in-process), token, me, graphql, pages, bare.
+ * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts).
  */
 
 /** A scenario gets a fresh database with the services over it and returns its measurements. */
@@ -254,7 +256,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
+// `npm run bench -- scale …` measures growth instead (bench/scale.ts).
+(process.argv[2] === 'scale' ? scaleBench(process.argv.slice(3)) : main()).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,8 +1,8 @@
 import type { Executor } from '../../db/database.js';
 import type { AuditEventsTable } from '../../db/schema.js';
 import type { Insertable } from 'kysely';
-import { chunks, containsPattern } from '../../db/pagination.js';
-import { sql, type SqlBool } from 'kysely';
+import { chunks, containsPattern, trigramQuery } from '../../db/pagination.js';
+import { PostgresAdapter, sql, type SqlBool } from 'kysely';
 
 export interface AuditListQuery {
   readonly limit: number;
@@ -15,7 +15,18 @@ export interface AuditListQuery {
   readonly search: string | null;
 }
 
+/**
+ * The searched columns in one lower-cased text, exactly the expression PostgreSQL's trigram index
+ * holds (migration 2026-12-04T0005): text inside one column is inside this, so it narrows the rows
+ * through the index and the per-column test decides.
+ */
+const SEARCH_TEXT = sql.raw(
+  `(lower(coalesce(actor_name, '')) || ' ' || lower(coalesce(target_name, '')) || ' ' || lower(action) || ' ' || ` +
+    `lower(coalesce(actor_id, '')) || ' ' || lower(coalesce(target_id, ''))) collate "C"`,
+);
+
 export function createAuditRepository(db: Executor) {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   return {
     /** An aggregate matters only while its window is open; the entry it counted stays in the log. */
     async deleteAggregatesBefore(windowStart: string): Promise<void> {
@@ -68,6 +79,9 @@ export function createAuditRepository(db: Executor) {
             ),
           ),
         );
+        if (postgres) select = select.where(sql<SqlBool>`${SEARCH_TEXT} like ${pattern} escape '\\'`);
+        const phrase = postgres ? null : trigramQuery(query.search);
+        if (phrase !== null) select = select.where(sql<SqlBool>`id in (select rowid from audit_events_search where audit_events_search match ${phrase})`);
       }
       const rows = await select
         .orderBy('id', 'desc')

@@ -1,7 +1,7 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
-import { chunks, containsPattern, type CursorPosition } from '../../db/pagination.js';
+import { chunks, containsPattern, trigramQuery, type CursorPosition } from '../../db/pagination.js';
 
 export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt';
 export type ClientStatusFilter = 'enabled' | 'disabled';
@@ -76,7 +76,7 @@ function filtersBeyondStatus(query: ClientFilters): boolean {
   );
 }
 
-function filters(eb: ClientsEb, query: ClientFilters): Expression<SqlBool> {
+function filters(eb: ClientsEb, query: ClientFilters, sqlite: boolean): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
   if (query.roleId !== undefined && query.roleId !== null) conditions.push(eb('api_clients.role_id', '=', query.roleId));
   // The same expression as the lastUsedAt sort's index, where "never used" is '' and sorts first.
@@ -98,11 +98,16 @@ function filters(eb: ClientsEb, query: ClientFilters): Expression<SqlBool> {
         sql<SqlBool>`api_clients.id like ${pattern} escape '\\'`,
       ]),
     );
+    // PostgreSQL answers these LIKEs from pg_trgm indexes; SQLite finds the candidates in its FTS5
+    // trigram table (migration 2026-12-04T0005) instead of testing every row.
+    const phrase = sqlite ? trigramQuery(query.search) : null;
+    if (phrase !== null) conditions.push(sql<SqlBool>`api_clients.rowid in (select rowid from api_clients_search where api_clients_search match ${phrase})`);
   }
   return eb.and(conditions);
 }
 
 export function createClientsRepository(db: Executor) {
+  const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter);
   // The role's name by a correlated subquery, not a join: PostgreSQL estimates a keyset condition
   // among many equal keys at the end of the order (the never-used clients of -lastUsedAt) as one
   // row, and then hash-joined and sorted every remaining row instead of reading 201 from the index.
@@ -133,7 +138,7 @@ export function createClientsRepository(db: Executor) {
     async list(query: ClientListQuery) {
       const key = sortKey(query.sort);
       const direction = query.descending ? 'desc' : 'asc';
-      let select = selectClients().where((eb) => filters(eb, query));
+      let select = selectClients().where((eb) => filters(eb, query, sqlite));
       if (query.after !== null) {
         const { value, id } = query.after;
         select = select.where(
@@ -162,7 +167,7 @@ export function createClientsRepository(db: Executor) {
       const row = await db
         .selectFrom('api_clients')
         .select((eb) => eb.fn.countAll<number | string>().as('total'))
-        .where((eb) => filters(eb as ClientsEb, query))
+        .where((eb) => filters(eb as ClientsEb, query, sqlite))
         .executeTakeFirstOrThrow();
       return Number(row.total);
     },

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../actor.js';
+import type { Services } from '../services.js';
+import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../test/support/databases.js';
+import { trigramQuery } from './pagination.js';
+
+/*
+ * The substring searches read candidates from trigram indexes (FTS5 tables kept by triggers on
+ * SQLite, pg_trgm on PostgreSQL): a change to a client or a new audit entry must be found, and a
+ * renamed or deleted client no longer, at once.
+ */
+describe.each(testDialects())('substring search indexes on %s', (dialect) => {
+  let database: TestDatabase;
+  let services: Services;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    services = await createTestServices(database);
+  });
+  afterAll(async () => {
+    await services.stop();
+    await database.drop();
+  });
+
+  const foundIds = async (search: string) => (await services.clients.list(SYSTEM_ACTOR, { search })).items.map((client) => client.id);
+
+  it('finds a client by its new name, description and id after a change, and no longer after its deletion', async () => {
+    const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Quarzite Feeder', description: 'Nightly Zephyrine run' });
+    expect(await foundIds('RZITE FEE')).toEqual([client.id]);
+    expect(await foundIds('zephyrine')).toEqual([client.id]);
+    expect(await foundIds(client.id.slice(9, 23).toUpperCase())).toEqual([client.id]);
+
+    await services.clients.update(SYSTEM_ACTOR, client.id, { name: 'Basaltic Feeder', description: null });
+    expect(await foundIds('quarzite')).toEqual([]);
+    expect(await foundIds('zephyrine')).toEqual([]);
+    expect(await foundIds('basaltic')).toEqual([client.id]);
+    expect((await services.clients.list(SYSTEM_ACTOR, { search: 'basaltic' })).total).toBe(1);
+
+    await services.clients.delete(SYSTEM_ACTOR, client.id);
+    expect(await foundIds('basaltic')).toEqual([]);
+    expect(await foundIds(client.id.slice(9, 23))).toEqual([]);
+    // The audit entries stay, and are found by the client's name and by its id.
+    expect((await services.audit.list(SYSTEM_ACTOR, { search: 'BASALTIC FEE' })).items.map((event) => event.action)).toContain('client.deleted');
+    const ofClient = (await services.audit.list(SYSTEM_ACTOR, { targetId: client.id })).items;
+    expect(ofClient.length).toBeGreaterThanOrEqual(3);
+    expect((await services.audit.list(SYSTEM_ACTOR, { search: client.id.slice(0, 13) })).items).toEqual(ofClient);
+  });
+
+  it('takes quotes and the index query language as plain text', async () => {
+    const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Say "NEAR" AND OR* (x)' });
+    expect(await foundIds('"near" and')).toEqual([client.id]);
+    expect(await foundIds('or* (x')).toEqual([client.id]);
+    expect(await foundIds('"near" or')).toEqual([]);
+  });
+});
+
+describe('trigramQuery', () => {
+  it('ANDs the distinct trigrams of the lowered search, each quoted, and gives up below three characters', () => {
+    expect(trigramQuery('AbAbA')).toBe('"aba" AND "bab"');
+    expect(trigramQuery('a"b')).toBe('"a""b"');
+    expect(trigramQuery('東京')).toBeNull();
+    expect(trigramQuery('x'.repeat(40))).toBe('"xxx"');
+  });
+});
