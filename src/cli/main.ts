@@ -66,6 +66,8 @@ async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
     unusedFor: '--unused-for',
     neverUsed: '--never-used',
     allowedCidrs: '--allowed-cidrs',
+    'rateLimit.requestsPerMinute': '--requests-per-minute',
+    'rateLimit.tokensPerMinute': '--tokens-per-minute',
   };
   try {
     return await run();
@@ -129,6 +131,30 @@ function cidrList(value: string): string[] {
     .filter((range) => range.length > 0);
 }
 
+/** `--requests-per-minute 600` / `--tokens-per-minute none`: a limit, or null for none (the service checks the range). */
+function perMinute(flag: string, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  if (!/^\d{1,9}$/.test(value)) throw new BadInput({ field: flag, message: 'must be a whole number, or none for no limit' });
+  return Number(value);
+}
+
+interface PerMinuteFlags {
+  readonly requestsPerMinute?: string;
+  readonly tokensPerMinute?: string;
+}
+
+/** The rate limits the flags ask for; only those given. */
+function rateLimitOf(options: PerMinuteFlags) {
+  const requestsPerMinute = perMinute('--requests-per-minute', options.requestsPerMinute);
+  const tokensPerMinute = perMinute('--tokens-per-minute', options.tokensPerMinute);
+  if (requestsPerMinute === undefined && tokensPerMinute === undefined) return undefined;
+  return { ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }), ...(tokensPerMinute === undefined ? {} : { tokensPerMinute }) };
+}
+
+const REQUESTS_PER_MINUTE_HELP = 'at most N REST and GraphQL requests a minute; none: no limit';
+const TOKENS_PER_MINUTE_HELP = 'at most N token requests a minute; none: no limit';
+
 /** `clients …`: create, list, show, update, enable, disable, delete, regenerate-secret, end-previous-secret. */
 function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
@@ -141,9 +167,12 @@ function addClientsCommands(program: Command): void {
     .option('--role <role>', "the client's role: a role name or id")
     .option('--expires-at <time>', 'when the secret stops working (ISO 8601, e.g. 2027-01-31T00:00:00Z); default: never, or the maximum lifetime')
     .option('--allowed-cidrs <ranges>', 'where it may call from: CIDR ranges separated by commas, e.g. 10.0.0.0/8,2001:db8::/32 (default: anywhere)')
+    .option('--requests-per-minute <n>', REQUESTS_PER_MINUTE_HELP)
+    .option('--tokens-per-minute <n>', TOKENS_PER_MINUTE_HELP)
     .option('--json', 'print {"clientId","clientSecret","name","role"}')
-    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string; allowedCidrs?: string }) =>
+    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string; allowedCidrs?: string } & PerMinuteFlags) =>
       withServices(async (services) => {
+        const rateLimit = rateLimitOf(options);
         const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
         const { client, clientSecret } = await namingFlags(() =>
           services.clients.create(SYSTEM_ACTOR, {
@@ -152,6 +181,7 @@ function addClientsCommands(program: Command): void {
             roleId: role?.id ?? null,
             secretExpiresAt: options.expiresAt ?? null,
             ...(options.allowedCidrs === undefined ? {} : { allowedCidrs: cidrList(options.allowedCidrs) }),
+            ...(rateLimit === undefined ? {} : { rateLimit }),
           }),
         );
         print(
@@ -258,11 +288,20 @@ function addClientsCommands(program: Command): void {
     .option('--anywhere', 'clear the allowed ranges: the client may call from anywhere')
     .option('--expires-at <time>', 'when the current secret stops working (ISO 8601, e.g. 2027-01-31T00:00:00Z)')
     .option('--never-expires', 'the current secret never expires (refused under a maximum lifetime)')
+    .option('--requests-per-minute <n>', REQUESTS_PER_MINUTE_HELP)
+    .option('--tokens-per-minute <n>', TOKENS_PER_MINUTE_HELP)
     .option('--json', 'print the client as JSON')
     .action(
       async (
         id: string,
-        options: Output & { name?: string; description?: string; allowedCidrs?: string; anywhere?: boolean; expiresAt?: string; neverExpires?: boolean },
+        options: Output & {
+          name?: string;
+          description?: string;
+          allowedCidrs?: string;
+          anywhere?: boolean;
+          expiresAt?: string;
+          neverExpires?: boolean;
+        } & PerMinuteFlags,
       ) => {
         if (options.anywhere === true && options.allowedCidrs !== undefined) {
           throw new BadInput({ field: '--anywhere', message: 'cannot go with --allowed-cidrs' });
@@ -271,21 +310,28 @@ function addClientsCommands(program: Command): void {
           throw new BadInput({ field: '--never-expires', message: 'cannot go with --expires-at' });
         }
         const secretExpiresAt = options.neverExpires === true ? null : options.expiresAt;
+        const rateLimit = rateLimitOf(options);
         const allowedCidrs = options.anywhere === true ? [] : options.allowedCidrs === undefined ? undefined : cidrList(options.allowedCidrs);
         const input = {
           ...(options.name === undefined ? {} : { name: options.name }),
           ...(options.description === undefined ? {} : { description: options.description === '' ? null : options.description }),
           ...(allowedCidrs === undefined ? {} : { allowedCidrs }),
           ...(secretExpiresAt === undefined ? {} : { secretExpiresAt }),
+          ...(rateLimit === undefined ? {} : { rateLimit }),
         };
         if (Object.keys(input).length === 0) {
-          throw new BadInput({ field: 'update', message: 'needs --name, --description, --allowed-cidrs, --anywhere, --expires-at or --never-expires' });
+          throw new BadInput({
+            field: 'update',
+            message: 'needs --name, --description, --allowed-cidrs, --anywhere, --expires-at, --never-expires, --requests-per-minute or --tokens-per-minute',
+          });
         }
         await withServices(async (services) => {
           const client = await namingFlags(() => services.clients.update(SYSTEM_ACTOR, id, input));
           const where = client.allowedCidrs.length === 0 ? 'anywhere' : client.allowedCidrs.join(', ');
           const expiry = client.secretExpiresAt === null ? 'never expires' : `expires at ${client.secretExpiresAt}`;
-          print(options, client, `${client.name} (${client.id}) may call from ${where}; its secret ${expiry}`);
+          const limit = (value: number | null, what: string) => (value === null ? `no limit of ${what}` : `${value} ${what} a minute`);
+          const limits = `${limit(client.rateLimit.requestsPerMinute, 'requests')}, ${limit(client.rateLimit.tokensPerMinute, 'token requests')}`;
+          print(options, client, `${client.name} (${client.id}) may call from ${where}; its secret ${expiry}; ${limits}`);
         });
       },
     );

@@ -7,6 +7,7 @@ import { problem, sendErrorProblem, sendProblem } from './http/problem.js';
 import { pathOnly } from './logger.js';
 import { restApi } from './http/api.js';
 import { createAuthenticator } from './http/authenticate.js';
+import { rateLimitHeaders } from './http/rate-limit-headers.js';
 import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wantsConsolePage } from './http/console.js';
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
@@ -49,9 +50,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   app.decorateRequest('actor', null);
   app.decorateRequest('actorVia', null);
+  app.decorateRequest('rateLimit', null);
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     setSecurityHeaders(reply);
+    // Set by the authenticator and the token endpoint for a client with a limit, on its 429 too.
+    if (request.rateLimit !== null) void reply.headers(rateLimitHeaders(request.rateLimit));
     return payload;
   });
 

@@ -26,6 +26,7 @@ import { createFederationRepository } from './modules/federation/federation.repo
 import { createIssuerKeys } from './modules/federation/issuer-keys.js';
 import { DEFAULT_FEDERATION_SETTINGS } from './modules/federation/issuer-url.js';
 import { createWorkloadTokenVerifier } from './modules/federation/workload-tokens.js';
+import { createRateLimiter } from './rate-limiting/rate-limiter.js';
 
 /** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
 export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays' | 'federation'>>;
@@ -48,6 +49,8 @@ export interface ServicesOptions {
   readonly usageRetentionDays?: number;
   /** How long a fetch of a federation issuer's keys may take (tests shorten it). */
   readonly issuerFetchTimeoutMs?: number;
+  /** How often rate-limit counts are shared between instances; 0: only when `rateLimits.sync()` is called (tests). */
+  readonly rateLimitSyncMs?: number;
 }
 
 /** Every domain service over one database; the HTTP doors and the CLI are built on this. */
@@ -104,6 +107,8 @@ export async function createServices(options: ServicesOptions) {
     logger,
     ...(options.issuerFetchTimeoutMs === undefined ? {} : { timeoutMs: options.issuerFetchTimeoutMs }),
   });
+  const failures = createAuthFailureRecorder(db, logger);
+  const rateLimits = createRateLimiter({ db, clock, logger, ...(options.rateLimitSyncMs === undefined ? {} : { syncMs: options.rateLimitSyncMs }) });
   const tokens = createTokenService({
     config: options.tokenSettings,
     clock,
@@ -112,6 +117,7 @@ export async function createServices(options: ServicesOptions) {
     signingKeys,
     throttle,
     failures,
+    rateLimits,
     changes,
     recordUse: clients.recordUse,
     recordToken: usageRecorder.tokenIssued,
@@ -141,6 +147,7 @@ export async function createServices(options: ServicesOptions) {
     failures,
     usageRecorder,
     usage,
+    rateLimits,
     tokens,
     federation,
     users,
@@ -160,7 +167,7 @@ export async function createServices(options: ServicesOptions) {
         usageRecorder.stop(deadline),
         federatedUse.stop(deadline),
       ]);
-      await failures.stop();
+      await Promise.all([failures.stop(), rateLimits.stop()]);
       await changes.stop();
       return { droppedLastUsed, droppedUsage };
     },

@@ -10,6 +10,20 @@ export const BULK_MAX_IDS = 1000;
 export const SEARCH_MAX_LENGTH = 200;
 /** Address ranges one client may list: enough for any real network plan, few enough to read on one page. */
 export const ALLOWED_CIDRS_MAX = 100;
+/**
+ * Rate limits a client may be given, per minute: from one, to far beyond what one client should
+ * need (a million API calls is 16,000 a second; ten thousand tokens, one every 6 ms).
+ */
+export const REQUESTS_PER_MINUTE_MAX = 1_000_000;
+export const TOKENS_PER_MINUTE_MAX = 10_000;
+
+/** The problem with one rate limit (`null`: no limit), or null when it is acceptable. */
+export function rateLimitProblem(value: unknown, max: number): string | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number, or null for no limit';
+  if (value < 1 || value > max) return `must be from 1 to ${max.toLocaleString('en-US')}, or null for no limit`;
+  return null;
+}
 /** The longest a rotated-out secret may keep working beside the new one: 30 days, in seconds. */
 export const KEEP_PREVIOUS_MAX_SECONDS = 2_592_000;
 

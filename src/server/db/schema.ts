@@ -23,9 +23,20 @@ export interface Database {
   client_usage: ClientUsageTable;
   client_refusals: ClientRefusalsTable;
   federated_credentials: FederatedCredentialsTable;
+  rate_limit_counts: RateLimitCountsTable;
 }
 
 type Bool = 0 | 1;
+
+/** What the instances together admitted of one client's kind of request in one minute (migration 2026-12-04T0006). */
+export interface RateLimitCountsTable {
+  /** Minutes since the epoch: the window's start. */
+  window_minute: number;
+  client_id: string;
+  kind: 'requests' | 'tokens';
+  /** PostgreSQL may answer integers as text. */
+  count: number;
+}
 
 /** One row (id 1), kept by triggers (migration 0004); PostgreSQL returns bigint as text. */
 export interface ClientCountsTable {
@@ -76,6 +87,10 @@ export interface ApiClientsTable {
   previous_secret_last_used_at: string | null;
   /** Where the client may call from: a JSON array of canonical CIDR ranges, `[]` for anywhere (migration 2026-12-03T0005). */
   allowed_cidrs: Generated<string>;
+  /** At most this many REST and GraphQL requests a minute; null: no limit (migration 2026-12-04T0006). */
+  rate_limit_requests_per_minute: Generated<number | null>;
+  /** At most this many token requests a minute; null: no limit (migration 2026-12-04T0006). */
+  rate_limit_tokens_per_minute: Generated<number | null>;
   last_used_at: string | null;
   created_at: string;
   updated_at: string;

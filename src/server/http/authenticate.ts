@@ -5,6 +5,7 @@ import { Forbidden, Unauthenticated } from '../errors.js';
 import type { Sessions } from '../modules/auth/sessions.service.js';
 import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
 import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js';
+import { RateLimited, type Quota } from '../rate-limiting/rate-limiter.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,6 +13,8 @@ declare module 'fastify' {
     actor: Actor | null;
     /** How: a bearer token (machines) or a console session. */
     actorVia: 'bearer' | 'session' | null;
+    /** Where a rate-limited client stands, for the RateLimit fields of the answer; null: no limit applies. */
+    rateLimit: Quota | null;
   }
 }
 
@@ -104,6 +107,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.
         throw new Unauthenticated('the access token is invalid, expired or revoked');
       }
+      const quota = (request.rateLimit = tokens.admitApiRequest(result.client, request.ip));
+      if (quota?.allowed === false) throw new RateLimited(quota);
       recordUse(result.client.id, result.secretUsed);
       const actor: Actor = { type: 'client', id: result.client.id, name: result.client.name, permissions: result.permissions };
       request.actor = actor;

@@ -17,8 +17,8 @@ export function problems<const S extends readonly number[]>(...statuses: S): Rec
   return Object.fromEntries(statuses.map((status) => [status, Ref(Problem)])) as Record<S[number], TUnsafe<Problem>>;
 }
 
-/** Responses every authenticated route can give. */
-export const AUTHENTICATED_ERRORS = [400, 401, 403, 503] as const;
+/** Responses every authenticated route can give (429: a client over its rate limit). */
+export const AUTHENTICATED_ERRORS = [400, 401, 403, 429, 503] as const;
 
 export const IdParams = Type.Object({ id: Uuid('The resource id') }, { additionalProperties: false });
 

@@ -13,6 +13,16 @@ export const PreviousSecret = Type.Object(
 );
 export type PreviousSecret = Static<typeof PreviousSecret>;
 
+/** How much the client may ask of Koios in a minute; null: no limit. */
+export const RateLimit = Type.Object(
+  {
+    requestsPerMinute: Nullable(Type.Integer({ description: 'REST and GraphQL requests a minute; more are answered 429; null: no limit' })),
+    tokensPerMinute: Nullable(Type.Integer({ description: 'Token requests (POST /oauth/token) a minute; more are answered 429; null: no limit' })),
+  },
+  { additionalProperties: false, description: 'Per-client rate limits, in fixed one-minute windows shared by every instance' },
+);
+export type RateLimit = Static<typeof RateLimit>;
+
 /** The API client as every door shows it. Never carries the secret or its hash. */
 export const ApiClient = Type.Object(
   {
@@ -28,6 +38,7 @@ export const ApiClient = Type.Object(
     allowedCidrs: Type.Array(Type.String(), {
       description: 'Where the client may call from: CIDR ranges, canonical (`10.0.0.0/8`, `2001:db8::/32`; one address is /32 or /128). Empty: anywhere.',
     }),
+    rateLimit: RateLimit,
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
   },

@@ -263,6 +263,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         secretExpiresAt: null,
         previousSecret: null,
         allowedCidrs: [],
+        rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
         updatedAt: row.updated_at,

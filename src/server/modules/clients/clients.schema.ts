@@ -9,7 +9,9 @@ import {
   NAME_MAX_LENGTH,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
+  REQUESTS_PER_MINUTE_MAX,
   SEARCH_MAX_LENGTH,
+  TOKENS_PER_MINUTE_MAX,
 } from '../../../shared/limits.js';
 import { DAYS_PATTERN } from '../../../shared/durations.js';
 
@@ -21,6 +23,20 @@ const AllowedCidrs = Type.Array(Type.String({ maxLength: 64 }), {
   description: `Up to ${ALLOWED_CIDRS_MAX} IPv4 or IPv6 CIDR ranges the client may call from (a bare address means that one address); empty: anywhere. The token endpoint answers invalid_client, the APIs 401, to a caller outside them.`,
   examples: [['10.0.0.0/8', '2001:db8::/32']],
 });
+const PerMinute = (max: number, what: string) =>
+  Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: max, description: `${what} a minute, 1 to ${max}; null: no limit; absent: unchanged` })));
+const RateLimitInput = Type.Object(
+  {
+    requestsPerMinute: PerMinute(REQUESTS_PER_MINUTE_MAX, 'REST and GraphQL requests'),
+    tokensPerMinute: PerMinute(TOKENS_PER_MINUTE_MAX, 'Token requests at /oauth/token'),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Per-client rate limits in one-minute windows; more is answered 429 with Retry-After and RateLimit headers. A field left out keeps its value (none on create).',
+    examples: [{ requestsPerMinute: 600, tokensPerMinute: 10 }],
+  },
+);
 const Description = Type.String({ maxLength: DESCRIPTION_MAX_LENGTH, description: `What the client is for, up to ${DESCRIPTION_MAX_LENGTH} characters` });
 
 export const ListClientsQuery = Type.Object(
@@ -57,6 +73,7 @@ export const CreateClientBody = Type.Object(
     roleId: Type.Optional(Nullable(Uuid('The role to give the client (needs roles:assign and every permission of the role)'))),
     secretExpiresAt: Type.Optional(Nullable(FutureTime('When the secret stops working; absent or null: never, or the installation’s maximum lifetime'))),
     allowedCidrs: Type.Optional(AllowedCidrs),
+    rateLimit: Type.Optional(RateLimitInput),
   },
   { additionalProperties: false, examples: [{ name: 'Billing export', description: 'Nightly invoice export' }] },
 );
@@ -71,6 +88,7 @@ export const UpdateClientBody = Type.Object(
       Nullable(FutureTime('When the current secret stops working; null: never (refused under a maximum lifetime). Needs clients:secrets')),
     ),
     allowedCidrs: Type.Optional(AllowedCidrs),
+    rateLimit: Type.Optional(RateLimitInput),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 );

@@ -19,6 +19,7 @@ import { createClientsRepository, sortValueOf, type ClientRecord, type ClientSor
 import type { SecretHasher } from './clients.secret.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { checkAllowedCidrs } from './allowed-cidrs.js';
+import { checkRateLimit, type RateLimitInput } from './rate-limit.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
 import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, PreviousSecret } from '../../../shared/schemas/clients.js';
 
@@ -30,6 +31,8 @@ export interface CreateClientInput {
   readonly secretExpiresAt?: string | null;
   /** Where the client may call from (CIDR ranges, a bare address is that address); absent or empty: anywhere. */
   readonly allowedCidrs?: readonly string[];
+  /** At most so many API and token requests a minute; absent or null: no limit. */
+  readonly rateLimit?: RateLimitInput;
 }
 
 export interface RegenerateSecretInput {
@@ -49,6 +52,8 @@ export interface UpdateClientInput {
   readonly secretExpiresAt?: string | null;
   /** Replaces the allowlist; empty: anywhere. */
   readonly allowedCidrs?: readonly string[];
+  /** Changes the limits given (null: no limit); a limit left out is kept. */
+  readonly rateLimit?: RateLimitInput;
 }
 
 export interface ListClientsInput {
@@ -110,13 +115,14 @@ function requestedRoleId(input: UpdateClientInput): string | null | undefined {
   return input.roleId === undefined ? undefined : input.roleId === null ? null : String(input.roleId).toLowerCase();
 }
 
-/** What an update asks to change of a stored client; `role`, `secretExpiresAt` and `allowedCidrs` are the new values, already checked. */
+/** What an update asks to change of a stored client; `role`, `secretExpiresAt`, `allowedCidrs` and `rateLimit` are the new values, already checked. */
 function clientChanges(
   before: ClientRecord,
   input: UpdateClientInput,
   role: { id: string; name: string } | null,
   secretExpiresAt: string | null | undefined,
   allowedCidrs: string[] | undefined,
+  rateLimit: RateLimitInput | undefined,
 ): ChangeSet<ApiClientUpdate> {
   const name = input.name === undefined ? undefined : normalizeName(input.name);
   const target = clientTarget({ id: before.id, name: name ?? before.name });
@@ -168,6 +174,18 @@ function clientChanges(
         details: { allowedCidrs: { from: JSON.parse(from) as string[], to: JSON.parse(to) as string[] } },
       }),
     }),
+    compareField({
+      current: before.rate_limit_requests_per_minute,
+      requested: rateLimit?.requestsPerMinute,
+      columns: (value) => ({ rate_limit_requests_per_minute: value }),
+      audit: (change) => ({ action: 'client.updated', target, details: { rateLimit: { requestsPerMinute: change } } }),
+    }),
+    compareField({
+      current: before.rate_limit_tokens_per_minute,
+      requested: rateLimit?.tokensPerMinute,
+      columns: (value) => ({ rate_limit_tokens_per_minute: value }),
+      audit: (change) => ({ action: 'client.updated', target, details: { rateLimit: { tokensPerMinute: change } } }),
+    }),
   );
 }
 
@@ -209,6 +227,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     secretExpiresAt: row.secret_expires_at,
     previousSecret: previousSecretOf(row),
     allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
+    rateLimit: { requestsPerMinute: row.rate_limit_requests_per_minute, tokensPerMinute: row.rate_limit_tokens_per_minute },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -237,8 +256,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     if (role !== undefined) requireHoldsAll(actor, permissionsOfRole(role), `the client's role ${role.name}`);
   }
 
-  /** Checks the input; returns the new secret's expiry and the allowlist as stored. */
-  function checkCreateInput(input: CreateClientInput, nowMs: number): { secretExpiresAt: string | null; allowedCidrs: string[] } {
+  /** Checks the input; returns the new secret's expiry, the allowlist and the rate limits as stored. */
+  function checkCreateInput(input: CreateClientInput, nowMs: number): { secretExpiresAt: string | null; allowedCidrs: string[]; rateLimit: RateLimitInput } {
     const problems = new ProblemCollector();
     problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'is required and must be a string');
     if (input.description !== undefined && input.description !== null) {
@@ -246,8 +265,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
     }
     const secretExpiresAt = lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
     const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems) ?? [];
+    const rateLimit = checkRateLimit(input.rateLimit, 'rateLimit', problems) ?? {};
     problems.throwIfAny();
-    return { secretExpiresAt, allowedCidrs };
+    return { secretExpiresAt, allowedCidrs, rateLimit };
   }
 
   let lastUsedTime = { ms: -1, at: '' };
@@ -256,7 +276,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
       requirePermission(actor, 'clients:create');
       const now = clock.now();
-      const { secretExpiresAt, allowedCidrs } = checkCreateInput(input, now.getTime());
+      const { secretExpiresAt, allowedCidrs, rateLimit } = checkCreateInput(input, now.getTime());
       if (input.roleId !== undefined && input.roleId !== null) requirePermission(actor, 'roles:assign');
       const id = randomUUID();
       const secret = hasher.generate();
@@ -280,6 +300,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
           secret_generation: 1,
           secret_expires_at: secretExpiresAt,
           allowed_cidrs: JSON.stringify(allowedCidrs),
+          rate_limit_requests_per_minute: rateLimit.requestsPerMinute ?? null,
+          rate_limit_tokens_per_minute: rateLimit.tokensPerMinute ?? null,
           last_used_at: null,
           created_at: at,
           updated_at: at,
@@ -288,7 +310,12 @@ export function createClientsService(deps: ClientsServiceDeps) {
           {
             action: 'client.created',
             target: clientTarget({ id, name }),
-            details: { role: role === null ? null : { id: role.id, name: role.name }, secretExpiresAt, allowedCidrs },
+            details: {
+              role: role === null ? null : { id: role.id, name: role.name },
+              secretExpiresAt,
+              allowedCidrs,
+              rateLimit: { requestsPerMinute: rateLimit.requestsPerMinute ?? null, tokensPerMinute: rateLimit.tokensPerMinute ?? null },
+            },
           },
         ]);
         return findRow(trx, id);
@@ -353,7 +380,12 @@ export function createClientsService(deps: ClientsServiceDeps) {
     },
 
     async update(actor: Actor, id: string, input: UpdateClientInput): Promise<ApiClient> {
-      const touchesDetails = input.name !== undefined || input.description !== undefined || input.enabled !== undefined || input.allowedCidrs !== undefined;
+      const touchesDetails =
+        input.name !== undefined ||
+        input.description !== undefined ||
+        input.enabled !== undefined ||
+        input.allowedCidrs !== undefined ||
+        input.rateLimit !== undefined;
       if (touchesDetails) requirePermission(actor, 'clients:update');
       if (input.roleId !== undefined) requirePermission(actor, 'roles:assign');
       // The secret's expiry is part of the credentials, as is regenerating it.
@@ -366,6 +398,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
       const secretExpiresAt = lifetime.forChange(input.secretExpiresAt, 'secretExpiresAt', clock.now().getTime(), problems);
       const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems);
+      const rateLimit = checkRateLimit(input.rateLimit, 'rateLimit', problems);
       problems.throwIfAny();
 
       const row = await changes.transaction(async (trx, recordChange) => {
@@ -378,7 +411,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         // role was checked above).
         const role =
           typeof input.roleId === 'string' && requestedRoleId(input) !== before.role_id ? await assignableRole(trx, actor, input.roleId, 'roleId') : null;
-        const { patch, audit } = clientChanges(before, input, role, secretExpiresAt, allowedCidrs);
+        const { patch, audit } = clientChanges(before, input, role, secretExpiresAt, allowedCidrs, rateLimit);
         if (audit.length === 0) return before;
         await createClientsRepository(trx).update(id, { ...patch, updated_at: clock.now().toISOString() });
         await recordAudit(trx, clock, actor, audit);

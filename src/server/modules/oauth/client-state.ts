@@ -26,6 +26,8 @@ export interface ClientState {
   readonly previousSecret: { readonly hash: string; readonly expiresAtMs: number } | null;
   /** Where the client may call from, matched once per request; null: anywhere. */
   readonly allowedAddresses: BlockList | null;
+  /** Requests and token requests a minute the client may make; null: no limit. */
+  readonly rateLimit: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null };
   readonly roleId: string | null;
   /** The role's permissions as they are now. */
   readonly permissions: ReadonlySet<PermissionKey>;
@@ -55,6 +57,8 @@ interface Load {
  */
 export const CLIENT_STATE_TTL_MS = 10_000;
 const MAX_ENTRIES = 100_000;
+
+const perMinute = (stored: number | string | null): number | null => (stored === null ? null : Number(stored));
 
 /**
  * The in-process cache of client state behind the token endpoint and every bearer request
@@ -109,6 +113,8 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
           ? null
           : { hash: row.previous_secret_hash, expiresAtMs: Date.parse(row.previous_secret_expires_at) },
       allowedAddresses: allowedAddressesOf(row.allowed_cidrs),
+      // PostgreSQL may answer integers as text.
+      rateLimit: { requestsPerMinute: perMinute(row.rate_limit_requests_per_minute), tokensPerMinute: perMinute(row.rate_limit_tokens_per_minute) },
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),

@@ -65,6 +65,16 @@ export class TooManyAttempts extends OAuthError {
   }
 }
 
+/** A token request over its client's tokensPerMinute; answered 429 with Retry-After and the RateLimit fields. */
+export class TokenRateLimited extends OAuthError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    limit: number,
+  ) {
+    super('too_many_requests', 429, `the client's limit of ${limit} token requests a minute is reached; retry after ${retryAfterSeconds} seconds`);
+  }
+}
+
 export class TemporarilyUnavailable extends OAuthError {
   constructor() {
     super('temporarily_unavailable', 503, 'the server cannot reach its database; try again shortly');

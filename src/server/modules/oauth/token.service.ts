@@ -15,6 +15,7 @@ import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
 import { createTokensRepository } from './tokens.repository.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
+import type { Quota, RateLimiter } from '../../rate-limiting/rate-limiter.js';
 
 export interface ClientCredentials {
   readonly clientId: string;
@@ -88,6 +89,7 @@ export interface TokenServiceDeps {
   readonly signingKeys: SigningKeys;
   readonly throttle: Throttle;
   readonly failures: AuthFailureRecorder;
+  readonly rateLimits: RateLimiter;
   readonly changes: ChangeFeed;
   readonly recordUse: (clientId: string, secretUsed: SecretUsed) => void;
   /** Counts an issued token in the client's usage. */
@@ -132,8 +134,15 @@ const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAt
 
 /** The OAuth 2.0 token service: client authentication, issuance, verification, introspection and revocation. */
 export function createTokenService(deps: TokenServiceDeps) {
-  const { config, clock, hasher, clientStates, signingKeys, throttle, failures } = deps;
+  const { config, clock, hasher, clientStates, signingKeys, throttle, failures, rateLimits } = deps;
   const verified = new Map<string, VerifiedToken>();
+
+  /** One request of an authenticated client counted against one of its limits; a refusal is recorded as rate_limited. */
+  function admit(client: ClientState, kind: 'requests' | 'tokens', address: string): Quota | null {
+    const quota = rateLimits.take(client.id, kind, kind === 'requests' ? client.rateLimit.requestsPerMinute : client.rateLimit.tokensPerMinute);
+    if (quota?.allowed === false) failures.record(client.id, 'rate_limited', address);
+    return quota;
+  }
 
   /** Signature and claims, from cache when this exact token was verified before. */
   async function verifiedClaims(token: string, nowMs: number): Promise<AccessTokenClaims | null> {
@@ -313,6 +322,15 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
       return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
     },
+
+    /**
+     * A REST or GraphQL call of a client whose token passed `check`, counted against its
+     * requestsPerMinute: where it stands (`allowed: false` over the limit), or null without a limit.
+     */
+    admitApiRequest: (client: ClientState, address: string): Quota | null => admit(client, 'requests', address),
+
+    /** A token request of an authenticated client, counted against its tokensPerMinute, as `admitApiRequest`. */
+    admitTokenRequest: (client: ClientState, address: string): Quota | null => admit(client, 'tokens', address),
 
     /** RFC 7662: a caller sees its own tokens, or any token if it may read clients; a dead token is only `active: false`. */
     async introspect(caller: ClientState, token: string): Promise<Record<string, unknown>> {

@@ -24,6 +24,8 @@ export function createTokensRepository(db: Executor) {
           'api_clients.previous_secret_hash',
           'api_clients.previous_secret_expires_at',
           'api_clients.allowed_cidrs',
+          'api_clients.rate_limit_requests_per_minute',
+          'api_clients.rate_limit_tokens_per_minute',
           'api_clients.role_id',
           'roles.built_in',
           'roles.permissions',

@@ -31,6 +31,7 @@ import { formatExact } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
 import { AllowedNetworks } from './allowed-networks';
+import { RateLimits } from './rate-limits';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
@@ -255,6 +256,8 @@ export function ClientOverview({ client }: { client: ApiClient }) {
       <DetailsForm client={client} disabled={!can('clients:update')} />
 
       <AllowedNetworks client={client} disabled={!can('clients:update')} />
+
+      <RateLimits client={client} disabled={!can('clients:update')} />
 
       <Text size="sm" c="dimmed">
         Created <RelativeTime value={client.createdAt} /> · last changed <RelativeTime value={client.updatedAt} />

@@ -17,6 +17,7 @@ function client(index: number, enabled = true): ApiClient {
     previousSecret: null,
     lastUsedAt: null,
     allowedCidrs: [],
+    rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
   };

@@ -68,8 +68,14 @@ export function useCreateClient() {
 
 export function useUpdateClient(id: string) {
   return useClientMutation(
-    (patch: { name?: string; description?: string | null; enabled?: boolean; roleId?: string | null; allowedCidrs?: string[] }) =>
-      api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
+    (patch: {
+      name?: string;
+      description?: string | null;
+      enabled?: boolean;
+      roleId?: string | null;
+      allowedCidrs?: string[];
+      rateLimit?: { requestsPerMinute?: number | null; tokensPerMinute?: number | null };
+    }) => api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
     (client) => client,
   );
 }
