@@ -331,6 +331,21 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect((await services.clients.get(SYSTEM_ACTOR, id)).allowedCidrs).toEqual([]);
     });
 
+    it('sets rate limits with --requests-per-minute and --tokens-per-minute, one at a time, clears one with none, and names a bad value', async () => {
+      const created = jsonOf(await koios(['clients', 'create', '--name', 'Metered', '--requests-per-minute', '600', '--json']));
+      const id = created['clientId'] as string;
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: 600, tokensPerMinute: null });
+
+      const updated = jsonOf(await koios(['clients', 'update', id, '--tokens-per-minute', '10', '--json']));
+      expect(updated['rateLimit']).toEqual({ requestsPerMinute: 600, tokensPerMinute: 10 });
+      expect((await koios(['clients', 'update', id, '--requests-per-minute', 'none'])).stdout).toContain('no limit of requests, 10 token requests a minute');
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
+
+      expect(refusalLine(await koios(['clients', 'update', id, '--tokens-per-minute', '0']))).toContain('--tokens-per-minute must be from 1 to 10,000');
+      expect(refusalLine(await koios(['clients', 'update', id, '--requests-per-minute', 'lots']))).toContain('--requests-per-minute must be a whole number');
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
+    });
+
     it('refuses a non-numeric --limit with exit 1', async () => {
       expect(refusalLine(await koios(['clients', 'list', '--limit', 'many']))).toContain('--limit');
     });

@@ -57,7 +57,12 @@ describe.each(testDialects())('per-client rate limiter on %s', (dialect) => {
     // The kinds are counted apart.
     expect(first.take('alone', 'requests', 3)!.allowed).toBe(true);
     await first.sync();
-    const stored = await database.handle.db.selectFrom('rate_limit_counts').select(['kind', 'count']).where('client_id', '=', 'alone').orderBy('kind').execute();
+    const stored = await database.handle.db
+      .selectFrom('rate_limit_counts')
+      .select(['kind', 'count'])
+      .where('client_id', '=', 'alone')
+      .orderBy('kind')
+      .execute();
     expect(stored.map((row) => [row.kind, Number(row.count)])).toEqual([
       ['requests', 1],
       ['tokens', 3],

@@ -49,13 +49,16 @@ export function RateLimits({ client, disabled }: { client: ApiClient; disabled: 
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const check = (value: number | null | 'invalid', max: number) =>
-      value === 'invalid' ? 'must be a whole number; leave it empty for no limit' : (rateLimitProblem(value, max) ?? undefined);
+    // The API's rule (src/shared/limits.ts), said in the form's words: empty is no limit.
+    const check = (value: number | null | 'invalid', max: number, label: string) =>
+      value === 'invalid' || rateLimitProblem(value, max) !== null
+        ? `${label} must be a whole number from 1 to ${max.toLocaleString('en-US')}; leave it empty for no limit`
+        : undefined;
     const found: Partial<Record<Field, string>> = {};
-    const requestsProblem = check(requests, REQUESTS_PER_MINUTE_MAX);
-    const tokensProblem = check(tokens, TOKENS_PER_MINUTE_MAX);
-    if (requestsProblem !== undefined) found['rateLimit.requestsPerMinute'] = `Requests per minute ${requestsProblem}`;
-    if (tokensProblem !== undefined) found['rateLimit.tokensPerMinute'] = `Token requests per minute ${tokensProblem}`;
+    const requestsProblem = check(requests, REQUESTS_PER_MINUTE_MAX, 'Requests per minute');
+    const tokensProblem = check(tokens, TOKENS_PER_MINUTE_MAX, 'Token requests per minute');
+    if (requestsProblem !== undefined) found['rateLimit.requestsPerMinute'] = requestsProblem;
+    if (tokensProblem !== undefined) found['rateLimit.tokensPerMinute'] = tokensProblem;
     setProblems(found);
     if (requests === 'invalid' || tokens === 'invalid' || Object.keys(found).length > 0) return;
     update.mutate(

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * `npx tsx bench/ab.ts <before-checkout> [<after-checkout>]`: the token and `/me` paths of two
+ * builds in one process, measured alternately (A, B, A, B…) with `app.inject` and no network, so
+ * the machine's load falls on both alike. Each build gets its own SQLite database, services and
+ * app, loaded from its own source tree; its client has no limits (what every build before had).
+ * The after build is also measured with a client that has limits (never reached), for what a
+ * limited client pays. Prints the median µs a call of each round and the after ÷ before ratio.
+ *
+ * Settings: AB_ROUNDS (5), AB_CALLS (3000 a path a round, after 300 of warm-up).
+ */
+const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 5);
+const CALLS = Number(process.env['AB_CALLS'] ?? 3000);
+
+type Inject = (options: Record<string, unknown>) => Promise<{ statusCode: number; json(): Record<string, unknown> }>;
+interface Build {
+  readonly label: string;
+  readonly inject: Inject;
+  readonly tokenBody: string;
+  readonly bearer: string;
+  close(): Promise<void>;
+}
+
+async function load(root: string, label: string, rateLimit?: Record<string, number>): Promise<Build> {
+  const from = (path: string) => import(pathToFileURL(join(root, 'src/server', path)).href);
+  const [{ loadConfig }, { createLogger }, { openDatabase, migrateToLatest }, { createMasterKey }, { createServices }, { createApp }, { SYSTEM_ACTOR }] =
+    await Promise.all([
+      from('config.ts'),
+      from('logger.ts'),
+      from('db/database.ts'),
+      from('modules/master-key/master-key.ts'),
+      from('services.ts'),
+      from('app.ts'),
+      from('actor.ts'),
+    ]);
+  const dir = mkdtempSync(join(tmpdir(), 'koios-ab-'));
+  const key = randomBytes(32);
+  const config = loadConfig({ KOIOS_DATABASE_URL: `file:${join(dir, 'koios.db')}`, KOIOS_MASTER_KEY: key.toString('base64'), KOIOS_LOG_LEVEL: 'warn' });
+  const database = openDatabase(config.database);
+  await migrateToLatest(database);
+  const logger = createLogger('warn');
+  const services = await createServices({ database, logger, tokenSettings: config, masterKey: createMasterKey(key, 'KOIOS_MASTER_KEY') });
+  const app = await createApp({ config, database, services, logger });
+  const viewer = (await services.roles.list(SYSTEM_ACTOR)).find((role: { name: string }) => role.name === 'Viewer').id;
+  const { client, clientSecret } = await services.clients.create(SYSTEM_ACTOR, {
+    name: 'bench',
+    roleId: viewer,
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+  });
+  const tokenBody = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: clientSecret }).toString();
+  const inject = app.inject.bind(app) as Inject;
+  const answer = await inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenBody });
+  if (answer.statusCode !== 200) throw new Error(`${label}: token request answered ${answer.statusCode}`);
+  return {
+    label,
+    inject,
+    tokenBody,
+    bearer: `Bearer ${String(answer.json()['access_token'])}`,
+    async close() {
+      await app.close();
+      await services.stop();
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** µs a call over `count` sequential calls of one path. */
+async function measure(build: Build, path: 'token' | 'me', count: number): Promise<number> {
+  const request =
+    path === 'token'
+      ? { method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: build.tokenBody }
+      : { method: 'GET', url: '/api/v1/me', headers: { authorization: build.bearer } };
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1) {
+    const answer = await build.inject(request);
+    if (answer.statusCode !== 200) throw new Error(`${build.label} ${path}: answered ${answer.statusCode}`);
+  }
+  return ((performance.now() - started) * 1000) / count;
+}
+
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const [beforeRoot, afterRoot = '.'] = process.argv.slice(2);
+  if (beforeRoot === undefined) throw new Error('usage: npx tsx bench/ab.ts <before-checkout> [<after-checkout>]');
+  const builds = [
+    await load(resolve(beforeRoot), 'before'),
+    await load(resolve(afterRoot), 'after'),
+    await load(resolve(afterRoot), 'after, limited client', { requestsPerMinute: 1_000_000, tokensPerMinute: 10_000 }),
+  ];
+  const samples = new Map<string, number[]>();
+  try {
+    for (const path of ['token', 'me'] as const) {
+      // Token requests of the limited client stay under its 10,000 a minute.
+      const calls = path === 'token' ? Math.min(CALLS, 1500) : CALLS;
+      for (const build of builds) await measure(build, path, 300);
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const build of builds) {
+          const key = `${path} ${build.label}`;
+          samples.set(key, [...(samples.get(key) ?? []), await measure(build, path, calls)]);
+        }
+      }
+    }
+  } finally {
+    for (const build of builds) await build.close();
+  }
+  for (const path of ['token', 'me'] as const) {
+    const before = median(samples.get(`${path} before`)!);
+    for (const build of builds) {
+      const values = samples.get(`${path} ${build.label}`)!;
+      const ratio = median(values) / before;
+      process.stdout.write(
+        `${path === 'token' ? 'POST /oauth/token' : 'GET /api/v1/me'}  ${build.label.padEnd(22)} µs/call by round: ${values.map((v) => v.toFixed(0)).join('/')}  median ${median(values).toFixed(0)}  ÷ before ${ratio.toFixed(2)}×\n`,
+      );
+    }
+  }
+}
+
+await main();
