@@ -40,8 +40,8 @@ consoleSuite('allowed networks and rate limits in the console', {}, (suite) => {
     await page.goto(`/system/connections/${client.id}`);
     const section = page.getByRole('region', { name: 'Rate limits' });
     await section.getByText('No limits', { exact: true }).waitFor();
-    const requests = section.getByRole('textbox', { name: 'Requests per minute' });
-    const tokens = section.getByRole('textbox', { name: 'Token requests per minute' });
+    const requests = section.getByRole('textbox', { name: 'Requests per minute', exact: true });
+    const tokens = section.getByRole('textbox', { name: 'Token requests per minute', exact: true });
 
     await tokens.fill('0');
     await section.getByRole('button', { name: 'Save limits' }).click();
