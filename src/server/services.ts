@@ -107,7 +107,6 @@ export async function createServices(options: ServicesOptions) {
     logger,
     ...(options.issuerFetchTimeoutMs === undefined ? {} : { timeoutMs: options.issuerFetchTimeoutMs }),
   });
-  const failures = createAuthFailureRecorder(db, logger);
   const rateLimits = createRateLimiter({ db, clock, logger, ...(options.rateLimitSyncMs === undefined ? {} : { syncMs: options.rateLimitSyncMs }) });
   const tokens = createTokenService({
     config: options.tokenSettings,

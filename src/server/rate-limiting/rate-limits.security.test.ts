@@ -207,12 +207,14 @@ describe.each(testDialects())('per-client rate limits on %s', (dialect) => {
     const limit = 40;
     const perSync = 5;
     const client = await create('Spread out', { requestsPerMinute: limit });
-    const tokens = [await accessToken(server, client), await accessToken(other, client)] as const;
-    const instances = [server, other] as const;
+    const callers = [
+      { instance: server, token: await accessToken(server, client) },
+      { instance: other, token: await accessToken(other, client) },
+    ];
     let tooMany = 0;
     for (let round = 0; round < 10; round += 1) {
-      for (const [index, instance] of instances.entries()) {
-        for (let i = 0; i < perSync; i += 1) if ((await me(instance, tokens[index])).status === 429) tooMany += 1;
+      for (const { instance, token } of callers) {
+        for (let i = 0; i < perSync; i += 1) if ((await me(instance, token)).status === 429) tooMany += 1;
       }
       // What each instance's timer does every second.
       await server.services.rateLimits.sync();

@@ -1,3 +1,5 @@
+import type { Quota } from '../../rate-limiting/rate-limiter.js';
+
 /**
  * RFC 6749 §5.2 errors (and RFC 7009's), one small class each, as node-oidc-provider does. Only
  * the token, introspection and revocation endpoints speak these; the APIs answer RFC 9457 problems.
@@ -65,13 +67,10 @@ export class TooManyAttempts extends OAuthError {
   }
 }
 
-/** A token request over its client's tokensPerMinute; answered 429 with Retry-After and the RateLimit fields. */
+/** A token request over its client's tokensPerMinute; answered 429 with Retry-After and the RateLimit fields of its quota. */
 export class TokenRateLimited extends OAuthError {
-  constructor(
-    readonly retryAfterSeconds: number,
-    limit: number,
-  ) {
-    super('too_many_requests', 429, `the client's limit of ${limit} token requests a minute is reached; retry after ${retryAfterSeconds} seconds`);
+  constructor(readonly quota: Quota) {
+    super('too_many_requests', 429, `the client's limit of ${quota.limit} token requests a minute is reached; retry after ${quota.resetSeconds} seconds`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import { Unavailable } from '../../errors.js';
 import { methodsOtherThan } from '../../http/method-not-allowed.js';
 import { problem, sendProblem } from '../../http/problem.js';
+import { rateLimitHeaders } from '../../http/rate-limit-headers.js';
 import { PERMISSION_KEYS } from '../../../shared/permissions.js';
 import { InvalidClient, InvalidRequest, OAuthError, TemporarilyUnavailable, TokenRateLimited, TooManyAttempts, UnsupportedGrantType } from './oauth.errors.js';
 import {
@@ -99,7 +100,8 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
   if ((error instanceof InvalidClient && error.usedBasic) || (error instanceof TooManyAttempts && error.usedBasic)) {
     void reply.header('WWW-Authenticate', 'Basic realm="koios", charset="UTF-8"');
   }
-  if (error instanceof TooManyAttempts || error instanceof TokenRateLimited) void reply.header('Retry-After', String(error.retryAfterSeconds));
+  if (error instanceof TooManyAttempts) void reply.header('Retry-After', String(error.retryAfterSeconds));
+  if (error instanceof TokenRateLimited) void reply.header('Retry-After', String(error.quota.resetSeconds)).headers(rateLimitHeaders(error.quota));
   return reply
     .code(error.status)
     .header('Cache-Control', 'no-store')
@@ -202,9 +204,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         }
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
-        // The RateLimit fields go on the answer, 200 or 429 (app.ts).
-        const quota = (request.rateLimit = tokens.admitTokenRequest(client, request.ip));
-        if (quota?.allowed === false) throw new TokenRateLimited(quota.resetSeconds, quota.limit);
+        // The RateLimit fields go on the answer (app.ts); over the limit, this throws TokenRateLimited.
+        request.rateLimit = tokens.admitTokenRequest(client, request.ip);
         const response = await tokens.issue(client, form.get('scope'), client.secretUsed);
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),

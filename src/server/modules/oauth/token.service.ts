@@ -9,7 +9,7 @@ import type { ClientState, ClientStateCache } from './client-state.js';
 import type { SecretHasher } from '../clients/clients.secret.js';
 import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
-import { InvalidClient, InvalidGrant, InvalidScope, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
+import { InvalidClient, InvalidGrant, InvalidScope, TokenRateLimited, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
 import type { FederationFailure, WorkloadTokenVerifier } from '../federation/workload-tokens.js';
 import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
@@ -287,6 +287,8 @@ export function createTokenService(deps: TokenServiceDeps) {
         failures.record(now.id, 'federation_no_match', address);
         throw new InvalidGrant(EXCHANGE_REFUSALS.federation_no_match);
       }
+      // An exchange is a token request of the client, counted against its tokensPerMinute.
+      service.admitTokenRequest(now, address);
       const response = await mint(now, request.scope, { gen: now.secretGeneration, diesAtMs: null, federatedCredentialId: verified.rule.id });
       deps.recordUse(now.id, 'current');
       deps.recordFederatedUse(verified.rule.id);
@@ -329,8 +331,15 @@ export function createTokenService(deps: TokenServiceDeps) {
      */
     admitApiRequest: (client: ClientState, address: string): Quota | null => admit(client, 'requests', address),
 
-    /** A token request of an authenticated client, counted against its tokensPerMinute, as `admitApiRequest`. */
-    admitTokenRequest: (client: ClientState, address: string): Quota | null => admit(client, 'tokens', address),
+    /**
+     * A token request of an authenticated client, counted against its tokensPerMinute: where it
+     * stands, or null without a limit. Over the limit: TokenRateLimited (429), recorded as rate_limited.
+     */
+    admitTokenRequest(client: ClientState, address: string): Quota | null {
+      const quota = admit(client, 'tokens', address);
+      if (quota?.allowed === false) throw new TokenRateLimited(quota);
+      return quota;
+    },
 
     /** RFC 7662: a caller sees its own tokens, or any token if it may read clients; a dead token is only `active: false`. */
     async introspect(caller: ClientState, token: string): Promise<Record<string, unknown>> {
