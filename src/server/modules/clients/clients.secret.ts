@@ -24,12 +24,29 @@ export interface SecretHasher {
    * (unknown client) it does the same work against a dummy, so timing does not tell which ids exist.
    */
   verify(presented: string, storedHash: string | null): boolean;
+  /**
+   * The index of the first stored hash the presented secret matches, or -1. One HMAC, compared in
+   * constant time with every entry (a null entry, with a dummy), so the time depends only on how
+   * many entries are given, never on which exist or match.
+   */
+  matchesAny(presented: string, storedHashes: readonly (string | null)[]): number;
 }
 
 export function createSecretHasher(key: Buffer): SecretHasher {
   if (key.length < 32) throw new Error('the client secret key must be at least 32 bytes');
   const hashBytes = (secret: string): Buffer => createHmac('sha256', key).update(secret, 'utf8').digest();
   const dummy = hashBytes(`${CLIENT_SECRET_PREFIX}dummy`);
+  const matchesAny = (presented: string, storedHashes: readonly (string | null)[]): number => {
+    const actual = hashBytes(presented);
+    let matched = -1;
+    storedHashes.forEach((storedHash, index) => {
+      const expected = storedHash === null ? null : Buffer.from(storedHash, 'base64url');
+      const comparable = expected !== null && expected.length === actual.length ? expected : dummy;
+      // No early exit: every entry is compared whatever matched before.
+      if (timingSafeEqual(actual, comparable) && comparable !== dummy && matched === -1) matched = index;
+    });
+    return matched;
+  };
   return {
     generate() {
       const secret = CLIENT_SECRET_PREFIX + randomBytes(32).toString('base64url');
@@ -37,10 +54,8 @@ export function createSecretHasher(key: Buffer): SecretHasher {
     },
     hash: (secret) => hashBytes(secret).toString('base64url'),
     verify(presented, storedHash) {
-      const actual = hashBytes(presented);
-      const expected = storedHash === null ? null : Buffer.from(storedHash, 'base64url');
-      const comparable = expected !== null && expected.length === actual.length ? expected : dummy;
-      return timingSafeEqual(actual, comparable) && comparable !== dummy;
+      return matchesAny(presented, [storedHash]) === 0;
     },
+    matchesAny,
   };
 }

@@ -223,8 +223,10 @@ export function createTokenService(deps: TokenServiceDeps) {
       let secretUsable = false;
       let secretUsed: SecretUsed = 'current';
       const guarded = await throttle.guard(keys, () => {
-        const current = hasher.verify(credentials.clientSecret, state?.secretHash ?? null);
-        const previous = hasher.verify(credentials.clientSecret, state?.previousSecret?.hash ?? null);
+        // One HMAC against both, the previous (or a dummy) always, whatever the rotation state.
+        const matched = hasher.matchesAny(credentials.clientSecret, [state?.secretHash ?? null, state?.previousSecret?.hash ?? null]);
+        const current = matched === 0;
+        const previous = matched === 1;
         const nowMs = clock.now().getTime();
         secretMatches = current || previous;
         secretUsed = current ? 'current' : 'previous';
