@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import type { Dialect } from '../src/server/db/database.js';
+import type { DatabaseHandle, Dialect } from '../src/server/db/database.js';
 import type { Database } from '../src/server/db/schema.js';
 import type { Services } from '../src/server/services.js';
 import { clientRow, insertClientRows, type ClientRow } from '../test/support/client-rows.js';
@@ -9,6 +9,7 @@ import { clientRow, insertClientRows, type ClientRow } from '../test/support/cli
 /** What every scenario gets: a fresh, migrated database of one dialect and the services over it. */
 export interface BenchContext {
   readonly dialect: Dialect;
+  readonly handle: DatabaseHandle;
   readonly db: Kysely<Database>;
   readonly services: Services;
 }
@@ -18,7 +19,7 @@ export interface BenchResult {
   readonly dialect: Dialect;
   readonly query: string;
   readonly samples: readonly number[];
-  /** For a deep page: the name of the first-page query it is compared with. */
+  /** The query it is compared with (time ÷ time): a deep page with the first page, metrics on with off. */
   readonly comparedWith?: string;
   /** Set when the measurement failed (its samples are then empty); the run exits non-zero. */
   readonly error?: string;

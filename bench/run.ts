@@ -10,6 +10,7 @@ import { createMasterKey } from '../src/server/modules/master-key/master-key.js'
 import { createServices } from '../src/server/services.js';
 import { cleanUp, onCleanUp } from './children.js';
 import { httpBench, type TableRow, type Verdict } from './http.js';
+import { metricsScenario } from './metrics.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
 import { scaleBench } from './scale.js';
 
@@ -26,13 +27,18 @@ import { scaleBench } from './scale.js';
  * Settings: BENCH_DURATION (seconds per load run, 5), BENCH_ROUNDS (3), BENCH_WARMUP (seconds, 2),
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
- * comma-separated subset of: pagination (in-process), token, me, graphql, pages, bare.
+ * comma-separated subset of: pagination and metrics (in-process), token, me, graphql, pages, bare.
  * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts).
  */
 
 /** A scenario gets a fresh database with the services over it and returns its measurements. */
 type Scenario = (context: BenchContext) => Promise<BenchResult[]>;
-const SCENARIOS: readonly { readonly name: string; readonly run: Scenario }[] = [{ name: 'pagination', run: paginationScenario }];
+const SCENARIOS: readonly { readonly name: string; readonly run: Scenario }[] = [
+  { name: 'pagination', run: paginationScenario },
+  // bench/metrics.ts: the token and /me paths with the request timing on and off, alternately.
+  { name: 'metrics', run: metricsScenario },
+];
+const IN_PROCESS = new Set(SCENARIOS.map((scenario) => scenario.name));
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const TOKEN_SETTINGS = { issuer: 'http://koios.bench', audience: 'http://koios.bench', accessTokenTtlSeconds: 3600 };
@@ -45,7 +51,7 @@ interface Target {
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-const ONLY_GROUPS = ['pagination', 'token', 'me', 'graphql', 'pages', 'bare'];
+const ONLY_GROUPS = ['pagination', 'metrics', 'token', 'me', 'graphql', 'pages', 'bare'];
 const ONLY: ReadonlySet<string> | undefined = (() => {
   const raw = process.env['BENCH_ONLY'];
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -109,8 +115,8 @@ async function postgresReachable(url: string): Promise<string | null> {
 }
 
 async function runOn(target: Target, results: BenchResult[], failures: string[]): Promise<void> {
-  if (ONLY !== undefined && !ONLY.has('pagination')) return;
   for (const scenario of SCENARIOS) {
+    if (ONLY !== undefined && !ONLY.has(scenario.name)) continue;
     const started = Date.now();
     let opened: Awaited<ReturnType<Target['open']>> | undefined;
     let services: Awaited<ReturnType<typeof createServices>> | undefined;
@@ -124,7 +130,7 @@ async function runOn(target: Target, results: BenchResult[], failures: string[])
       // Every scenario's database is new: a random master key of its own seals its keys.
       const masterKey = createMasterKey(randomBytes(32), 'KOIOS_MASTER_KEY');
       services = await createServices({ database: opened.handle, tokenSettings: TOKEN_SETTINGS, masterKey, lastUsedFlushMs: 60_000 });
-      results.push(...(await scenario.run({ dialect: target.dialect, db: opened.handle.db, services })));
+      results.push(...(await scenario.run({ dialect: target.dialect, handle: opened.handle, db: opened.handle.db, services })));
       out(`${target.dialect}: ${scenario.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       failures.push(`${target.dialect}: ${scenario.name}: ${(error as Error).stack ?? String(error)}`);
@@ -148,6 +154,9 @@ function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** Sub-millisecond calls (a token, /me) need microseconds to be told apart. */
+const milliseconds = (value: number) => value.toFixed(value < 1 ? 3 : 1);
+
 /** The in-process rows in the table's columns: one call at a time, so no req/s and no status codes. */
 function inProcessRows(results: readonly BenchResult[]): TableRow[] {
   return results.map((result) => {
@@ -156,15 +165,15 @@ function inProcessRows(results: readonly BenchResult[]): TableRow[] {
     return {
       label,
       rps: '—',
-      p50: percentile(result.samples, 50).toFixed(1),
-      p99: percentile(result.samples, 99).toFixed(1),
+      p50: milliseconds(percentile(result.samples, 50)),
+      p99: milliseconds(percentile(result.samples, 99)),
       errors: '0',
       non2xx: '—',
     };
   });
 }
 
-/** The deep page against the first, in-process (time ratio, no target of its own: the HTTP one is the target). */
+/** In-process time ratios: the deep page against the first (the HTTP one is the target), metrics on against off. */
 function inProcessVerdicts(results: readonly BenchResult[]): Verdict[] {
   const verdicts: Verdict[] = [];
   for (const result of results) {
@@ -172,7 +181,12 @@ function inProcessVerdicts(results: readonly BenchResult[]): Verdict[] {
     const first = results.find((r) => r.dialect === result.dialect && r.query === result.comparedWith);
     if (first === undefined || first.error !== undefined) continue;
     const ratio = percentile(result.samples, 50) / percentile(first.samples, 50);
-    verdicts.push({ what: `${result.dialect} in-process: ${result.query} ÷ first page (time)`, value: `${ratio.toFixed(2)}×`, target: '', verdict: 'info' });
+    verdicts.push({
+      what: `${result.dialect} in-process: ${result.query} ÷ ${first.query} (time)`,
+      value: `${ratio.toFixed(2)}×`,
+      target: '',
+      verdict: 'info',
+    });
   }
   return verdicts;
 }
@@ -209,7 +223,7 @@ async function main(): Promise<number> {
   }
 
   let http: Awaited<ReturnType<typeof httpBench>> = { rows: [], verdicts: [], failures: [] };
-  const httpGroups = ONLY_GROUPS.filter((group) => group !== 'pagination' && (ONLY === undefined || ONLY.has(group)));
+  const httpGroups = ONLY_GROUPS.filter((group) => !IN_PROCESS.has(group) && (ONLY === undefined || ONLY.has(group)));
   try {
     if (httpGroups.length > 0) {
       http = await httpBench({ pgUrl: unreachable === null ? pgUrl : null, ...(ONLY === undefined ? {} : { only: ONLY }), log: out });
@@ -245,7 +259,7 @@ async function main(): Promise<number> {
   }
   out(
     'HTTP rows: medians across rounds of 50-connection autocannon runs; errors and non-2xx summed over all runs. ' +
-      'In-process rows: one call at a time (p99 of 30 calls is their slowest).',
+      'In-process rows: pagination one call at a time (p99 of 30 calls is their slowest); metrics CPU time per call, medians of 40 alternate batches.',
   );
   if (failures.length > 0) {
     out();

@@ -12,6 +12,7 @@ import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wants
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
 import { oauthRoutes } from './modules/oauth/oauth.rest.js';
+import { timeRequests } from './metrics/request-timing.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Services } from './services.js';
 
@@ -43,7 +44,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // The router's own refusals (a bad percent-escape, an over-long parameter) are problem bodies
     // too; they come before any hook runs, so they set the security headers themselves.
-    frameworkErrors: (error, request, reply) => sendErrorProblem(error, request, setSecurityHeaders(reply)),
+    frameworkErrors: (error, request, reply) => {
+      const sent = sendErrorProblem(error, request, setSecurityHeaders(reply));
+      // No hook runs for these (a bad percent-escape, an over-long parameter): counted here, as unmatched.
+      if (config.metrics !== null) services.metrics.recordRequest(request.method, undefined, reply.statusCode, 0);
+      return sent;
+    },
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -51,6 +57,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('actor', null);
   app.decorateRequest('actorVia', null);
   app.decorateRequest('rateLimit', null);
+  // Before any route is registered, so that every route and the 404s are timed.
+  if (config.metrics !== null) timeRequests(app, services.metrics);
 
   app.addHook('onSend', async (request, reply, payload) => {
     setSecurityHeaders(reply);

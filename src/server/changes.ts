@@ -3,6 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
+import type { Metrics } from './metrics/metrics.js';
 import { CHANNEL_PREFIX, changeChannel, createPostgresListener, type PostgresListener } from './changes/postgres-listener.js';
 import { startPruning } from './changes/pruning.js';
 import { createSqliteCatchUp } from './changes/sqlite-catch-up.js';
@@ -25,6 +26,8 @@ export type Change =
   | { readonly kind: 'all'; readonly id: '' };
 
 export type ChangeListener = (changes: readonly Change[]) => void;
+/** How the feed's parts hand over changes from elsewhere: with the time they were written (epoch ms), when known. */
+export type PublishChanges = (changes: readonly Change[], writtenAtMs?: number) => void;
 export type RecordChange = (...changes: Change[]) => void;
 
 export interface ChangeFeed {
@@ -49,7 +52,11 @@ export interface ChangeFeed {
 /** Changes per NOTIFY: a client change is about 60 bytes of JSON, so 100 stay well under the 8,000-byte limit. */
 const NOTIFY_BATCH = 100;
 
-export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' | 'dataVersion' | 'newClient'>, logger?: Logger): ChangeFeed {
+export function createChangeFeed(
+  handle: Pick<DatabaseHandle, 'db' | 'dialect' | 'dataVersion' | 'newClient'>,
+  logger?: Logger,
+  metrics?: Pick<Metrics, 'changeFeedDelay'>,
+): ChangeFeed {
   const { db } = handle;
   const subscribers = new Set<ChangeListener>();
   const origin = randomUUID();
@@ -59,7 +66,8 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
   let stopPruning: (() => void) | undefined;
   let stopped = false;
 
-  const publish = (changes: readonly Change[]) => {
+  /** Hands the changes to every subscriber; the delay counted is from the write to the last subscriber done. */
+  const publish = (changes: readonly Change[], source: 'local' | 'remote', writtenAtMs: number | undefined) => {
     if (changes.length === 0) return;
     for (const subscriber of subscribers) {
       try {
@@ -68,13 +76,16 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
         logger?.error({ err: error }, 'a change subscriber failed');
       }
     }
+    // Another host's clock may run ahead: a negative delay is counted as none.
+    if (writtenAtMs !== undefined) metrics?.changeFeedDelay.observe({ source }, Math.max(0, Date.now() - writtenAtMs) / 1000);
   };
+  const publishRemote: PublishChanges = (changes, writtenAtMs) => publish(changes, 'remote', writtenAtMs);
 
-  const catchUp = handle.dataVersion === undefined ? undefined : createSqliteCatchUp(db, handle.dataVersion, publish);
+  const catchUp = handle.dataVersion === undefined ? undefined : createSqliteCatchUp(db, handle.dataVersion, publishRemote);
 
   /** Writes the changes in the transaction; on PostgreSQL also NOTIFYs them, delivered on commit, never for a rolled-back transaction. */
-  async function writeChanges(trx: Transaction<Database>, changes: readonly Change[]): Promise<void> {
-    const occurredAt = new Date().toISOString();
+  async function writeChanges(trx: Transaction<Database>, changes: readonly Change[], writtenAtMs: number): Promise<void> {
+    const occurredAt = new Date(writtenAtMs).toISOString();
     await trx
       .insertInto('change_events')
       .values(changes.map((change) => ({ kind: change.kind, entity_id: change.id, occurred_at: occurredAt })))
@@ -82,7 +93,7 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
     if (handle.dialect !== 'postgres') return;
     // A NOTIFY payload must stay under 8,000 bytes, so a bulk change (up to 1,000 clients) goes out in several.
     for (let start = 0; start < changes.length; start += NOTIFY_BATCH) {
-      const payload = JSON.stringify({ origin, changes: changes.slice(start, start + NOTIFY_BATCH) });
+      const payload = JSON.stringify({ origin, writtenAt: writtenAtMs, changes: changes.slice(start, start + NOTIFY_BATCH) });
       await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
     }
   }
@@ -90,12 +101,16 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
   return {
     async transaction(work) {
       const noted: Change[] = [];
+      let writtenAtMs: number | undefined;
       const result = await db.transaction().execute(async (trx) => {
         const value = await work(trx, (...changes) => noted.push(...changes));
-        if (noted.length > 0) await writeChanges(trx, noted);
+        if (noted.length > 0) {
+          writtenAtMs = Date.now();
+          await writeChanges(trx, noted, writtenAtMs);
+        }
         return value;
       });
-      publish(noted);
+      publish(noted, 'local', writtenAtMs);
       return result;
     },
 
@@ -113,7 +128,7 @@ export function createChangeFeed(handle: Pick<DatabaseHandle, 'db' | 'dialect' |
       if (handle.dialect === 'postgres') {
         channel = await changeChannel(db);
         if (handle.newClient !== undefined && !stopped) {
-          listener = createPostgresListener({ newClient: handle.newClient, channel, origin, publish, logger });
+          listener = createPostgresListener({ newClient: handle.newClient, channel, origin, publish: publishRemote, logger });
           await listener.start();
         }
       }

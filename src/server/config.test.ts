@@ -36,6 +36,13 @@ describe('loadConfig', () => {
     expect(config.databasePool).toEqual({ size: 10, connectTimeoutMs: 1000, statementTimeoutMs: 1500, idleTransactionTimeoutMs: 5000 });
     expect(config.sqliteBusyTimeoutMs).toBe(5000);
     expect(config.shutdownTimeoutMs).toBe(10_000);
+    expect(config.metrics).toBeNull();
+  });
+
+  it('opens the metrics listener only with KOIOS_METRICS_PORT, on loopback unless told otherwise', () => {
+    expect(loadConfig({ KOIOS_METRICS_PORT: '9464' }).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ KOIOS_METRICS_PORT: '9464', KOIOS_METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(Object.isFrozen(loadConfig({ KOIOS_METRICS_PORT: '9464' }).metrics)).toBe(true);
   });
 
   it('reads the SQLite busy timeout and the shutdown deadline in milliseconds', () => {
@@ -135,6 +142,9 @@ describe('loadConfig', () => {
     ['a busy timeout over ten minutes', { KOIOS_SQLITE_BUSY_TIMEOUT_MS: '600001' }, 'KOIOS_SQLITE_BUSY_TIMEOUT_MS'],
     ['a negative shutdown deadline', { KOIOS_SHUTDOWN_TIMEOUT_MS: '-1' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
     ['a shutdown deadline under 100 ms', { KOIOS_SHUTDOWN_TIMEOUT_MS: '50' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
+    ['a non-numeric metrics port', { KOIOS_METRICS_PORT: 'prometheus' }, 'KOIOS_METRICS_PORT'],
+    ['the metrics port on the API port', { PORT: '8080', KOIOS_METRICS_PORT: '8080' }, 'KOIOS_METRICS_PORT'],
+    ['a metrics host without a metrics port', { KOIOS_METRICS_HOST: '0.0.0.0' }, 'KOIOS_METRICS_HOST'],
   ];
 
   it.each(badValues)('refuses %s with one line naming the variable', (_what, env, variable) => {

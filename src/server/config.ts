@@ -44,6 +44,15 @@ export interface Config {
    * KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP, which lets tests use an http:// issuer on loopback.
    */
   readonly federation: FederationSettings;
+  /** Where Prometheus scrapes `GET /metrics`, apart from the API port; null: no listener, and requests are not timed. */
+  readonly metrics: MetricsListenerConfig | null;
+}
+
+export interface MetricsListenerConfig {
+  /** Loopback by default: the figures describe traffic and are for the operator's scraper alone. */
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
 }
 
 export type DatabaseConfig =
@@ -139,6 +148,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const masterKey = parseMasterKeySource(value('KOIOS_MASTER_KEY'), value('KOIOS_MASTER_KEY_FILE'), database);
   const usageRetentionDays = parseInteger('KOIOS_USAGE_RETENTION_DAYS', value('KOIOS_USAGE_RETENTION_DAYS') ?? '90', 1, 3650);
   const federation = parseFederation(value('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP'), value('KOIOS_FEDERATION_ISSUERS'));
+  const metrics = parseMetricsListener(value('KOIOS_METRICS_PORT'), value('KOIOS_METRICS_HOST'), port);
 
   return Object.freeze({
     database: Object.freeze(database),
@@ -157,7 +167,23 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     masterKey: Object.freeze(masterKey),
     usageRetentionDays,
     federation,
+    metrics: metrics === null ? null : Object.freeze(metrics),
   });
+}
+
+/** KOIOS_METRICS_PORT turns the listener on; KOIOS_METRICS_HOST alone does nothing, so it is refused rather than ignored. */
+function parseMetricsListener(portText: string | undefined, hostText: string | undefined, apiPort: number): MetricsListenerConfig | null {
+  if (portText === undefined) {
+    if (hostText !== undefined) throw new ConfigError('KOIOS_METRICS_HOST', 'has no effect without KOIOS_METRICS_PORT');
+    return null;
+  }
+  const port = parseInteger('KOIOS_METRICS_PORT', portText, 0, 65535);
+  const host = hostText ?? '127.0.0.1';
+  // The API port must never answer /metrics.
+  if (port !== 0 && port === apiPort) {
+    throw new ConfigError('KOIOS_METRICS_PORT', `must differ from PORT (${apiPort})`);
+  }
+  return { host, port };
 }
 
 /**

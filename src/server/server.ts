@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { resolveMasterKey } from './modules/master-key/sealed-keys.js';
 import { createServices, type Services } from './services.js';
+import { startMetricsListener, type MetricsListener } from './metrics/metrics.listener.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -14,6 +15,8 @@ export interface RunningServer {
   readonly database: DatabaseHandle;
   /** The address actually bound (PORT=0 picks a free port). */
   readonly url: string;
+  /** Where `GET /metrics` is served; null without KOIOS_METRICS_PORT. */
+  readonly metricsUrl: string | null;
   /** Graceful shutdown: stop accepting, finish in-flight requests, flush writes, close the pool. */
   close(): Promise<void>;
   /** The same, bounded by the configured shutdown deadline; says what had to be given up. */
@@ -78,6 +81,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const setupToken = await services.users.issueSetupToken();
 
   const app = await createApp({ config, database, services, logger });
+  const metricsListener: MetricsListener | null =
+    config.metrics === null ? null : await startMetricsListener({ config: config.metrics, metrics: services.metrics, logger });
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
   logger.info({ database: config.database.dialect }, `Koios Access is listening on ${url}`);
@@ -98,6 +103,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const deadline = Date.now() + config.shutdownTimeoutMs;
       // Kept back from the requests for the last writes and closing the database.
       const reserve = Math.min(1000, config.shutdownTimeoutMs / 4);
+      const scrapes = metricsListener?.close().catch(() => undefined);
       const http = app.close();
       // In-flight requests finish; a keep-alive connection is closed as soon as it is idle (its
       // request answered), not when the client or the keep-alive timeout ends it.
@@ -118,6 +124,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         clearTimeout(timer);
       }
       const { droppedLastUsed, droppedUsage } = await services.stop(deadline - reserve / 2);
+      await scrapes;
       await database.close();
       return { cutConnections, droppedLastUsed, droppedUsage };
     })();
@@ -128,6 +135,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     services,
     database,
     url,
+    metricsUrl: metricsListener?.url ?? null,
     shutdown,
     async close() {
       await shutdown();

@@ -27,6 +27,7 @@ import { createIssuerKeys } from './modules/federation/issuer-keys.js';
 import { DEFAULT_FEDERATION_SETTINGS } from './modules/federation/issuer-url.js';
 import { createWorkloadTokenVerifier } from './modules/federation/workload-tokens.js';
 import { createRateLimiter } from './rate-limiting/rate-limiter.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 
 /** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
 export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays' | 'federation'>>;
@@ -51,6 +52,8 @@ export interface ServicesOptions {
   readonly issuerFetchTimeoutMs?: number;
   /** How often rate-limit counts are shared between instances; 0: only when `rateLimits.sync()` is called (tests). */
   readonly rateLimitSyncMs?: number;
+  /** The instruments this instance counts into; its own Registry when absent. */
+  readonly metrics?: Metrics;
 }
 
 /** Every domain service over one database; the HTTP doors and the CLI are built on this. */
@@ -58,7 +61,9 @@ export async function createServices(options: ServicesOptions) {
   const { database, logger } = options;
   const { db } = database;
   const clock = options.clock ?? systemClock;
-  const changes = options.changes ?? createChangeFeed(database, logger);
+  const metrics = options.metrics ?? createMetrics(database);
+  const changes = options.changes ?? createChangeFeed(database, logger, metrics);
+  metrics.watchChangeFeed(() => changes.isLive());
   await changes.start();
   const { masterKey } = options;
   let secretKey: Buffer;
@@ -67,6 +72,7 @@ export async function createServices(options: ServicesOptions) {
     secretKey = await loadSecretKey(db, masterKey);
   } catch (error) {
     await changes.stop();
+    metrics.stop();
     throw error;
   }
   const hasher = createSecretHasher(secretKey);
@@ -88,7 +94,13 @@ export async function createServices(options: ServicesOptions) {
 
   const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds, masterKey });
   await signingKeys.start();
-  const clientStates = createClientStateCache({ db, changes, clock, ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }) });
+  const clientStates = createClientStateCache({
+    db,
+    changes,
+    clock,
+    metrics,
+    ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }),
+  });
   // The counters are rows, on SQLite too: every instance and process on the database counts together.
   const throttle = createThrottle(db, {
     scope: 'token',
@@ -97,7 +109,7 @@ export async function createServices(options: ServicesOptions) {
   });
   const usageRecorder = createUsageRecorder(db, clock, logger, options.usageFlushMs);
   const usage = createUsageService({ db, clock, recorder: usageRecorder });
-  const failures = createAuthFailureRecorder(db, logger, usageRecorder);
+  const failures = createAuthFailureRecorder(db, logger, usageRecorder, undefined, metrics);
   const federationSettings = options.tokenSettings.federation ?? DEFAULT_FEDERATION_SETTINGS;
   const federatedUse = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) => createFederationRepository(trx).touchLastUsed(batch));
   const federation = createFederationService({ db, clock, changes, settings: federationSettings, lastUsed: federatedUse });
@@ -122,6 +134,7 @@ export async function createServices(options: ServicesOptions) {
     recordToken: usageRecorder.tokenIssued,
     workloadTokens: createWorkloadTokenVerifier({ issuerKeys, clock, settings: federationSettings }),
     recordFederatedUse: (credentialId) => federatedUse.record(credentialId, clock.now().toISOString()),
+    metrics,
   });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
@@ -137,6 +150,7 @@ export async function createServices(options: ServicesOptions) {
     db,
     clock,
     changes,
+    metrics,
     hasher,
     lastUsed,
     roles,
@@ -168,6 +182,7 @@ export async function createServices(options: ServicesOptions) {
       ]);
       await Promise.all([failures.stop(), rateLimits.stop()]);
       await changes.stop();
+      metrics.stop();
       return { droppedLastUsed, droppedUsage };
     },
   };

@@ -4,6 +4,7 @@ import { createApp } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
+import { startMetricsListener } from '../../src/server/metrics/metrics.listener.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { Dialect } from '../../src/server/db/database.js';
 
@@ -35,6 +36,8 @@ export interface TestServer {
   readonly services: Services;
   readonly database: TestDatabase;
   readonly logs: LogCapture;
+  /** `GET /metrics` is served here when the environment sets KOIOS_METRICS_PORT (0: a free port). */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -55,16 +58,18 @@ export async function startTestServer(dialect: Dialect, options: TestServerOptio
   const logger = createLogger(config.logLevel, logs);
   const services = await createServices({ database: database.handle, logger, tokenSettings: config, masterKey: database.masterKey, ...options.services });
   const app = await createApp({ config, database: database.handle, services, logger });
+  const metrics = config.metrics === null ? null : await startMetricsListener({ config: config.metrics, metrics: services.metrics, logger });
   await app.listen({ host: config.host, port: config.port });
   return {
     url: config.issuer,
+    metricsUrl: metrics?.url ?? null,
     config,
     app,
     services,
     database,
     logs,
     async close() {
-      await app.close();
+      await Promise.all([app.close(), metrics?.close()]);
       await services.stop();
       if (options.database === undefined) await database.drop();
     },

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
-import type { Change } from '../changes.js';
+import type { Change, PublishChanges } from '../changes.js';
 
 /**
  * The PostgreSQL side of the change feed: other instances' changes arrive as NOTIFY on a LISTEN
@@ -63,7 +63,7 @@ export function createPostgresListener(options: {
   readonly channel: string;
   /** This process's mark on what it sends: its own changes are published already, its heartbeats prove the listener. */
   readonly origin: string;
-  readonly publish: (changes: readonly Change[]) => void;
+  readonly publish: PublishChanges;
   readonly logger?: Logger | undefined;
 }): PostgresListener {
   const { newClient, channel, origin, publish, logger } = options;
@@ -92,8 +92,9 @@ export function createPostgresListener(options: {
     client.on('notification', (message) => {
       if (message.channel !== channel || message.payload === undefined) return;
       try {
-        const parsed = JSON.parse(message.payload) as { origin: string; changes?: Change[]; heartbeat?: number };
-        if (parsed.origin !== origin) publish(parsed.changes ?? []);
+        const parsed = JSON.parse(message.payload) as { origin: string; changes?: Change[]; heartbeat?: number; writtenAt?: number };
+        // writtenAt: when the sender wrote the changes (absent from instances older than the metrics).
+        if (parsed.origin !== origin) publish(parsed.changes ?? [], typeof parsed.writtenAt === 'number' ? parsed.writtenAt : undefined);
         else if (typeof parsed.heartbeat === 'number' && listener === client) heartbeatHeard = Math.max(heartbeatHeard ?? 0, parsed.heartbeat);
       } catch {
         publish([{ kind: 'all', id: '' }]);

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Change } from '../changes.js';
+import type { Change, PublishChanges } from '../changes.js';
 
 /**
  * The SQLite side of the change feed: one server process owns the file, but the CLI may write to
@@ -14,15 +14,23 @@ export interface SqliteCatchUp {
   sync(): Promise<void> | undefined;
 }
 
-export function createSqliteCatchUp(db: Kysely<Database>, dataVersion: () => number, publish: (changes: readonly Change[]) => void): SqliteCatchUp {
+export function createSqliteCatchUp(db: Kysely<Database>, dataVersion: () => number, publish: PublishChanges): SqliteCatchUp {
   let lastSeenId = 0;
   let lastDataVersion: number | undefined;
   let catchingUp: Promise<void> | undefined;
 
-  async function readSince(): Promise<Change[]> {
-    const rows = await db.selectFrom('change_events').select(['id', 'kind', 'entity_id']).where('id', '>', lastSeenId).orderBy('id').execute();
-    for (const row of rows) lastSeenId = Math.max(lastSeenId, row.id);
-    return rows.map((row) => ({ kind: row.kind, id: row.entity_id }) as Change);
+  /** The new rows in order, in runs of one write each (the rows of a transaction share its time). */
+  async function readSince(): Promise<{ changes: Change[]; writtenAtMs: number }[]> {
+    const rows = await db.selectFrom('change_events').select(['id', 'kind', 'entity_id', 'occurred_at']).where('id', '>', lastSeenId).orderBy('id').execute();
+    const runs: { changes: Change[]; writtenAt: string }[] = [];
+    for (const row of rows) {
+      lastSeenId = Math.max(lastSeenId, row.id);
+      const last = runs.at(-1);
+      const change = { kind: row.kind, id: row.entity_id } as Change;
+      if (last?.writtenAt === row.occurred_at) last.changes.push(change);
+      else runs.push({ changes: [change], writtenAt: row.occurred_at });
+    }
+    return runs.map((run) => ({ changes: run.changes, writtenAtMs: Date.parse(run.writtenAt) }));
   }
 
   return {
@@ -40,9 +48,9 @@ export function createSqliteCatchUp(db: Kysely<Database>, dataVersion: () => num
       const version = dataVersion();
       if (version === lastDataVersion) return undefined;
       catchingUp = readSince()
-        .then((changes) => {
+        .then((runs) => {
           lastDataVersion = version;
-          publish(changes);
+          for (const run of runs) publish(run.changes, Number.isNaN(run.writtenAtMs) ? undefined : run.writtenAtMs);
         })
         .finally(() => {
           catchingUp = undefined;

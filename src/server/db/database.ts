@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type DatabaseIntrospector, type
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseConfig, DatabasePoolConfig } from '../config.js';
+import { isUniqueViolation } from './constraint-errors.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver } from './sqlite.js';
@@ -12,6 +13,14 @@ import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver 
 export type Dialect = DatabaseConfig['dialect'];
 /** What repositories run their queries on: the database, or a transaction on it. */
 export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Why a call to the database failed, as the metrics count it: a statement refused (a unique
+ * violation is a 409, not a fault, and is left out), no connection to be had, a connection lost,
+ * or SQLite's write lock held elsewhere past the busy timeout, or its disk full.
+ */
+export type DatabaseErrorKind = 'statement' | 'connect' | 'connection_lost' | 'busy' | 'disk_full';
+export type DatabaseErrorListener = (kind: DatabaseErrorKind) => void;
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
@@ -22,6 +31,8 @@ export interface DatabaseHandle {
   readonly dataVersion?: () => number;
   /** PostgreSQL: a new dedicated connection with the pool's settings, for LISTEN; the name shows in pg_stat_activity. */
   readonly newClient?: (applicationName?: string) => pg.Client;
+  /** Tells `listener` of each failure, by kind only (never the error's text); returns the unsubscribe. */
+  onError(listener: DatabaseErrorListener): () => void;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -84,8 +95,29 @@ export function prepareSqliteFile(path: string, logger?: Logger): void {
   }
 }
 
+/** The listeners of one handle's failures; a failing listener never fails the query. */
+function errorListeners() {
+  const listeners = new Set<DatabaseErrorListener>();
+  return {
+    emit(kind: DatabaseErrorKind): void {
+      for (const listener of listeners) {
+        try {
+          listener(kind);
+        } catch {
+          // Counting a failure must not become one.
+        }
+      }
+    },
+    onError(listener: DatabaseErrorListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 function openSqlite(path: string, options: DatabaseOptions): DatabaseHandle {
   if (path !== ':memory:') prepareSqliteFile(path, options.logger);
+  const errors = errorListeners();
   const database = new SqliteDatabase(path);
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
   // WAL lets readers (the CLI, a second process) run beside the server's writer. Opening may wait
@@ -103,6 +135,7 @@ function openSqlite(path: string, options: DatabaseOptions): DatabaseHandle {
   const driver = new KoiosSqliteDriver(database, {
     busyTimeoutMs,
     prepare: withStatementCache(database),
+    onError: errors.emit,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const db = new Kysely<Database>({ dialect: createSqliteDialect(driver) });
@@ -114,6 +147,7 @@ function openSqlite(path: string, options: DatabaseOptions): DatabaseHandle {
     dialect: 'sqlite',
     pool: null,
     dataVersion: () => dataVersion.get() as number,
+    onError: errors.onError,
     async ping() {
       database.prepare('select 1').get();
       // A full disk leaves reads working; readiness says writes are refused.
@@ -157,6 +191,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   const settings = { ...DEFAULT_POOL, ...options.pool };
   const logger = options.logger;
+  const errors = errorListeners();
   const connection: pg.ClientConfig = {
     connectionString: url,
     connectionTimeoutMillis: settings.connectTimeoutMs,
@@ -173,14 +208,16 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   pool.on('error', (error) => logger?.warn({ err: describeError(error) }, 'postgres pool connection lost'));
   // pg-pool removes its own error listener while a client is checked out, so a connection that dies
   // mid-transaction would emit an unhandled 'error' and end the process: every client keeps one.
-  pool.on('connect', (client) => guardClient(client, logger));
+  pool.on('connect', (client) => guardClient(client, logger, errors.emit));
+  countConnectFailures(pool, errors.emit);
   const db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
     pool,
     newClient: (applicationName) =>
-      guardClient(new pg.Client({ ...connection, ...(applicationName === undefined ? {} : { application_name: applicationName }) }), logger),
+      guardClient(new pg.Client({ ...connection, ...(applicationName === undefined ? {} : { application_name: applicationName }) }), logger, errors.emit),
+    onError: errors.onError,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -224,19 +261,33 @@ function describeError(error: Error): Record<string, unknown> {
  * running, so it would go back to the pool and every later query on it would queue behind the
  * one that never answers.
  */
-function guardClient<T extends pg.Client | pg.PoolClient>(client: T, logger: Logger | undefined): T {
-  client.on('error', (error) => logger?.warn({ err: describeError(error) }, 'postgres connection lost'));
+function guardClient<T extends pg.Client | pg.PoolClient>(client: T, logger: Logger | undefined, onError: DatabaseErrorListener): T {
+  client.on('error', (error) => {
+    logger?.warn({ err: describeError(error) }, 'postgres connection lost');
+    onError('connection_lost');
+  });
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const result = query(...args);
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
         if ((error as Error).message === 'Query read timeout') destroyConnection(client);
+        if (!isUniqueViolation(error)) onError('statement');
       });
     }
     return result;
   };
   return client;
+}
+
+/** A connection that cannot be had (refused, or none free before the connect timeout) is counted; pg has no event for it. */
+function countConnectFailures(pool: pg.Pool, onError: DatabaseErrorListener): void {
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as { connect: unknown }).connect = (...args: unknown[]) => {
+    const result = connect(...args);
+    if (result instanceof Promise) result.catch(() => onError('connect'));
+    return result;
+  };
 }
 
 function destroyConnection(client: pg.Client | pg.PoolClient): void {

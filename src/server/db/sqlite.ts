@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import type { Logger } from 'pino';
 import { Unavailable } from '../errors.js';
+import { isUniqueViolation } from './constraint-errors.js';
 
 /**
  * How SQLite is driven when other processes (the CLI, a second server) write to the same file.
@@ -35,6 +36,8 @@ export interface SqliteDriverOptions {
   readonly logger?: Logger;
   /** How statements are prepared (database.ts keeps a cache); `database.prepare` by default. */
   readonly prepare?: (text: string) => SqliteDatabase.Statement;
+  /** Told of each statement that fails, by kind (the metrics count them). */
+  readonly onError?: (kind: 'statement' | 'busy' | 'disk_full') => void;
 }
 
 /** Waits between attempts, capped below YIELD_MS: a waiting process then tries at least once in each window the others leave it. */
@@ -74,6 +77,7 @@ export class KoiosSqliteDriver implements Driver {
   readonly #prepare: (text: string) => SqliteDatabase.Statement;
   readonly #busyTimeoutMs: number;
   readonly #logger: Logger | undefined;
+  readonly #onError: NonNullable<SqliteDriverOptions['onError']>;
   readonly #mutex = new Mutex();
   readonly #connection: DatabaseConnection;
   #diskFull = false;
@@ -89,6 +93,7 @@ export class KoiosSqliteDriver implements Driver {
     this.#prepare = options.prepare ?? ((text) => database.prepare(text));
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
     this.#logger = options.logger;
+    this.#onError = options.onError ?? (() => undefined);
     this.#connection = {
       executeQuery: <R>(query: CompiledQuery) => this.#execute<R>(query),
       streamQuery: () => {
@@ -194,14 +199,19 @@ export class KoiosSqliteDriver implements Driver {
         if (isDiskFull(error)) {
           this.#diskFull = true;
           this.#log('full', 'error', 'the database disk is full: writes are refused with 503 until space is freed');
+          this.#onError('disk_full');
           throw new Unavailable(DISK_FULL_MESSAGE);
         }
-        if (!isBusy(error)) throw error;
+        if (!isBusy(error)) {
+          if (!isUniqueViolation(error)) this.#onError('statement');
+          throw error;
+        }
         const inTransaction = this.#database.inTransaction;
         const remaining = deadline - Date.now();
         // A transaction's snapshot that another writer overtook never becomes writable again.
         if (remaining <= 0 || (inTransaction && codeOf(error) === 'SQLITE_BUSY_SNAPSHOT')) {
           this.#log('busy', 'warn', `the database stayed locked by another process for ${this.#busyTimeoutMs} ms; answered 503`);
+          this.#onError('busy');
           throw new Unavailable(DATABASE_BUSY_MESSAGE);
         }
         const wait = Math.min(remaining, (BACKOFF_MS[attempt] ?? BACKOFF_MS[BACKOFF_MS.length - 1]!) * (0.5 + Math.random()));

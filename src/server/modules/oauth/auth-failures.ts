@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { createTokensRepository } from './tokens.repository.js';
 import { REFUSAL_REASONS, type RefusalReason } from '../../../shared/schemas/usage.js';
 import type { UsageRecorder } from '../usage/usage.recorder.js';
@@ -11,6 +12,7 @@ import type { UsageRecorder } from '../usage/usage.recorder.js';
  * forged, expired: its signature or lifetime failed before its client was known).
  */
 export type FailureReason = RefusalReason | 'expired_token' | 'invalid_token';
+export const FAILURE_REASONS: readonly FailureReason[] = [...REFUSAL_REASONS, 'expired_token', 'invalid_token'];
 
 const isRefusalReason = (reason: FailureReason): reason is RefusalReason => (REFUSAL_REASONS as readonly string[]).includes(reason);
 
@@ -20,7 +22,13 @@ const isRefusalReason = (reason: FailureReason): reason is RefusalReason => (REF
  * every few seconds (an attack must not become a write per guess). Unknown clients have no row to
  * count on here: the usage figures count them under no client, and the log has the address.
  */
-export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger | undefined, usage?: Pick<UsageRecorder, 'refused'>, intervalMs = 5000) {
+export function createAuthFailureRecorder(
+  db: Kysely<Database>,
+  logger: Logger | undefined,
+  usage?: Pick<UsageRecorder, 'refused'>,
+  intervalMs = 5000,
+  metrics?: Pick<Metrics, 'authRefusals'>,
+) {
   const repository = createTokensRepository(db);
   let pending = new Map<string, { clientId: string; reason: FailureReason; count: number; lastAt: string }>();
   let flushing: Promise<void> = Promise.resolve();
@@ -50,6 +58,8 @@ export function createAuthFailureRecorder(db: Kysely<Database>, logger: Logger |
     record(clientId: string | null, reason: FailureReason, address: string): void {
       logger?.info({ clientId, reason, address }, 'client authentication refused');
       if (isRefusalReason(reason)) usage?.refused(reason === 'unknown_client' ? null : clientId, reason, address);
+      // The reason only: a client id or an address as a label would make a series per caller.
+      metrics?.authRefusals.inc({ reason });
       if (clientId === null || reason === 'unknown_client') return;
       const key = `${clientId} ${reason}`;
       const entry = pending.get(key);

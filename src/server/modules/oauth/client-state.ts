@@ -4,6 +4,7 @@ import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
 import { Unavailable } from '../../errors.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { allowedAddressesOf } from '../clients/allowed-cidrs.js';
 import { permissionsOfRole } from '../roles/permissions.js';
@@ -57,6 +58,9 @@ interface Load {
  */
 export const CLIENT_STATE_TTL_MS = 10_000;
 const MAX_ENTRIES = 100_000;
+/** Label sets made once: this runs on every token and bearer request. */
+const HIT = Object.freeze({ result: 'hit' as const });
+const MISS = Object.freeze({ result: 'miss' as const });
 
 const perMinute = (stored: number | string | null): number | null => (stored === null ? null : Number(stored));
 
@@ -65,8 +69,14 @@ const perMinute = (stored: number | string | null): number | null => (stored ===
  * (a disable, deletion, regeneration or role change applies to the next request).
  * Unknown ids are cached too, so a known and an unknown client cost the same.
  */
-export function createClientStateCache(deps: { db: Kysely<Database>; changes: ChangeFeed; clock: Clock; ttlMs?: number }) {
-  const { db, changes, clock } = deps;
+export function createClientStateCache(deps: {
+  db: Kysely<Database>;
+  changes: ChangeFeed;
+  clock: Clock;
+  ttlMs?: number;
+  metrics?: Pick<Metrics, 'clientStateLookups' | 'clientStateLoads'>;
+}) {
+  const { db, changes, clock, metrics } = deps;
   const ttlMs = deps.ttlMs ?? CLIENT_STATE_TTL_MS;
   const entries = new Map<string, Entry>();
   const loading = new Map<string, Load>();
@@ -146,6 +156,7 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
     }
     const startedEpoch = epoch;
     let startedAt: number | undefined;
+    metrics?.clientStateLoads.inc();
     const promise = db
       .connection()
       .execute((connection) => {
@@ -178,7 +189,11 @@ export function createClientStateCache(deps: { db: Kysely<Database>; changes: Ch
       const sync = changes.sync();
       if (sync !== undefined) await sync.catch(() => entries.clear());
       const entry = entries.get(id);
-      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) return entry.state;
+      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) {
+        metrics?.clientStateLookups.inc(HIT);
+        return entry.state;
+      }
+      metrics?.clientStateLookups.inc(MISS);
       return refresh(id, arrivedAt);
     },
     /** Drops every entry (tests; a lost change listener). */

@@ -16,6 +16,7 @@ import { addressAllowed } from '../clients/allowed-cidrs.js';
 import { createTokensRepository } from './tokens.repository.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
 import type { Quota, RateLimiter } from '../../rate-limiting/rate-limiter.js';
+import type { Metrics } from '../../metrics/metrics.js';
 
 export interface ClientCredentials {
   readonly clientId: string;
@@ -98,6 +99,7 @@ export interface TokenServiceDeps {
   readonly workloadTokens: WorkloadTokenVerifier;
   /** Notes a federated credential's use (coalesced). */
   readonly recordFederatedUse: (credentialId: string) => void;
+  readonly metrics?: Pick<Metrics, 'tokensIssued'>;
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
@@ -198,6 +200,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     };
     const accessToken = await signJwt(claims, key.kid, key.privateKey);
     deps.recordToken(client.id);
+    deps.metrics?.tokensIssued.inc();
     return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope };
   }
 
