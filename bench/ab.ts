@@ -11,12 +11,14 @@ import { pathToFileURL } from 'node:url';
  * the machine's load falls on both alike. Each build gets its own SQLite database, services and
  * app, loaded from its own source tree; its client has no limits (what every build before had).
  * The after build is also measured with a client that has limits (never reached), for what a
- * limited client pays. Prints the median µs a call of each round and the after ÷ before ratio.
+ * limited client pays, and the before build a second time, whose spread is the noise. Rounds are short, so a burst of load on a shared machine hits the builds of
+ * one round alike: each round's ratio to the before build is taken, and the median of those ratios
+ * printed with the median µs a call.
  *
- * Settings: AB_ROUNDS (5), AB_CALLS (3000 a path a round, after 300 of warm-up).
+ * Settings: AB_ROUNDS (30), AB_CALLS (200 a path a round, after 300 of warm-up).
  */
-const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 5);
-const CALLS = Number(process.env['AB_CALLS'] ?? 3000);
+const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 30);
+const CALLS = Number(process.env['AB_CALLS'] ?? 200);
 
 type Inject = (options: Record<string, unknown>) => Promise<{ statusCode: number; json(): Record<string, unknown> }>;
 interface Build {
@@ -86,12 +88,18 @@ async function measure(build: Build, path: 'token' | 'me', count: number): Promi
 }
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const quartiles = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(2)}–${sorted[Math.floor((sorted.length * 3) / 4)]!.toFixed(2)}`;
+};
 
 async function main(): Promise<void> {
   const [beforeRoot, afterRoot = '.'] = process.argv.slice(2);
   if (beforeRoot === undefined) throw new Error('usage: npx tsx bench/ab.ts <before-checkout> [<after-checkout>]');
   const builds = [
     await load(resolve(beforeRoot), 'before'),
+    // The same build again: how far two identical builds drift apart here, the noise to read the others against.
+    await load(resolve(beforeRoot), 'before, again (A/A)'),
     await load(resolve(afterRoot), 'after'),
     await load(resolve(afterRoot), 'after, limited client', { requestsPerMinute: 1_000_000, tokensPerMinute: 10_000 }),
   ];
@@ -99,10 +107,11 @@ async function main(): Promise<void> {
   try {
     for (const path of ['token', 'me'] as const) {
       // Token requests of the limited client stay under its 10,000 a minute.
-      const calls = path === 'token' ? Math.min(CALLS, 1500) : CALLS;
+      const calls = path === 'token' ? Math.min(CALLS, Math.floor(9000 / ROUNDS)) : CALLS;
       for (const build of builds) await measure(build, path, 300);
       for (let round = 0; round < ROUNDS; round += 1) {
-        for (const build of builds) {
+        // Each round in another order, so neither build always runs first.
+        for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
           const key = `${path} ${build.label}`;
           samples.set(key, [...(samples.get(key) ?? []), await measure(build, path, calls)]);
         }
@@ -112,12 +121,12 @@ async function main(): Promise<void> {
     for (const build of builds) await build.close();
   }
   for (const path of ['token', 'me'] as const) {
-    const before = median(samples.get(`${path} before`)!);
+    const before = samples.get(`${path} before`)!;
     for (const build of builds) {
       const values = samples.get(`${path} ${build.label}`)!;
-      const ratio = median(values) / before;
+      const ratios = values.map((value, round) => value / before[round]!);
       process.stdout.write(
-        `${path === 'token' ? 'POST /oauth/token' : 'GET /api/v1/me'}  ${build.label.padEnd(22)} µs/call by round: ${values.map((v) => v.toFixed(0)).join('/')}  median ${median(values).toFixed(0)}  ÷ before ${ratio.toFixed(2)}×\n`,
+        `${(path === 'token' ? 'POST /oauth/token' : 'GET /api/v1/me').padEnd(18)} ${build.label.padEnd(22)} median ${median(values).toFixed(0).padStart(5)} µs/call, ÷ before: median ${median(ratios).toFixed(2)}× (quartiles ${quartiles(ratios)})\n`,
       );
     }
   }
