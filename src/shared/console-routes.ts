@@ -9,6 +9,7 @@ export const CONSOLE_PATHS = [
   '/login',
   '/setup',
   '/system',
+  '/system/overview',
   '/system/connections',
   '/system/connections/:id',
   '/users',

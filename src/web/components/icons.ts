@@ -6,6 +6,7 @@ export { default as IconAlertTriangle } from '@tabler/icons-react/icons/IconAler
 export { default as IconArrowDown } from '@tabler/icons-react/icons/IconArrowDown';
 export { default as IconArrowUp } from '@tabler/icons-react/icons/IconArrowUp';
 export { default as IconArrowsSort } from '@tabler/icons-react/icons/IconArrowsSort';
+export { default as IconChartBar } from '@tabler/icons-react/icons/IconChartBar';
 export { default as IconCheck } from '@tabler/icons-react/icons/IconCheck';
 export { default as IconChevronDown } from '@tabler/icons-react/icons/IconChevronDown';
 export { default as IconChevronLeft } from '@tabler/icons-react/icons/IconChevronLeft';

@@ -1,6 +1,16 @@
 import { AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconChevronDown, IconHistory, IconKey, IconLogout, IconPlugConnected, IconSettings, IconShieldLock, IconUsers } from '../components/icons';
+import {
+  IconChartBar,
+  IconChevronDown,
+  IconHistory,
+  IconKey,
+  IconLogout,
+  IconPlugConnected,
+  IconSettings,
+  IconShieldLock,
+  IconUsers,
+} from '../components/icons';
 import { useEffect, type ReactNode } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { ThemeToggle } from '../components/theme-toggle';
@@ -31,7 +41,7 @@ function initials(name: string): string {
   );
 }
 
-/** The console's frame: navigation (System › Connections, Users, Roles, Audit), the user, sign-out, theme. */
+/** The console's frame: navigation (System › Overview and Connections, Users, Roles, Audit), the user, sign-out, theme. */
 export function Layout() {
   const [opened, { toggle, close }] = useDisclosure(false);
   const { pathname } = useLocation();
@@ -103,6 +113,14 @@ export function Layout() {
       <AppShell.Navbar p="sm" aria-label="Main">
         <AppShell.Section grow component={ScrollArea}>
           <NavLink label="System" leftSection={<IconSettings size={18} aria-hidden />} defaultOpened childrenOffset={28} active={false}>
+            <NavLink
+              component={Link}
+              to="/system/overview"
+              label="Overview"
+              leftSection={<IconChartBar size={18} aria-hidden />}
+              active={here('/system/overview')}
+              aria-current={here('/system/overview') ? 'page' : undefined}
+            />
             <NavLink
               component={Link}
               to="/system/connections"

@@ -24,6 +24,7 @@ const PAGES: Record<ConsolePath, Page> = {
   '/login': page(() => import('../features/session/login-page'), 'LoginPage'),
   '/setup': page(() => import('../features/session/setup-page'), 'SetupPage'),
   '/system': toConnections,
+  '/system/overview': page(() => import('../features/usage/overview-page'), 'OverviewPage'),
   '/system/connections': page(() => import('../features/clients/clients-page'), 'ClientsPage'),
   '/system/connections/:id': page(() => import('../features/clients/client-detail-page'), 'ClientDetailPage'),
   '/users': page(() => import('../features/users/users-page'), 'UsersPage'),

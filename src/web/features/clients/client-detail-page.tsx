@@ -9,10 +9,10 @@ import { EnabledSwitch } from '../../components/enabled-switch';
 import { PageHeader } from '../../components/page-header';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient } from '../../lib/types';
-import { ActivityList } from '../audit/activity-list';
 import { EffectivePermissions } from '../permissions/effective-permissions';
 import { RoleAssignment } from '../roles/role-assignment';
 import { useCan } from '../session/session';
+import { ClientActivity } from './client-activity';
 import { ClientOverview } from './client-overview';
 import { useClient, useClientPermissions, useDeleteClient, useUpdateClient } from './clients.api';
 import { LookalikeBadge } from '../../components/lookalike-badge';
@@ -148,7 +148,7 @@ export function ClientDetailPage() {
           overview: <ClientOverview client={data} />,
           roles: <ClientRoles client={data} />,
           permissions: <ClientPermissions client={data} />,
-          activity: <ActivityList targetId={data.id} noun="client" />,
+          activity: <ClientActivity client={data} />,
         }}
       />
     </>
