@@ -1,14 +1,11 @@
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Locator, Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
 import { startTestServer } from '../test/support/server.js';
-import { newConsoleContext, useTheme } from './support/browser.js';
+import { seriousViolations } from './support/axe.js';
+import { newConsoleContext } from './support/browser.js';
 import { requestToken, type ConsoleServer } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
-
-/** WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's own best practices. */
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 /** One of each thing a page can show: a used client with a role, a disabled one, plain ones, and a second user. */
 async function seedEveryKind(console_: ConsoleServer): Promise<{ clientId: string; userId: string }> {
@@ -28,25 +25,7 @@ async function seedEveryKind(console_: ConsoleServer): Promise<{ clientId: strin
  * dialog, in the light theme and the dark one, finds nothing serious or critical.
  */
 consoleSuite('the console, checked by axe-core', { seed: seedEveryKind, timeout: 120_000 }, (suite) => {
-  /** The serious and critical violations axe finds on the page as it is, in both themes (the page is left light). */
-  const violations = async (on: Page = suite.page): Promise<string[]> => {
-    const found: string[] = [];
-    for (const theme of ['light', 'dark'] as const) {
-      await useTheme(on, theme);
-      // Let colour transitions end, so contrast is measured on the final colours.
-      await on.evaluate(
-        'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
-      );
-      const results = await new AxeBuilder({ page: on }).withTags(TAGS).analyze();
-      for (const violation of results.violations) {
-        if (violation.impact !== 'serious' && violation.impact !== 'critical') continue;
-        const targets = violation.nodes.slice(0, 5).map((node) => `${node.target.join(' ')} ${node.html.slice(0, 160)} ${node.failureSummary ?? ''}`);
-        found.push(`${theme}: ${violation.id} (${violation.impact}) ${violation.help}: ${targets.join(' | ')}`);
-      }
-    }
-    await useTheme(on, 'light');
-    return found;
-  };
+  const violations = (on: Page = suite.page): Promise<string[]> => seriousViolations(on);
 
   const heading = (name: string | RegExp, on: Page = suite.page) => on.getByRole('heading', { name, level: 1 }).waitFor();
   const dialog = async (name: string): Promise<Locator> => {

@@ -10,37 +10,8 @@ export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage
 export type { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions';
 export type { Role } from '../../shared/schemas/roles';
 export type { Me, Session } from '../../shared/schemas/session';
+export type { ClientUsage, FleetUsage, RefusalList, RefusalReason, UsageBucket } from '../../shared/schemas/usage';
 export type { User, UserPage } from '../../shared/schemas/users';
 
 /** A category of the catalog, or of someone's effective permissions (each permission with `granted`). */
 export type PermissionCategory = PermissionCatalog['categories'][number] | EffectivePermissions['categories'][number];
-
-// The usage shapes, as src/shared/schemas/usage.ts will export them once the server side lands.
-export type RefusalReason =
-  | 'bad_secret'
-  | 'unknown_client'
-  | 'disabled'
-  | 'expired'
-  | 'address_not_allowed'
-  | 'throttled'
-  | 'rate_limited'
-  | 'revoked_token'
-  | 'stale_secret'
-  | 'insufficient_scope';
-export interface UsageBucket {
-  start: string;
-  tokens: number;
-  rest: number;
-  graphql: number;
-  refusals: Partial<Record<RefusalReason, number>>;
-}
-export interface ClientUsage {
-  granularity: 'hour' | 'day';
-  buckets: UsageBucket[];
-}
-export interface FleetUsage extends ClientUsage {
-  top: { client: { id: string; name: string }; requests: number; refusals: number }[];
-}
-export interface RefusalList {
-  items: { at: string; reason: RefusalReason; address: string }[];
-}

@@ -12,9 +12,9 @@ const clientPage = (id: string) => `/system/connections/${id}?tab=activity`;
 
 /** The clients needing a look, each a count that opens the list filtered to them. */
 const ATTENTION = [
-  { title: 'Disabled', filter: { status: 'disabled' }, note: 'refused on every request' },
-  { title: 'Expiring within 30 days', filter: { expiringWithin: '30d' }, note: 'secrets that stop working soon' },
-  { title: 'Unused for 90 days', filter: { unusedFor: '90d' }, note: 'never used, or not for 90 days' },
+  { title: 'Disabled', filter: { status: 'disabled' }, note: 'Refused on every request until enabled again.' },
+  { title: 'Expiring within 30 days', filter: { expiringWithin: '30d' }, note: 'Their secrets stop working within 30 days.' },
+  { title: 'Unused for 90 days', filter: { unusedFor: '90d' }, note: 'Never used, or not in the last 90 days.' },
 ] as const;
 
 function AttentionCount({ title, filter, note }: (typeof ATTENTION)[number]) {
@@ -39,7 +39,7 @@ function AttentionCount({ title, filter, note }: (typeof ATTENTION)[number]) {
         </Anchor>
       )}
       <Text size="sm" c="dimmed">
-        API clients {note}
+        {note}
       </Text>
     </SectionCard>
   );

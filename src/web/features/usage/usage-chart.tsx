@@ -30,7 +30,6 @@ export function UsageChart({ rows, granularity, height }: { rows: readonly Usage
       series={SERIES}
       withLegend
       legendProps={{ verticalAlign: 'bottom', height: 40 }}
-      gridAxis="y"
       tickLine="none"
       valueFormatter={(value) => count.format(value)}
       yAxisProps={{ allowDecimals: false, width: 48 }}
