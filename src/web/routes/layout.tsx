@@ -21,8 +21,14 @@ interface Destination {
   readonly label: string;
   readonly to: string;
   readonly icon: ReactNode;
-  readonly needs: PermissionKey;
+  /** Shown only to those holding it; System's pages are shown to everyone (the page says what is missing). */
+  readonly needs?: PermissionKey;
 }
+
+const SYSTEM: Destination[] = [
+  { label: 'Overview', to: '/system/overview', icon: <IconChartBar size={18} aria-hidden /> },
+  { label: 'Connections', to: '/system/connections', icon: <IconPlugConnected size={18} aria-hidden /> },
+];
 
 const PEOPLE: Destination[] = [
   { label: 'Users', to: '/users', icon: <IconUsers size={18} aria-hidden />, needs: 'users:read' },
@@ -50,6 +56,17 @@ export function Layout() {
   const can = useCan();
   const user = session.data?.user;
   const here = (to: string) => pathname === to || pathname.startsWith(`${to}/`);
+  const link = (item: Destination) => (
+    <NavLink
+      key={item.to}
+      component={Link}
+      to={item.to}
+      label={item.label}
+      leftSection={item.icon}
+      active={here(item.to)}
+      aria-current={here(item.to) ? 'page' : undefined}
+    />
+  );
 
   useEffect(close, [pathname, close]);
 
@@ -113,34 +130,9 @@ export function Layout() {
       <AppShell.Navbar p="sm" aria-label="Main">
         <AppShell.Section grow component={ScrollArea}>
           <NavLink label="System" leftSection={<IconSettings size={18} aria-hidden />} defaultOpened childrenOffset={28} active={false}>
-            <NavLink
-              component={Link}
-              to="/system/overview"
-              label="Overview"
-              leftSection={<IconChartBar size={18} aria-hidden />}
-              active={here('/system/overview')}
-              aria-current={here('/system/overview') ? 'page' : undefined}
-            />
-            <NavLink
-              component={Link}
-              to="/system/connections"
-              label="Connections"
-              leftSection={<IconPlugConnected size={18} aria-hidden />}
-              active={here('/system/connections')}
-              aria-current={here('/system/connections') ? 'page' : undefined}
-            />
+            {SYSTEM.map(link)}
           </NavLink>
-          {PEOPLE.filter((item) => can(item.needs)).map((item) => (
-            <NavLink
-              key={item.to}
-              component={Link}
-              to={item.to}
-              label={item.label}
-              leftSection={item.icon}
-              active={here(item.to)}
-              aria-current={here(item.to) ? 'page' : undefined}
-            />
-          ))}
+          {PEOPLE.filter((item) => item.needs === undefined || can(item.needs)).map(link)}
         </AppShell.Section>
       </AppShell.Navbar>
 

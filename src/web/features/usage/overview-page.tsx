@@ -8,7 +8,16 @@ import type { FleetUsage } from '../../lib/types';
 import { count, UsageSection, useMinuteClock, useUsageRange } from './usage-section';
 import { USAGE_RANGES, useClientCount, useFleetUsage, useRisingRefusals, usagePeriod, type UsageRange } from './usage.api';
 
-const clientPage = (id: string) => `/system/connections/${id}?tab=activity`;
+/** A client of a table: its name, a link to its Activity tab. */
+function ClientCell({ client }: { client: { id: string; name: string } }) {
+  return (
+    <Table.Td style={{ overflowWrap: 'anywhere' }}>
+      <Anchor component={Link} to={`/system/connections/${client.id}?tab=activity`} size="sm">
+        {client.name}
+      </Anchor>
+    </Table.Td>
+  );
+}
 
 /** The clients needing a look, each a count that opens the list filtered to them. */
 const ATTENTION = [
@@ -61,11 +70,7 @@ function TopClients({ usage, range }: { usage: UseQueryResult<FleetUsage>; range
       <Table.Tbody>
         {usage.data.top.map(({ client, requests, refusals }) => (
           <Table.Tr key={client.id}>
-            <Table.Td style={{ overflowWrap: 'anywhere' }}>
-              <Anchor component={Link} to={clientPage(client.id)} size="sm">
-                {client.name}
-              </Anchor>
-            </Table.Td>
+            <ClientCell client={client} />
             <Table.Td ta="right">{count.format(requests)}</Table.Td>
             <Table.Td ta="right">{count.format(refusals)}</Table.Td>
           </Table.Tr>
@@ -92,11 +97,7 @@ function RisingRefusals({ now }: { now: number }) {
       <Table.Tbody>
         {rising.map(({ client, last, previous }) => (
           <Table.Tr key={client.id}>
-            <Table.Td style={{ overflowWrap: 'anywhere' }}>
-              <Anchor component={Link} to={clientPage(client.id)} size="sm">
-                {client.name}
-              </Anchor>
-            </Table.Td>
+            <ClientCell client={client} />
             <Table.Td ta="right">{count.format(last)}</Table.Td>
             <Table.Td ta="right">{count.format(previous)}</Table.Td>
           </Table.Tr>

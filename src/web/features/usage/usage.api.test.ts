@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { REFUSAL_REASONS } from '../../../shared/schemas/usage';
 import type { UsageBucket } from '../../lib/types';
 import { refusalLabel, refusalsByReason, usagePeriod, usageRows, usageTotals } from './usage.api';
 
@@ -63,20 +64,8 @@ describe('usage figures', () => {
   });
 
   it('gives every refusal reason its own words, and reads a reason it does not know as words too', () => {
-    const reasons = [
-      'bad_secret',
-      'unknown_client',
-      'disabled',
-      'expired',
-      'address_not_allowed',
-      'throttled',
-      'rate_limited',
-      'revoked_token',
-      'stale_secret',
-      'insufficient_scope',
-    ];
-    const labels = reasons.map(refusalLabel);
-    expect(new Set(labels).size).toBe(reasons.length);
+    const labels = REFUSAL_REASONS.map(refusalLabel);
+    expect(new Set(labels).size).toBe(REFUSAL_REASONS.length);
     for (const label of labels) expect(label).not.toMatch(/_/);
     expect(refusalLabel('something_new')).toBe('something new');
   });
