@@ -47,6 +47,9 @@ const REFUSAL_LABELS: Record<RefusalReason, string> = {
   revoked_token: 'Token was revoked',
   stale_secret: 'Token from a secret that was replaced',
   insufficient_scope: 'Lacks the permission for the call',
+  federation_no_match: 'Workload token fits none of its federated credentials',
+  federation_bad_token: 'Workload token was invalid or expired',
+  federation_issuer_unreachable: 'Workload token’s issuer could not be reached',
 };
 
 export function refusalLabel(reason: string): string {
