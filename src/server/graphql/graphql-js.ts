@@ -26,5 +26,6 @@ export const {
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   validate,
+  valueFromASTUntyped,
 } = graphql;
 export type GraphQLError = import('graphql').GraphQLError;

@@ -1,4 +1,7 @@
+import type { ValueNode } from 'graphql';
+import { valueFromASTUntyped } from './graphql-js.js';
 import type { IResolvers, MercuriusContext, MercuriusLoaders } from 'mercurius';
+import type { AddFederatedCredentialInput } from '../modules/federation/federation.service.js';
 import type { Actor } from '../actor.js';
 import { namingFields, renameFields, Unauthenticated } from '../errors.js';
 import { encodeCursor } from '../db/pagination.js';
@@ -102,10 +105,26 @@ const outputScalar = (name: string, accepts: (value: unknown) => boolean) => ({
   },
 });
 
+const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** JSON objects out (audit details) and in (a federated credential's conditions); the service checks what an input holds. */
+const jsonObjectScalar = {
+  ...outputScalar('JSONObject', isJsonObject),
+  parseValue(value: unknown) {
+    if (!isJsonObject(value)) throw new TypeError('JSONObject must be an object');
+    return value;
+  },
+  parseLiteral(ast: ValueNode, variables?: Record<string, unknown> | null) {
+    const value = valueFromASTUntyped(ast, variables);
+    if (!isJsonObject(value)) throw new TypeError('JSONObject must be an object');
+    return value;
+  },
+};
+
 export function createResolvers(services: Services): IResolvers {
   return {
     DateTime: outputScalar('DateTime', (value) => typeof value === 'string'),
-    JSONObject: outputScalar('JSONObject', (value) => typeof value === 'object' && value !== null && !Array.isArray(value)),
+    JSONObject: jsonObjectScalar,
 
     Query: {
       me(_root: unknown, _args: unknown, context: GraphQLContext) {
@@ -192,6 +211,14 @@ export function createResolvers(services: Services): IResolvers {
         return services.clients.get(principalOf(context), args.id);
       },
 
+      addApiClientFederatedCredential: (_root: unknown, args: { id: string; input: AddFederatedCredentialInput }, context: GraphQLContext) =>
+        namingFields(inputArguments, () => services.federation.add(principalOf(context), args.id, args.input)),
+
+      async removeApiClientFederatedCredential(_root: unknown, args: { id: string; fcId: string }, context: GraphQLContext) {
+        await services.federation.remove(principalOf(context), args.id, args.fcId);
+        return args.fcId;
+      },
+
       async setApiClientsEnabled(_root: unknown, args: { ids: string[]; enabled: boolean }, context: GraphQLContext) {
         const result = await services.clients.bulk(principalOf(context), args.enabled ? 'enable' : 'disable', args.ids);
         return { succeeded: result.succeeded, notFound: result.notFound, refused: result.refused, changed: result.changed };
@@ -241,6 +268,12 @@ export function createResolvers(services: Services): IResolvers {
 export function createLoaders(services: Services): MercuriusLoaders {
   return {
     ApiClient: {
+      async federatedCredentials(queries: { obj: ApiClient }[], context: GraphQLContext) {
+        return services.federation.listOfMany(
+          principalOf(context),
+          queries.map((query) => query.obj.id),
+        );
+      },
       async permissions(queries: { obj: ApiClient }[], context: GraphQLContext) {
         const ids = queries.map((query) => query.obj.id);
         const byId = await services.clients.permissionsOfMany(principalOf(context), ids);

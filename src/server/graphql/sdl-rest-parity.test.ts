@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { AuditEvent, AuditPage } from '../../shared/schemas/audit.js';
 import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../shared/schemas/clients.js';
 import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions.js';
+import { FederatedCredential } from '../../shared/schemas/federated-credentials.js';
 import { Role } from '../../shared/schemas/roles.js';
 import { Me } from '../../shared/schemas/session.js';
 import { User, UserPage } from '../../shared/schemas/users.js';
@@ -45,6 +46,7 @@ const PAIRS: readonly (readonly [graphqlType: string, rest: TSchema])[] = [
   ['User', User],
   ['AuditEvent', AuditEvent],
   ['Me', Me],
+  ['FederatedCredential', FederatedCredential],
   // A page's items are a connection's nodes; the paging fields differ (see RELAY below).
   ['ApiClientEdge', Type({ node: ClientPage['properties']['items']['items'] })],
   ['UserEdge', Type({ node: UserPage['properties']['items']['items'] })],
@@ -57,6 +59,7 @@ const GRAPHQL_ONLY: Record<string, string> = {
   // not compute 50 permission sets; a GraphQL caller asks for the field only when it wants it.
   'ApiClient.permissions': 'GET /api/v1/clients/{id}/permissions',
   'User.permissions': 'GET /api/v1/users/{id}/permissions',
+  'ApiClient.federatedCredentials': 'GET /api/v1/clients/{id}/federated-credentials',
   // An edge's cursor: REST pages have one `nextCursor` instead.
   'ApiClientEdge.cursor': 'Relay edge cursor',
   'UserEdge.cursor': 'Relay edge cursor',
@@ -132,7 +135,8 @@ function scalarProblem(graphql: GraphQLOutputType, rest: TSchema): string | null
     DateTime: (kind) => kind === 'string' && format === 'date-time',
     Boolean: (kind) => kind === 'boolean',
     Int: (kind) => kind === 'integer',
-    JSONObject: (kind) => kind === 'object' && rest['additionalProperties'] === true,
+    // Free-form details, or a map of names to strings (a TypeBox Record).
+    JSONObject: (kind) => kind === 'object' && (rest['additionalProperties'] === true || rest['patternProperties'] !== undefined),
   };
   const matches = expected[named.name];
   if (matches === undefined) return `GraphQL scalar ${named.name} has no REST counterpart in this test`;

@@ -8,6 +8,11 @@ export function createFederationRepository(db: Executor) {
       return db.selectFrom('federated_credentials').selectAll().where('client_id', '=', clientId).orderBy('created_at').orderBy('id').execute();
     },
 
+    async listOfMany(clientIds: readonly string[]) {
+      if (clientIds.length === 0) return [];
+      return db.selectFrom('federated_credentials').selectAll().where('client_id', 'in', clientIds).orderBy('created_at').orderBy('id').execute();
+    },
+
     async find(clientId: string, id: string) {
       return db.selectFrom('federated_credentials').selectAll().where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
     },

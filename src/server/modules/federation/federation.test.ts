@@ -6,6 +6,7 @@ import { testDialects } from '../../../../test/support/databases.js';
 import { startOidcIssuer, type OidcIssuer } from '../../../../test/support/oidc-issuer.js';
 import { accessToken, answerOf, builtInRoleIds, INSECURE, newClient } from '../../../../test/support/oauth.js';
 import { rest } from '../../../../test/support/rest.js';
+import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
 import { freePort, startTestServer, type TestServer } from '../../../../test/support/server.js';
 
 /**
@@ -282,6 +283,42 @@ describe.each(testDialects())('workload identity federation on %s', (dialect) =>
       const answer = await rest<{ errors?: { field: string }[] }>(server, 'POST', path(), admin, { ...body, name: `bad ${field}`, ...change });
       expect(answer.status).toBe(400);
       expect(JSON.stringify(answer.body)).toContain(field);
+    });
+
+    it('adds, lists and removes credentials through GraphQL with the same names', async () => {
+      const graphql = graphqlClient(server, admin.token);
+      const added = await graphql<{ addApiClientFederatedCredential: { id: string; conditions: Record<string, string> } }>(
+        `
+          mutation ($id: ID!, $input: AddFederatedCredentialInput!) {
+            addApiClientFederatedCredential(id: $id, input: $input) {
+              id
+              name
+              issuer
+              audience
+              subject
+              conditions
+              createdAt
+              lastUsedAt
+            }
+          }
+        `,
+        { id: clientId, input: { ...body, name: 'through GraphQL', conditions: { environment: 'production' } } },
+      );
+      expect(added.errors).toEqual([]);
+      const id = added.data!.addApiClientFederatedCredential.id;
+      expect(added.data!.addApiClientFederatedCredential.conditions).toEqual({ environment: 'production' });
+      const listed = await graphql<{ apiClient: { federatedCredentials: { id: string }[] } }>(
+        `{ apiClient(id: "${clientId}") { federatedCredentials { id name } } }`,
+      );
+      expect(listed.data!.apiClient.federatedCredentials.map((credential) => credential.id)).toContain(id);
+      const bad = await graphql(
+        `mutation { addApiClientFederatedCredential(id: "${clientId}", input: { name: "x", issuer: "http://example.com", audience: "a", subject: "s" }) { id } }`,
+      );
+      expect(codesOf(bad)).toEqual(['BAD_USER_INPUT']);
+      const removed = await graphql<{ removeApiClientFederatedCredential: string }>(
+        `mutation { removeApiClientFederatedCredential(id: "${clientId}", fcId: "${id}") }`,
+      );
+      expect(removed.data!.removeApiClientFederatedCredential).toBe(id);
     });
 
     it('answers 404 for an unknown client and 403 without clients:secrets', async () => {
