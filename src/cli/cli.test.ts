@@ -154,6 +154,7 @@ describe('koios without a database', { timeout: 120_000 }, () => {
     const paths = [[], ...commandPaths(buildProgram())];
     const expected = ['serve', 'migrate', 'clients', 'clients create', 'clients list', 'clients show', 'clients enable', 'clients disable'];
     expected.push('clients delete', 'clients regenerate-secret', 'clients end-previous-secret', 'users', 'users create', 'roles', 'roles list');
+    expected.push('clients federated add', 'clients federated list', 'clients federated remove');
     expect(paths.map((path) => path.join(' '))).toEqual(expect.arrayContaining(expected));
     // No database is opened for help: point at one that would fail loudly if it were.
     const env = { KOIOS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' };
@@ -344,6 +345,39 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(refusalLine(await koios(['clients', 'update', id, '--tokens-per-minute', '0']))).toContain('--tokens-per-minute must be from 1 to 10,000');
       expect(refusalLine(await koios(['clients', 'update', id, '--requests-per-minute', 'lots']))).toContain('--requests-per-minute must be a whole number');
       expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
+    });
+
+    it('adds, lists and removes federated credentials with clients federated, naming a bad flag', async () => {
+      const id = jsonOf(await koios(['clients', 'create', '--name', 'Deployed from CI', '--json']))['clientId'] as string;
+      const issuer = 'https://token.actions.githubusercontent.com';
+      const added = jsonOf(
+        await koios([
+          'clients',
+          'federated',
+          'add',
+          id,
+          '--name',
+          'main',
+          '--issuer',
+          issuer,
+          '--audience',
+          'https://koios.example.com',
+          '--subject',
+          'repo:acme/api:ref:refs/heads/main',
+          '--condition',
+          'repository_owner=acme',
+          '--json',
+        ]),
+      );
+      expect(added).toMatchObject({ name: 'main', issuer, conditions: { repository_owner: 'acme' }, lastUsedAt: null });
+      const listed = jsonOf(await koios(['clients', 'federated', 'list', id, '--json'])) as { items: { id: string }[] };
+      expect(listed.items.map((item) => item.id)).toEqual([added['id']]);
+      const refused = refusalLine(
+        await koios(['clients', 'federated', 'add', id, '--name', 'plain', '--issuer', 'http://example.com', '--audience', 'a', '--subject', 's']),
+      );
+      expect(refused).toContain('--issuer');
+      expect(jsonOf(await koios(['clients', 'federated', 'remove', id, added['id'] as string, '--json']))).toEqual({ removed: added['id'] });
+      expect(await services.federation.list(SYSTEM_ACTOR, id)).toEqual([]);
     });
 
     it('refuses a non-numeric --limit with exit 1', async () => {

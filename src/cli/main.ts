@@ -155,9 +155,10 @@ function rateLimitOf(options: PerMinuteFlags) {
 const REQUESTS_PER_MINUTE_HELP = 'at most N REST and GraphQL requests a minute; none: no limit';
 const TOKENS_PER_MINUTE_HELP = 'at most N token requests a minute; none: no limit';
 
-/** `clients …`: create, list, show, update, enable, disable, delete, regenerate-secret, end-previous-secret. */
+/** `clients …`: create, list, show, update, enable, disable, delete, regenerate-secret, end-previous-secret, federated. */
 function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
+  addFederatedCommands(clients);
 
   clients
     .command('create')
@@ -386,6 +387,84 @@ function addClientsCommands(program: Command): void {
         await services.clients.endPreviousSecret(SYSTEM_ACTOR, id);
         const client = await services.clients.get(SYSTEM_ACTOR, id);
         print(options, client, `the previous secret of ${client.name} (${client.id}) no longer works`);
+      }),
+    );
+}
+
+/** `--condition claim=value`, repeatable, as the conditions object; the service checks each claim. */
+function collectCondition(value: string, previous: Record<string, string>): Record<string, string> {
+  const equals = value.indexOf('=');
+  if (equals <= 0) throw new BadInput({ field: '--condition', message: `must be claim=value, got "${value}"` });
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
+}
+
+/** The federation service names its fields as REST does; here they are flags. */
+async function namingFederationFlags<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof BadInput)
+      throw new BadInput(
+        error.problems.map((problem) => ({
+          field: problem.field.startsWith('conditions') ? `--condition ${problem.field.slice('conditions.'.length)}`.trim() : `--${problem.field}`,
+          message: problem.message,
+        })),
+      );
+    throw error;
+  }
+}
+
+/** `clients federated …`: the outside identities (CI jobs, Kubernetes service accounts) that may exchange their OIDC token for a client's tokens. */
+function addFederatedCommands(clients: Command): void {
+  const federated = clients.command('federated').description("manage a client's federated credentials (workload identity federation, no secret)");
+  federated
+    .command('add')
+    .description("let a workload whose OIDC token matches exchange it for the client's tokens (RFC 8693)")
+    .argument('<id>', 'the client ID')
+    .requiredOption('--name <name>', 'what the credential is for, unique within the client')
+    .requiredOption('--issuer <url>', 'the OIDC issuer, exactly as the token’s iss, e.g. https://token.actions.githubusercontent.com')
+    .requiredOption('--audience <aud>', 'a value the token’s aud must hold')
+    .requiredOption('--subject <sub>', 'the token’s sub exactly, or a prefix ending in *, e.g. repo:ORG/REPO:ref:refs/heads/main')
+    .option('--condition <claim=value>', 'a further claim the token must carry with exactly this value (repeatable)', collectCondition, {})
+    .option('--json', 'print the credential as JSON')
+    .action(async (id: string, options: Output & { name: string; issuer: string; audience: string; subject: string; condition: Record<string, string> }) =>
+      withServices(async (services) => {
+        const credential = await namingFederationFlags(() =>
+          services.federation.add(SYSTEM_ACTOR, id, {
+            name: options.name,
+            issuer: options.issuer,
+            audience: options.audience,
+            subject: options.subject,
+            conditions: options.condition,
+          }),
+        );
+        print(options, credential, `added federated credential ${credential.id} (${credential.name}) to ${id.toLowerCase()}`);
+      }),
+    );
+  federated
+    .command('list')
+    .description("list a client's federated credentials")
+    .argument('<id>', 'the client ID')
+    .option('--json', 'print {"items": [...]}')
+    .action(async (id: string, options: Output) =>
+      withServices(async (services) => {
+        const items = await services.federation.list(SYSTEM_ACTOR, id);
+        const lines = items.map((item) =>
+          [item.id, item.name, item.issuer, item.audience, item.subject, JSON.stringify(item.conditions), item.lastUsedAt ?? 'never'].join('  '),
+        );
+        print(options, { items }, lines.length === 0 ? 'no federated credentials' : lines.join('\n'));
+      }),
+    );
+  federated
+    .command('remove')
+    .description('remove a federated credential; the tokens minted through it stop working at once')
+    .argument('<id>', 'the client ID')
+    .argument('<fcId>', 'the federated credential id')
+    .option('--json', 'print {"removed": fcId}')
+    .action(async (id: string, fcId: string, options: Output) =>
+      withServices(async (services) => {
+        await services.federation.remove(SYSTEM_ACTOR, id, fcId);
+        print(options, { removed: fcId.toLowerCase() }, `removed federated credential ${fcId.toLowerCase()}`);
       }),
     );
 }
