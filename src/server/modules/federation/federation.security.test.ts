@@ -129,6 +129,28 @@ describe.each(testDialects())('workload identity federation on %s', (dialect) =>
     expect(answer).toEqual({ status: 400, error: 'invalid_grant', reasons: [reason] });
   });
 
+  it('counts an exchange against the client’s tokensPerMinute: over it, 429 with Retry-After and the RateLimit fields, recorded as rate_limited', async () => {
+    // Just after a minute starts, so both exchanges fall in one window.
+    clock.advance(60 - (clock.now().getTime() % 60_000) / 1000 + 0.1);
+    const { clientId } = await federatedClient('limited', 'repo:acme/api:ref:refs/heads/main');
+    await server.services.clients.update(SYSTEM_ACTOR, clientId, { rateLimit: { tokensPerMinute: 1 } });
+    const token = await issuer.mint('limited', { sub: 'repo:acme/api:ref:refs/heads/main', aud: AUDIENCE });
+    expect((await exchange(clientId, token)).access_token).toBeTruthy();
+    const refused = await answerOf(
+      await fetch(as.token_endpoint!, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: EXCHANGE, client_id: clientId, subject_token: token, subject_token_type: JWT_TYPE }),
+      }),
+    );
+    expect(refused.status).toBe(429);
+    expect(refused.json['error']).toBe('too_many_requests');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"per-client";q=1;w=60');
+    expect(refused.headers.get('ratelimit')).toMatch(/^"per-client";r=0;t=\d+$/);
+    const counts = await server.services.failures.countsFor(clientId);
+    expect(counts.map((row) => [row.reason, Number(row.count)])).toEqual([['rate_limited', 1]]);
+  });
+
   it('refuses a token not signed by the issuer, and garbage, as federation_bad_token', async () => {
     const { clientId } = await federatedClient('forged', 'system:serviceaccount:prod:api');
     await exchange(clientId, await issuer.mint('forged', { sub: 'system:serviceaccount:prod:api', aud: AUDIENCE }));
