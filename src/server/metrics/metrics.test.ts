@@ -162,6 +162,18 @@ describe.each(testDialects())('Prometheus metrics on %s', (dialect) => {
       }
     });
 
+    it.runIf(dialect === 'postgres')('counts a connection that cannot be had as connect, not as a statement', async () => {
+      const unreachable = openDatabase({ dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none' }, { pool: { connectTimeoutMs: 500 } });
+      const kinds: string[] = [];
+      unreachable.onError((kind) => kinds.push(kind));
+      try {
+        await expect(unreachable.ping()).rejects.toThrow();
+        expect(kinds).toEqual(['connect']);
+      } finally {
+        await unreachable.close();
+      }
+    });
+
     it('exports every metric the Grafana dashboard draws', async () => {
       const { panels, expressions } = readDashboard();
       const drawn = panels.filter((panel) => panel.type !== 'row');
