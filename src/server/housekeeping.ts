@@ -20,7 +20,7 @@ interface HousekeepingDeps {
 }
 
 /**
- * Rows that only matter until a time has passed: revoked tokens after their expiry, sessions
+ * Rows that only matter until a time has passed: revoked tokens and client assertion ids after their expiry, sessions
  * after theirs, throttle and audit-aggregate windows a day after they opened, usage counters and
  * refusals after the retention. Idempotent, so every instance may run it.
  */
@@ -31,6 +31,7 @@ export async function pruneExpiredRows(deps: HousekeepingDeps): Promise<void> {
   const oldWindow = new Date(nowMs - 24 * HOUR_MS).toISOString();
   await Promise.all([
     createTokensRepository(db).deleteExpiredRevoked(now),
+    createTokensRepository(db).deleteExpiredAssertionJtis(now),
     createSessionsRepository(db).deleteExpired(now),
     createThrottleRepository(db).deleteWindowsBefore(oldWindow),
     createAuditRepository(db).deleteAggregatesBefore(oldWindow),

@@ -13,6 +13,7 @@ import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
 import { createClientsService } from './modules/clients/clients.service.js';
 import { createClientsRepository } from './modules/clients/clients.repository.js';
+import { createClientKeysRepository } from './modules/clients/client-keys.repository.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './modules/clients/last-used.js';
 import { createRolesService } from './modules/roles/roles.service.js';
 import { createUsersService } from './modules/users/users.service.js';
@@ -82,6 +83,7 @@ export async function createServices(options: ServicesOptions) {
   const previousSecretUsed = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) =>
     createClientsRepository(trx).touchPreviousSecretUsed(batch),
   );
+  const keyUsed = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) => createClientKeysRepository(trx).touchLastUsed(batch));
   const clients = createClientsService({
     db,
     clock,
@@ -89,6 +91,7 @@ export async function createServices(options: ServicesOptions) {
     changes,
     lastUsed,
     previousSecretUsed,
+    keyUsed,
     secretMaxLifetimeDays: options.tokenSettings.secretMaxLifetimeDays ?? null,
   });
 
@@ -122,6 +125,7 @@ export async function createServices(options: ServicesOptions) {
   const rateLimits = createRateLimiter({ db, clock, logger, ...(options.rateLimitSyncMs === undefined ? {} : { syncMs: options.rateLimitSyncMs }) });
   const tokens = createTokenService({
     config: options.tokenSettings,
+    db,
     clock,
     hasher,
     clientStates,
@@ -135,6 +139,7 @@ export async function createServices(options: ServicesOptions) {
     workloadTokens: createWorkloadTokenVerifier({ issuerKeys, clock, settings: federationSettings }),
     recordFederatedUse: (credentialId) => federatedUse.record(credentialId, clock.now().toISOString()),
     metrics,
+    recordKeyUse: clients.recordKeyUse,
   });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
@@ -153,6 +158,7 @@ export async function createServices(options: ServicesOptions) {
     metrics,
     hasher,
     lastUsed,
+    keyUsed,
     roles,
     clients,
     signingKeys,
@@ -179,6 +185,7 @@ export async function createServices(options: ServicesOptions) {
         previousSecretUsed.stop(deadline),
         usageRecorder.stop(deadline),
         federatedUse.stop(deadline),
+        keyUsed.stop(deadline),
       ]);
       await Promise.all([failures.stop(), rateLimits.stop()]);
       await changes.stop();

@@ -26,6 +26,10 @@ export function rateLimitProblem(value: unknown, max: number): string | null {
 }
 /** The longest a rotated-out secret may keep working beside the new one: 30 days, in seconds. */
 export const KEEP_PREVIOUS_MAX_SECONDS = 2_592_000;
+/** Public keys one private_key_jwt client may hold: enough to rotate with room to spare. */
+export const CLIENT_KEYS_MAX = 10;
+/** A key's kid: visible ASCII, short enough for a header and a log line. */
+export const KID_MAX_LENGTH = 200;
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

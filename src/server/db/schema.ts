@@ -24,6 +24,8 @@ export interface Database {
   client_refusals: ClientRefusalsTable;
   federated_credentials: FederatedCredentialsTable;
   rate_limit_counts: RateLimitCountsTable;
+  client_public_keys: ClientPublicKeysTable;
+  client_assertion_jtis: ClientAssertionJtisTable;
 }
 
 type Bool = 0 | 1;
@@ -91,6 +93,8 @@ export interface ApiClientsTable {
   rate_limit_requests_per_minute: Generated<number | null>;
   /** At most this many token requests a minute; null: no limit (migration 2026-12-04T0006). */
   rate_limit_tokens_per_minute: Generated<number | null>;
+  /** 'client_secret' | 'private_key_jwt' (migration 2026-12-04T0007). */
+  auth_method: Generated<string>;
   last_used_at: string | null;
   created_at: string;
   updated_at: string;
@@ -230,4 +234,26 @@ export interface FederatedCredentialsTable {
   conditions: string;
   created_at: string;
   last_used_at: string | null;
+}
+
+/** A client's public key for private_key_jwt (RFC 7523 §2.2); never a private one. */
+export interface ClientPublicKeysTable {
+  /** Ours (UUID); tokens the key authenticated carry it, so removing the key kills them. */
+  id: string;
+  client_id: string;
+  kid: string;
+  alg: string;
+  /** RFC 7638 SHA-256 thumbprint, base64url. */
+  thumbprint: string;
+  /** The public members of the JWK only, as JSON. */
+  public_jwk: string;
+  added_at: string;
+  last_used_at: string | null;
+}
+
+/** Client assertion ids accepted once, until the assertion expires (RFC 7523 §3). */
+export interface ClientAssertionJtisTable {
+  client_id: string;
+  jti: string;
+  expires_at: string;
 }

@@ -10,6 +10,7 @@ import {
   clientPosition,
   type ApiClient,
   type ApiClientWithSecret,
+  type CreatedApiClient,
   type CreateClientInput,
   type UpdateClientInput,
 } from '../modules/clients/clients.service.js';
@@ -74,7 +75,7 @@ function connection<T>(page: Page<T>, cursorOf: (item: T) => string) {
   };
 }
 
-const withSecret = (created: ApiClientWithSecret) => ({ apiClient: created.client, clientSecret: created.clientSecret });
+const withSecret = (created: ApiClientWithSecret | CreatedApiClient) => ({ apiClient: created.client, clientSecret: created.clientSecret });
 
 interface PageArgs {
   readonly first?: number | null;
@@ -188,7 +189,16 @@ export function createResolvers(services: Services): IResolvers {
 
     Mutation: {
       createApiClient: (_root: unknown, args: { input: CreateClientInput }, context: GraphQLContext) =>
-        namingFields(inputArguments, async () => withSecret(await services.clients.create(principalOf(context), args.input))),
+        // Keys come as text (a JWK's JSON or a PEM public key), which the service reads.
+        namingFields(inputArguments, async () => withSecret(await services.clients.createAny(principalOf(context), args.input))),
+
+      addApiClientKey: (_root: unknown, args: { id: string; jwk: string }, context: GraphQLContext) =>
+        services.clients.addKey(principalOf(context), args.id, args.jwk),
+
+      async removeApiClientKey(_root: unknown, args: { id: string; kid: string }, context: GraphQLContext) {
+        await services.clients.removeKey(principalOf(context), args.id, args.kid);
+        return services.clients.get(principalOf(context), args.id);
+      },
 
       updateApiClient: (_root: unknown, args: { id: string; input: UpdateClientInput }, context: GraphQLContext) =>
         namingFields(inputArguments, () => services.clients.update(principalOf(context), args.id, args.input)),

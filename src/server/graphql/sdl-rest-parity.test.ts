@@ -13,7 +13,7 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { AuditEvent, AuditPage } from '../../shared/schemas/audit.js';
-import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../shared/schemas/clients.js';
+import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage, CreatedApiClient } from '../../shared/schemas/clients.js';
 import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions.js';
 import { FederatedCredential } from '../../shared/schemas/federated-credentials.js';
 import { Role } from '../../shared/schemas/roles.js';
@@ -29,16 +29,17 @@ import { typeDefs } from './schema.js';
  */
 
 const REGISTERED: Record<string, TSchema> = Object.fromEntries(
-  [ApiClient, ApiClientWithSecret, ClientPage, EffectivePermissions, PermissionCatalog, Role, User, UserPage, AuditEvent, AuditPage, Me].map((schema) => [
-    schema.$id!,
-    schema,
-  ]),
+  [ApiClient, ApiClientWithSecret, CreatedApiClient, ClientPage, EffectivePermissions, PermissionCatalog, Role, User, UserPage, AuditEvent, AuditPage, Me].map(
+    (schema) => [schema.$id!, schema],
+  ),
 );
 
 /** The shapes both doors expose: a GraphQL object type and the REST schema of the same object. */
 const PAIRS: readonly (readonly [graphqlType: string, rest: TSchema])[] = [
   ['ApiClient', ApiClient],
-  ['ApiClientWithSecret', ApiClientWithSecret],
+  // One GraphQL type answers creating (a private_key_jwt client's secret is null) and regenerating;
+  // REST's create answer is the one with the nullable secret.
+  ['ApiClientWithSecret', CreatedApiClient],
   ['BulkApiClientsResult', BulkResult],
   ['Role', Role],
   ['PermissionCategory', PermissionCatalog['properties']['categories']['items']],

@@ -11,7 +11,7 @@ import { usersRoutes } from '../modules/users/users.rest.js';
 import { federationRoutes } from '../modules/federation/federation.rest.js';
 import { FederatedCredential, FederatedCredentialList } from '../../shared/schemas/federated-credentials.js';
 import { AuditEvent, AuditPage } from '../../shared/schemas/audit.js';
-import { ApiClient, ApiClientWithSecret, ClientPage } from '../../shared/schemas/clients.js';
+import { ApiClient, ApiClientWithSecret, ClientPage, CreatedApiClient } from '../../shared/schemas/clients.js';
 import { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions.js';
 import { Role, RoleList } from '../../shared/schemas/roles.js';
 import { Me, Session } from '../../shared/schemas/session.js';
@@ -82,6 +82,7 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
     Problem,
     ApiClient,
     ApiClientWithSecret,
+    CreatedApiClient,
     ClientPage,
     EffectivePermissions,
     Me,

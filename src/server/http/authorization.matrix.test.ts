@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import type { PermissionKey } from '../../shared/permissions.js';
@@ -21,6 +22,11 @@ interface RouteCase {
   /** The status of a successful call. */
   readonly success: number;
 }
+
+/** Public keys of a private_key_jwt target: the one it is made with (kid `matrix`), and one to add. */
+const publicJwk = () => generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+const TARGET_KEY = { ...publicJwk(), kid: 'matrix' };
+const ADDED_KEY = { ...publicJwk(), kid: 'added' };
 
 const ROUTES: readonly RouteCase[] = [
   { method: 'GET', path: '/api/v1/me', permission: null, success: 200 },
@@ -55,6 +61,8 @@ const ROUTES: readonly RouteCase[] = [
     success: 201,
   },
   { method: 'DELETE', path: '/api/v1/clients/:client/federated-credentials/:fc', permission: 'clients:secrets', success: 204 },
+  { method: 'POST', path: '/api/v1/clients/:keyclient/keys', permission: 'clients:secrets', body: { jwk: ADDED_KEY }, success: 201 },
+  { method: 'DELETE', path: '/api/v1/clients/:keyclient/keys/matrix', permission: 'clients:secrets', success: 204 },
   { method: 'GET', path: '/api/v1/roles', permission: 'roles:read', success: 200 },
   { method: 'POST', path: '/api/v1/roles', permission: 'roles:write', body: { name: 'matrix role :unique', permissions: ['clients:read'] }, success: 201 },
   { method: 'GET', path: '/api/v1/roles/:role', permission: 'roles:read', success: 200 },
@@ -87,7 +95,7 @@ const named = <R extends RouteCase>(routes: readonly R[]) =>
       ] as const,
   );
 const PROTECTED = ROUTES.filter((route): route is RouteCase & { permission: PermissionKey } => route.permission !== null);
-const WITH_ID = ROUTES.filter((route) => /\/:(client|role|user)\b/.test(route.path));
+const WITH_ID = ROUTES.filter((route) => /\/:(client|keyclient|role|user)\b/.test(route.path));
 /** Routes outside the authenticated scope, each for its reason: sign-in, the first-start setup, and the OpenAPI document. */
 const PUBLIC_ROUTES = [
   'get /api/v1/session',
@@ -97,7 +105,11 @@ const PUBLIC_ROUTES = [
   'post /api/v1/setup',
   'get /api/v1/openapi.json',
 ];
-const openApiPath = (path: string) => path.replace(/:fc\b/g, '{fcId}').replace(/:(client|role|user)\b/g, '{id}');
+const openApiPath = (path: string) =>
+  path
+    .replace(/:fc\b/g, '{fcId}')
+    .replace(/:(client|keyclient|role|user)\b/g, '{id}')
+    .replace('/keys/matrix', '/keys/{kid}');
 const UNKNOWN_ID = '0b7e7a52-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
 
 describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (dialect) => {
@@ -111,6 +123,8 @@ describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (
     const template = JSON.stringify({ path: route.path, body: route.body ?? null });
     const ids: Record<string, string> = {};
     if (template.includes(':client')) ids['client'] = (await server.services.clients.create(SYSTEM_ACTOR, { name: `target ${unique()}` })).client.id;
+    if (template.includes(':keyclient'))
+      ids['keyclient'] = (await server.services.clients.createWithKeys(SYSTEM_ACTOR, { name: `target ${unique()}`, publicKeys: [TARGET_KEY] })).id;
     // Ending an overlap needs one under way.
     if (route.path.endsWith('/previous-secret')) await server.services.clients.regenerateSecret(SYSTEM_ACTOR, ids['client']!, { keepPreviousFor: 3600 });
     if (template.includes(':fc')) {
@@ -120,7 +134,9 @@ describe.each(testDialects())('the authorization matrix of REST API v1 on %s', (
     if (template.includes(':role')) ids['role'] = (await server.services.roles.create(SYSTEM_ACTOR, { name: `target role ${unique()}`, permissions: [] })).id;
     if (template.includes(':user'))
       ids['user'] = (await server.services.users.create(SYSTEM_ACTOR, { email: `target-${unique()}@example.com`, password: PASSWORD })).id;
-    const filled = JSON.parse(template.replace(/:(client|role|user|fc|unique)\b/g, (_match, name: string) => (name === 'unique' ? unique() : ids[name]!))) as {
+    const filled = JSON.parse(
+      template.replace(/:(client|keyclient|role|user|fc|unique)\b/g, (_match, name: string) => (name === 'unique' ? unique() : ids[name]!)),
+    ) as {
       path: string;
       body: unknown;
     };

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Ref, Timestamp, Uuid } from './fields.js';
+import { Nullable, Ref, StringEnum, Timestamp, Uuid } from './fields.js';
 import { RoleSummary } from './roles.js';
+import { AUTH_METHODS, CLIENT_KEY_ALGORITHMS } from '../public-keys.js';
 
 /** A rotated-out secret that keeps working beside the current one until `expiresAt`. */
 export const PreviousSecret = Type.Object(
@@ -23,6 +24,19 @@ export const RateLimit = Type.Object(
 );
 export type RateLimit = Static<typeof RateLimit>;
 
+/** One of a private_key_jwt client's public keys; the key itself is never shown back. */
+export const ClientPublicKey = Type.Object(
+  {
+    kid: Type.String({ description: 'The key id a client assertion names in its header (`kid`); the RFC 7638 thumbprint when none was given' }),
+    alg: StringEnum(CLIENT_KEY_ALGORITHMS, { description: 'The one algorithm assertions signed with this key may use' }),
+    thumbprint: Type.String({ description: 'RFC 7638 SHA-256 thumbprint of the public key, base64url' }),
+    addedAt: Timestamp('When the key was added'),
+    lastUsedAt: Nullable(Timestamp('When an assertion signed with this key last authenticated the client')),
+  },
+  { additionalProperties: false },
+);
+export type ClientPublicKey = Static<typeof ClientPublicKey>;
+
 /** The API client as every door shows it. Never carries the secret or its hash. */
 export const ApiClient = Type.Object(
   {
@@ -39,6 +53,11 @@ export const ApiClient = Type.Object(
       description: 'Where the client may call from: CIDR ranges, canonical (`10.0.0.0/8`, `2001:db8::/32`; one address is /32 or /128). Empty: anywhere.',
     }),
     rateLimit: RateLimit,
+    authMethod: StringEnum(AUTH_METHODS, {
+      description:
+        '`client_secret`: the client proves a shared secret (client_secret_basic or client_secret_post); `private_key_jwt`: it signs an assertion with a private key only it holds (RFC 7523 §2.2)',
+    }),
+    publicKeys: Type.Array(ClientPublicKey, { description: 'The public keys a private_key_jwt client signs with; empty for client_secret clients' }),
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
   },
@@ -54,6 +73,18 @@ export const ApiClientWithSecret = Type.Object(
   { $id: 'ApiClientWithSecret', additionalProperties: false },
 );
 export type ApiClientWithSecret = Static<typeof ApiClientWithSecret>;
+
+/** What creating a client answers: a client_secret client's secret once, a private_key_jwt client's null (it has none). */
+export const CreatedApiClient = Type.Object(
+  {
+    client: Ref(ApiClient),
+    clientSecret: Nullable(
+      Type.String({ description: 'Shown once: only its keyed hash is stored. Copy it now. null for a private_key_jwt client, which has no secret.' }),
+    ),
+  },
+  { $id: 'CreatedApiClient', additionalProperties: false },
+);
+export type CreatedApiClient = Static<typeof CreatedApiClient>;
 
 export const ClientPage = Type.Object(
   {

@@ -18,6 +18,16 @@ export const REFUSAL_REASONS = [
   'federation_no_match',
   'federation_bad_token',
   'federation_issuer_unreachable',
+  // private_key_jwt (RFC 7523): a malformed or badly signed assertion, a wrong iss, sub or aud, a
+  // missing or far-future exp, a missing jti; one that has expired; a kid the client does not have;
+  // a jti accepted before; a secret from a key client or an assertion from a secret client; a
+  // token authenticated by a key since removed.
+  'bad_assertion',
+  'expired_assertion',
+  'unknown_key',
+  'replayed_assertion',
+  'wrong_auth_method',
+  'removed_key',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -13,6 +13,7 @@ import * as usage from './2026-12-04T0001-usage.js';
 import * as federatedCredentials from './2026-12-04T0004-federated-credentials.js';
 import * as searchIndexes from './2026-12-04T0005-search-indexes.js';
 import * as rateLimits from './2026-12-04T0006-rate-limits.js';
+import * as clientKeys from './2026-12-04T0007-client-keys.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04T0004-federated-credentials': federatedCredentials,
   '2026-12-04T0005-search-indexes': searchIndexes,
   '2026-12-04T0006-rate-limits': rateLimits,
+  '2026-12-04T0007-client-keys': clientKeys,
 };

@@ -2,11 +2,11 @@ import type { FastifyReply } from 'fastify';
 import { actorOf } from '../../http/authenticate.js';
 import { AUTHENTICATED_ERRORS, IdParams, listQueryNames, problems, type RoutesApp } from '../../http/schemas.js';
 import { namingFields } from '../../errors.js';
-import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage } from '../../../shared/schemas/clients.js';
+import { ApiClient, ApiClientWithSecret, BulkResult, ClientPage, CreatedApiClient } from '../../../shared/schemas/clients.js';
 import { Ref } from '../../../shared/schemas/fields.js';
 import { EffectivePermissions } from '../../../shared/schemas/permissions.js';
 import type { ClientsService } from './clients.service.js';
-import { BulkBody, CreateClientBody, ListClientsQuery, RegenerateSecretBody, UpdateClientBody } from './clients.schema.js';
+import { AddKeyBody, BulkBody, CreateClientBody, KeyParams, ListClientsQuery, RegenerateSecretBody, UpdateClientBody } from './clients.schema.js';
 
 /** RFC 6749 §5.1 asks it of tokens; a secret in a response must not be cached either. */
 const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
@@ -52,14 +52,15 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     {
       schema: {
         summary: 'Create an API client',
-        description: 'Returns the client secret once. Needs clients:create; a roleId also needs roles:assign and every permission of the role.',
+        description:
+          'Returns the client secret once (null for a private_key_jwt client, which has none). Needs clients:create; a roleId also needs roles:assign and every permission of the role.',
         tags,
         body: CreateClientBody,
-        response: { 201: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
+        response: { 201: Ref(CreatedApiClient), ...problems(...AUTHENTICATED_ERRORS, 409, 413, 415) },
       },
     },
     async (request, reply) => {
-      const created = await clients.create(actorOf(request), request.body);
+      const created = await clients.createAny(actorOf(request), request.body);
       return noStore(reply).code(201).send(created);
     },
   );
@@ -132,11 +133,11 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
       schema: {
         summary: 'Regenerate the client secret',
         description:
-          'The old secret and every token minted with it stop working at once, or with `keepPreviousFor` when that many seconds have passed (both secrets work meanwhile; a rotation during an overlap ends it). The body is optional. Needs clients:secrets and every permission of the client’s role.',
+          'The old secret and every token minted with it stop working at once, or with `keepPreviousFor` when that many seconds have passed (both secrets work meanwhile; a rotation during an overlap ends it). The body is optional. 409 for a private_key_jwt client, which has no secret. Needs clients:secrets and every permission of the client’s role.',
         tags,
         params: IdParams,
         body: RegenerateSecretBody,
-        response: { 200: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 404, 413, 415) },
+        response: { 200: Ref(ApiClientWithSecret), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
       },
       // The body is optional: no body is an empty one (no overlap, no chosen expiry).
       preValidation: async (request) => {
@@ -160,6 +161,40 @@ export async function clientsRoutes(app: RoutesApp, deps: { clients: ClientsServ
     },
     async (request, reply) => {
       await clients.endPreviousSecret(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/api/v1/clients/:id/keys',
+    {
+      schema: {
+        summary: 'Add a public key to a private_key_jwt client',
+        description:
+          'Assertions signed with the key authenticate the client from its next request on every instance; add the new key, move the client to it, then remove the old one for a rotation without downtime. 400 for a private key or an unsupported one, 409 for a client_secret client or a kid or key it has already. Needs clients:secrets and every permission of the client’s role.',
+        tags,
+        params: IdParams,
+        body: AddKeyBody,
+        response: { 201: Ref(ApiClient), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await clients.addKey(actorOf(request), request.params.id, request.body.jwk)),
+  );
+
+  app.delete(
+    '/api/v1/clients/:id/keys/:kid',
+    {
+      schema: {
+        summary: 'Remove a public key from a private_key_jwt client',
+        description:
+          'Assertions signed with it, and every token it authenticated, stop working on their next request. Needs clients:secrets and every permission of the client’s role.',
+        tags,
+        params: KeyParams,
+        response: { 204: { type: 'null', description: 'Removed' }, ...problems(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request, reply) => {
+      await clients.removeKey(actorOf(request), request.params.id, request.params.kid);
       return reply.code(204).send();
     },
   );

@@ -1,9 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { BulkActionSchema } from '../../../shared/schemas/clients.js';
-import { Nullable, Uuid } from '../../../shared/schemas/fields.js';
+import { Nullable, StringEnum, Uuid } from '../../../shared/schemas/fields.js';
+import { AUTH_METHODS, CLIENT_KEY_ALGORITHMS } from '../../../shared/public-keys.js';
 import {
   ALLOWED_CIDRS_MAX,
   BULK_MAX_IDS,
+  CLIENT_KEYS_MAX,
+  KID_MAX_LENGTH,
   DESCRIPTION_MAX_LENGTH,
   KEEP_PREVIOUS_MAX_SECONDS,
   NAME_MAX_LENGTH,
@@ -38,6 +41,17 @@ const RateLimitInput = Type.Object(
   },
 );
 const Description = Type.String({ maxLength: DESCRIPTION_MAX_LENGTH, description: `What the client is for, up to ${DESCRIPTION_MAX_LENGTH} characters` });
+
+/** A public JWK; the service checks its members and says what is wrong (a private key above all). */
+export const PublicJwk = Type.Object(
+  { kty: Type.String({ maxLength: 8, description: 'OKP (Ed25519), EC (P-256) or RSA (2048 bits or more)' }) },
+  {
+    additionalProperties: true,
+    maxProperties: 32,
+    description: `A public JWK (RFC 7517) for private_key_jwt: ${CLIENT_KEY_ALGORITHMS.join(', ')}. Without \`kid\` its RFC 7638 thumbprint is the kid. A private key (with \`d\`) is refused and never stored.`,
+    examples: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'billing-2026' }],
+  },
+);
 
 export const ListClientsQuery = Type.Object(
   {
@@ -74,6 +88,13 @@ export const CreateClientBody = Type.Object(
     secretExpiresAt: Type.Optional(Nullable(FutureTime('When the secret stops working; absent or null: never, or the installation’s maximum lifetime'))),
     allowedCidrs: Type.Optional(AllowedCidrs),
     rateLimit: Type.Optional(RateLimitInput),
+    authMethod: Type.Optional(
+      StringEnum(AUTH_METHODS, {
+        description:
+          '`client_secret` (the default): a secret is generated and shown once; `private_key_jwt`: no secret, the client signs assertions with a key whose public half is in `publicKeys`',
+      }),
+    ),
+    publicKeys: Type.Optional(Type.Array(PublicJwk, { maxItems: CLIENT_KEYS_MAX, description: 'Public keys of a private_key_jwt client' })),
   },
   { additionalProperties: false, examples: [{ name: 'Billing export', description: 'Nightly invoice export' }] },
 );
@@ -113,4 +134,11 @@ export const BulkBody = Type.Object(
     ids: Type.Array(Uuid(), { minItems: 1, maxItems: BULK_MAX_IDS }),
   },
   { additionalProperties: false, examples: [{ action: 'disable', ids: ['4bc5a135-0faf-4551-b9a2-a018c888242f'] }] },
+);
+
+export const AddKeyBody = Type.Object({ jwk: PublicJwk }, { additionalProperties: false });
+
+export const KeyParams = Type.Object(
+  { id: Uuid('The client id'), kid: Type.String({ minLength: 1, maxLength: KID_MAX_LENGTH, description: 'The key’s kid' }) },
+  { additionalProperties: false },
 );

@@ -6,9 +6,9 @@ import type { Clock } from '../../clock.js';
 import type { Executor } from '../../db/database.js';
 import { checkPageLimit, decodePageCursor, encodeCursor, type CursorPosition } from '../../db/pagination.js';
 import type { ApiClientUpdate, Database } from '../../db/schema.js';
-import { BadInput, NotFound, ProblemCollector } from '../../errors.js';
+import { BadInput, Conflict, NotFound, ProblemCollector } from '../../errors.js';
 import { DAYS_MESSAGE, parseDays } from '../../../shared/durations.js';
-import { BULK_MAX_IDS, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
+import { BULK_MAX_IDS, CLIENT_KEYS_MAX, descriptionProblem, nameProblem, normalizeName, SEARCH_MAX_LENGTH, UUID_PATTERN } from '../../../shared/limits.js';
 import { sortPermissionKeys, type PermissionGroup, type PermissionKey } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { changeSet, compareField, type ChangeSet } from '../../change-set.js';
@@ -21,7 +21,19 @@ import type { LastUsedRecorder } from './last-used.js';
 import { checkAllowedCidrs } from './allowed-cidrs.js';
 import { checkRateLimit, type RateLimitInput } from './rate-limit.js';
 import { checkKeepPreviousFor, createSecretLifetime } from './secret-lifetime.js';
-import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, PreviousSecret } from '../../../shared/schemas/clients.js';
+import type {
+  ApiClient,
+  ApiClientWithSecret,
+  BulkAction,
+  BulkResult,
+  ClientPage,
+  ClientPublicKey,
+  CreatedApiClient,
+  PreviousSecret,
+} from '../../../shared/schemas/clients.js';
+import { AUTH_METHODS, type AuthMethod } from '../../../shared/public-keys.js';
+import { createClientKeysRepository } from './client-keys.repository.js';
+import { checkPublicKey, type CheckedPublicKey } from './public-keys.js';
 
 export interface CreateClientInput {
   readonly name: string;
@@ -33,6 +45,10 @@ export interface CreateClientInput {
   readonly allowedCidrs?: readonly string[];
   /** At most so many API and token requests a minute; absent or null: no limit. */
   readonly rateLimit?: RateLimitInput;
+  /** How the client authenticates; absent: with a secret. */
+  readonly authMethod?: AuthMethod;
+  /** Public JWKs of a private_key_jwt client (RFC 7523 §2.2). */
+  readonly publicKeys?: readonly unknown[];
 }
 
 export interface RegenerateSecretInput {
@@ -75,7 +91,7 @@ export interface ListClientsInput {
   readonly sort?: string;
 }
 
-export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage };
+export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, CreatedApiClient };
 
 export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete'];
 
@@ -197,12 +213,14 @@ export interface ClientsServiceDeps {
   readonly lastUsed: LastUsedRecorder;
   /** The last use of each previous secret, coalesced like `lastUsed`. */
   readonly previousSecretUsed: LastUsedRecorder;
+  /** The last use of each public key, by key id, coalesced like `lastUsed`. */
+  readonly keyUsed: LastUsedRecorder;
   /** The installation's maximum secret lifetime in days; null: none. */
   readonly secretMaxLifetimeDays: number | null;
 }
 
 export function createClientsService(deps: ClientsServiceDeps) {
-  const { db, clock, hasher, changes, lastUsed, previousSecretUsed } = deps;
+  const { db, clock, hasher, changes, lastUsed, previousSecretUsed, keyUsed } = deps;
   const lifetime = createSecretLifetime(deps.secretMaxLifetimeDays);
 
   /** The previous secret while it still works; an ended overlap shows as none. */
@@ -215,7 +233,26 @@ export function createClientsService(deps: ClientsServiceDeps) {
           lastUsedAt: previousSecretUsed.latest(row.id, row.previous_secret_last_used_at),
         };
 
-  const toApiClient = (row: ClientRecord): ApiClient => ({
+  type KeyRecord = Awaited<ReturnType<ReturnType<typeof createClientKeysRepository>['listOf']>>[number];
+  const toPublicKey = (key: KeyRecord): ClientPublicKey => ({
+    kid: key.kid,
+    alg: key.alg as ClientPublicKey['alg'],
+    thumbprint: key.thumbprint,
+    addedAt: key.added_at,
+    lastUsedAt: keyUsed.latest(key.id, key.last_used_at),
+  });
+
+  /** The clients as the doors show them; keys are read only for the private_key_jwt ones among them. */
+  async function present(executor: Executor, rows: readonly ClientRecord[]): Promise<ApiClient[]> {
+    const withKeys = rows.filter((row) => row.auth_method === 'private_key_jwt').map((row) => row.id);
+    const keys = withKeys.length === 0 ? [] : await createClientKeysRepository(executor).listOf(withKeys);
+    const byClient = new Map<string, ClientPublicKey[]>();
+    for (const key of keys) byClient.set(key.client_id, [...(byClient.get(key.client_id) ?? []), toPublicKey(key)]);
+    return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? []));
+  }
+  const presentOne = async (executor: Executor, row: ClientRecord): Promise<ApiClient> => (await present(executor, [row]))[0]!;
+
+  const toApiClient = (row: ClientRecord, publicKeys: ClientPublicKey[]): ApiClient => ({
     id: row.id,
     name: row.name,
     description: row.description,
@@ -228,6 +265,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     previousSecret: previousSecretOf(row),
     allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
     rateLimit: { requestsPerMinute: row.rate_limit_requests_per_minute, tokensPerMinute: row.rate_limit_tokens_per_minute },
+    authMethod: row.auth_method as AuthMethod,
+    publicKeys,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -256,29 +295,85 @@ export function createClientsService(deps: ClientsServiceDeps) {
     if (role !== undefined) requireHoldsAll(actor, permissionsOfRole(role), `the client's role ${role.name}`);
   }
 
-  /** Checks the input; returns the new secret's expiry, the allowlist and the rate limits as stored. */
-  function checkCreateInput(input: CreateClientInput, nowMs: number): { secretExpiresAt: string | null; allowedCidrs: string[]; rateLimit: RateLimitInput } {
+  /** Checks the input; returns the new secret's expiry, the allowlist, the rate limits and the public keys as stored. */
+  async function checkCreateInput(
+    input: CreateClientInput,
+    nowMs: number,
+  ): Promise<{ secretExpiresAt: string | null; allowedCidrs: string[]; rateLimit: RateLimitInput; authMethod: AuthMethod; publicKeys: CheckedPublicKey[] }> {
     const problems = new ProblemCollector();
+    const authMethod = input.authMethod ?? 'client_secret';
+    if (!AUTH_METHODS.includes(authMethod)) problems.add('authMethod', `must be one of ${AUTH_METHODS.join(', ')}`);
+    const publicKeys: CheckedPublicKey[] = [];
+    if (input.publicKeys !== undefined && input.publicKeys.length > 0) {
+      if (authMethod !== 'private_key_jwt') problems.add('publicKeys', 'are only for authMethod private_key_jwt');
+      else if (!Array.isArray(input.publicKeys) || input.publicKeys.length > CLIENT_KEYS_MAX)
+        problems.add('publicKeys', `must list at most ${CLIENT_KEYS_MAX} keys`);
+      else {
+        for (const [index, raw] of input.publicKeys.entries()) {
+          try {
+            const key = await checkPublicKey(raw, `publicKeys[${index}]`);
+            if (publicKeys.some((other) => other.kid === key.kid)) problems.add(`publicKeys[${index}]`, `has the kid ${key.kid} of another key`);
+            else if (publicKeys.some((other) => other.thumbprint === key.thumbprint)) problems.add(`publicKeys[${index}]`, 'is listed twice');
+            else publicKeys.push(key);
+          } catch (error) {
+            if (!(error instanceof BadInput)) throw error;
+            for (const problem of error.problems) problems.add(problem.field, problem.message);
+          }
+        }
+      }
+    }
+    if (authMethod === 'private_key_jwt' && input.secretExpiresAt !== undefined && input.secretExpiresAt !== null) {
+      problems.add('secretExpiresAt', 'a private_key_jwt client has no secret to expire');
+    }
     problems.add('name', typeof input.name === 'string' ? nameProblem(input.name) : 'is required and must be a string');
     if (input.description !== undefined && input.description !== null) {
       problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
     }
-    const secretExpiresAt = lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
+    // A key-holding client gets no secret to expire, whatever the installation's maximum lifetime.
+    const secretExpiresAt = authMethod === 'private_key_jwt' ? null : lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
     const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems) ?? [];
     const rateLimit = checkRateLimit(input.rateLimit, 'rateLimit', problems) ?? {};
     problems.throwIfAny();
-    return { secretExpiresAt, allowedCidrs, rateLimit };
+    return { secretExpiresAt, allowedCidrs, rateLimit, authMethod, publicKeys };
   }
+
+  const keySummary = (key: { kid: string; alg: string; thumbprint: string }) => ({ kid: key.kid, alg: key.alg, thumbprint: key.thumbprint });
+
+  const insertKey = (executor: Executor, clientId: string, key: CheckedPublicKey, at: string) =>
+    createClientKeysRepository(executor).insert({
+      id: randomUUID(),
+      client_id: clientId,
+      kid: key.kid,
+      alg: key.alg,
+      thumbprint: key.thumbprint,
+      public_jwk: JSON.stringify(key.jwk),
+      added_at: at,
+      last_used_at: null,
+    });
 
   let lastUsedTime = { ms: -1, at: '' };
 
   const service = {
-    async create(actor: Actor, input: CreateClientInput): Promise<ApiClientWithSecret> {
+    /** A client that authenticates with a secret, shown once here. */
+    async create(actor: Actor, input: Omit<CreateClientInput, 'authMethod' | 'publicKeys'>): Promise<ApiClientWithSecret> {
+      const created = await service.createAny(actor, { ...input, authMethod: 'client_secret' });
+      return { client: created.client, clientSecret: created.clientSecret! };
+    },
+
+    /** A private_key_jwt client (RFC 7523 §2.2): no secret, the public keys it signs with. */
+    async createWithKeys(actor: Actor, input: Omit<CreateClientInput, 'authMethod'>): Promise<ApiClient> {
+      return (await service.createAny(actor, { ...input, authMethod: 'private_key_jwt' })).client;
+    },
+
+    /** Either kind, as the doors take it (`authMethod` absent: a secret); the secret is null for a private_key_jwt client. */
+    async createAny(actor: Actor, input: CreateClientInput): Promise<CreatedApiClient> {
       requirePermission(actor, 'clients:create');
       const now = clock.now();
-      const { secretExpiresAt, allowedCidrs, rateLimit } = checkCreateInput(input, now.getTime());
+      const { secretExpiresAt, allowedCidrs, rateLimit, authMethod, publicKeys } = await checkCreateInput(input, now.getTime());
       if (input.roleId !== undefined && input.roleId !== null) requirePermission(actor, 'roles:assign');
       const id = randomUUID();
+      // A private_key_jwt client still gets a secret's hash, of a secret nobody is shown: every
+      // secret check then costs the same, and refuses it.
       const secret = hasher.generate();
       const at = now.toISOString();
       const name = normalizeName(input.name);
@@ -302,10 +397,12 @@ export function createClientsService(deps: ClientsServiceDeps) {
           allowed_cidrs: JSON.stringify(allowedCidrs),
           rate_limit_requests_per_minute: rateLimit.requestsPerMinute ?? null,
           rate_limit_tokens_per_minute: rateLimit.tokensPerMinute ?? null,
+          auth_method: authMethod,
           last_used_at: null,
           created_at: at,
           updated_at: at,
         });
+        for (const key of publicKeys) await insertKey(trx, id, key, at);
         await recordAudit(trx, clock, actor, [
           {
             action: 'client.created',
@@ -315,17 +412,18 @@ export function createClientsService(deps: ClientsServiceDeps) {
               secretExpiresAt,
               allowedCidrs,
               rateLimit: { requestsPerMinute: rateLimit.requestsPerMinute ?? null, tokensPerMinute: rateLimit.tokensPerMinute ?? null },
+              ...(authMethod === 'private_key_jwt' ? { authMethod, publicKeys: publicKeys.map(keySummary) } : {}),
             },
           },
         ]);
-        return findRow(trx, id);
+        return presentOne(trx, await findRow(trx, id));
       });
-      return { client: toApiClient(row), clientSecret: secret.secret };
+      return { client: row, clientSecret: authMethod === 'private_key_jwt' ? null : secret.secret };
     },
 
     async get(actor: Actor, id: string): Promise<ApiClient> {
       requirePermission(actor, 'clients:read');
-      return toApiClient(await findRow(db, id));
+      return presentOne(db, await findRow(db, id));
     },
 
     async list(actor: Actor, input: ListClientsInput = {}): Promise<ClientPage> {
@@ -373,7 +471,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
       const last = rows.at(-1);
       return {
-        items: rows.map(toApiClient),
+        items: await present(db, rows),
         nextCursor: hasMore && last !== undefined ? encodeCursor({ sort, value: sortValueOf(field, last), id: last.id }) : null,
         total,
       };
@@ -412,13 +510,16 @@ export function createClientsService(deps: ClientsServiceDeps) {
         const role =
           typeof input.roleId === 'string' && requestedRoleId(input) !== before.role_id ? await assignableRole(trx, actor, input.roleId, 'roleId') : null;
         const { patch, audit } = clientChanges(before, input, role, secretExpiresAt, allowedCidrs, rateLimit);
-        if (audit.length === 0) return before;
+        if (input.secretExpiresAt !== undefined && input.secretExpiresAt !== null && before.auth_method === 'private_key_jwt') {
+          throw new BadInput({ field: 'secretExpiresAt', message: 'a private_key_jwt client has no secret to expire' });
+        }
+        if (audit.length === 0) return presentOne(trx, before);
         await createClientsRepository(trx).update(id, { ...patch, updated_at: clock.now().toISOString() });
         await recordAudit(trx, clock, actor, audit);
         recordChange({ kind: 'client', id });
-        return findRow(trx, id);
+        return presentOne(trx, await findRow(trx, id));
       });
-      return toApiClient(row);
+      return row;
     },
 
     setEnabled: (actor: Actor, id: string, enabled: boolean) => service.update(actor, id, { enabled }),
@@ -455,6 +556,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         const before = await findRow(trx, id);
         recordChange({ kind: 'client', id: before.id });
         await requireHoldsClientRole(trx, actor, before);
+        if (before.auth_method === 'private_key_jwt') throw new Conflict('this client authenticates with private_key_jwt: it has keys, not a secret');
         const repository = createClientsRepository(trx);
         const overlapEndMs = Math.min(
           now.getTime() + keepPreviousFor * 1000,
@@ -479,10 +581,10 @@ export function createClientsService(deps: ClientsServiceDeps) {
             details: { generation: before.secret_generation + 1, keepPreviousFor, expiresAt },
           },
         ]);
-        return findRow(trx, before.id);
+        return presentOne(trx, await findRow(trx, before.id));
       });
       previousSecretUsed.forget(row.id);
-      return { client: toApiClient(row), clientSecret: secret.secret };
+      return { client: row, clientSecret: secret.secret };
     },
 
     /** Ends a rotation's overlap now: the previous secret and every token minted with it stop working. */
@@ -505,6 +607,48 @@ export function createClientsService(deps: ClientsServiceDeps) {
         recordChange({ kind: 'client', id: before.id });
       });
       previousSecretUsed.forget(id.toLowerCase());
+    },
+
+    /**
+     * Adds a public key to a private_key_jwt client; assertions signed with it authenticate from
+     * the next request on every instance. With the old key removed afterwards, a rotation
+     * without downtime.
+     */
+    async addKey(actor: Actor, id: string, jwk: unknown): Promise<ApiClient> {
+      requirePermission(actor, 'clients:secrets');
+      const key = await checkPublicKey(jwk, 'jwk');
+      const at = clock.now().toISOString();
+      return changes.transaction(async (trx, recordChange) => {
+        const before = await findRow(trx, id);
+        await requireHoldsClientRole(trx, actor, before);
+        if (before.auth_method !== 'private_key_jwt') throw new Conflict('this client authenticates with a secret; keys are for private_key_jwt clients');
+        const keys = await createClientKeysRepository(trx).listOf([before.id]);
+        if (keys.length >= CLIENT_KEYS_MAX) throw new BadInput({ field: 'jwk', message: `the client has ${CLIENT_KEYS_MAX} keys already; remove one first` });
+        if (keys.some((other) => other.kid === key.kid)) throw new Conflict(`the client has a key with the kid ${key.kid} already`);
+        if (keys.some((other) => other.thumbprint === key.thumbprint)) throw new Conflict('the client has this key already');
+        await insertKey(trx, before.id, key, at);
+        await createClientsRepository(trx).update(before.id, { updated_at: at });
+        await recordAudit(trx, clock, actor, [{ action: 'client.key_added', target: clientTarget(before), details: keySummary(key) }]);
+        recordChange({ kind: 'client', id: before.id });
+        return presentOne(trx, await findRow(trx, before.id));
+      });
+    },
+
+    /** Removes a key: assertions signed with it, and every token it authenticated, stop working on their next request. */
+    async removeKey(actor: Actor, id: string, kid: string): Promise<void> {
+      requirePermission(actor, 'clients:secrets');
+      const removed = await changes.transaction(async (trx, recordChange) => {
+        const before = await findRow(trx, id);
+        await requireHoldsClientRole(trx, actor, before);
+        const key = await createClientKeysRepository(trx).delete(before.id, kid);
+        if (key === undefined) throw new NotFound('key of API client', kid);
+        const at = clock.now().toISOString();
+        await createClientsRepository(trx).update(before.id, { updated_at: at });
+        await recordAudit(trx, clock, actor, [{ action: 'client.key_removed', target: clientTarget(before), details: keySummary(key) }]);
+        recordChange({ kind: 'client', id: before.id });
+        return key;
+      });
+      keyUsed.forget(removed.id);
     },
 
     /** Up to 1,000 ids in one transaction; ids that do not exist, or that the caller may not touch, are reported, not fatal. */
@@ -577,6 +721,11 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const roles = new Map((await createRolesRepository(db).findByIds(roleIds)).map((role) => [role.id, permissionsOfRole(role)]));
       const byId = new Map(rows.map((row) => [row.id, grantedPermissions(new Set(row.role_id === null ? [] : (roles.get(row.role_id) ?? [])))]));
       return new Map(ids.map((id) => [id, byId.get(id.toLowerCase()) ?? null]));
+    },
+
+    /** Notes that an assertion signed with this key (by key id) authenticated its client; written coalesced. */
+    recordKeyUse(keyId: string): void {
+      keyUsed.record(keyId, clock.now().toISOString());
     },
 
     /** Notes a successful authentication, and whether the previous secret made it; written coalesced, never one write per request. */

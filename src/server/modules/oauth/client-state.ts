@@ -1,5 +1,6 @@
 import type { BlockList } from 'node:net';
 import type { Kysely } from 'kysely';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/schema.js';
@@ -7,9 +8,20 @@ import { Unavailable } from '../../errors.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { allowedAddressesOf } from '../clients/allowed-cidrs.js';
+import { createClientKeysRepository } from '../clients/client-keys.repository.js';
+import type { AuthMethod, ClientKeyAlgorithm } from '../../../shared/public-keys.js';
 import { permissionsOfRole } from '../roles/permissions.js';
 import { createTokensRepository } from './tokens.repository.js';
 import type { FederatedRule } from '../federation/workload-tokens.js';
+
+/** A private_key_jwt client's public key, imported once per state rather than on each request. */
+export interface ClientKey {
+  /** Ours; tokens the key authenticated carry it. */
+  readonly id: string;
+  readonly kid: string;
+  readonly alg: ClientKeyAlgorithm;
+  readonly key: CryptoKey;
+}
 
 /** What every authentication needs to know about a client, now. */
 export interface ClientState {
@@ -36,6 +48,9 @@ export interface ClientState {
   readonly revokedTokens: ReadonlySet<string>;
   /** Who may exchange an outside OIDC token for this client's tokens; a token minted through a rule dies with it. */
   readonly federatedRules: readonly FederatedRule[];
+  readonly authMethod: AuthMethod;
+  /** The public keys of a private_key_jwt client; empty for the others. */
+  readonly publicKeys: readonly ClientKey[];
 }
 
 interface Entry {
@@ -111,6 +126,18 @@ export function createClientStateCache(deps: {
     const rules = await repository.findFederatedRules(id);
     const row = rows[0];
     if (row === undefined) return null;
+    const authMethod = row.auth_method as AuthMethod;
+    const publicKeys =
+      authMethod === 'private_key_jwt'
+        ? await Promise.all(
+            (await createClientKeysRepository(executor).jwksOf(id)).map(async (key) => ({
+              id: key.id,
+              kid: key.kid,
+              alg: key.alg as ClientKeyAlgorithm,
+              key: (await importJWK(JSON.parse(key.public_jwk) as JWK, key.alg)) as CryptoKey,
+            })),
+          )
+        : [];
     return {
       id: row.id,
       name: row.name,
@@ -129,6 +156,8 @@ export function createClientStateCache(deps: {
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),
       federatedRules: rules.map((rule) => ({ ...rule, conditions: JSON.parse(rule.conditions) as Record<string, string> })),
+      authMethod,
+      publicKeys,
     };
   }
 

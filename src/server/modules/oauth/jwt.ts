@@ -22,6 +22,8 @@ export interface AccessTokenClaims {
   readonly gen: number;
   /** The federated credential a token exchange minted it through; its removal kills the token. */
   readonly fc?: string;
+  /** The id of the client key whose assertion authenticated a private_key_jwt client; its removal kills the token. */
+  readonly ckey?: string;
 }
 
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');

@@ -11,10 +11,13 @@ import {
   SUBJECT_TOKEN_TYPES,
   TOKEN_EXCHANGE_GRANT,
   type AuthenticatedClient,
+  type ClientAssertionCredentials,
   type ClientCredentials,
   type TokenExchangeRequest,
   type TokenService,
 } from './token.service.js';
+import { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
+import { ASSERTION_ALGORITHMS } from '../../../shared/public-keys.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** A parsed form body; a repeated parameter is an error (RFC 6749 §3.2), so values are single. */
@@ -44,6 +47,21 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
   } catch {
     return null;
   }
+}
+
+/**
+ * RFC 7523 §2.2 (private_key_jwt): the assertion, when the form carries one, alone (RFC 6749 §2.3:
+ * one authentication method per request); undefined when the client uses a secret.
+ */
+function assertionOf(request: FastifyRequest, form: Form, endpoint: string): ClientAssertionCredentials | undefined {
+  const type = form.get('client_assertion_type');
+  const assertion = form.get('client_assertion');
+  if (type === undefined && assertion === undefined) return undefined;
+  if (request.headers.authorization !== undefined || form.has('client_secret')) {
+    throw new InvalidRequest('use one client authentication method: a client assertion, Basic or client_secret, not several');
+  }
+  if (type !== JWT_BEARER_ASSERTION_TYPE || assertion === undefined) throw new InvalidClient(false);
+  return { assertion, clientId: form.get('client_id'), endpoint };
 }
 
 /** The client's credentials from exactly one method: `client_secret_basic` or `client_secret_post`. */
@@ -110,6 +128,9 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
     .send({ error: error.error, error_description: error.description });
 }
 
+/** RFC 8414 §2: how clients may authenticate at the token, introspection and revocation endpoints. */
+const AUTH_METHODS_SUPPORTED = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+
 export interface OAuthRoutesDeps {
   readonly config: Config;
   readonly tokens: TokenService;
@@ -130,9 +151,12 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       revocation_endpoint: `${config.issuer}/oauth/revoke`,
       grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: AUTH_METHODS_SUPPORTED,
+      token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+      introspection_endpoint_auth_methods_supported: AUTH_METHODS_SUPPORTED,
+      introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+      revocation_endpoint_auth_methods_supported: AUTH_METHODS_SUPPORTED,
+      revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       scopes_supported: [...PERMISSION_KEYS],
       access_token_signing_alg_values_supported: ['EdDSA'],
     };
@@ -190,8 +214,12 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         return handler(request, reply, formOf(request));
       };
 
-    const authenticate = (request: FastifyRequest, form: Form): Promise<AuthenticatedClient> =>
-      tokens.authenticateClient(credentialsOf(request, form), request.ip);
+    const authenticate = (request: FastifyRequest, form: Form): Promise<AuthenticatedClient> => {
+      const assertion = assertionOf(request, form, `${config.issuer}${request.routeOptions.url ?? ''}`);
+      return assertion === undefined
+        ? tokens.authenticateClient(credentialsOf(request, form), request.ip)
+        : tokens.authenticateAssertion(assertion, request.ip);
+    };
 
     scope.post(
       '/oauth/token',
@@ -206,7 +234,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
         // The RateLimit fields go on the answer (app.ts); over the limit, this throws TokenRateLimited.
         request.rateLimit = tokens.admitTokenRequest(client, request.ip);
-        const response = await tokens.issue(client, form.get('scope'), client.secretUsed);
+        const response = await tokens.issue(client, form.get('scope'), client.secretUsed, client.keyUsed);
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),
     );

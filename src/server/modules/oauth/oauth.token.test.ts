@@ -87,7 +87,7 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       expect(metadata['introspection_endpoint']).toBe(`${server.url}/oauth/introspect`);
       expect(metadata['revocation_endpoint']).toBe(`${server.url}/oauth/revoke`);
       expect(metadata['grant_types_supported']).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
-      expect(sorted(metadata['token_endpoint_auth_methods_supported'] as string[])).toEqual(['client_secret_basic', 'client_secret_post']);
+      expect(sorted(metadata['token_endpoint_auth_methods_supported'] as string[])).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
       expect(metadata['scopes_supported']).toEqual(expect.arrayContaining(CATALOG_KEYS));
       // oauth4webapi discovered the same document and accepted its issuer.
       expect(as.issuer).toBe(server.url);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
+import type { Database } from '../../db/schema.js';
 import type { ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -14,6 +16,7 @@ import type { FederationFailure, WorkloadTokenVerifier } from '../federation/wor
 import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
 import { createTokensRepository } from './tokens.repository.js';
+import { claimedClient, verifyClientAssertion } from './client-assertion.js';
 import type { Throttle } from '../../throttling/throttle.service.js';
 import type { Quota, RateLimiter } from '../../rate-limiting/rate-limiter.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -23,6 +26,14 @@ export interface ClientCredentials {
   readonly clientSecret: string;
   /** Whether they came in an `Authorization: Basic` header (the 401 then carries `WWW-Authenticate: Basic`). */
   readonly usedBasic: boolean;
+}
+
+/** RFC 7523 §2.2: a client assertion, and the client_id of the form when one came with it. */
+export interface ClientAssertionCredentials {
+  readonly assertion: string;
+  readonly clientId: string | undefined;
+  /** The endpoint's URL, which the assertion's aud may name beside the issuer. */
+  readonly endpoint: string;
 }
 
 export interface TokenResponse {
@@ -61,6 +72,8 @@ export type SecretUsed = 'current' | 'previous';
 /** A client state as its caller authenticated. */
 export interface AuthenticatedClient extends ClientState {
   readonly secretUsed: SecretUsed;
+  /** The id of the public key whose assertion authenticated a private_key_jwt client. */
+  readonly keyUsed?: string;
 }
 
 export type TokenCheck =
@@ -84,6 +97,7 @@ const VERIFIED_CACHE_MAX = 20_000;
 
 export interface TokenServiceDeps {
   readonly config: Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'>;
+  readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly hasher: SecretHasher;
   readonly clientStates: ClientStateCache;
@@ -100,17 +114,20 @@ export interface TokenServiceDeps {
   /** Notes a federated credential's use (coalesced). */
   readonly recordFederatedUse: (credentialId: string) => void;
   readonly metrics?: Pick<Metrics, 'tokensIssued'>;
+  /** Notes that an assertion signed with this key (by key id) authenticated its client. */
+  readonly recordKeyUse: (keyId: string) => void;
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
-  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen, fc } = raw;
+  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen, fc, ckey } = raw;
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof scope !== 'string') return null;
+  if (ckey !== undefined && typeof ckey !== 'string') return null;
   if (typeof exp !== 'number' || typeof iat !== 'number' || typeof gen !== 'number' || clientId !== sub) return null;
   // RFC 9068 §4: our audience must be the token's, or one of them.
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((entry) => typeof entry === 'string') ? (aud as string[]) : [];
   if (!audiences.includes(audience)) return null;
   if (fc !== undefined && typeof fc !== 'string') return null;
-  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen, ...(fc === undefined ? {} : { fc }) };
+  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen, ...(fc === undefined ? {} : { fc }), ...(ckey === undefined ? {} : { ckey }) };
 }
 
 /**
@@ -170,7 +187,7 @@ export function createTokenService(deps: TokenServiceDeps) {
   async function mint(
     client: ClientState,
     requestedScope: string | undefined,
-    via: { readonly gen: number; readonly diesAtMs: number | null; readonly federatedCredentialId?: string },
+    via: { readonly gen: number; readonly diesAtMs: number | null; readonly federatedCredentialId?: string; readonly keyId?: string },
   ): Promise<TokenResponse> {
     let granted: PermissionKey[];
     if (requestedScope === undefined || requestedScope.trim() === '') {
@@ -197,6 +214,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       scope,
       gen: via.gen,
       ...(via.federatedCredentialId === undefined ? {} : { fc: via.federatedCredentialId }),
+      // The key whose assertion authenticated the client: removing it kills the token, as a regeneration does.
+      ...(via.keyId === undefined ? {} : { ckey: via.keyId }),
     };
     const accessToken = await signJwt(claims, key.kid, key.privateKey);
     deps.recordToken(client.id);
@@ -221,6 +240,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       const blocked = throttle.blockedFor(keys);
       if (blocked !== null) refuse(blocked, clientId);
       const state = clientId === null ? null : await clientStates.get(clientId);
+      // A client that signs assertions has no secret anyone knows; presenting one is refused.
+      const usesKeys = state?.authMethod === 'private_key_jwt';
       // The secret is compared under a slot taken before it (see throttle.service.ts).
       let secretMatches = false;
       let secretUsable = false;
@@ -234,7 +255,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         secretMatches = current || previous;
         secretUsed = current ? 'current' : 'previous';
         secretUsable = current ? isLive(state?.secretExpiresAtMs ?? null, nowMs) : previous && isLive(state?.previousSecret?.expiresAtMs ?? 0, nowMs);
-        return secretUsable && state?.enabled === true;
+        return secretUsable && state?.enabled === true && !usesKeys;
       });
       if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
       if (guarded.passed && state !== null) {
@@ -244,20 +265,85 @@ export function createTokenService(deps: TokenServiceDeps) {
         throw new InvalidClient(credentials.usedBasic);
       }
       const reason: FailureReason =
-        state === null ? 'unknown_client' : !secretMatches ? 'bad_secret' : secretUsable ? 'disabled' : secretUsed === 'current' ? 'expired' : 'stale_secret';
+        state === null
+          ? 'unknown_client'
+          : usesKeys
+            ? 'wrong_auth_method'
+            : !secretMatches
+              ? 'bad_secret'
+              : secretUsable
+                ? 'disabled'
+                : secretUsed === 'current'
+                  ? 'expired'
+                  : 'stale_secret';
       failures.record(state?.id ?? null, reason, address);
       throw new InvalidClient(credentials.usedBasic);
+    },
+
+    /**
+     * RFC 7523 §2.2 (private_key_jwt): the client proves a private key by signing a short-lived
+     * assertion. Every refusal is the same invalid_client, its reason recorded for the client's
+     * admins; failures count toward the same throttle as wrong secrets. The assertion is verified
+     * before the throttle's slot is taken (a signature cannot be guessed, and the slot's check is
+     * synchronous); its jti is accepted once, on every instance, only when all else has passed.
+     */
+    async authenticateAssertion(credentials: ClientAssertionCredentials, address: string): Promise<AuthenticatedClient> {
+      const claimed = claimedClient(credentials.assertion);
+      const clientId = claimed !== null && UUID_PATTERN.test(claimed) ? claimed.toLowerCase() : null;
+      const keys = { subject: clientId === null ? null : `client:${clientId}`, address };
+      const blocked = throttle.blockedFor(keys);
+      if (blocked !== null) {
+        failures.record(clientId, 'throttled', address);
+        throw new TooManyAttempts(blocked, false);
+      }
+      const state = clientId === null ? null : await clientStates.get(clientId);
+      const nowMs = clock.now().getTime();
+      let reason: FailureReason | null = null;
+      let keyUsed: string | undefined;
+      if (state === null) reason = 'unknown_client';
+      // RFC 7521 §4.2: a client_id beside the assertion must name the same client.
+      else if (credentials.clientId !== undefined && credentials.clientId.toLowerCase() !== state.id) reason = 'bad_assertion';
+      else if (state.authMethod !== 'private_key_jwt') reason = 'wrong_auth_method';
+      else {
+        const audiences = [...new Set([config.issuer, `${config.issuer}/oauth/token`, credentials.endpoint])];
+        const check = await verifyClientAssertion(credentials.assertion, state, { audiences, nowMs });
+        if (!check.ok) reason = check.reason;
+        else if (!state.enabled) reason = 'disabled';
+        else {
+          const accepted = await createTokensRepository(deps.db).acceptAssertionJti(
+            { client_id: state.id, jti: check.jti, expires_at: new Date(check.expiresAtMs).toISOString() },
+            new Date(nowMs).toISOString(),
+          );
+          if (!accepted) reason = 'replayed_assertion';
+          else keyUsed = check.key.id;
+        }
+      }
+      const guarded = await throttle.guard(keys, () => reason === null);
+      if (!guarded.granted) {
+        failures.record(state?.id ?? null, 'throttled', address);
+        throw new TooManyAttempts(guarded.retryAfterSeconds, false);
+      }
+      if (reason === null && state !== null && keyUsed !== undefined) {
+        if (addressAllowed(state.allowedAddresses, address)) {
+          deps.recordKeyUse(keyUsed);
+          return { ...state, secretUsed: 'current', keyUsed };
+        }
+        reason = 'address_not_allowed';
+      }
+      failures.record(state?.id ?? null, reason ?? 'bad_assertion', address);
+      throw new InvalidClient(false);
     },
 
     /**
      * RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them,
      * minted with the secret the client authenticated with and never outliving it.
      */
-    async issue(client: ClientState, requestedScope: string | undefined, secretUsed: SecretUsed = 'current'): Promise<TokenResponse> {
+    async issue(client: ClientState, requestedScope: string | undefined, secretUsed: SecretUsed = 'current', keyUsed?: string): Promise<TokenResponse> {
       const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
       const response = await mint(client, requestedScope, {
         gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
         diesAtMs: previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs,
+        ...(keyUsed === undefined ? {} : { keyId: keyUsed }),
       });
       deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
       return response;
@@ -325,6 +411,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       } else {
         return { ok: false, reason: 'stale_secret', clientId: client.id };
       }
+      if (claims.ckey !== undefined && !client.publicKeys.some((key) => key.id === claims.ckey))
+        return { ok: false, reason: 'removed_key', clientId: client.id };
       if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
       if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
       return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };

@@ -26,6 +26,7 @@ export function createTokensRepository(db: Executor) {
           'api_clients.allowed_cidrs',
           'api_clients.rate_limit_requests_per_minute',
           'api_clients.rate_limit_tokens_per_minute',
+          'api_clients.auth_method',
           'api_clients.role_id',
           'roles.built_in',
           'roles.permissions',
@@ -59,6 +60,25 @@ export function createTokensRepository(db: Executor) {
     /** Revoked tokens that have expired since need no row: an expired token is refused anyway. */
     async deleteExpiredRevoked(now: string): Promise<void> {
       await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
+    },
+
+    /**
+     * Accepts a client assertion's jti once (RFC 7523 §3): false when a live assertion of the same
+     * client used it already. The unique key decides, so two instances racing cannot both accept;
+     * a row whose assertion has expired is taken over.
+     */
+    async acceptAssertionJti(row: { client_id: string; jti: string; expires_at: string }, now: string): Promise<boolean> {
+      const result = await db
+        .insertInto('client_assertion_jtis')
+        .values(row)
+        .onConflict((oc) => oc.columns(['client_id', 'jti']).doUpdateSet({ expires_at: row.expires_at }).where('client_assertion_jtis.expires_at', '<=', now))
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+
+    /** Assertion ids are needed only until their assertion has expired. */
+    async deleteExpiredAssertionJtis(now: string): Promise<void> {
+      await db.deleteFrom('client_assertion_jtis').where('expires_at', '<=', now).execute();
     },
 
     /** Adds `count` refusals of one client for one reason. */

@@ -18,6 +18,8 @@ function client(index: number, enabled = true): ApiClient {
     lastUsedAt: null,
     allowedCidrs: [],
     rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
+    authMethod: 'client_secret',
+    publicKeys: [],
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
   };
