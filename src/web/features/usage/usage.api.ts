@@ -50,6 +50,12 @@ const REFUSAL_LABELS: Record<RefusalReason, string> = {
   federation_no_match: 'Workload token fits none of its federated credentials',
   federation_bad_token: 'Workload token was invalid or expired',
   federation_issuer_unreachable: 'Workload token’s issuer could not be reached',
+  bad_assertion: 'Client assertion was malformed, badly signed or for another audience',
+  expired_assertion: 'Client assertion had expired',
+  unknown_key: 'Client assertion names a key the client does not have',
+  replayed_assertion: 'Client assertion was used before',
+  wrong_auth_method: 'Used a secret where a key is required, or the other way round',
+  removed_key: 'Token from a key that was removed',
 };
 
 export function refusalLabel(reason: string): string {
