@@ -12,6 +12,7 @@ export type { Role } from '../../shared/schemas/roles';
 export type { Me, Session } from '../../shared/schemas/session';
 export type { ClientUsage, FleetUsage, RefusalList, RefusalReason, UsageBucket } from '../../shared/schemas/usage';
 export type { User, UserPage } from '../../shared/schemas/users';
+export type { FederatedCredential, FederatedCredentialList } from '../../shared/schemas/federated-credentials';
 
 /** A category of the catalog, or of someone's effective permissions (each permission with `granted`). */
 export type PermissionCategory = PermissionCatalog['categories'][number] | EffectivePermissions['categories'][number];

@@ -32,6 +32,7 @@ import type { ApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
 import { AllowedNetworks } from './allowed-networks';
 import { RateLimits } from './rate-limits';
+import { FederatedCredentials } from './federated-credentials';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
@@ -252,6 +253,8 @@ export function ClientOverview({ client }: { client: ApiClient }) {
         </SimpleGrid>
         <PreviousSecretCard client={client} disabled={!can('clients:secrets')} />
       </SectionCard>
+
+      <FederatedCredentials client={client} disabled={!can('clients:secrets')} />
 
       <DetailsForm client={client} disabled={!can('clients:update')} />
 
