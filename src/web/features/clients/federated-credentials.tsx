@@ -32,7 +32,7 @@ function useFederatedCredentials(clientId: string) {
   });
 }
 
-function useCredentialChange<V>(clientId: string, change: (variables: V) => Promise<unknown>) {
+function useCredentialChange<V, R>(clientId: string, change: (variables: V) => Promise<R>) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: change,
