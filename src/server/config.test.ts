@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(loadConfig({ KOIOS_METRICS_PORT: '9464' }).metrics)).toBe(true);
   });
 
+  it('reads the federation issuer allowlist, https only unless loopback http is switched on for tests', () => {
+    expect(loadConfig({}).federation).toEqual({ allowLoopbackHttp: false, issuers: null });
+    const listed = loadConfig({ KOIOS_FEDERATION_ISSUERS: 'https://token.actions.githubusercontent.com, https://gitlab.com' }).federation;
+    expect(listed.issuers).toEqual(['https://token.actions.githubusercontent.com', 'https://gitlab.com']);
+    expect(configErrorOf({ KOIOS_FEDERATION_ISSUERS: 'http://127.0.0.1:8080' }).variable).toBe('KOIOS_FEDERATION_ISSUERS');
+    const loopback = { KOIOS_FEDERATION_ISSUERS: 'http://127.0.0.1:8080', KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP: 'true' };
+    expect(loadConfig(loopback).federation).toEqual({ allowLoopbackHttp: true, issuers: ['http://127.0.0.1:8080'] });
+    expect(configErrorOf({ KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP: 'yes' }).variable).toBe('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP');
+  });
+
   it('reads the SQLite busy timeout and the shutdown deadline in milliseconds', () => {
     const config = loadConfig({ KOIOS_SQLITE_BUSY_TIMEOUT_MS: '250', KOIOS_SHUTDOWN_TIMEOUT_MS: '30000' });
     expect(config.sqliteBusyTimeoutMs).toBe(250);

@@ -8,6 +8,7 @@ import { accessToken, answerOf, builtInRoleIds, INSECURE, newClient } from '../.
 import { rest } from '../../../../test/support/rest.js';
 import { codesOf, graphqlClient } from '../../../../test/support/graphql.js';
 import { freePort, startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { issuerProblem } from './issuer-url.js';
 
 /**
  * Workload identity federation against a real OIDC issuer on loopback: a CI job or a pod exchanges
@@ -23,6 +24,17 @@ function movableClock(): Clock & { advance(seconds: number): void } {
   let offsetMs = 0;
   return { now: () => new Date(Date.now() + offsetMs), advance: (seconds) => (offsetMs += seconds * 1000) };
 }
+
+describe('the installation-wide issuer allowlist', () => {
+  it('admits only the issuers KOIOS_FEDERATION_ISSUERS lists, and any https issuer without it', () => {
+    const github = 'https://token.actions.githubusercontent.com';
+    expect(issuerProblem(github, { allowLoopbackHttp: false, issuers: [github] })).toBeNull();
+    expect(issuerProblem('https://gitlab.com', { allowLoopbackHttp: false, issuers: [github] })).toMatch(/KOIOS_FEDERATION_ISSUERS/);
+    expect(issuerProblem('https://gitlab.com', { allowLoopbackHttp: false, issuers: null })).toBeNull();
+    expect(issuerProblem('http://127.0.0.1:1/x', { allowLoopbackHttp: false, issuers: null })).toBe('must use https://');
+    expect(issuerProblem('http://10.0.0.1/x', { allowLoopbackHttp: true, issuers: null })).toBe('must use https://');
+  });
+});
 
 describe.each(testDialects())('workload identity federation on %s', (dialect) => {
   let server: TestServer;
