@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,6 +224,25 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(secret).toBeDefined();
       printedSecrets.push(secret!);
       expect(human.stdout).toContain('cannot be shown again');
+    });
+
+    it('creates a private_key_jwt client from a PEM file, adds and removes keys, and refuses a private key', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'koios-keys-'));
+      const pair = generateKeyPairSync('ed25519');
+      writeFileSync(join(folder, 'public.pem'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
+      writeFileSync(join(folder, 'private.pem'), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      writeFileSync(join(folder, 'second.jwk'), JSON.stringify({ ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'second' }));
+      const created = jsonOf(
+        await koios(['clients', 'create', '--name', 'keys only', '--auth-method', 'private_key_jwt', '--public-key', join(folder, 'public.pem'), '--json']),
+      );
+      expect(created['clientSecret']).toBeNull();
+      const id = created['clientId'] as string;
+      expect((await koios(['clients', 'keys', 'add', id, join(folder, 'second.jwk')])).code).toBe(0);
+      const refused = refusalLine(await koios(['clients', 'keys', 'add', id, join(folder, 'private.pem')]));
+      expect(refused).toContain('private key');
+      expect((await koios(['clients', 'keys', 'remove', id, 'second'])).code).toBe(0);
+      const client = await services.clients.get(SYSTEM_ACTOR, id);
+      expect(client).toMatchObject({ authMethod: 'private_key_jwt', publicKeys: [{ alg: 'EdDSA' }] });
     });
 
     it('refuses an unknown role with one line naming it, and creates no client', async () => {

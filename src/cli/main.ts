@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SYSTEM_ACTOR } from '../server/actor.js';
 import { ConfigError, loadConfig } from '../server/config.js';
@@ -159,6 +160,7 @@ const TOKENS_PER_MINUTE_HELP = 'at most N token requests a minute; none: no limi
 function addClientsCommands(program: Command): void {
   const clients = program.command('clients').description('manage API clients');
   addFederatedCommands(clients);
+  addClientKeysCommands(clients);
 
   clients
     .command('create')
@@ -170,34 +172,60 @@ function addClientsCommands(program: Command): void {
     .option('--allowed-cidrs <ranges>', 'where it may call from: CIDR ranges separated by commas, e.g. 10.0.0.0/8,2001:db8::/32 (default: anywhere)')
     .option('--requests-per-minute <n>', REQUESTS_PER_MINUTE_HELP)
     .option('--tokens-per-minute <n>', TOKENS_PER_MINUTE_HELP)
-    .option('--json', 'print {"clientId","clientSecret","name","role"}')
-    .action(async (options: Output & { name: string; description?: string; role?: string; expiresAt?: string; allowedCidrs?: string } & PerMinuteFlags) =>
-      withServices(async (services) => {
-        const rateLimit = rateLimitOf(options);
-        const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
-        const { client, clientSecret } = await namingFlags(() =>
-          services.clients.create(SYSTEM_ACTOR, {
-            name: options.name,
-            description: options.description ?? null,
-            roleId: role?.id ?? null,
-            secretExpiresAt: options.expiresAt ?? null,
-            ...(options.allowedCidrs === undefined ? {} : { allowedCidrs: cidrList(options.allowedCidrs) }),
-            ...(rateLimit === undefined ? {} : { rateLimit }),
-          }),
-        );
-        print(
-          options,
-          { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
-          [
-            `Client ID:     ${client.id}`,
-            `Client Secret: ${clientSecret}`,
-            `Name:          ${client.name}`,
-            `Role:          ${client.role?.name ?? '(none)'}`,
-            '',
-            'Copy the secret now: it cannot be shown again.',
-          ].join('\n'),
-        );
-      }),
+    .addOption(
+      new Option('--auth-method <method>', 'client_secret: a secret shown once; private_key_jwt: no secret, the client signs assertions with its key')
+        .choices(['client_secret', 'private_key_jwt'])
+        .default('client_secret'),
+    )
+    .option('--public-key <file>', 'a public key of a private_key_jwt client: a JWK (JSON) or PEM file (repeatable)', collectFile, [])
+    .option('--json', 'print {"clientId","clientSecret","name","role"}; clientSecret is null for a private_key_jwt client')
+    .action(
+      async (
+        options: Output & {
+          name: string;
+          description?: string;
+          role?: string;
+          expiresAt?: string;
+          allowedCidrs?: string;
+          authMethod: 'client_secret' | 'private_key_jwt';
+          publicKey: string[];
+        } & PerMinuteFlags,
+      ) =>
+        withServices(async (services) => {
+          const rateLimit = rateLimitOf(options);
+          const role = options.role === undefined ? null : await services.roles.resolve(SYSTEM_ACTOR, options.role);
+          const { client, clientSecret } = await namingFlags(() =>
+            services.clients.createAny(SYSTEM_ACTOR, {
+              authMethod: options.authMethod,
+              ...(options.publicKey.length === 0 ? {} : { publicKeys: options.publicKey }),
+              name: options.name,
+              description: options.description ?? null,
+              roleId: role?.id ?? null,
+              secretExpiresAt: options.expiresAt ?? null,
+              ...(options.allowedCidrs === undefined ? {} : { allowedCidrs: cidrList(options.allowedCidrs) }),
+              ...(rateLimit === undefined ? {} : { rateLimit }),
+            }),
+          );
+          print(
+            options,
+            { clientId: client.id, clientSecret, name: client.name, role: client.role?.name ?? null },
+            clientSecret === null
+              ? [
+                  `Client ID:     ${client.id}`,
+                  `Name:          ${client.name}`,
+                  `Role:          ${client.role?.name ?? '(none)'}`,
+                  `Keys:          ${client.publicKeys.map((key) => `${key.kid} (${key.alg})`).join(', ') || '(none yet: koios clients keys add)'}`,
+                ].join('\n')
+              : [
+                  `Client ID:     ${client.id}`,
+                  `Client Secret: ${clientSecret}`,
+                  `Name:          ${client.name}`,
+                  `Role:          ${client.role?.name ?? '(none)'}`,
+                  '',
+                  'Copy the secret now: it cannot be shown again.',
+                ].join('\n'),
+          );
+        }),
     );
 
   clients
@@ -412,6 +440,46 @@ async function namingFederationFlags<T>(run: () => Promise<T>): Promise<T> {
       );
     throw error;
   }
+}
+
+/** `--public-key FILE`, repeatable: the file's text (a JWK or a PEM public key), which the service reads and checks. */
+function collectFile(file: string, files: string[]): string[] {
+  try {
+    return [...files, readFileSync(file, 'utf8')];
+  } catch {
+    throw new BadInput({ field: '--public-key', message: `cannot read ${file}` });
+  }
+}
+
+/** `clients keys …`: the public keys a private_key_jwt client signs its assertions with. */
+function addClientKeysCommands(clients: Command): void {
+  const keys = clients.command('keys').description("manage a private_key_jwt client's public keys");
+  keys
+    .command('add')
+    .description('add a public key (a JWK or PEM file); assertions signed with it authenticate the client at once')
+    .argument('<id>', 'the client ID')
+    .argument('<file>', 'the public key: a JWK (JSON) or a PEM "BEGIN PUBLIC KEY" file; a private key is refused')
+    .option('--json', 'print the client as JSON')
+    .action(async (id: string, file: string, options: Output) =>
+      withServices(async (services) => {
+        const text = collectFile(file, [])[0]!;
+        const client = await services.clients.addKey(SYSTEM_ACTOR, id, text);
+        const key = client.publicKeys.at(-1);
+        print(options, client, `added key ${key?.kid ?? ''} (${key?.alg ?? ''}) to ${client.id}`);
+      }),
+    );
+  keys
+    .command('remove')
+    .description('remove a key; assertions signed with it, and the tokens it authenticated, stop working at once')
+    .argument('<id>', 'the client ID')
+    .argument('<kid>', "the key's kid")
+    .option('--json', 'print {"removed": kid}')
+    .action(async (id: string, kid: string, options: Output) =>
+      withServices(async (services) => {
+        await services.clients.removeKey(SYSTEM_ACTOR, id, kid);
+        print(options, { removed: kid }, `removed key ${kid} from ${id.toLowerCase()}`);
+      }),
+    );
 }
 
 /** `clients federated …`: the outside identities (CI jobs, Kubernetes service accounts) that may exchange their OIDC token for a client's tokens. */
