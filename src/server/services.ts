@@ -84,6 +84,8 @@ export async function createServices(options: ServicesOptions) {
     createClientsRepository(trx).touchPreviousSecretUsed(batch),
   );
   const keyUsed = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) => createClientKeysRepository(trx).touchLastUsed(batch));
+  const usageRecorder = createUsageRecorder(db, clock, logger, options.usageFlushMs);
+  const usage = createUsageService({ db, clock, recorder: usageRecorder });
   const clients = createClientsService({
     db,
     clock,
@@ -93,6 +95,7 @@ export async function createServices(options: ServicesOptions) {
     previousSecretUsed,
     keyUsed,
     secretMaxLifetimeDays: options.tokenSettings.secretMaxLifetimeDays ?? null,
+    recentRequests: { of: usage.requests7d, windowStart: usage.requestsWindowStart, flush: usageRecorder.flush },
   });
 
   const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds, masterKey });
@@ -110,8 +113,6 @@ export async function createServices(options: ServicesOptions) {
     keepSpares: true,
     ...(options.throttleLimits === undefined ? {} : { limits: options.throttleLimits }),
   });
-  const usageRecorder = createUsageRecorder(db, clock, logger, options.usageFlushMs);
-  const usage = createUsageService({ db, clock, recorder: usageRecorder });
   const failures = createAuthFailureRecorder(db, logger, usageRecorder, undefined, metrics);
   const federationSettings = options.tokenSettings.federation ?? DEFAULT_FEDERATION_SETTINGS;
   const federatedUse = createLastUsedRecorder(db, logger, options.lastUsedFlushMs, (trx, batch) => createFederationRepository(trx).touchLastUsed(batch));

@@ -68,6 +68,9 @@ const LIST_SIZES: Readonly<Record<string, number>> = {
   'ApiClient.permissions': PERMISSION_CATEGORIES.length,
   'User.permissions': PERMISSION_CATEGORIES.length,
   'User.roles': 10,
+  'ClientUsage.buckets': 744,
+  'FleetUsage.buckets': 744,
+  'ApiClient.recentRefusals': 100,
   'PermissionCategory.permissions': Math.max(...PERMISSION_CATEGORIES.map((name) => PERMISSIONS.filter((p) => p.category === name).length)),
   'GrantedPermissionCategory.permissions': Math.max(...PERMISSION_CATEGORIES.map((name) => PERMISSIONS.filter((p) => p.category === name).length)),
 };

@@ -48,7 +48,22 @@ const ORDER = {
   CREATED_AT_DESC: '-createdAt',
   LAST_USED_AT_ASC: 'lastUsedAt',
   LAST_USED_AT_DESC: '-lastUsedAt',
+  REQUESTS_7D_ASC: 'requests7d',
+  REQUESTS_7D_DESC: '-requests7d',
 } as const;
+const GRANULARITY = { HOUR: 'hour', DAY: 'day' } as const;
+interface UsageArgs {
+  readonly from?: string | null;
+  readonly to?: string | null;
+  readonly granularity?: keyof typeof GRANULARITY | null;
+}
+const usageInput = (args: UsageArgs) => ({
+  from: args.from ?? null,
+  to: args.to ?? null,
+  granularity: args.granularity === undefined || args.granularity === null ? null : GRANULARITY[args.granularity],
+});
+/** GraphQL enum values are upper case; the services speak the REST words. */
+const usageAnswer = <T extends { granularity: string }>(usage: T) => ({ ...usage, granularity: usage.granularity.toUpperCase() });
 const STATUS = { ENABLED: 'enabled', DISABLED: 'disabled' } as const;
 
 /** The services name bad fields after their input's properties; a GraphQL caller is told the argument it sent. */
@@ -185,6 +200,9 @@ export function createResolvers(services: Services): IResolvers {
         // An event's cursor is its id (newest first; ids only grow).
         return connection(await namingFields(pageArguments(), () => services.audit.list(principalOf(context), pageInput(args))), (event) => event.id);
       },
+
+      usage: async (_root: unknown, args: UsageArgs, context: GraphQLContext) =>
+        usageAnswer(await services.usage.fleetUsage(principalOf(context), usageInput(args))),
     },
 
     Mutation: {
@@ -267,6 +285,16 @@ export function createResolvers(services: Services): IResolvers {
     },
     AuditTarget: {
       type: (target: AuditTarget) => target.type.toUpperCase(),
+    },
+    // A client's own figures, asked for one client at a time (the cost limit counts their buckets).
+    ApiClient: {
+      usage: async (client: ApiClient, args: UsageArgs, context: GraphQLContext) =>
+        usageAnswer(await services.usage.clientUsage(principalOf(context), client.id, usageInput(args))),
+      recentRefusals: async (client: ApiClient, args: { limit?: number | null }, context: GraphQLContext) =>
+        (await services.usage.recentRefusals(principalOf(context), client.id, args.limit ?? undefined)).items.map((refusal) => ({
+          ...refusal,
+          reason: refusal.reason.toUpperCase(),
+        })),
     },
   };
 }

@@ -19,6 +19,7 @@ import { FederatedCredential } from '../../shared/schemas/federated-credentials.
 import { Role } from '../../shared/schemas/roles.js';
 import { Me } from '../../shared/schemas/session.js';
 import { User, UserPage } from '../../shared/schemas/users.js';
+import { ClientUsage, FleetUsage, Refusal, RefusalList, UsageBucket } from '../../shared/schemas/usage.js';
 import { typeDefs } from './schema.js';
 
 /**
@@ -29,9 +30,24 @@ import { typeDefs } from './schema.js';
  */
 
 const REGISTERED: Record<string, TSchema> = Object.fromEntries(
-  [ApiClient, ApiClientWithSecret, CreatedApiClient, ClientPage, EffectivePermissions, PermissionCatalog, Role, User, UserPage, AuditEvent, AuditPage, Me].map(
-    (schema) => [schema.$id!, schema],
-  ),
+  [
+    ApiClient,
+    ApiClientWithSecret,
+    CreatedApiClient,
+    ClientPage,
+    EffectivePermissions,
+    PermissionCatalog,
+    Role,
+    User,
+    UserPage,
+    AuditEvent,
+    AuditPage,
+    Me,
+    UsageBucket,
+    ClientUsage,
+    FleetUsage,
+    RefusalList,
+  ].map((schema) => [schema.$id!, schema]),
 );
 
 /** The shapes both doors expose: a GraphQL object type and the REST schema of the same object. */
@@ -48,6 +64,10 @@ const PAIRS: readonly (readonly [graphqlType: string, rest: TSchema])[] = [
   ['AuditEvent', AuditEvent],
   ['Me', Me],
   ['FederatedCredential', FederatedCredential],
+  ['ClientUsage', ClientUsage],
+  ['FleetUsage', FleetUsage],
+  // GET /api/v1/clients/{id}/refusals wraps the list in `items`; GraphQL's field is the list.
+  ['Refusal', Refusal],
   // A page's items are a connection's nodes; the paging fields differ (see RELAY below).
   ['ApiClientEdge', Type({ node: ClientPage['properties']['items']['items'] })],
   ['UserEdge', Type({ node: UserPage['properties']['items']['items'] })],
@@ -61,6 +81,9 @@ const GRAPHQL_ONLY: Record<string, string> = {
   'ApiClient.permissions': 'GET /api/v1/clients/{id}/permissions',
   'User.permissions': 'GET /api/v1/users/{id}/permissions',
   'ApiClient.federatedCredentials': 'GET /api/v1/clients/{id}/federated-credentials',
+  // REST serves a client's figures and refusals at routes of their own, with their ranges.
+  'ApiClient.usage': 'GET /api/v1/clients/{id}/usage',
+  'ApiClient.recentRefusals': 'GET /api/v1/clients/{id}/refusals',
   // An edge's cursor: REST pages have one `nextCursor` instead.
   'ApiClientEdge.cursor': 'Relay edge cursor',
   'UserEdge.cursor': 'Relay edge cursor',

@@ -60,6 +60,7 @@ export const ApiClient = Type.Object(
     publicKeys: Type.Array(ClientPublicKey, { description: 'The public keys a private_key_jwt client signs with; empty for client_secret clients' }),
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
+    requests7d: Type.Integer({ minimum: 0, description: 'REST and GraphQL requests in the last 7 days (by whole hours, the current one included)' }),
   },
   { $id: 'ApiClient', additionalProperties: false },
 );

@@ -1,9 +1,9 @@
-import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
 import { chunks, containsPattern, trigramQuery, type CursorPosition } from '../../db/pagination.js';
 
-export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt';
+export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt' | 'requests7d';
 export type ClientStatusFilter = 'enabled' | 'disabled';
 
 export interface ClientListQuery {
@@ -23,6 +23,8 @@ export interface ClientListQuery {
   readonly secretExpiredBy?: string | null;
   readonly sort: ClientSortField;
   readonly descending: boolean;
+  /** The sort `requests7d`: REST and GraphQL requests counted from this hour (ISO 8601) on. */
+  readonly requestsSince?: string;
 }
 
 const clientColumns = [
@@ -49,8 +51,12 @@ const clientColumns = [
 
 type ClientsEb = ExpressionBuilder<Database, 'api_clients'>;
 
-/** The sort key expressions; each has an index (first migration) with the id as tie-breaker. */
-function sortKey(field: ClientSortField): Expression<string> {
+/**
+ * The sort key expressions, with the id as tie-breaker. Each column key has an index (first
+ * migration); `requests7d` is summed from the usage counters per client (their primary key starts
+ * with the client id), so a page sorted by it computes it for every client the filters match.
+ */
+function sortKey(field: ClientSortField, requestsSince: string): RawBuilder<string | number> {
   switch (field) {
     case 'name':
       return sql.ref<string>('api_clients.name_key');
@@ -58,10 +64,16 @@ function sortKey(field: ClientSortField): Expression<string> {
       return sql.ref<string>('api_clients.created_at');
     case 'lastUsedAt':
       return sql<string>`coalesce(api_clients.last_used_at, '')`;
+    case 'requests7d':
+      return sql<number>`(select coalesce(sum(client_usage.count), 0) from client_usage where client_usage.client_id = api_clients.id and client_usage.hour >= ${requestsSince} and client_usage.kind in ('rest', 'graphql'))`;
   }
 }
 
-export function sortValueOf(field: ClientSortField, row: { name_key: string; created_at: string; last_used_at: string | null }): string {
+export function sortValueOf(
+  field: ClientSortField,
+  row: { name_key: string; created_at: string; last_used_at: string | null; requests_7d?: number | string | null },
+): string | number {
+  if (field === 'requests7d') return Number(row.requests_7d ?? 0);
   return field === 'name' ? row.name_key : field === 'createdAt' ? row.created_at : (row.last_used_at ?? '');
 }
 
@@ -139,9 +151,11 @@ export function createClientsRepository(db: Executor) {
     },
 
     async list(query: ClientListQuery) {
-      const key = sortKey(query.sort);
+      const key = sortKey(query.sort, query.requestsSince ?? '');
       const direction = query.descending ? 'desc' : 'asc';
-      let select = selectClients().where((eb) => filters(eb, query, sqlite));
+      let select = selectClients()
+        .select(query.sort === 'requests7d' ? key.as('requests_7d') : sql<null>`null`.as('requests_7d'))
+        .where((eb) => filters(eb, query, sqlite));
       if (query.after !== null) {
         const { value, id } = query.after;
         select = select.where(

@@ -73,8 +73,8 @@ export const ListClientsQuery = Type.Object(
     ),
     expired: Type.Optional(Type.Boolean({ description: '`true`: only the clients whose secret has expired' })),
     sort: Type.Union(
-      ['name', 'createdAt', 'lastUsedAt'].flatMap((field) => [Type.Literal(field), Type.Literal(`-${field}`)]),
-      { default: '-createdAt', description: '`-` in front sorts descending' },
+      ['name', 'createdAt', 'lastUsedAt', 'requests7d'].flatMap((field) => [Type.Literal(field), Type.Literal(`-${field}`)]),
+      { default: '-createdAt', description: '`-` in front sorts descending; `requests7d` sorts by the REST and GraphQL requests of the last 7 days' },
     ),
   },
   { additionalProperties: false },

@@ -97,7 +97,7 @@ export const BULK_ACTIONS: readonly BulkAction[] = ['enable', 'disable', 'delete
 
 const DAY_MS = 86_400_000;
 
-const SORT_FIELDS: readonly ClientSortField[] = ['name', 'createdAt', 'lastUsedAt'];
+const SORT_FIELDS: readonly ClientSortField[] = ['name', 'createdAt', 'lastUsedAt', 'requests7d'];
 
 export function parseSort(raw: string | undefined): { field: ClientSortField; descending: boolean; sort: string } {
   const sort = raw ?? '-createdAt';
@@ -117,7 +117,12 @@ export function clientPosition(sort: string | undefined, client: ApiClient): Cur
   const order = parseSort(sort);
   return {
     sort: order.sort,
-    value: sortValueOf(order.field, { name_key: client.name.toLowerCase(), created_at: client.createdAt, last_used_at: client.lastUsedAt }),
+    value: sortValueOf(order.field, {
+      name_key: client.name.toLowerCase(),
+      created_at: client.createdAt,
+      last_used_at: client.lastUsedAt,
+      requests_7d: client.requests7d,
+    }),
     id: client.id,
   };
 }
@@ -205,6 +210,16 @@ function clientChanges(
   );
 }
 
+/** Each client's REST and GraphQL requests of the last 7 days, from the usage figures. */
+export interface RecentRequests {
+  /** The counts of `ids`, this instance's unwritten ones included; absent: none. Read through `executor` (a transaction's). */
+  of(ids: readonly string[], executor: Executor): Promise<Map<string, number>>;
+  /** The hour (ISO 8601) from which they count, for sorting in the database. */
+  windowStart(): string;
+  /** Writes the counts still pending, so that a sort by them sees them. */
+  flush(): Promise<void>;
+}
+
 export interface ClientsServiceDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
@@ -217,10 +232,11 @@ export interface ClientsServiceDeps {
   readonly keyUsed: LastUsedRecorder;
   /** The installation's maximum secret lifetime in days; null: none. */
   readonly secretMaxLifetimeDays: number | null;
+  readonly recentRequests: RecentRequests;
 }
 
 export function createClientsService(deps: ClientsServiceDeps) {
-  const { db, clock, hasher, changes, lastUsed, previousSecretUsed, keyUsed } = deps;
+  const { db, clock, hasher, changes, lastUsed, previousSecretUsed, keyUsed, recentRequests } = deps;
   const lifetime = createSecretLifetime(deps.secretMaxLifetimeDays);
 
   /** The previous secret while it still works; an ended overlap shows as none. */
@@ -242,17 +258,24 @@ export function createClientsService(deps: ClientsServiceDeps) {
     lastUsedAt: keyUsed.latest(key.id, key.last_used_at),
   });
 
-  /** The clients as the doors show them; keys are read only for the private_key_jwt ones among them. */
+  /**
+   * The clients as the doors show them, with their requests of the last 7 days (one query for
+   * all); keys are read only for the private_key_jwt ones among them.
+   */
   async function present(executor: Executor, rows: readonly ClientRecord[]): Promise<ApiClient[]> {
     const withKeys = rows.filter((row) => row.auth_method === 'private_key_jwt').map((row) => row.id);
     const keys = withKeys.length === 0 ? [] : await createClientKeysRepository(executor).listOf(withKeys);
     const byClient = new Map<string, ClientPublicKey[]>();
     for (const key of keys) byClient.set(key.client_id, [...(byClient.get(key.client_id) ?? []), toPublicKey(key)]);
-    return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? []));
+    const requests = await recentRequests.of(
+      rows.map((row) => row.id),
+      executor,
+    );
+    return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? [], requests.get(row.id) ?? 0));
   }
   const presentOne = async (executor: Executor, row: ClientRecord): Promise<ApiClient> => (await present(executor, [row]))[0]!;
 
-  const toApiClient = (row: ClientRecord, publicKeys: ClientPublicKey[]): ApiClient => ({
+  const toApiClient = (row: ClientRecord, publicKeys: ClientPublicKey[], requests7d: number): ApiClient => ({
     id: row.id,
     name: row.name,
     description: row.description,
@@ -269,6 +292,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     publicKeys,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    requests7d,
   });
 
   const findRow = (executor: Executor, id: string): Promise<ClientRecord> =>
@@ -452,6 +476,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
       // Uses are written coalesced: a client this instance saw a moment ago must not be listed
       // as unused (and then disabled in bulk) because its use is still pending.
       if (unusedSince !== null || neverUsed) await lastUsed.flush();
+      // The same for counted requests: the sort reads them from the database.
+      if (field === 'requests7d') await recentRequests.flush();
 
       const repository = createClientsRepository(db);
       const query = {
@@ -467,6 +493,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
         secretExpiredBy: expired ? new Date(nowMs).toISOString() : null,
         sort: field,
         descending,
+        requestsSince: recentRequests.windowStart(),
       };
       const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
       const last = rows.at(-1);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { requirePermission, type Actor } from '../../actor.js';
 import type { Clock } from '../../clock.js';
+import type { Executor } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
 import { ProblemCollector } from '../../errors.js';
 import { findByIdOrThrow } from '../../ids.js';
@@ -150,9 +151,9 @@ export function createUsageService(deps: UsageServiceDeps) {
     requestsWindowStart,
 
     /** REST and GraphQL requests of each client in the last 7 days, this instance's unwritten ones included. */
-    async requests7d(clientIds: readonly string[]): Promise<Map<string, number>> {
+    async requests7d(clientIds: readonly string[], executor: Executor = db): Promise<Map<string, number>> {
       const from = requestsWindowStart();
-      const stored = await createUsageRepository(db).requestsSince(clientIds, from);
+      const stored = await createUsageRepository(executor).requestsSince(clientIds, from);
       for (const id of clientIds) {
         const pending = recorder.pendingRequests(id, from);
         if (pending > 0) stored.set(id, (stored.get(id) ?? 0) + pending);

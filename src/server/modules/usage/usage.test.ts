@@ -94,6 +94,9 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
       graphql: targets.length * perInstance.graphql,
       refusals: {},
     });
+    // Every client shows its requests of the last 7 days.
+    const shown = await rest<{ requests7d: number }>(server, 'GET', `/api/v1/clients/${client.id}`, admin);
+    expect(shown.body.requests7d).toBe(targets.length * (perInstance.rest + perInstance.graphql));
   });
 
   it('counts refusals by reason, keeps the latest with time and address, and counts unknown ids in the totals only', async () => {
@@ -130,6 +133,77 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(fleet.body.top.find((entry) => entry.client.id === client.id)).toEqual({ client: { id: client.id, name: 'Refused' }, requests: 2, refusals: 5 });
     // The unknown id has no row of its own to show.
     expect(fleet.body.top.some((entry) => entry.client.id === NO_CLIENT_ID)).toBe(false);
+  });
+
+  it('sorts the client list by the last 7 days’ requests, page after page, through REST and GraphQL', async () => {
+    const ranked = await Promise.all([3, 0, 5, 1].map((requests, index) => create(`Ranked ${index}`).then((client) => ({ client, requests }))));
+    for (const { client, requests } of ranked) {
+      // Counted straight into the recorder: the sort must see what is still pending.
+      for (let i = 0; i < requests; i++) server.services.usageRecorder.requested(client.id, i % 2 === 0 ? 'rest' : 'graphql');
+    }
+    const expected = [...ranked].sort((a, b) => b.requests - a.requests || (a.client.id < b.client.id ? 1 : -1)).map(({ client }) => client.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const path: string = `/api/v1/clients?q=Ranked&sort=-requests7d&limit=1${cursor === null ? '' : `&cursor=${cursor}`}`;
+      const page = await rest<{ items: { id: string; requests7d: number }[]; nextCursor: string | null }>(server, 'GET', path, admin);
+      expect(page.status, page.text).toBe(200);
+      seen.push(...page.body.items.map((item) => item.id));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(expected);
+    const ascending = await rest<{ items: { requests7d: number }[] }>(server, 'GET', '/api/v1/clients?q=Ranked&sort=requests7d', admin);
+    expect(ascending.body.items.map((item) => item.requests7d)).toEqual([0, 1, 3, 5]);
+
+    const ask = graphqlClient(server, admin.token);
+    const first = await ask<{ apiClients: { edges: { cursor: string; node: { requests7d: number } }[] } }>(
+      '{ apiClients(first: 2, filter: { search: "Ranked" }, orderBy: REQUESTS_7D_DESC) { edges { cursor node { requests7d } } } }',
+    );
+    expect(first.data?.apiClients.edges.map((edge) => edge.node.requests7d)).toEqual([5, 3]);
+    const after = await ask<{ apiClients: { edges: { node: { requests7d: number } }[] } }>(
+      'query Next($after: String) { apiClients(first: 5, after: $after, filter: { search: "Ranked" }, orderBy: REQUESTS_7D_DESC) { edges { node { requests7d } } } }',
+      { after: first.data!.apiClients.edges[1]!.cursor },
+    );
+    expect(after.data?.apiClients.edges.map((edge) => edge.node.requests7d)).toEqual([1, 0]);
+  });
+
+  it('answers the same figures and refusals through GraphQL as through REST', async () => {
+    const client = await create('Asked twice');
+    const token = await accessToken(server, client);
+    expect((await rest(server, 'GET', '/api/v1/roles', { token })).status).toBe(200);
+    expect((await rest(server, 'POST', '/api/v1/roles', { token }, { name: 'nope', permissions: [] })).status).toBe(403);
+    const range = 'from: "2026-01-01T00:00:00Z", to: "2099-01-01T00:00:00Z", granularity: DAY';
+    const restRange = '?from=2026-01-01T00:00:00Z&to=2099-01-01T00:00:00Z&granularity=day';
+    const tooLong = await rest(server, 'GET', `/api/v1/clients/${client.id}/usage${restRange}`, admin);
+    expect(fieldsOf(tooLong)).toEqual(['from']);
+    const ask = graphqlClient(server, admin.token);
+    const answer = await ask<{
+      apiClient: { requests7d: number; usage: { granularity: string; buckets: UsageBucket[] }; recentRefusals: { reason: string; address: string }[] };
+    }>(
+      `query One($id: ID!) { apiClient(id: $id) { requests7d
+        usage(granularity: HOUR) { granularity buckets { start tokens rest graphql refusals { insufficient_scope bad_secret } } }
+        recentRefusals(limit: 5) { at reason address } } }`,
+      { id: client.id },
+    );
+    expect(answer.errors).toEqual([]);
+    const restUsage = await usageOf(client.id);
+    expect(answer.data?.apiClient.usage.granularity).toBe('HOUR');
+    expect(answer.data?.apiClient.usage.buckets.map((bucket) => bucket.start)).toEqual(restUsage.buckets.map((bucket) => bucket.start));
+    expect(totalsOf(answer.data!.apiClient.usage.buckets.map((bucket) => ({ ...bucket, refusals: { insufficient_scope: bucket.refusals.insufficient_scope ?? 0 } })))).toEqual({
+      ...totalsOf(restUsage.buckets),
+      refusals: { insufficient_scope: 1 },
+    });
+    expect(answer.data?.apiClient.requests7d).toBe(2);
+    expect(answer.data?.apiClient.recentRefusals).toEqual([{ at: expect.any(String), reason: 'INSUFFICIENT_SCOPE', address: '127.0.0.1' }]);
+
+    const fleet = await ask<{ usage: { granularity: string; buckets: unknown[]; top: { client: { id: string; name: string }; requests: number }[] } }>(
+      `{ usage(${range.replace('2099-01-01', '2026-12-31')}) { granularity buckets { start } top { client { id name } requests refusals } } }`,
+    );
+    expect(fleet.errors).toEqual([]);
+    expect(fleet.data?.usage.granularity).toBe('DAY');
+    const bad = await ask(`{ usage(${range}) { granularity } }`);
+    expect(bad.errors[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+    expect(bad.errors[0]?.message).toContain('from');
   });
 
   it('answers every bucket of the range, empty ones as zeros, by hour or by UTC day', async () => {

@@ -22,6 +22,7 @@ function client(index: number, enabled = true): ApiClient {
     publicKeys: [],
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
+    requests7d: 0,
   };
 }
 
