@@ -13,6 +13,7 @@ import { httpBench, type TableRow, type Verdict } from './http.js';
 import { metricsScenario } from './metrics.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
 import { scaleBench } from './scale.js';
+import { usageCountingScenario } from './usage-counting.js';
 
 /**
  * `npm run bench`: the in-process scenarios (bench/pagination.ts: the clients service over 100,000
@@ -27,7 +28,7 @@ import { scaleBench } from './scale.js';
  * Settings: BENCH_DURATION (seconds per load run, 5), BENCH_ROUNDS (3), BENCH_WARMUP (seconds, 2),
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
- * comma-separated subset of: pagination and metrics (in-process), token, me, graphql, pages, bare.
+ * comma-separated subset of: pagination, metrics and usage (in-process), token, me, graphql, pages, bare.
  * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts).
  */
 
@@ -37,6 +38,8 @@ const SCENARIOS: readonly { readonly name: string; readonly run: Scenario }[] = 
   { name: 'pagination', run: paginationScenario },
   // bench/metrics.ts: the token and /me paths with the request timing on and off, alternately.
   { name: 'metrics', run: metricsScenario },
+  // bench/usage-counting.ts: the same paths with usage counting on and off, alternately.
+  { name: 'usage', run: usageCountingScenario },
 ];
 const IN_PROCESS = new Set(SCENARIOS.map((scenario) => scenario.name));
 
@@ -51,7 +54,7 @@ interface Target {
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-const ONLY_GROUPS = ['pagination', 'metrics', 'token', 'me', 'graphql', 'pages', 'bare'];
+const ONLY_GROUPS = ['pagination', 'metrics', 'usage', 'token', 'me', 'graphql', 'pages', 'bare'];
 const ONLY: ReadonlySet<string> | undefined = (() => {
   const raw = process.env['BENCH_ONLY'];
   if (raw === undefined || raw.trim() === '') return undefined;

@@ -498,6 +498,35 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
     });
   });
 
+  describe('usage', () => {
+    it('prints a client’s figures and refusals, and every client’s with the busiest, as the REST API answers them', async () => {
+      const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Measured' });
+      for (let i = 0; i < 4; i++) services.usageRecorder.requested(client.id, 'rest');
+      services.usageRecorder.tokenIssued(client.id);
+      services.failures.record(client.id, 'bad_secret', '192.0.2.9');
+      await services.usageRecorder.flush();
+
+      const usage = jsonOf(await koios(['clients', 'usage', client.id, '--granularity', 'day', '--json'])) as {
+        granularity: string;
+        buckets: { tokens: number; rest: number; refusals: Record<string, number> }[];
+      };
+      expect(usage.granularity).toBe('day');
+      expect(usage.buckets).toHaveLength(30);
+      expect(usage.buckets.at(-1)).toMatchObject({ tokens: 1, rest: 4, graphql: 0, refusals: { bad_secret: 1 } });
+      const human = await koios(['clients', 'usage', client.id]);
+      expect(human.stdout).toMatch(/tokens +rest +graphql +refusals/);
+      expect(human.stdout).toContain('bad_secret=1');
+
+      const fleet = jsonOf(await koios(['usage', '--json'])) as { top: { client: { id: string }; requests: number; refusals: number }[] };
+      expect(fleet.top.find((entry) => entry.client.id === client.id)).toEqual({ client: { id: client.id, name: 'Measured' }, requests: 4, refusals: 1 });
+      const refusals = jsonOf(await koios(['clients', 'refusals', client.id, '--json'])) as { items: { reason: string; address: string }[] };
+      expect(refusals.items).toEqual([{ at: expect.any(String), reason: 'bad_secret', address: '192.0.2.9' }]);
+
+      expect(refusalLine(await koios(['clients', 'usage', client.id, '--from', 'last tuesday']))).toContain('--from');
+      expect(refusalLine(await koios(['clients', 'refusals', client.id, '--limit', '500']))).toContain('--limit');
+    });
+  });
+
   describe('users create', () => {
     it('reads the password from stdin and assigns the role', async () => {
       const run = await koios(['users', 'create', '--email', 'ops@example.com', '--role', 'Administrator', '--json'], 'a long passphrase\n');

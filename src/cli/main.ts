@@ -6,7 +6,8 @@ import { DomainError } from '../server/errors.js';
 import { createLogger } from '../server/logger.js';
 import { createConfiguredServices, openMigratedDatabase, runServer } from '../server/server.js';
 import type { Services } from '../server/services.js';
-import { BadInput } from '../server/errors.js';
+import { BadInput, namingFields, renameFields } from '../server/errors.js';
+import type { ClientUsage } from '../shared/schemas/usage.js';
 import type { ApiClient } from '../server/modules/clients/clients.service.js';
 import { createMasterKey, readKeyFile, writeKeyFile } from '../server/modules/master-key/master-key.js';
 
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
   addKeysCommands(program);
   addMasterKeyCommands(program);
   addRolesCommands(program);
+  addUsageCommands(program);
   return program;
 }
 
@@ -238,7 +240,7 @@ function addClientsCommands(program: Command): void {
     .option('--never-used', 'only the clients that have never authenticated')
     .option('--expiring-within <days>', 'only the clients whose secret expires within this long, e.g. 30d')
     .option('--expired', 'only the clients whose secret has expired')
-    .option('--sort <field>', 'name, createdAt or lastUsedAt; prefix - for descending', '-createdAt')
+    .option('--sort <field>', 'name, createdAt, lastUsedAt or requests7d; prefix - for descending', '-createdAt')
     .option('--limit <n>', 'at most this many (1 to 200)', '50')
     .option('--json', 'print {"items","nextCursor","total"}')
     .action(
@@ -596,6 +598,77 @@ function addMasterKeyCommands(program: Command): void {
             `Re-sealed the client-secret key and ${result.signingKeys} signing key(s) under it: the old master key no longer opens them.`,
             `Restart every instance with KOIOS_MASTER_KEY_FILE=${options.newKeyFile} (or the key in KOIOS_MASTER_KEY), then destroy the old key and its backups.`,
           ].join('\n'),
+        );
+      }),
+    );
+}
+
+interface UsageOptions extends Output {
+  from?: string;
+  to?: string;
+  granularity?: string;
+}
+
+const usageRange = (options: UsageOptions) => ({ from: options.from ?? null, to: options.to ?? null, granularity: options.granularity ?? null });
+
+/** The usage figures as a table: one line per hour or day, refusals by reason at the end. */
+function usageTable(usage: ClientUsage): string {
+  const lines = usage.buckets.map((bucket) => {
+    const refusals = Object.entries(bucket.refusals)
+      .map(([reason, count]) => `${reason}=${count}`)
+      .join(' ');
+    return [bucket.start, String(bucket.tokens).padStart(8), String(bucket.rest).padStart(8), String(bucket.graphql).padStart(8), ` ${refusals || '-'}`].join(
+      ' ',
+    );
+  });
+  return [`${usage.granularity.padEnd(24)}   tokens     rest  graphql  refusals`, ...lines].join('\n');
+}
+
+/** `--from`, `--to` and `--granularity`, as the usage routes take them. */
+function withUsageRange(command: Command): Command {
+  return command
+    .option('--from <time>', 'ISO 8601 date or time (default: 24 hours, or 30 days by day, before --to)')
+    .option('--to <time>', 'ISO 8601 date or time, exclusive (default: now)')
+    .addOption(new Option('--granularity <unit>', 'one line per hour or per UTC day').choices(['hour', 'day']))
+    .option('--json', 'print the figures as JSON, as the REST API answers them');
+}
+
+/** The services name the range's fields; the CLI user typed flags. */
+const usageFlags = renameFields({ from: '--from', to: '--to', granularity: '--granularity', limit: '--limit' });
+
+/** `koios usage` (every client) and `koios clients usage|refusals <id>`. */
+function addUsageCommands(program: Command): void {
+  withUsageRange(
+    program.command('usage').description('usage of every client by hour or day: tokens, REST and GraphQL requests, refusals, and the busiest clients'),
+  ).action(async (options: UsageOptions) =>
+    withServices(async (services) => {
+      const usage = await namingFields(usageFlags, () => services.usage.fleetUsage(SYSTEM_ACTOR, usageRange(options)));
+      const top = usage.top.map((entry) => `${entry.client.id}  ${entry.client.name}: ${entry.requests} requests, ${entry.refusals} refusals`);
+      print(options, usage, [usageTable(usage), '', 'busiest clients:', ...(top.length === 0 ? ['(none)'] : top)].join('\n'));
+    }),
+  );
+
+  const clients = program.commands.find((command) => command.name() === 'clients')!;
+  withUsageRange(clients.command('usage').description('one client’s usage by hour or day').argument('<id>', 'the client ID')).action(
+    async (id: string, options: UsageOptions) =>
+      withServices(async (services) => {
+        const usage = await namingFields(usageFlags, () => services.usage.clientUsage(SYSTEM_ACTOR, id, usageRange(options)));
+        print(options, usage, usageTable(usage));
+      }),
+  );
+  clients
+    .command('refusals')
+    .description('one client’s latest refusals, newest first: time, reason, address')
+    .argument('<id>', 'the client ID')
+    .option('--limit <n>', 'at most this many (1 to 100)', '20')
+    .option('--json', 'print {"items"} as the REST API answers it')
+    .action(async (id: string, options: Output & { limit: string }) =>
+      withServices(async (services) => {
+        const refusals = await namingFields(usageFlags, () => services.usage.recentRefusals(SYSTEM_ACTOR, id, parsePositive(options.limit)));
+        print(
+          options,
+          refusals,
+          refusals.items.length === 0 ? 'no refusals' : refusals.items.map((item) => `${item.at}  ${item.reason.padEnd(20)}  ${item.address}`).join('\n'),
         );
       }),
     );

@@ -267,6 +267,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
+        requests7d: 0,
       });
     }
   });
