@@ -189,7 +189,11 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     const restUsage = await usageOf(client.id);
     expect(answer.data?.apiClient.usage.granularity).toBe('HOUR');
     expect(answer.data?.apiClient.usage.buckets.map((bucket) => bucket.start)).toEqual(restUsage.buckets.map((bucket) => bucket.start));
-    expect(totalsOf(answer.data!.apiClient.usage.buckets.map((bucket) => ({ ...bucket, refusals: { insufficient_scope: bucket.refusals.insufficient_scope ?? 0 } })))).toEqual({
+    expect(
+      totalsOf(
+        answer.data!.apiClient.usage.buckets.map((bucket) => ({ ...bucket, refusals: { insufficient_scope: bucket.refusals.insufficient_scope ?? 0 } })),
+      ),
+    ).toEqual({
       ...totalsOf(restUsage.buckets),
       refusals: { insufficient_scope: 1 },
     });
