@@ -102,6 +102,11 @@ describe.runIf(testDialects().includes('postgres'))('the PostgreSQL change feed'
     });
     const states = createClientStateCache({ db: counted, changes: deafFeed, clock: systemClock });
     const { client } = await services[0]!.clients.create(SYSTEM_ACTOR, { name: 'read by three requests at once' });
+    // What one load of a client's state costs, alone (its client, federated rules…), read through a
+    // second cache so the one under test starts cold.
+    await createClientStateCache({ db: counted, changes: deafFeed, clock: systemClock }).get(client.id);
+    const oneLoad = reads;
+    reads = 0;
 
     let answers: Awaited<ReturnType<typeof states.get>>[] = [];
     await handle.db.connection().execute(async () => {
@@ -118,7 +123,8 @@ describe.runIf(testDialects().includes('postgres'))('the PostgreSQL change feed'
     await until(() => answers.length === 3, 5000);
 
     expect(answers.map((state) => state?.id)).toEqual([client.id, client.id, client.id]);
-    expect(reads).toBe(1);
+    expect(oneLoad).toBeGreaterThan(0);
+    expect(reads).toBe(oneLoad);
   });
 });
 

@@ -115,9 +115,9 @@ export function createClientStateCache(deps: {
   });
 
   /**
-   * One statement, whether or not the client exists: the client, its role and its revoked tokens
-   * (a row per token). A known id with a wrong secret and an unknown id then cost the same, so the
-   * time of a refusal does not tell which ids exist.
+   * The same statements whether or not the client exists: the client, its role and its revoked
+   * tokens (a row per token), then its federated rules. A known id with a wrong secret and an
+   * unknown id then cost the same, so the time of a refusal does not tell which ids exist.
    */
   async function load(id: string, executor: Kysely<Database>): Promise<ClientState | null> {
     const repository = createTokensRepository(executor);
