@@ -23,7 +23,7 @@ consoleSuite('the console at every width', { seed: seedClientList }, (suite) => 
     const middles = await Promise.all(toolbar.map(async (control) => ((box) => box.y + box.height / 2)((await control.boundingBox())!)));
     const rows = middles.sort((a, b) => a - b).filter((middle, index, all) => index === 0 || middle - all[index - 1]! > 8).length;
     expect(rows).toBeLessThanOrEqual(width >= 1280 ? 1 : 2);
-    for (const column of ['Status', 'Name', 'Role', 'Client ID', 'Last Used', 'Created']) {
+    for (const column of ['Status', 'Name', 'Role', 'Client ID', 'Requests (7 days)', 'Last Used', 'Created']) {
       const box = (await table.getByRole('columnheader', { name: column, exact: true }).boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(width);
     }

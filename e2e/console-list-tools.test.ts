@@ -51,7 +51,7 @@ consoleSuite('the API client list’s tools', { seed: seedFleet }, (suite) => {
     const lines = readFileSync((await download.path())!, 'utf8')
       .trim()
       .split('\r\n');
-    expect(lines[0]).toBe('"Name","Client ID","Status","Role","Description","Last Used","Created"');
+    expect(lines[0]).toBe('"Name","Client ID","Status","Role","Description","Requests (7 days)","Last Used","Created"');
     expect(lines).toHaveLength(14);
     // A name starting with = is not a formula; quotes are doubled.
     expect(lines.some((line) => line.startsWith(`"'=Reader, ""quoted""",`))).toBe(true);

@@ -68,6 +68,13 @@ async function rowsOf(table: Locator): Promise<string[][]> {
   return table.locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => (cell.textContent ?? '').trim())));
 }
 
+/** The list's rows: each client's name and its Requests (7 days). */
+async function namesAndRequests(table: Locator): Promise<string[][]> {
+  return table
+    .locator('tbody tr')
+    .evaluateAll((rows) => rows.map((row) => [row.querySelector('td:nth-child(3) a')?.textContent ?? '', (row.children[5]?.textContent ?? '').trim()]));
+}
+
 /** The names of the clients the list shows, in its order. */
 async function listedNames(table: Locator): Promise<string[]> {
   return table.locator('tbody tr td:nth-child(3) a').allTextContents();
@@ -117,6 +124,28 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
     await daily.waitFor({ state: 'attached' });
     expect(await daily.locator('tbody tr').count()).toBe(7);
     expect(await columnSums(daily)).toEqual([nightly.tokens, nightly.rest + nightly.forbidden, nightly.graphql, refused]);
+  });
+
+  it('sorts the list by requests in the last 7 days, most first, then fewest first', async () => {
+    const { page } = suite;
+    await page.goto('/system/connections');
+    const table = page.getByRole('table', { name: 'API clients' });
+    await table.getByRole('link', { name: 'Quarterly export' }).waitFor();
+    const header = table.getByRole('columnheader', { name: 'Requests (7 days)' });
+    await header.getByRole('button').click();
+    await page.waitForURL(/sort=-requests7d/);
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    const requestsColumn = () => namesAndRequests(table);
+    await expect
+      .poll(async () => (await requestsColumn()).slice(0, 2))
+      .toEqual([
+        ['Warehouse sync', String(requestsOf(warehouse))],
+        ['Nightly invoices', String(requestsOf(nightly))],
+      ]);
+    await header.getByRole('button').click();
+    await page.waitForURL(/sort=requests7d/);
+    await expect.poll(async () => (await requestsColumn()).slice(-2).map(([name]) => name)).toEqual(['Nightly invoices', 'Warehouse sync']);
+    expect((await requestsColumn())[0]![1]).toBe('0');
   });
 
   it('shows the whole installation on the Overview: traffic, busiest clients, rising refusals, and counts that open the filtered list', async () => {

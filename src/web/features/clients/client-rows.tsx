@@ -10,7 +10,9 @@ import { SecretExpiry } from './secret-expiry';
 /** A row's height, loaded or not (its skeleton too), so nothing jumps when the data arrives. */
 export const ROW_HEIGHT = 58;
 
-/** Below this width the list is cards: a table of seven columns cannot be read on a phone. */
+const REQUESTS = new Intl.NumberFormat();
+
+/** Below this width the list is cards: a table of eight columns cannot be read on a phone. */
 export const PHONE = '(max-width: 47.99em)';
 
 const openRow = (event: MouseEvent, client: ApiClient, onOpen: (client: ApiClient) => void) => {
@@ -77,6 +79,7 @@ export const ClientRow = memo(function ClientRow({
           <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
         </span>
       </td>
+      <td className={`${TD} koios-nowrap koios-count`}>{REQUESTS.format(client.requests7d)}</td>
       <td className={`${TD} koios-nowrap`}>
         <PlainTime value={client.lastUsedAt} />
       </td>
@@ -87,7 +90,7 @@ export const ClientRow = memo(function ClientRow({
   );
 });
 
-/** The list on a phone: one card per client (name, status, ID with copy, last used). */
+/** The list on a phone: one card per client (name, status, ID with copy, last used, requests). */
 export function ClientCards({
   clients,
   selected,
@@ -127,6 +130,9 @@ export function ClientCards({
           <div className="koios-card-line">
             <span className="koios-secondary">Last used</span> <PlainTime value={client.lastUsedAt} />
             {client.role !== null && <span className="koios-secondary">· {client.role.name}</span>}
+          </div>
+          <div className="koios-card-line">
+            <span className="koios-secondary">Requests (7 days)</span> {REQUESTS.format(client.requests7d)}
           </div>
           <SecretExpiry expiresAt={client.secretExpiresAt} />
         </li>

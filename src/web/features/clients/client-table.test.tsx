@@ -16,13 +16,13 @@ function client(index: number, enabled = true): ApiClient {
     secretExpiresAt: null,
     previousSecret: null,
     lastUsedAt: null,
+    requests7d: index * 10,
     allowedCidrs: [],
     rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
     authMethod: 'client_secret',
     publicKeys: [],
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
-    requests7d: 0,
   };
 }
 
@@ -56,7 +56,9 @@ describe('the API client table', () => {
     const headers = within(table)
       .getAllByRole('columnheader')
       .map((header) => header.textContent);
-    expect(headers.slice(1)).toEqual(['Status', 'Name', 'Role', 'Client ID', 'Last Used', 'Created']);
+    expect(headers.slice(1)).toEqual(['Status', 'Name', 'Role', 'Client ID', 'Requests (7 days)', 'Last Used', 'Created']);
+    const cells = within(within(table).getByText('Client 3').closest('tr')!).getAllByRole('cell');
+    expect(cells[5]!.textContent).toBe('30');
   });
 
   it('marks a name that reads as a Latin name it is not as a look-alike, naming the character, and leaves the others unmarked', () => {
@@ -203,7 +205,7 @@ describe('the API client table', () => {
     expect(screen.getByText('0 clients')).toBeTruthy();
   });
 
-  it('sorts by a column: names A→Z first, times newest first, a second click reverses', () => {
+  it('sorts by a column: names A→Z first, times newest first, requests most first, a second click reverses', () => {
     const { onSort, rerender, props } = renderTable();
     const created = screen.getByRole('columnheader', { name: 'Created' });
     expect(created.getAttribute('aria-sort')).toBe('descending');
@@ -213,6 +215,12 @@ describe('the API client table', () => {
     expect(onSort).toHaveBeenLastCalledWith('name');
     fireEvent.click(within(screen.getByRole('columnheader', { name: 'Last Used' })).getByRole('button'));
     expect(onSort).toHaveBeenLastCalledWith('-lastUsedAt');
+    fireEvent.click(within(screen.getByRole('columnheader', { name: 'Requests (7 days)' })).getByRole('button'));
+    expect(onSort).toHaveBeenLastCalledWith('-requests7d');
+    rerender(<ClientTable {...props} sort="-requests7d" />);
+    expect(screen.getByRole('columnheader', { name: 'Requests (7 days)' }).getAttribute('aria-sort')).toBe('descending');
+    fireEvent.click(within(screen.getByRole('columnheader', { name: 'Requests (7 days)' })).getByRole('button'));
+    expect(onSort).toHaveBeenLastCalledWith('requests7d');
     rerender(<ClientTable {...props} sort="name" />);
     expect(screen.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('ascending');
     fireEvent.click(within(screen.getByRole('columnheader', { name: 'Name' })).getByRole('button'));

@@ -10,7 +10,7 @@ import { ClientCards, ClientRow, PHONE, ROW_HEIGHT } from './client-rows';
 import { useClientSelection } from './client-selection';
 import type { ClientSort } from './clients.requests';
 
-type SortField = 'name' | 'createdAt' | 'lastUsedAt';
+type SortField = 'name' | 'createdAt' | 'lastUsedAt' | 'requests7d';
 
 export interface ClientTableProps {
   /** Undefined while the first page loads. */
@@ -54,7 +54,7 @@ function SortableHeader({
 }) {
   const active = sort === field || sort === `-${field}`;
   const descending = sort.startsWith('-');
-  // Names read best A→Z first; times newest first.
+  // Names read best A→Z first; times newest first; counts most first.
   const next: ClientSort = active ? ((descending ? field : `-${field}`) as ClientSort) : ((field === 'name' ? field : `-${field}`) as ClientSort);
   const Icon = !active ? IconArrowsSort : descending ? IconArrowDown : IconArrowUp;
   return (
@@ -69,7 +69,7 @@ function SortableHeader({
   );
 }
 
-/** The table's header: select-all for the page, and the columns, three of them sortable. */
+/** The table's header: select-all for the page, and the columns, four of them sortable. */
 function ClientTableHead({
   sort,
   onSort,
@@ -95,6 +95,7 @@ function ClientTableHead({
         <SortableHeader field="name" label="Name" sort={sort} onSort={onSort} />
         <Table.Th>Role</Table.Th>
         <Table.Th w={150}>Client ID</Table.Th>
+        <SortableHeader field="requests7d" label="Requests (7 days)" sort={sort} onSort={onSort} width={104} />
         <SortableHeader field="lastUsedAt" label="Last Used" sort={sort} onSort={onSort} width={118} />
         <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={118} />
       </Table.Tr>
@@ -127,7 +128,7 @@ function useRowsToDraw(count: number): number {
 }
 
 /**
- * The API client list: Status, Name, Client ID, Last Used, Created; row checkboxes with
+ * The API client list: Status, Name, Role, Client ID, Requests (7 days), Last Used, Created; row checkboxes with
  * select-all for the page, and the Actions menu (Enable, Disable, Delete) for the selection.
  */
 export function ClientTable({
@@ -203,7 +204,13 @@ export function ClientTable({
         <ClientCards clients={clients} selected={selection.ids} onToggle={selection.toggle} empty={empty} failure={failure} refreshing={refreshing} />
       ) : (
         <Table.ScrollContainer minWidth={720}>
-          <Table highlightOnHover verticalSpacing="sm" aria-label="API clients" aria-busy={(clients === undefined && failure === undefined) || refreshing}>
+          <Table
+            className="koios-client-table"
+            highlightOnHover
+            verticalSpacing="sm"
+            aria-label="API clients"
+            aria-busy={(clients === undefined && failure === undefined) || refreshing}
+          >
             <ClientTableHead
               sort={sort}
               onSort={onSort}
@@ -214,7 +221,7 @@ export function ClientTable({
             />
             <ListTableBody
               rows={clients}
-              skeletonWidths={[20, 70, 180, 80, 140, 80, 80]}
+              skeletonWidths={[20, 70, 180, 80, 140, 50, 80, 80]}
               rowHeight={ROW_HEIGHT}
               skeletonRows={5}
               refreshing={refreshing}

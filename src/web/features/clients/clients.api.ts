@@ -25,9 +25,18 @@ function cell(value: string | null): string {
 
 /** The clients as CSV (RFC 4180), one row each, with a header. */
 export function clientsCsv(clients: readonly ApiClient[]): string {
-  const header = ['Name', 'Client ID', 'Status', 'Role', 'Description', 'Last Used', 'Created'];
+  const header = ['Name', 'Client ID', 'Status', 'Role', 'Description', 'Requests (7 days)', 'Last Used', 'Created'];
   const rows = clients.map((client) =>
-    [client.name, client.id, client.enabled ? 'Enabled' : 'Disabled', client.role?.name ?? '', client.description, client.lastUsedAt, client.createdAt]
+    [
+      client.name,
+      client.id,
+      client.enabled ? 'Enabled' : 'Disabled',
+      client.role?.name ?? '',
+      client.description,
+      String(client.requests7d),
+      client.lastUsedAt,
+      client.createdAt,
+    ]
       .map(cell)
       .join(','),
   );

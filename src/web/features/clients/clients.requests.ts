@@ -7,7 +7,7 @@ import type { ClientPage } from '../../lib/types';
  * starts from these before the console's code has loaded.
  */
 
-export const CLIENT_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt'] as const;
+export const CLIENT_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'lastUsedAt', '-lastUsedAt', 'requests7d', '-requests7d'] as const;
 export type ClientSort = (typeof CLIENT_SORTS)[number];
 
 /** Newest first. */
