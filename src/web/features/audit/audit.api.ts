@@ -64,7 +64,10 @@ function show(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(show).join(', ');
   if (typeof value === 'object') {
     const named = value as { name?: unknown };
-    return typeof named.name === 'string' ? named.name : JSON.stringify(value);
+    if (typeof named.name === 'string') return named.name;
+    // A settings object (a rate limit): its set fields in words, "none" when nothing is set.
+    const set = Object.entries(value).filter(([, field]) => field !== null && field !== undefined);
+    return set.length === 0 ? 'none' : set.map(([key, field]) => `${key} ${show(field)}`).join(', ');
   }
   return String(value);
 }
