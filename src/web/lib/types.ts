@@ -6,7 +6,7 @@ import type { EffectivePermissions, PermissionCatalog } from '../../shared/schem
 
 export type { PermissionKey } from '../../shared/permissions';
 export type { AuditEvent, AuditPage } from '../../shared/schemas/audit';
-export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage } from '../../shared/schemas/clients';
+export type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, CreatedApiClient } from '../../shared/schemas/clients';
 export type { EffectivePermissions, PermissionCatalog } from '../../shared/schemas/permissions';
 export type { Role } from '../../shared/schemas/roles';
 export type { Me, Session } from '../../shared/schemas/session';

@@ -33,6 +33,7 @@ import { useCan } from '../session/session';
 import { AllowedNetworks } from './allowed-networks';
 import { RateLimits } from './rate-limits';
 import { FederatedCredentials } from './federated-credentials';
+import { ClientKeys } from './client-keys';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
@@ -194,6 +195,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
   const [credentials, setCredentials] = useState<Credentials | null>(null);
   const secretButtonRef = useRef<HTMLButtonElement>(null);
   const keepPreviousFor = Number(overlap);
+  const keyClient = client.authMethod === 'private_key_jwt';
 
   return (
     <Stack gap="lg">
@@ -220,7 +222,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
         title="Client Credentials"
         description={
           <>
-            External systems exchange these at <code>/oauth/token</code> for an access token.
+            External systems exchange {keyClient ? 'a signed assertion' : 'these'} at <code>/oauth/token</code> for an access token.
           </>
         }
       >
@@ -240,19 +242,33 @@ export function ClientOverview({ client }: { client: ApiClient }) {
               <CopyAction value={client.id} label="Copy client ID" />
             </Group>
           </div>
-          <div>
-            <Text size="sm" fw={500} mb={4}>
-              Client Secret
-            </Text>
-            <MaskedSecret ref={secretButtonRef} client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
-            <Text size="xs" c="dimmed" mt={4}>
-              Shown only once, when created. Click it to regenerate a new one.{' '}
-              {client.secretExpiresAt === null ? 'It never expires.' : <SecretExpiry expiresAt={client.secretExpiresAt} />}
-            </Text>
-          </div>
+          {keyClient ? (
+            <div>
+              <Text size="sm" fw={500} mb={4}>
+                Authentication
+              </Text>
+              <Text size="sm">Private key JWT</Text>
+              <Text size="xs" c="dimmed" mt={4}>
+                No secret: the client signs a short-lived assertion with a private key only it holds (RFC 7523), checked against its keys below.
+              </Text>
+            </div>
+          ) : (
+            <div>
+              <Text size="sm" fw={500} mb={4}>
+                Client Secret
+              </Text>
+              <MaskedSecret ref={secretButtonRef} client={client} disabled={!can('clients:secrets')} onClick={() => setConfirming(true)} />
+              <Text size="xs" c="dimmed" mt={4}>
+                Shown only once, when created. Click it to regenerate a new one.{' '}
+                {client.secretExpiresAt === null ? 'It never expires.' : <SecretExpiry expiresAt={client.secretExpiresAt} />}
+              </Text>
+            </div>
+          )}
         </SimpleGrid>
-        <PreviousSecretCard client={client} disabled={!can('clients:secrets')} />
+        {!keyClient && <PreviousSecretCard client={client} disabled={!can('clients:secrets')} />}
       </SectionCard>
+
+      {keyClient && <ClientKeys client={client} disabled={!can('clients:secrets')} />}
 
       <FederatedCredentials client={client} disabled={!can('clients:secrets')} />
 

@@ -12,7 +12,7 @@ import { PageHeader } from '../../components/page-header';
 import { SearchInput } from '../../components/search-input';
 import { errorMessage } from '../../lib/api';
 import { useListPage } from '../../lib/list-page';
-import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult } from '../../lib/types';
+import type { ApiClient, BulkAction, BulkResult, CreatedApiClient } from '../../lib/types';
 import { useCan } from '../session/session';
 import { clientsCsv, fetchAllMatching, useBulkClients } from './clients.api';
 import { CLIENT_LIST_SORT, CLIENT_SORTS, clientKeys, clientListFilters, clientListQuery, fetchClientPage } from './clients.requests';
@@ -135,7 +135,7 @@ export function ClientsPage() {
     }
   };
 
-  const onCreated = (created: ApiClientWithSecret) => {
+  const onCreated = (created: CreatedApiClient) => {
     setCreating(false);
     setCredentials({ clientId: created.client.id, clientSecret: created.clientSecret, clientName: created.client.name });
     const { name, role } = created.client;

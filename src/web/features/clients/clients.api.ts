@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api';
 import { removeFromPages } from '../../lib/paging';
-import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, EffectivePermissions } from '../../lib/types';
+import type { ApiClient, ApiClientWithSecret, BulkAction, BulkResult, ClientPage, CreatedApiClient, EffectivePermissions } from '../../lib/types';
 import { clientKeys, fetchClientPage, type ClientListQuery } from './clients.requests';
 
 /** Every client matching the list's search and filters, across all pages (for "select all" and the CSV). */
@@ -70,7 +70,14 @@ function useClientMutation<V, R>(mutationFn: (variables: V) => Promise<R>, clien
 
 export function useCreateClient() {
   return useClientMutation(
-    (input: { name: string; description?: string; roleId?: string; secretExpiresAt?: string }) => api.post<ApiClientWithSecret>('/api/v1/clients', input),
+    (input: {
+      name: string;
+      description?: string;
+      roleId?: string;
+      secretExpiresAt?: string;
+      authMethod?: 'client_secret' | 'private_key_jwt';
+      publicKeys?: object[];
+    }) => api.post<CreatedApiClient>('/api/v1/clients', input),
     (result) => result.client,
   );
 }
@@ -116,4 +123,17 @@ export function useDeleteClient(id: string) {
 
 export function useBulkClients() {
   return useClientMutation((input: { action: BulkAction; ids: string[] }) => api.post<BulkResult>('/api/v1/clients/bulk', input));
+}
+
+/** Adds a public key (a JWK) to a private_key_jwt client; its assertions authenticate from the next request. */
+export function useAddClientKey(id: string) {
+  return useClientMutation(
+    (jwk: object) => api.post<ApiClient>(`/api/v1/clients/${id}/keys`, { jwk }),
+    (client) => client,
+  );
+}
+
+/** Removes a key: assertions signed with it, and the tokens it authenticated, stop working. */
+export function useRemoveClientKey(id: string) {
+  return useClientMutation((kid: string) => api.delete(`/api/v1/clients/${id}/keys/${encodeURIComponent(kid)}`));
 }

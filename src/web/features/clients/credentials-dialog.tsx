@@ -31,7 +31,7 @@ export function curlExample(tokenUrl: string, clientId: string, clientSecret: st
 }
 
 /** The credentials as a .env file for the system that will use them. */
-export function envFile(tokenUrl: string, credentials: Credentials): string {
+export function envFile(tokenUrl: string, credentials: Credentials & { clientSecret: string }): string {
   return [
     `# Koios API client: ${credentials.clientName.replace(/[\r\n]+/g, ' ')}`,
     `KOIOS_TOKEN_URL=${tokenUrl}`,
@@ -54,7 +54,8 @@ const MONOSPACE = { input: { fontFamily: 'var(--mantine-font-family-monospace)' 
 
 export interface Credentials {
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Null for a private_key_jwt client, which has no secret. */
+  readonly clientSecret: string | null;
   readonly clientName: string;
 }
 
@@ -78,6 +79,9 @@ export interface CredentialsDialogProps {
 export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }: CredentialsDialogProps) {
   const [copied, setCopied] = useState(false);
   const tokenUrl = useTokenUrl();
+  // A key client has no secret to copy, so nothing needs acknowledging.
+  const secret = credentials?.clientSecret ?? null;
+  const acknowledged = copied || secret === null;
   const [shownFor, setShownFor] = useState(credentials);
   if (shownFor !== credentials) {
     // A new secret needs a new acknowledgement.
@@ -85,7 +89,7 @@ export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }
     setCopied(false);
   }
   const close = () => {
-    if (!copied) return;
+    if (!acknowledged) return;
     onClose();
     returnFocusTo?.current?.focus();
   };
@@ -100,9 +104,31 @@ export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }
       closeOnClickOutside={false}
       closeOnEscape={false}
       returnFocus={returnFocusTo === undefined}
-      closeButtonProps={{ disabled: !copied, 'aria-label': 'Close' }}
+      closeButtonProps={{ disabled: !acknowledged, 'aria-label': 'Close' }}
     >
-      {credentials !== null && (
+      {credentials !== null && credentials.clientSecret === null && (
+        <Stack gap="md">
+          <Text size="sm">
+            <strong>{credentials.clientName}</strong> has no secret: it authenticates at the token endpoint (<code>{tokenUrl}</code>, grant type{' '}
+            <code>client_credentials</code>) with a JWT it signs with its private key (RFC 7523 §2.2): <code>iss</code> and <code>sub</code> its client ID,{' '}
+            <code>aud</code> the token endpoint, a short <code>exp</code> and a fresh <code>jti</code>, sent as <code>client_assertion</code> with{' '}
+            <code>client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer</code>.
+          </Text>
+          <TextInput
+            label="Client ID"
+            value={credentials.clientId}
+            readOnly
+            styles={MONOSPACE}
+            data-autofocus
+            onFocus={(event) => event.currentTarget.select()}
+            rightSection={<CopyAction value={credentials.clientId} label="Copy client ID" />}
+          />
+          <Group justify="flex-end">
+            <Button onClick={close}>Done</Button>
+          </Group>
+        </Stack>
+      )}
+      {credentials !== null && secret !== null && (
         <Stack gap="md">
           <Text size="sm">
             Use these credentials for <strong>{credentials.clientName}</strong> at the token endpoint (<code>/oauth/token</code>, grant type{' '}
@@ -122,29 +148,29 @@ export function CredentialsDialog({ credentials, title, onClose, returnFocusTo }
           />
           <TextInput
             label="Client Secret"
-            value={credentials.clientSecret}
+            value={secret}
             readOnly
             styles={MONOSPACE}
             data-autofocus
             onFocus={(event) => event.currentTarget.select()}
-            rightSection={<CopyAction value={credentials.clientSecret} label="Copy client secret" />}
+            rightSection={<CopyAction value={secret} label="Copy client secret" />}
           />
           <Stack gap={4}>
             <Group justify="space-between" align="flex-end" wrap="nowrap">
               <Text size="sm" fw={500} id="token-example-label">
                 Get a token
               </Text>
-              <CopyAction value={curlExample(tokenUrl, credentials.clientId, credentials.clientSecret)} label="Copy the curl example" />
+              <CopyAction value={curlExample(tokenUrl, credentials.clientId, secret)} label="Copy the curl example" />
             </Group>
             <Code block aria-labelledby="token-example-label" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
-              {curlExample(tokenUrl, credentials.clientId, credentials.clientSecret)}
+              {curlExample(tokenUrl, credentials.clientId, secret)}
             </Code>
           </Stack>
           <Group>
             <Button
               variant="default"
               leftSection={<IconDownload size={16} aria-hidden />}
-              onClick={() => download(fileName(credentials.clientName), envFile(tokenUrl, credentials))}
+              onClick={() => download(fileName(credentials.clientName), envFile(tokenUrl, { ...credentials, clientSecret: secret }))}
             >
               Download .env
             </Button>
