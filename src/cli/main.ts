@@ -157,6 +157,7 @@ function rateLimitOf(options: PerMinuteFlags) {
 
 const REQUESTS_PER_MINUTE_HELP = 'at most N REST and GraphQL requests a minute; none: no limit';
 const TOKENS_PER_MINUTE_HELP = 'at most N token requests a minute; none: no limit';
+const REQUIRE_DPOP_HELP = 'only tokens bound to a key by a DPoP proof (RFC 9449), sent as Authorization: DPoP with a proof';
 
 /** `clients …`: create, list, show, update, enable, disable, delete, regenerate-secret, end-previous-secret, federated. */
 function addClientsCommands(program: Command): void {
@@ -180,6 +181,8 @@ function addClientsCommands(program: Command): void {
         .default('client_secret'),
     )
     .option('--public-key <file>', 'a public key of a private_key_jwt client: a JWK (JSON) or PEM file (repeatable)', collectFile, [])
+    .option('--require-dpop', REQUIRE_DPOP_HELP)
+    .option('--no-require-dpop', 'tokens may be bearer tokens (the default)')
     .option('--json', 'print {"clientId","clientSecret","name","role"}; clientSecret is null for a private_key_jwt client')
     .action(
       async (
@@ -191,6 +194,7 @@ function addClientsCommands(program: Command): void {
           allowedCidrs?: string;
           authMethod: 'client_secret' | 'private_key_jwt';
           publicKey: string[];
+          requireDpop?: boolean;
         } & PerMinuteFlags,
       ) =>
         withServices(async (services) => {
@@ -206,6 +210,7 @@ function addClientsCommands(program: Command): void {
               secretExpiresAt: options.expiresAt ?? null,
               ...(options.allowedCidrs === undefined ? {} : { allowedCidrs: cidrList(options.allowedCidrs) }),
               ...(rateLimit === undefined ? {} : { rateLimit }),
+              ...(options.requireDpop === undefined ? {} : { requireDpop: options.requireDpop }),
             }),
           );
           print(
@@ -321,6 +326,8 @@ function addClientsCommands(program: Command): void {
     .option('--never-expires', 'the current secret never expires (refused under a maximum lifetime)')
     .option('--requests-per-minute <n>', REQUESTS_PER_MINUTE_HELP)
     .option('--tokens-per-minute <n>', TOKENS_PER_MINUTE_HELP)
+    .option('--require-dpop', REQUIRE_DPOP_HELP)
+    .option('--no-require-dpop', 'accept bearer tokens again (DPoP stays optional)')
     .option('--json', 'print the client as JSON')
     .action(
       async (
@@ -332,6 +339,7 @@ function addClientsCommands(program: Command): void {
           anywhere?: boolean;
           expiresAt?: string;
           neverExpires?: boolean;
+          requireDpop?: boolean;
         } & PerMinuteFlags,
       ) => {
         if (options.anywhere === true && options.allowedCidrs !== undefined) {
@@ -349,11 +357,13 @@ function addClientsCommands(program: Command): void {
           ...(allowedCidrs === undefined ? {} : { allowedCidrs }),
           ...(secretExpiresAt === undefined ? {} : { secretExpiresAt }),
           ...(rateLimit === undefined ? {} : { rateLimit }),
+          ...(options.requireDpop === undefined ? {} : { requireDpop: options.requireDpop }),
         };
         if (Object.keys(input).length === 0) {
           throw new BadInput({
             field: 'update',
-            message: 'needs --name, --description, --allowed-cidrs, --anywhere, --expires-at, --never-expires, --requests-per-minute or --tokens-per-minute',
+            message:
+              'needs --name, --description, --allowed-cidrs, --anywhere, --expires-at, --never-expires, --requests-per-minute, --tokens-per-minute, --require-dpop or --no-require-dpop',
           });
         }
         await withServices(async (services) => {
@@ -362,7 +372,8 @@ function addClientsCommands(program: Command): void {
           const expiry = client.secretExpiresAt === null ? 'never expires' : `expires at ${client.secretExpiresAt}`;
           const limit = (value: number | null, what: string) => (value === null ? `no limit of ${what}` : `${value} ${what} a minute`);
           const limits = `${limit(client.rateLimit.requestsPerMinute, 'requests')}, ${limit(client.rateLimit.tokensPerMinute, 'token requests')}`;
-          print(options, client, `${client.name} (${client.id}) may call from ${where}; its secret ${expiry}; ${limits}`);
+          const dpop = client.requireDpop ? '; tokens bound by DPoP only' : '';
+          print(options, client, `${client.name} (${client.id}) may call from ${where}; its secret ${expiry}; ${limits}${dpop}`);
         });
       },
     );

@@ -79,6 +79,16 @@ export class Unauthenticated extends DomainError {
   }
 }
 
+/** RFC 9449 §7.1: a refused DPoP request (or a DPoP-bound token sent as Bearer), answered with a DPoP challenge. */
+export class DpopRefused extends Unauthenticated {
+  constructor(
+    readonly dpopError: 'invalid_dpop_proof' | 'invalid_token',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class TooManyRequests extends DomainError {
   constructor(
     readonly retryAfterSeconds: number,

@@ -95,6 +95,8 @@ export interface ApiClientsTable {
   rate_limit_tokens_per_minute: Generated<number | null>;
   /** 'client_secret' | 'private_key_jwt' (migration 2026-12-04T0007). */
   auth_method: Generated<string>;
+  /** 1: tokens only bound to a key by a DPoP proof (RFC 9449) (migration 2026-12-04T0009). */
+  require_dpop: Generated<number>;
   last_used_at: string | null;
   created_at: string;
   updated_at: string;

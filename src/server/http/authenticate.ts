@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../actor.js';
 import type { Config } from '../config.js';
-import { Forbidden, Unauthenticated } from '../errors.js';
+import { DpopRefused, Forbidden, Unauthenticated } from '../errors.js';
+import { proofUrl } from '../modules/oauth/dpop.js';
 import type { Sessions } from '../modules/auth/sessions.service.js';
 import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
 import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js';
@@ -35,8 +36,8 @@ export function recordPermissionRefusal(failures: Pick<AuthFailureRecorder, 'rec
   failures.record(request.actor.id, 'insufficient_scope', request.ip);
 }
 
-/** RFC 6750 §2.1: `Bearer` and a b64token; tokens are never taken from the query or the body. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** RFC 6750 §2.1 and RFC 9449 §7.1: `Bearer` or `DPoP` and a b64token; tokens are never taken from the query or the body. */
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -98,14 +99,36 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         request.actorVia = 'session';
         return user;
       }
-      const match = BEARER.exec(header);
-      if (match === null) throw new Unauthenticated('the Authorization header must be "Bearer <access token>"');
+      const match = AUTHORIZATION.exec(header);
+      if (match === null) throw new Unauthenticated('the Authorization header must be "Bearer <access token>" or "DPoP <access token>"');
+      const usedDpop = match[1]!.toLowerCase() === 'dpop';
+      const token = match[2]!;
       // request.ip is the caller as KOIOS_TRUST_PROXY allows the proxies to say, for the client's allowlist.
-      const result = await tokens.check(match[1]!, request.ip);
+      const result = await tokens.check(token, request.ip);
       if (!result.ok) {
         failures.record(result.clientId, result.reason, request.ip);
         // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.
+        if (result.reason === 'bad_dpop_proof') throw new DpopRefused('invalid_token', 'the client requires DPoP: get a DPoP-bound token');
         throw new Unauthenticated('the access token is invalid, expired or revoked');
+      }
+      const refuseDpop = (error: 'invalid_dpop_proof' | 'invalid_token', message: string): never => {
+        failures.record(result.client.id, 'bad_dpop_proof', request.ip);
+        throw new DpopRefused(error, message);
+      };
+      const boundTo = result.claims.cnf?.jkt;
+      // RFC 9449 §7.2: a bound token is worthless without its key, so never accepted as a bearer token.
+      if (!usedDpop && boundTo !== undefined)
+        refuseDpop('invalid_token', 'this access token is bound to a key: send it as "DPoP <access token>" with a DPoP proof');
+      if (usedDpop) {
+        if (boundTo === undefined) refuseDpop('invalid_token', 'this access token is not bound to a key: send it as "Bearer <access token>"');
+        const proof = await tokens.verifyDpopProof({
+          proof: request.headers.dpop,
+          method: request.method,
+          url: proofUrl(deps.config.issuer, request.url),
+          accessToken: token,
+        });
+        if (!proof.ok) refuseDpop('invalid_dpop_proof', proof.description);
+        else if (proof.jkt !== boundTo) refuseDpop('invalid_dpop_proof', 'the DPoP proof is signed by another key than the token is bound to');
       }
       const quota = (request.rateLimit = tokens.admitApiRequest(result.client, request.ip));
       if (quota?.allowed === false) throw new RateLimited(quota);

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BadInput, DomainError, Forbidden, HTTP_STATUS, TooManyRequests, type ErrorCode, type FieldProblem } from '../errors.js';
+import { BadInput, DomainError, DpopRefused, Forbidden, HTTP_STATUS, TooManyRequests, type ErrorCode, type FieldProblem } from '../errors.js';
+import { DPOP_ALGORITHMS } from '../modules/oauth/dpop.js';
 import type { Problem as ProblemBody } from '../../shared/schemas/problem.js';
 
 /**
@@ -133,6 +134,13 @@ export function problemHeaders(error: unknown, request: Pick<FastifyRequest, 'he
   if (error.code === 'unauthenticated') {
     // RFC 6750 §3.1: an error code only when a bearer token was attempted; none for no
     // credentials or another scheme (Basic…), which the client may not know is unsupported.
+    // RFC 9449 §7.1: a DPoP request, or a DPoP-bound token sent as Bearer, gets a DPoP challenge with the accepted algs.
+    if (error instanceof DpopRefused || /^dpop(\s|$)/i.test(request.headers.authorization ?? '')) {
+      const code = error instanceof DpopRefused ? error.dpopError : 'invalid_token';
+      return {
+        'WWW-Authenticate': `DPoP algs="${DPOP_ALGORITHMS.join(' ')}", error="${code}", error_description="${error.message.replace(/"/g, "'")}"`,
+      };
+    }
     const presented = /^bearer(\s|$)/i.test(request.headers.authorization ?? '');
     return {
       'WWW-Authenticate': presented

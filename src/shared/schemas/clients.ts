@@ -58,6 +58,10 @@ export const ApiClient = Type.Object(
         '`client_secret`: the client proves a shared secret (client_secret_basic or client_secret_post); `private_key_jwt`: it signs an assertion with a private key only it holds (RFC 7523 §2.2)',
     }),
     publicKeys: Type.Array(ClientPublicKey, { description: 'The public keys a private_key_jwt client signs with; empty for client_secret clients' }),
+    requireDpop: Type.Boolean({
+      description:
+        'Tokens only bound to a key by a DPoP proof (RFC 9449): a token request without one is refused, and its tokens are accepted only as `Authorization: DPoP` with a proof',
+    }),
     createdAt: Timestamp('When the client was created'),
     updatedAt: Timestamp('When the client was last changed'),
     requests7d: Type.Integer({ minimum: 0, description: 'REST and GraphQL requests in the last 7 days (by whole hours, the current one included)' }),

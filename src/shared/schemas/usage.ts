@@ -28,6 +28,8 @@ export const REFUSAL_REASONS = [
   'replayed_assertion',
   'wrong_auth_method',
   'removed_key',
+  // DPoP (RFC 9449): a proof missing, invalid, replayed or by another key, or a bound token sent as Bearer.
+  'bad_dpop_proof',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -14,6 +14,7 @@ import * as federatedCredentials from './2026-12-04T0004-federated-credentials.j
 import * as searchIndexes from './2026-12-04T0005-search-indexes.js';
 import * as rateLimits from './2026-12-04T0006-rate-limits.js';
 import * as clientKeys from './2026-12-04T0007-client-keys.js';
+import * as dpop from './2026-12-04T0009-dpop.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04T0005-search-indexes': searchIndexes,
   '2026-12-04T0006-rate-limits': rateLimits,
   '2026-12-04T0007-client-keys': clientKeys,
+  '2026-12-04T0009-dpop': dpop,
 };

@@ -41,6 +41,7 @@ const clientColumns = [
   'api_clients.rate_limit_requests_per_minute',
   'api_clients.rate_limit_tokens_per_minute',
   'api_clients.auth_method',
+  'api_clients.require_dpop',
   'api_clients.previous_secret_hint',
   'api_clients.previous_secret_expires_at',
   'api_clients.previous_secret_last_used_at',

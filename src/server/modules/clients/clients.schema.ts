@@ -95,6 +95,7 @@ export const CreateClientBody = Type.Object(
       }),
     ),
     publicKeys: Type.Optional(Type.Array(PublicJwk, { maxItems: CLIENT_KEYS_MAX, description: 'Public keys of a private_key_jwt client' })),
+    requireDpop: Type.Optional(Type.Boolean({ description: 'Require DPoP-bound tokens (RFC 9449); default false' })),
   },
   { additionalProperties: false, examples: [{ name: 'Billing export', description: 'Nightly invoice export' }] },
 );
@@ -110,6 +111,7 @@ export const UpdateClientBody = Type.Object(
     ),
     allowedCidrs: Type.Optional(AllowedCidrs),
     rateLimit: Type.Optional(RateLimitInput),
+    requireDpop: Type.Optional(Type.Boolean({ description: 'Require DPoP-bound tokens (RFC 9449); default false' })),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 );

@@ -49,6 +49,8 @@ export interface CreateClientInput {
   readonly authMethod?: AuthMethod;
   /** Public JWKs of a private_key_jwt client (RFC 7523 §2.2). */
   readonly publicKeys?: readonly unknown[];
+  /** Only DPoP-bound tokens (RFC 9449); absent: false. */
+  readonly requireDpop?: boolean;
 }
 
 export interface RegenerateSecretInput {
@@ -70,6 +72,7 @@ export interface UpdateClientInput {
   readonly allowedCidrs?: readonly string[];
   /** Changes the limits given (null: no limit); a limit left out is kept. */
   readonly rateLimit?: RateLimitInput;
+  readonly requireDpop?: boolean;
 }
 
 export interface ListClientsInput {
@@ -207,6 +210,12 @@ function clientChanges(
       columns: (value) => ({ rate_limit_tokens_per_minute: value }),
       audit: (change) => ({ action: 'client.updated', target, details: { rateLimit: { tokensPerMinute: change } } }),
     }),
+    compareField({
+      current: before.require_dpop === 1,
+      requested: input.requireDpop,
+      columns: (value) => ({ require_dpop: value ? 1 : 0 }),
+      audit: (change) => ({ action: 'client.updated', target, details: { requireDpop: change } }),
+    }),
   );
 }
 
@@ -290,6 +299,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     rateLimit: { requestsPerMinute: row.rate_limit_requests_per_minute, tokensPerMinute: row.rate_limit_tokens_per_minute },
     authMethod: row.auth_method as AuthMethod,
     publicKeys,
+    requireDpop: Number(row.require_dpop) === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     requests7d,
@@ -357,6 +367,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
     const secretExpiresAt = authMethod === 'private_key_jwt' ? null : lifetime.forNewSecret(input.secretExpiresAt, 'secretExpiresAt', nowMs, problems);
     const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems) ?? [];
     const rateLimit = checkRateLimit(input.rateLimit, 'rateLimit', problems) ?? {};
+    if (input.requireDpop !== undefined && typeof input.requireDpop !== 'boolean') problems.add('requireDpop', 'must be true or false');
     problems.throwIfAny();
     return { secretExpiresAt, allowedCidrs, rateLimit, authMethod, publicKeys };
   }
@@ -422,6 +433,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
           rate_limit_requests_per_minute: rateLimit.requestsPerMinute ?? null,
           rate_limit_tokens_per_minute: rateLimit.tokensPerMinute ?? null,
           auth_method: authMethod,
+          require_dpop: input.requireDpop === true ? 1 : 0,
           last_used_at: null,
           created_at: at,
           updated_at: at,
@@ -437,6 +449,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
               allowedCidrs,
               rateLimit: { requestsPerMinute: rateLimit.requestsPerMinute ?? null, tokensPerMinute: rateLimit.tokensPerMinute ?? null },
               ...(authMethod === 'private_key_jwt' ? { authMethod, publicKeys: publicKeys.map(keySummary) } : {}),
+              requireDpop: input.requireDpop === true,
             },
           },
         ]);
@@ -510,7 +523,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
         input.description !== undefined ||
         input.enabled !== undefined ||
         input.allowedCidrs !== undefined ||
-        input.rateLimit !== undefined;
+        input.rateLimit !== undefined ||
+        input.requireDpop !== undefined;
       if (touchesDetails) requirePermission(actor, 'clients:update');
       if (input.roleId !== undefined) requirePermission(actor, 'roles:assign');
       // The secret's expiry is part of the credentials, as is regenerating it.
@@ -521,6 +535,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       if (input.description !== undefined && input.description !== null)
         problems.add('description', typeof input.description === 'string' ? descriptionProblem(input.description) : 'must be a string or null');
       if (input.enabled !== undefined && typeof input.enabled !== 'boolean') problems.add('enabled', 'must be true or false');
+      if (input.requireDpop !== undefined && typeof input.requireDpop !== 'boolean') problems.add('requireDpop', 'must be true or false');
       const secretExpiresAt = lifetime.forChange(input.secretExpiresAt, 'secretExpiresAt', clock.now().getTime(), problems);
       const allowedCidrs = checkAllowedCidrs(input.allowedCidrs, 'allowedCidrs', problems);
       const rateLimit = checkRateLimit(input.rateLimit, 'rateLimit', problems);

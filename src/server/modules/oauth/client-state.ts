@@ -41,6 +41,8 @@ export interface ClientState {
   readonly allowedAddresses: BlockList | null;
   /** Requests and token requests a minute the client may make; null: no limit. */
   readonly rateLimit: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null };
+  /** RFC 9449 §5: a token request without a DPoP proof is refused. */
+  readonly requireDpop: boolean;
   readonly roleId: string | null;
   /** The role's permissions as they are now. */
   readonly permissions: ReadonlySet<PermissionKey>;
@@ -152,6 +154,7 @@ export function createClientStateCache(deps: {
       allowedAddresses: allowedAddressesOf(row.allowed_cidrs),
       // PostgreSQL may answer integers as text.
       rateLimit: { requestsPerMinute: perMinute(row.rate_limit_requests_per_minute), tokensPerMinute: perMinute(row.rate_limit_tokens_per_minute) },
+      requireDpop: Number(row.require_dpop) === 1,
       roleId: row.role_id,
       permissions: new Set(row.permissions === null ? [] : permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: new Set(rows.flatMap((r) => (r.jti === null ? [] : [r.jti]))),

@@ -24,6 +24,8 @@ export interface AccessTokenClaims {
   readonly fc?: string;
   /** The id of the client key whose assertion authenticated a private_key_jwt client; its removal kills the token. */
   readonly ckey?: string;
+  /** RFC 9449 §6.1: the thumbprint of the key a DPoP-bound token is bound to; every use needs a proof by it. */
+  readonly cnf?: { readonly jkt: string };
 }
 
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');

@@ -45,6 +45,13 @@ export class InvalidGrant extends OAuthError {
   }
 }
 
+/** RFC 9449 §5: the DPoP proof of a token request is missing where required, invalid or replayed. */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', 400, description);
+  }
+}
+
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', 400, description);

@@ -19,6 +19,7 @@ import {
 import { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { ASSERTION_ALGORITHMS } from '../../../shared/public-keys.js';
 import type { SigningKeys } from './signing-keys.js';
+import { DPOP_ALGORITHMS, proofUrl, type DpopProofRequest } from './dpop.js';
 
 /** A parsed form body; a repeated parameter is an error (RFC 6749 §3.2), so values are single. */
 type Form = ReadonlyMap<string, string>;
@@ -86,7 +87,7 @@ function credentialsOf(request: FastifyRequest, form: Form): ClientCredentials {
  * RFC 8693 §2.1 for workload identity federation: the workload's own OIDC token is the credential,
  * so no client secret comes with it, and the client is named by client_id.
  */
-function exchangeRequestOf(request: FastifyRequest, form: Form): TokenExchangeRequest {
+function exchangeRequestOf(request: FastifyRequest, form: Form, issuer: string): TokenExchangeRequest {
   if (request.headers.authorization !== undefined || form.has('client_secret')) {
     throw new InvalidRequest('a token exchange is authenticated by its subject_token; send client_id and no client secret');
   }
@@ -102,8 +103,15 @@ function exchangeRequestOf(request: FastifyRequest, form: Form): TokenExchangeRe
   if (form.has('actor_token')) throw new InvalidRequest('actor_token is not supported');
   const requested = form.get('requested_token_type');
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
-  return { clientId, subjectToken, scope: form.get('scope') };
+  return { clientId, subjectToken, scope: form.get('scope'), dpop: dpopProofOf(request, issuer) };
 }
+
+/** RFC 9449 §5: a token request's DPoP proof, to bind the token to its key. */
+const dpopProofOf = (request: FastifyRequest, issuer: string): DpopProofRequest => ({
+  proof: request.headers.dpop,
+  method: request.method,
+  url: proofUrl(issuer, request.url),
+});
 
 function formOf(request: FastifyRequest): Form {
   // RFC 6749 §2.3.1: credentials in the query string leak into logs and histories; refuse any.
@@ -159,6 +167,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       scopes_supported: [...PERMISSION_KEYS],
       access_token_signing_alg_values_supported: ['EdDSA'],
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     };
   });
 
@@ -227,14 +236,18 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         const grantType = form.get('grant_type');
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
         if (grantType === TOKEN_EXCHANGE_GRANT) {
-          const exchanged = await tokens.exchange(exchangeRequestOf(request, form), request.ip);
+          const exchanged = await tokens.exchange(exchangeRequestOf(request, form, config.issuer), request.ip);
           return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(exchanged);
         }
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
         // The RateLimit fields go on the answer (app.ts); over the limit, this throws TokenRateLimited.
         request.rateLimit = tokens.admitTokenRequest(client, request.ip);
-        const response = await tokens.issue(client, form.get('scope'), client.secretUsed, client.keyUsed);
+        const response = await tokens.issue(client, form.get('scope'), client.secretUsed, {
+          ...(client.keyUsed === undefined ? {} : { keyUsed: client.keyUsed }),
+          dpop: dpopProofOf(request, config.issuer),
+          address: request.ip,
+        });
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),
     );

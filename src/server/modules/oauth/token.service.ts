@@ -11,7 +11,17 @@ import type { ClientState, ClientStateCache } from './client-state.js';
 import type { SecretHasher } from '../clients/clients.secret.js';
 import type { FailureReason, AuthFailureRecorder } from './auth-failures.js';
 import { decodeAccessToken, signJwt, verifySignature, type AccessTokenClaims } from './jwt.js';
-import { InvalidClient, InvalidGrant, InvalidScope, TokenRateLimited, TooManyAttempts, UnauthorizedClient } from './oauth.errors.js';
+import {
+  InvalidClient,
+  InvalidDpopProof,
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  TokenRateLimited,
+  TooManyAttempts,
+  UnauthorizedClient,
+} from './oauth.errors.js';
+import { createDpopVerifier, type DpopProofRequest } from './dpop.js';
 import type { FederationFailure, WorkloadTokenVerifier } from '../federation/workload-tokens.js';
 import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
@@ -38,7 +48,8 @@ export interface ClientAssertionCredentials {
 
 export interface TokenResponse {
   readonly access_token: string;
-  readonly token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` for a token bound to the key of the request's proof. */
+  readonly token_type: 'Bearer' | 'DPoP';
   readonly expires_in: number;
   readonly scope: string;
 }
@@ -57,6 +68,8 @@ export interface TokenExchangeRequest {
   readonly clientId: string;
   readonly subjectToken: string;
   readonly scope: string | undefined;
+  /** The token request's DPoP proof, if any: the token is then bound to its key. */
+  readonly dpop?: DpopProofRequest;
 }
 
 /** What the caller of a refused exchange is told; the reason itself is for the client's admins. */
@@ -119,7 +132,7 @@ export interface TokenServiceDeps {
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
-  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen, fc, ckey } = raw;
+  const { iss, sub, aud, exp, iat, jti, client_id: clientId, scope, gen, fc, ckey, cnf } = raw;
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof scope !== 'string') return null;
   if (ckey !== undefined && typeof ckey !== 'string') return null;
   if (typeof exp !== 'number' || typeof iat !== 'number' || typeof gen !== 'number' || clientId !== sub) return null;
@@ -127,7 +140,25 @@ function parseClaims(raw: Record<string, unknown>, audience: string): AccessToke
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((entry) => typeof entry === 'string') ? (aud as string[]) : [];
   if (!audiences.includes(audience)) return null;
   if (fc !== undefined && typeof fc !== 'string') return null;
-  return { iss, sub, aud: audience, exp, iat, jti, client_id: sub, scope, gen, ...(fc === undefined ? {} : { fc }), ...(ckey === undefined ? {} : { ckey }) };
+  let jkt: string | undefined;
+  if (cnf !== undefined) {
+    jkt = (cnf as { jkt?: unknown } | null)?.jkt as string | undefined;
+    if (typeof jkt !== 'string') return null;
+  }
+  return {
+    iss,
+    sub,
+    aud: audience,
+    exp,
+    iat,
+    jti,
+    client_id: sub,
+    scope,
+    gen,
+    ...(fc === undefined ? {} : { fc }),
+    ...(ckey === undefined ? {} : { ckey }),
+    ...(jkt === undefined ? {} : { cnf: { jkt } }),
+  };
 }
 
 /**
@@ -155,6 +186,23 @@ const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAt
 export function createTokenService(deps: TokenServiceDeps) {
   const { config, clock, hasher, clientStates, signingKeys, throttle, failures, rateLimits } = deps;
   const verified = new Map<string, VerifiedToken>();
+  const dpop = createDpopVerifier({ clock });
+
+  /**
+   * RFC 9449 §5: the key a token request's proof binds its token to; null without a proof, which a
+   * client that requires DPoP may not omit. A refusal is recorded as bad_dpop_proof.
+   */
+  async function bindingOf(client: ClientState, request: DpopProofRequest | undefined, address: string): Promise<string | null> {
+    if (request?.proof === undefined) {
+      if (!client.requireDpop) return null;
+      failures.record(client.id, 'bad_dpop_proof', address);
+      throw new InvalidRequest('this client must bind its tokens with a DPoP proof (RFC 9449): send a DPoP header');
+    }
+    const result = await dpop.verify(request);
+    if (result.ok) return result.jkt;
+    failures.record(client.id, 'bad_dpop_proof', address);
+    throw new InvalidDpopProof(result.description);
+  }
 
   /** One request of an authenticated client counted against one of its limits; a refusal is recorded as rate_limited. */
   function admit(client: ClientState, kind: 'requests' | 'tokens', address: string): Quota | null {
@@ -187,7 +235,13 @@ export function createTokenService(deps: TokenServiceDeps) {
   async function mint(
     client: ClientState,
     requestedScope: string | undefined,
-    via: { readonly gen: number; readonly diesAtMs: number | null; readonly federatedCredentialId?: string; readonly keyId?: string },
+    via: {
+      readonly gen: number;
+      readonly diesAtMs: number | null;
+      readonly federatedCredentialId?: string;
+      readonly keyId?: string;
+      readonly jkt: string | null;
+    },
   ): Promise<TokenResponse> {
     let granted: PermissionKey[];
     if (requestedScope === undefined || requestedScope.trim() === '') {
@@ -216,11 +270,12 @@ export function createTokenService(deps: TokenServiceDeps) {
       ...(via.federatedCredentialId === undefined ? {} : { fc: via.federatedCredentialId }),
       // The key whose assertion authenticated the client: removing it kills the token, as a regeneration does.
       ...(via.keyId === undefined ? {} : { ckey: via.keyId }),
+      ...(via.jkt === null ? {} : { cnf: { jkt: via.jkt } }),
     };
     const accessToken = await signJwt(claims, key.kid, key.privateKey);
     deps.recordToken(client.id);
     deps.metrics?.tokensIssued.inc();
-    return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now, scope };
+    return { access_token: accessToken, token_type: via.jkt === null ? 'Bearer' : 'DPoP', expires_in: exp - now, scope };
   }
 
   const service = {
@@ -338,12 +393,19 @@ export function createTokenService(deps: TokenServiceDeps) {
      * RFC 6749 §4.4.3: a token for the client's permissions now, or the requested subset of them,
      * minted with the secret the client authenticated with and never outliving it.
      */
-    async issue(client: ClientState, requestedScope: string | undefined, secretUsed: SecretUsed = 'current', keyUsed?: string): Promise<TokenResponse> {
+    async issue(
+      client: ClientState,
+      requestedScope: string | undefined,
+      secretUsed: SecretUsed = 'current',
+      options: { readonly keyUsed?: string; readonly dpop?: DpopProofRequest; readonly address?: string } = {},
+    ): Promise<TokenResponse> {
+      const jkt = await bindingOf(client, options.dpop, options.address ?? '');
       const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
       const response = await mint(client, requestedScope, {
         gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
         diesAtMs: previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs,
-        ...(keyUsed === undefined ? {} : { keyId: keyUsed }),
+        ...(options.keyUsed === undefined ? {} : { keyId: options.keyUsed }),
+        jkt,
       });
       deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
       return response;
@@ -380,7 +442,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       // An exchange is a token request of the client, counted against its tokensPerMinute.
       service.admitTokenRequest(now, address);
-      const response = await mint(now, request.scope, { gen: now.secretGeneration, diesAtMs: null, federatedCredentialId: verified.rule.id });
+      const jkt = await bindingOf(now, request.dpop, address);
+      const response = await mint(now, request.scope, { gen: now.secretGeneration, diesAtMs: null, federatedCredentialId: verified.rule.id, jkt });
       deps.recordUse(now.id, 'current');
       deps.recordFederatedUse(verified.rule.id);
       return { ...response, issued_token_type: ACCESS_TOKEN_TYPE };
@@ -414,6 +477,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       if (claims.ckey !== undefined && !client.publicKeys.some((key) => key.id === claims.ckey))
         return { ok: false, reason: 'removed_key', clientId: client.id };
       if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
+      // A client switched to DPoP: its bearer tokens stop working on the next request.
+      if (client.requireDpop && claims.cnf === undefined) return { ok: false, reason: 'bad_dpop_proof', clientId: client.id };
       if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
       return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
     },
@@ -423,6 +488,9 @@ export function createTokenService(deps: TokenServiceDeps) {
      * requestsPerMinute: where it stands (`allowed: false` over the limit), or null without a limit.
      */
     admitApiRequest: (client: ClientState, address: string): Quota | null => admit(client, 'requests', address),
+
+    /** Checks an API call's DPoP proof (RFC 9449 §7.1); the caller compares its key with the token's `cnf.jkt`. */
+    verifyDpopProof: (request: DpopProofRequest) => dpop.verify(request),
 
     /**
      * A token request of an authenticated client, counted against its tokensPerMinute: where it
@@ -450,7 +518,8 @@ export function createTokenService(deps: TokenServiceDeps) {
         exp: claims.exp,
         iat: claims.iat,
         jti: claims.jti,
-        token_type: 'Bearer',
+        // RFC 9449 §6.2: a resource server learns the key the token is bound to.
+        ...(claims.cnf === undefined ? { token_type: 'Bearer' } : { token_type: 'DPoP', cnf: { jkt: claims.cnf.jkt } }),
       };
     },
 

@@ -27,6 +27,7 @@ export function createTokensRepository(db: Executor) {
           'api_clients.rate_limit_requests_per_minute',
           'api_clients.rate_limit_tokens_per_minute',
           'api_clients.auth_method',
+          'api_clients.require_dpop',
           'api_clients.role_id',
           'roles.built_in',
           'roles.permissions',

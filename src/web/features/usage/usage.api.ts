@@ -56,6 +56,7 @@ const REFUSAL_LABELS: Record<RefusalReason, string> = {
   replayed_assertion: 'Client assertion was used before',
   wrong_auth_method: 'Used a secret where a key is required, or the other way round',
   removed_key: 'Token from a key that was removed',
+  bad_dpop_proof: 'DPoP proof missing, invalid or replayed',
 };
 
 export function refusalLabel(reason: string): string {

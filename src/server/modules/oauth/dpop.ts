@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import type { Clock } from '../../clock.js';
+
+/**
+ * DPoP (RFC 9449): a token bound to a key the client holds, proved by a fresh signed proof on
+ * every request. `Ed25519` is the fully specified name of EdDSA over Ed25519 (RFC 9864), which
+ * WebCrypto clients such as oauth4webapi send.
+ */
+export const DPOP_ALGORITHMS: readonly string[] = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'];
+/** How far a proof's `iat` may lie from now, either way (RFC 9449 §11.1); also how long its `jti` is remembered. */
+export const DPOP_WINDOW_SECONDS = 60;
+/** Remembered `jti`s per instance; the oldest go first beyond this (see README on replay across instances). */
+const MAX_REMEMBERED_JTIS = 100_000;
+const MAX_PROOF_LENGTH = 8192;
+const MAX_JTI_LENGTH = 256;
+
+export interface DpopProofRequest {
+  /** The `DPoP` header as received (undefined: none). */
+  readonly proof: string | string[] | undefined;
+  readonly method: string;
+  /** The request's URL without query and fragment, built from the issuer's origin (never from Host). */
+  readonly url: string;
+  /** The access token sent with the proof, for `ath`; absent at the token endpoint. */
+  readonly accessToken?: string;
+}
+
+export type DpopCheck = { readonly ok: true; readonly jkt: string } | { readonly ok: false; readonly description: string };
+
+const fail = (description: string): DpopCheck => ({ ok: false, description });
+
+/** RFC 9449 §4.2 `ath`: base64url of the SHA-256 of the access token. */
+export const accessTokenHash = (token: string): string => createHash('sha256').update(token, 'ascii').digest('base64url');
+
+/** RFC 9449 §4.3 point 9: the URI without query and fragment, normalised as a URL parser does (RFC 3986 §6). */
+function withoutQuery(uri: string): string | null {
+  try {
+    const url = new URL(uri);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Checks DPoP proofs (RFC 9449 §4.3) and refuses a proof's `jti` seen before within the window, on this instance. */
+export function createDpopVerifier(deps: { readonly clock: Clock }) {
+  const { clock } = deps;
+  /** `jti` (per key) → when it may be forgotten (epoch ms); a Map keeps insertion order, the oldest first. */
+  const seen = new Map<string, number>();
+
+  /** True the first time a jti is seen within the window; remembers it until the window has passed. */
+  function firstUse(key: string, nowMs: number): boolean {
+    const until = seen.get(key);
+    if (until !== undefined && until > nowMs) return false;
+    for (const [oldest, oldestUntil] of seen) {
+      if (oldestUntil > nowMs && seen.size < MAX_REMEMBERED_JTIS) break;
+      seen.delete(oldest);
+    }
+    // Remembered as long as a proof with that iat could still be accepted.
+    seen.set(key, nowMs + 2 * DPOP_WINDOW_SECONDS * 1000);
+    return true;
+  }
+
+  return {
+    async verify(request: DpopProofRequest): Promise<DpopCheck> {
+      const { proof } = request;
+      // §4.3 points 1-2: exactly one proof, a well-formed JWT.
+      if (proof === undefined) return fail('a DPoP proof is required');
+      if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH || proof.includes(',')) return fail('send exactly one DPoP proof');
+      const now = clock.now();
+      let verified;
+      try {
+        // §4.3 points 4-7: typ dpop+jwt, an allowed asymmetric alg, the signature by the header's public jwk.
+        verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGORITHMS], currentDate: now });
+      } catch {
+        return fail('the DPoP proof is malformed, its typ or alg is not accepted, or its signature does not verify');
+      }
+      const { payload, protectedHeader } = verified;
+      const jwk = protectedHeader.jwk as JWK | undefined;
+      // §4.3 point 7: a private key in the proof is refused (and proves nothing).
+      if (jwk === undefined || 'd' in jwk || 'k' in jwk || 'p' in jwk) return fail('the DPoP proof must carry a public key');
+      const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
+      if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) return fail('the DPoP proof needs a jti');
+      if (htm !== request.method) return fail('the DPoP proof is for another method (htm)');
+      if (typeof htu !== 'string' || withoutQuery(htu) !== withoutQuery(request.url)) return fail('the DPoP proof is for another URL (htu)');
+      const nowMs = now.getTime();
+      if (typeof iat !== 'number' || Math.abs(iat * 1000 - nowMs) > DPOP_WINDOW_SECONDS * 1000)
+        return fail('the DPoP proof is too old or from the future (iat)');
+      if (request.accessToken !== undefined && ath !== accessTokenHash(request.accessToken)) return fail('the DPoP proof is for another access token (ath)');
+      const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+      // §11.1: a captured proof must not be played again.
+      if (!firstUse(`${jkt}:${jti}`, nowMs)) return fail('the DPoP proof was used before (jti)');
+      return { ok: true, jkt };
+    },
+  };
+}
+
+export type DpopVerifier = ReturnType<typeof createDpopVerifier>;
+
+/**
+ * The `htu` a request's proof must carry: the issuer's origin and the request's path, never the
+ * Host header (a caller could set it to match a proof made for another server).
+ */
+export function proofUrl(issuer: string, requestUrl: string): string {
+  const end = requestUrl.search(/[?#]/);
+  return `${new URL(issuer).origin}${end === -1 ? requestUrl : requestUrl.slice(0, end)}`;
+}
