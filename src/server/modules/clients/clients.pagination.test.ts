@@ -264,6 +264,7 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         previousSecret: null,
         allowedCidrs: [],
         rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
+        requireDpop: false,
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
         updatedAt: row.updated_at,

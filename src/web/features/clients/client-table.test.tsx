@@ -21,6 +21,7 @@ function client(index: number, enabled = true): ApiClient {
     rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
     authMethod: 'client_secret',
     publicKeys: [],
+    requireDpop: false,
     createdAt: new Date(Date.now() - index * 60_000).toISOString(),
     updatedAt: new Date().toISOString(),
   };
