@@ -366,6 +366,15 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
     });
 
+    it('requires DPoP-bound tokens with --require-dpop on create and update, and lifts it with --no-require-dpop', async () => {
+      const created = jsonOf(await koios(['clients', 'create', '--name', 'Key bound', '--require-dpop', '--json']));
+      const id = created['clientId'] as string;
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).requireDpop).toBe(true);
+      expect(jsonOf(await koios(['clients', 'update', id, '--no-require-dpop', '--json']))['requireDpop']).toBe(false);
+      expect((await koios(['clients', 'update', id, '--require-dpop'])).stdout).toContain('tokens bound by DPoP only');
+      expect((await services.clients.get(SYSTEM_ACTOR, id)).requireDpop).toBe(true);
+    });
+
     it('adds, lists and removes federated credentials with clients federated, naming a bad flag', async () => {
       const id = jsonOf(await koios(['clients', 'create', '--name', 'Deployed from CI', '--json']))['clientId'] as string;
       const issuer = 'https://token.actions.githubusercontent.com';

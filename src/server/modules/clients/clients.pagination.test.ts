@@ -264,6 +264,8 @@ describe.each(testDialects())('API client keyset pagination over 100,000 clients
         previousSecret: null,
         allowedCidrs: [],
         rateLimit: { requestsPerMinute: null, tokensPerMinute: null },
+        authMethod: 'client_secret',
+        publicKeys: [],
         requireDpop: false,
         lastUsedAt: row.last_used_at,
         createdAt: row.created_at,
