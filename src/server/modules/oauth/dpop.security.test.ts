@@ -37,7 +37,7 @@ describe.each(testDialects())('DPoP-bound tokens (RFC 9449) on %s', (dialect) =>
   let server: TestServer;
   let client: ClientCredentials;
   let as: oauth.AuthorizationServer;
-  let keyPair: CryptoKeyPair;
+  let keyPair: Awaited<ReturnType<typeof oauth.generateKeyPair>>;
   let dpop: oauth.DPoPHandle;
   let token: string;
   let key: ProofKey;
@@ -71,7 +71,7 @@ describe.each(testDialects())('DPoP-bound tokens (RFC 9449) on %s', (dialect) =>
     client = await newClient(server, 'dpop client', (await builtInRoleIds(server)).viewer);
     as = { issuer: server.url, token_endpoint: `${server.url}/oauth/token` };
     keyPair = await oauth.generateKeyPair('Ed25519');
-    dpop = oauth.DPoP({ client_id: client.id }, keyPair);
+    dpop = oauth.DPoP({}, keyPair);
     const response = await oauth.processClientCredentialsResponse(
       as,
       { client_id: client.id },
