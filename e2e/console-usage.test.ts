@@ -134,7 +134,8 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
     const header = table.getByRole('columnheader', { name: 'Requests (7 days)' });
     await header.getByRole('button').click();
     await page.waitForURL(/sort=-requests7d/);
-    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    // The address changes a moment before the table renders the new order.
+    await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
     const requestsColumn = () => namesAndRequests(table);
     await expect
       .poll(async () => (await requestsColumn()).slice(0, 2))
