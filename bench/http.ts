@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Dialect } from '../src/server/db/database.js';
 import { onCleanUp, startTarget, type TargetProcess } from './children.js';
-import { CONNECTIONS, load, type LoadRequest, type LoadSample } from './load.js';
+import { CONNECTIONS, load, type LoadRequest, type LoadSample, type OneUsePart } from './load.js';
 import { CLIENT_COUNT } from './pagination.js';
+import { accessTokenHash, benchKey, clientAssertion, dpopProof, type BenchKey } from './signed-requests.js';
 
 /**
  * The HTTP half of `npm run bench`: the real Koios server (SQLite, and PostgreSQL when it
@@ -15,6 +16,9 @@ import { CLIENT_COUNT } from './pagination.js';
  * endpoint's, a first page's one query per dialect), each in a child process on loopback, loaded by autocannon from this
  * process: 50 keep-alive connections, pipelining 1, BENCH_DURATION seconds (default 5) a run,
  * BENCH_ROUNDS rounds (default 3) that each run every scenario once in turn, medians across rounds.
+ * Beside the secret-and-bearer rows, the same requests as a client holding a key makes them: `/me`
+ * with a DPoP-bound token and a fresh proof each time, a token request with a fresh private_key_jwt
+ * assertion each time (bench/signed-requests.ts).
  */
 
 /** One line of the printed table. */
@@ -98,6 +102,10 @@ interface Spec {
   readonly samples: LoadSample[];
   /** Errors and non-2xx answers of the warm-up runs, counted in the row too. */
   readonly warmUp: LoadSample[];
+  /** Signs `count` one-use parts (proofs, assertions) that stay valid for a run of `seconds`. */
+  oneUse?: (count: number, seconds: number) => OneUsePart[];
+  /** The row this one is measured beside, whose rate sizes the first pool of one-use parts. */
+  readonly twin?: string;
 }
 
 interface KoiosInfo extends Record<string, unknown> {
@@ -105,7 +113,19 @@ interface KoiosInfo extends Record<string, unknown> {
   readonly clients: number;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** The client that authenticates with the bench's keys (private_key_jwt), if any. */
+  readonly keyClientId: string | null;
+  readonly issuer: string;
 }
+
+/** The bench's keys: one per algorithm for client assertions, one for DPoP proofs. */
+interface BenchKeys {
+  readonly assertion: Readonly<Record<AssertionAlgorithm, BenchKey>>;
+  readonly dpop: BenchKey;
+}
+const ASSERTION_ALGORITHMS = ['ES256', 'EdDSA'] as const;
+type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 interface OidcInfo extends Record<string, unknown> {
   readonly tokenPath: string;
@@ -184,8 +204,14 @@ function median(values: readonly number[]): number {
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 
 /** What the Koios scenarios need to know before the load: a token, a deep cursor, whether /graphql exists. */
-async function prepareKoios(koios: TargetProcess<KoiosInfo>, specs: Map<string, Spec>, settings: Settings, log: (line: string) => void): Promise<void> {
-  const { url, clientId, clientSecret, dialect, clients } = koios.info;
+async function prepareKoios(
+  koios: TargetProcess<KoiosInfo>,
+  specs: Map<string, Spec>,
+  settings: Settings,
+  keys: BenchKeys,
+  log: (line: string) => void,
+): Promise<void> {
+  const { url, clientId, clientSecret, dialect, clients, keyClientId, issuer } = koios.info;
   const key = (name: string) => `koios-${dialect}:${name}`;
   const guard = async (name: string, prepare: (spec: Spec) => Promise<void>) => {
     const spec = specs.get(key(name));
@@ -219,6 +245,46 @@ async function prepareKoios(koios: TargetProcess<KoiosInfo>, specs: Map<string, 
     check(answer.status === 200 && field(answer.body, 'id') === clientId, `GET /api/v1/me: ${describe(answer)}`);
     spec.request = request;
   });
+
+  // RFC 9449 §4.2: proofs name the issuer's origin and the path, as the server rebuilds them.
+  const origin = new URL(issuer).origin;
+  await guard('me-dpop', async (spec) => {
+    const bound = await send({ ...token, headers: { ...token.headers, dpop: dpopProof(keys.dpop, { htm: 'POST', htu: `${origin}/oauth/token` }) } });
+    const accessToken = field(bound.body, 'access_token');
+    check(bound.status === 200 && typeof accessToken === 'string' && field(bound.body, 'token_type') === 'DPoP', `DPoP token request: ${describe(bound)}`);
+    const proof = { htm: 'GET', htu: `${origin}/api/v1/me`, ath: accessTokenHash(accessToken) };
+    const request: LoadRequest = { url: `${url}/api/v1/me`, headers: { authorization: `DPoP ${accessToken}` } };
+    const answer = await send({ ...request, headers: { ...request.headers, dpop: dpopProof(keys.dpop, proof) } });
+    check(answer.status === 200 && field(answer.body, 'id') === clientId, `GET /api/v1/me with DPoP: ${describe(answer)}`);
+    spec.request = request;
+    // A proof's iat may be 60 s either side of the server's clock: the middle of the run keeps a pool
+    // signed just before it valid for runs of up to about 100 s.
+    spec.oneUse = (count, seconds) => {
+      const iat = Math.floor(Date.now() / 1000 + seconds / 2);
+      return Array.from({ length: count }, () => ({ headers: { dpop: dpopProof(keys.dpop, { ...proof, iat }) } }));
+    };
+  });
+
+  for (const alg of ASSERTION_ALGORITHMS) {
+    await guard(`token-${alg}`, async (spec) => {
+      check(keyClientId !== null, 'the target has no client with keys');
+      const form = (lifetimeSeconds: number) =>
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: JWT_BEARER,
+          client_assertion: clientAssertion(keys.assertion[alg], { clientId: keyClientId, audience: issuer, lifetimeSeconds }),
+        }).toString();
+      const request: LoadRequest = { url: `${url}/oauth/token`, method: 'POST', headers: { 'content-type': FORM } };
+      const answer = await send({ ...request, body: form(60) });
+      check(
+        answer.status === 200 && typeof field(answer.body, 'access_token') === 'string',
+        `token request with private_key_jwt (${alg}): ${describe(answer)}`,
+      );
+      spec.request = request;
+      // Valid through the run and a minute more; the server allows at most 5 minutes.
+      spec.oneUse = (count, seconds) => Array.from({ length: count }, () => ({ body: form(Math.min(300, Math.ceil(seconds) + 60)) }));
+    });
+  }
 
   await guard('graphql', async (spec) => {
     const request: LoadRequest = { url: `${url}/graphql`, method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: GRAPHQL_ME };
@@ -352,14 +418,22 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
 
   // Rows in table order; each round runs them in this order, so the targets alternate.
   const specs = new Map<string, Spec>();
-  const add = (key: string, group: Group, label: string) => {
-    if (wants(group)) specs.set(key, { key, group, label, samples: [], warmUp: [] });
+  const add = (key: string, group: Group, label: string, twin?: string) => {
+    if (wants(group)) specs.set(key, { key, group, label, samples: [], warmUp: [], ...(twin === undefined ? {} : { twin }) });
   };
-  for (const dialect of dialects) add(`koios-${dialect}:token`, 'token', `koios ${dialect}: POST /oauth/token`);
+  for (const dialect of dialects) {
+    add(`koios-${dialect}:token`, 'token', `koios ${dialect}: POST /oauth/token`);
+    for (const alg of ASSERTION_ALGORITHMS) {
+      add(`koios-${dialect}:token-${alg}`, 'token', `koios ${dialect}: POST /oauth/token, private_key_jwt ${alg}`, `koios-${dialect}:token`);
+    }
+  }
   add('fastify:token', 'token', 'bare Fastify: POST /token, the same work');
   add('oidc-jwt:token', 'token', 'oidc-provider JWT (EdDSA): POST /token');
   add('oidc-opaque:token', 'token', 'oidc-provider opaque: POST /token');
-  for (const dialect of dialects) add(`koios-${dialect}:me`, 'me', `koios ${dialect}: GET /api/v1/me`);
+  for (const dialect of dialects) {
+    add(`koios-${dialect}:me`, 'me', `koios ${dialect}: GET /api/v1/me`);
+    add(`koios-${dialect}:me-dpop`, 'me', `koios ${dialect}: GET /api/v1/me, DPoP ES256`, `koios-${dialect}:me`);
+  }
   for (const dialect of dialects) add(`koios-${dialect}:graphql`, 'graphql', `koios ${dialect}: POST /graphql { me { id } }`);
   for (const dialect of dialects) add(`koios-${dialect}:first-page`, 'pages', `koios ${dialect}: GET /api/v1/clients?limit=50, first of ${count}`);
   for (const dialect of dialects) add(`bare-page-${dialect}:first-page`, 'pages', `bare Fastify ${dialect}: the same 51 rows, one prepared statement`);
@@ -368,6 +442,10 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
   add('node-http:json', 'bare', 'bare node:http: GET /json');
 
   const needsKoios = wants('token') || wants('me') || wants('graphql') || wants('pages');
+  const keys: BenchKeys = {
+    assertion: { ES256: benchKey('ES256', 'bench-es256'), EdDSA: benchKey('EdDSA', 'bench-ed25519') },
+    dpop: benchKey('ES256', 'bench-dpop'),
+  };
   log(
     `http: ${settings.rounds} round(s) of ${settings.seconds} s per scenario after a ${settings.warmUpSeconds} s warm-up, ${CONNECTIONS} connections, ` +
       `Koios logging at ${settings.koiosLogLevel}${settings.koiosNodeArgs.length > 0 ? `, Koios node ${settings.koiosNodeArgs.join(' ')}` : ''}`,
@@ -387,7 +465,12 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
         startTarget<KoiosInfo>(
           `koios ${dialect}`,
           'koios',
-          { ...database, BENCH_KOIOS_CLIENTS: String(settings.clients), KOIOS_LOG_LEVEL: settings.koiosLogLevel },
+          {
+            ...database,
+            BENCH_KOIOS_CLIENTS: String(settings.clients),
+            KOIOS_LOG_LEVEL: settings.koiosLogLevel,
+            BENCH_KOIOS_CLIENT_KEYS: JSON.stringify(ASSERTION_ALGORITHMS.map((alg) => keys.assertion[alg].publicJwk)),
+          },
           settings.koiosNodeArgs,
         ).then(
           async (koios) => {
@@ -395,7 +478,7 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
             log(
               `koios ${dialect}: ready with ${thousands(koios.info.clients)} clients after ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${koios.pid})`,
             );
-            await prepareKoios(koios, specs, settings, log);
+            await prepareKoios(koios, specs, settings, keys, log);
             // The first page's twin reads the database this Koios target seeded, once it is there.
             const twin = specs.get(`bare-page-${dialect}:first-page`);
             if (twin === undefined) return;
@@ -445,9 +528,21 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
   log(`http: targets started and checked in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const runnable = () => [...specs.values()].filter((spec) => spec.request !== undefined && spec.failed === undefined && spec.notApplicable === undefined);
+  /**
+   * A row whose requests each carry a one-use proof or assertion gets them signed here, before its
+   * timed window, by node:crypto in this process: signing in the window would load the generator
+   * and measure it. The pool holds 1.5 times what the row's last run (or its twin's, a faster
+   * bearer or secret row) answered in as many seconds; a run that runs out fails.
+   */
+  const oneUseParts = (spec: Spec, seconds: number): OneUsePart[] | undefined => {
+    if (spec.oneUse === undefined) return undefined;
+    const last = (row: Spec | undefined) => (row === undefined ? undefined : [...row.warmUp, ...row.samples].at(-1)?.rps);
+    const rate = last(spec) ?? last(spec.twin === undefined ? undefined : specs.get(spec.twin)) ?? 20_000;
+    return spec.oneUse(Math.ceil(rate * seconds * 1.5) + 1000, seconds);
+  };
   const measure = async (spec: Spec, seconds: number, into: LoadSample[]) => {
     try {
-      const sample = await load(spec.request!, seconds);
+      const sample = await load(spec.request!, seconds, oneUseParts(spec, seconds));
       into.push(sample);
       return sample;
     } catch (error) {
@@ -544,6 +639,11 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
             },
       );
     }
+  }
+  for (const dialect of dialects) {
+    const k = (name: string) => `koios-${dialect}:${name}`;
+    ratio(`${dialect}: GET /api/v1/me, DPoP ES256 ÷ bearer`, k('me-dpop'), k('me'), NaN, '');
+    for (const alg of ASSERTION_ALGORITHMS) ratio(`${dialect}: token, private_key_jwt ${alg} ÷ client_secret_basic`, k(`token-${alg}`), k('token'), NaN, '');
   }
   for (const dialect of dialects) ratio(`${dialect}: token issuance ÷ oidc-provider opaque`, `koios-${dialect}:token`, 'oidc-opaque:token', NaN, '');
   ratio('oidc-provider opaque ÷ JWT', 'oidc-opaque:token', 'oidc-jwt:token', NaN, '');

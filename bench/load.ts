@@ -21,10 +21,36 @@ export interface LoadRequest {
   readonly body?: string;
 }
 
+/** What changes on every request of a run (a DPoP proof, a client assertion): each is sent once. */
+export interface OneUsePart {
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+}
+
 export const CONNECTIONS = 50;
 
-/** `seconds` of load on one request: 50 keep-alive connections, pipelining 1 (autocannon's default). */
-export async function load(request: LoadRequest, seconds: number): Promise<LoadSample> {
+/**
+ * `seconds` of load on one request: 50 keep-alive connections, pipelining 1 (autocannon's default).
+ * With `oneUse`, each request takes the next part in turn (merged into the request's headers and
+ * body), across all connections; a run that needs more parts than it got throws.
+ */
+export async function load(request: LoadRequest, seconds: number, oneUse?: readonly OneUsePart[]): Promise<LoadSample> {
+  let next = 0;
+  const perRequest =
+    oneUse === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (built: { headers?: Record<string, string>; body?: string }) => {
+                // Past the end, the last part again: the server refuses the replay, and the run fails below.
+                const part = oneUse[Math.min(next, oneUse.length - 1)]!;
+                next += 1;
+                return { ...built, headers: { ...built.headers, ...part.headers }, ...(part.body === undefined ? {} : { body: part.body }) };
+              },
+            },
+          ],
+        };
   const result = await autocannon({
     url: request.url,
     connections: CONNECTIONS,
@@ -34,7 +60,9 @@ export async function load(request: LoadRequest, seconds: number): Promise<LoadS
     method: request.method ?? 'GET',
     ...(request.headers === undefined ? {} : { headers: request.headers }),
     ...(request.body === undefined ? {} : { body: request.body }),
+    ...perRequest,
   });
+  if (oneUse !== undefined && next > oneUse.length) throw new Error(`the run needed ${next} one-use requests, ${oneUse.length} were signed`);
   const statuses: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = count;
   return {

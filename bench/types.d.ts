@@ -15,6 +15,19 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Requests each connection sends in turn; `setupRequest` rebuilds one before every send. */
+    requests?: RequestSetup[];
+  }
+
+  interface BuiltRequest {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+
+  interface RequestSetup {
+    setupRequest?: (request: BuiltRequest) => BuiltRequest;
   }
 
   interface Histogram {

@@ -16,7 +16,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
  * Fastify app on loopback), over the database the parent made for it (koios-database.ts).
  * koios-seed.ts first inserts BENCH_KOIOS_CLIENTS clients (default 100,000) in a process of its
  * own; then one Administrator-role client is created through the service, and its credentials
- * are announced on the readiness line.
+ * are announced on the readiness line. With BENCH_KOIOS_CLIENT_KEYS (a JSON array of public JWKs,
+ * whose private halves stay with the load generator), a second Administrator-role client that
+ * authenticates with those keys (private_key_jwt) is created too.
  */
 async function main(): Promise<void> {
   const { dialect, databaseUrl } = benchDatabase();
@@ -38,12 +40,20 @@ async function main(): Promise<void> {
 
   const administrator = await server.services.roles.resolve(SYSTEM_ACTOR, 'Administrator');
   const created = await server.services.clients.create(SYSTEM_ACTOR, { name: 'Bench administrator', roleId: administrator.id });
+  const publicKeys = JSON.parse(process.env['BENCH_KOIOS_CLIENT_KEYS'] ?? '[]') as Record<string, unknown>[];
+  const keyClient =
+    publicKeys.length === 0
+      ? null
+      : await server.services.clients.createWithKeys(SYSTEM_ACTOR, { name: 'Bench administrator with keys', roleId: administrator.id, publicKeys });
   announceReady({
     url: server.url,
     dialect,
     clients: count + 1,
     clientId: created.client.id,
     clientSecret: created.clientSecret,
+    keyClientId: keyClient?.id ?? null,
+    // What DPoP proofs name in htu and client assertions in aud.
+    issuer: config.issuer,
     logLevel: config.logLevel,
   });
 }
