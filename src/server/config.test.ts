@@ -37,6 +37,11 @@ describe('loadConfig', () => {
     expect(config.sqliteBusyTimeoutMs).toBe(5000);
     expect(config.shutdownTimeoutMs).toBe(10_000);
     expect(config.metrics).toBeNull();
+    expect(config.clientStateCacheSize).toBe(100_000);
+  });
+
+  it('reads the client-state cache size', () => {
+    expect(loadConfig({ KOIOS_CLIENT_STATE_CACHE_SIZE: '250000' }).clientStateCacheSize).toBe(250_000);
   });
 
   it('opens the metrics listener only with KOIOS_METRICS_PORT, on loopback unless told otherwise', () => {
@@ -152,6 +157,7 @@ describe('loadConfig', () => {
     ['a busy timeout over ten minutes', { KOIOS_SQLITE_BUSY_TIMEOUT_MS: '600001' }, 'KOIOS_SQLITE_BUSY_TIMEOUT_MS'],
     ['a negative shutdown deadline', { KOIOS_SHUTDOWN_TIMEOUT_MS: '-1' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
     ['a shutdown deadline under 100 ms', { KOIOS_SHUTDOWN_TIMEOUT_MS: '50' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
+    ['a client-state cache of ten entries', { KOIOS_CLIENT_STATE_CACHE_SIZE: '10' }, 'KOIOS_CLIENT_STATE_CACHE_SIZE'],
     ['a non-numeric metrics port', { KOIOS_METRICS_PORT: 'prometheus' }, 'KOIOS_METRICS_PORT'],
     ['the metrics port on the API port', { PORT: '8080', KOIOS_METRICS_PORT: '8080' }, 'KOIOS_METRICS_PORT'],
     ['a metrics host without a metrics port', { KOIOS_METRICS_HOST: '0.0.0.0' }, 'KOIOS_METRICS_HOST'],

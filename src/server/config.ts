@@ -38,6 +38,8 @@ export interface Config {
   readonly masterKey: MasterKeySource;
   /** How many days of per-client usage counters and refusals are kept; older ones are pruned hourly. */
   readonly usageRetentionDays: number;
+  /** The most client states each instance caches (the least recently used are dropped first): bounds its memory. */
+  readonly clientStateCacheSize: number;
   /**
    * Workload identity federation: KOIOS_FEDERATION_ISSUERS, the only OIDC issuers a federated
    * credential may name (comma-separated; unset: any https:// issuer), and
@@ -47,6 +49,12 @@ export interface Config {
   /** Where Prometheus scrapes `GET /metrics`, apart from the API port; null: no listener, and requests are not timed. */
   readonly metrics: MetricsListenerConfig | null;
 }
+
+/**
+ * The default of KOIOS_CLIENT_STATE_CACHE_SIZE: 100,000 active clients, all cached, kept the server
+ * well under 400 MB (README, "Many active clients").
+ */
+export const CLIENT_STATE_CACHE_SIZE = 100_000;
 
 export interface MetricsListenerConfig {
   /** Loopback by default: the figures describe traffic and are for the operator's scraper alone. */
@@ -147,6 +155,12 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const shutdownTimeoutMs = parseInteger('KOIOS_SHUTDOWN_TIMEOUT_MS', value('KOIOS_SHUTDOWN_TIMEOUT_MS') ?? '10000', 100, 600_000);
   const masterKey = parseMasterKeySource(value('KOIOS_MASTER_KEY'), value('KOIOS_MASTER_KEY_FILE'), database);
   const usageRetentionDays = parseInteger('KOIOS_USAGE_RETENTION_DAYS', value('KOIOS_USAGE_RETENTION_DAYS') ?? '90', 1, 3650);
+  const clientStateCacheSize = parseInteger(
+    'KOIOS_CLIENT_STATE_CACHE_SIZE',
+    value('KOIOS_CLIENT_STATE_CACHE_SIZE') ?? String(CLIENT_STATE_CACHE_SIZE),
+    100,
+    10_000_000,
+  );
   const federation = parseFederation(value('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP'), value('KOIOS_FEDERATION_ISSUERS'));
   const metrics = parseMetricsListener(value('KOIOS_METRICS_PORT'), value('KOIOS_METRICS_HOST'), port);
 
@@ -166,6 +180,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     shutdownTimeoutMs,
     masterKey: Object.freeze(masterKey),
     usageRetentionDays,
+    clientStateCacheSize,
     federation,
     metrics: metrics === null ? null : Object.freeze(metrics),
   });

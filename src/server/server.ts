@@ -63,7 +63,14 @@ export async function openMigratedDatabase(config: Config, logger?: Logger): Pro
 export async function createConfiguredServices(config: Config, database: DatabaseHandle, logger: Logger): Promise<Services> {
   try {
     const masterKey = await resolveMasterKey(config.masterKey, database.db, logger);
-    return await createServices({ database, logger, tokenSettings: config, masterKey, usageRetentionDays: config.usageRetentionDays });
+    return await createServices({
+      database,
+      logger,
+      tokenSettings: config,
+      masterKey,
+      usageRetentionDays: config.usageRetentionDays,
+      clientStateCacheSize: config.clientStateCacheSize,
+    });
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;

@@ -40,6 +40,8 @@ export interface ServicesOptions {
   readonly masterKey: MasterKey;
   readonly throttleLimits?: ThrottleLimits;
   readonly clientStateTtlMs?: number;
+  /** The most client states cached (KOIOS_CLIENT_STATE_CACHE_SIZE). */
+  readonly clientStateCacheSize?: number;
   readonly signInLimits?: Partial<ThrottleLimits>;
   readonly setupLimits?: Partial<ThrottleLimits>;
   readonly logger?: Logger;
@@ -106,7 +108,9 @@ export async function createServices(options: ServicesOptions) {
     clock,
     metrics,
     ...(options.clientStateTtlMs === undefined ? {} : { ttlMs: options.clientStateTtlMs }),
+    ...(options.clientStateCacheSize === undefined ? {} : { maxEntries: options.clientStateCacheSize }),
   });
+  metrics.watchClientStateCache(() => clientStates.size());
   // The counters are rows, on SQLite too: every instance and process on the database counts together.
   const throttle = createThrottle(db, {
     scope: 'token',

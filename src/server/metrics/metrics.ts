@@ -93,6 +93,7 @@ export function createMetrics(database: Pick<DatabaseHandle, 'pool' | 'onError'>
 
   let processMetrics = false;
   let changeFeedWatched = false;
+  let clientStatesWatched = false;
 
   return {
     registry,
@@ -119,6 +120,20 @@ export function createMetrics(database: Pick<DatabaseHandle, 'pool' | 'onError'>
         registers,
         collect() {
           this.set(isLive() ? 1 : 0);
+        },
+      });
+    },
+
+    /** How many client states the cache holds, read at scrape time (bounded by KOIOS_CLIENT_STATE_CACHE_SIZE). */
+    watchClientStateCache(size: () => number): void {
+      if (clientStatesWatched) return;
+      clientStatesWatched = true;
+      new Gauge({
+        name: 'koios_client_state_entries',
+        help: 'Client states cached by this instance, fresh or due to be read again (at most KOIOS_CLIENT_STATE_CACHE_SIZE).',
+        registers,
+        collect() {
+          this.set(size());
         },
       });
     },

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Change, ChangeFeed } from '../../changes.js';
 import type { Clock } from '../../clock.js';
+import { CLIENT_STATE_CACHE_SIZE } from '../../config.js';
 import type { Database } from '../../db/schema.js';
 import { Unavailable } from '../../errors.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -58,6 +59,8 @@ export interface ClientState {
 interface Entry {
   readonly state: ClientState | null;
   readonly loadedAt: number;
+  /** The change epoch it was read in: a change of its role at a later epoch makes it stale. */
+  readonly epoch: number;
 }
 
 interface Load {
@@ -74,7 +77,6 @@ interface Load {
  * database cannot answer.
  */
 export const CLIENT_STATE_TTL_MS = 10_000;
-const MAX_ENTRIES = 100_000;
 /** Label sets made once: this runs on every token and bearer request. */
 const HIT = Object.freeze({ result: 'hit' as const });
 const MISS = Object.freeze({ result: 'miss' as const });
@@ -91,14 +93,24 @@ export function createClientStateCache(deps: {
   changes: ChangeFeed;
   clock: Clock;
   ttlMs?: number;
+  /** The most entries kept (KOIOS_CLIENT_STATE_CACHE_SIZE); the least recently used are dropped first. */
+  maxEntries?: number;
   metrics?: Pick<Metrics, 'clientStateLookups' | 'clientStateLoads'>;
 }) {
   const { db, changes, clock, metrics } = deps;
   const ttlMs = deps.ttlMs ?? CLIENT_STATE_TTL_MS;
+  const maxEntries = deps.maxEntries ?? CLIENT_STATE_CACHE_SIZE;
+  /** In order of last use, oldest first (a Map iterates in insertion order). */
   const entries = new Map<string, Entry>();
   const loading = new Map<string, Load>();
   /** Bumped by every change so that a load that raced with a change is not cached. */
   let epoch = 0;
+  /**
+   * The epoch of each role's last change. A role held by 50,000 cached clients is changed in one
+   * step rather than by walking every entry (which paused the event loop for tens of ms): an entry
+   * read before its role's change is stale, and is read again on its client's next request.
+   */
+  const roleChangedAt = new Map<string, number>();
 
   changes.subscribe((list: readonly Change[]) => {
     epoch += 1;
@@ -107,14 +119,24 @@ export function createClientStateCache(deps: {
         entries.delete(change.id);
         loading.delete(change.id);
       } else if (change.kind === 'role') {
-        for (const [id, entry] of entries) if (entry.state?.roleId === change.id) entries.delete(id);
+        roleChangedAt.set(change.id, epoch);
         loading.clear();
       } else if (change.kind === 'all') {
         entries.clear();
         loading.clear();
+        // No entry is older than the clear: the role epochs have nothing left to judge.
+        roleChangedAt.clear();
       }
     }
   });
+
+  /** Whether the entry's role changed after it was read. */
+  function roleChangedSince(entry: Entry): boolean {
+    const roleId = entry.state?.roleId;
+    if (roleId === undefined || roleId === null) return false;
+    const changedAt = roleChangedAt.get(roleId);
+    return changedAt !== undefined && changedAt > entry.epoch;
+  }
 
   /**
    * The same statements whether or not the client exists: the client, its role and its revoked
@@ -166,11 +188,12 @@ export function createClientStateCache(deps: {
 
   function remember(id: string, state: ClientState | null, startedEpoch: number): void {
     if (startedEpoch !== epoch) return;
-    if (entries.size >= MAX_ENTRIES) {
+    entries.delete(id);
+    if (entries.size >= maxEntries) {
       const oldest = entries.keys().next();
       if (oldest.done !== true) entries.delete(oldest.value);
     }
-    entries.set(id, { state, loadedAt: Date.now() });
+    entries.set(id, { state, loadedAt: Date.now(), epoch });
   }
 
   /**
@@ -221,8 +244,11 @@ export function createClientStateCache(deps: {
       const sync = changes.sync();
       if (sync !== undefined) await sync.catch(() => entries.clear());
       const entry = entries.get(id);
-      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs) {
+      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs && !roleChangedSince(entry)) {
         metrics?.clientStateLookups.inc(HIT);
+        // Most recently used now: moved to the end of the eviction order.
+        entries.delete(id);
+        entries.set(id, entry);
         return entry.state;
       }
       metrics?.clientStateLookups.inc(MISS);
@@ -231,6 +257,11 @@ export function createClientStateCache(deps: {
     /** Drops every entry (tests; a lost change listener). */
     clear(): void {
       entries.clear();
+      roleChangedAt.clear();
+    },
+    /** How many states are cached, fresh or not (the koios_client_state_entries gauge). */
+    size(): number {
+      return entries.size;
     },
   };
 }

@@ -1,9 +1,11 @@
 import { decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Counter } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { BULK_POOL, openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createServices, type Services } from '../../services.js';
+import { createClientStateCache } from './client-state.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { basicHeader, builtInRoleIds, newClient as newClientOf, tokenFor as tokenOf, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
@@ -173,6 +175,60 @@ describe.each(testDialects())('token lifecycle rules on %s', (dialect) => {
 
       await server.services.roles.delete(SYSTEM_ACTOR, role.id);
       expect(await permissionsOf(token)).toEqual([]);
+    });
+
+    describe('the client-state cache behind them', () => {
+      /** A cache of its own over the server's database and change feed, counting its database reads. */
+      const cacheOf = async (maxEntries: number) => {
+        const loads = new Counter({ name: 'test_client_state_loads_total', help: 'reads', registers: [] });
+        const lookups = new Counter({ name: 'test_client_state_lookups_total', help: 'lookups', labelNames: ['result'] as const, registers: [] });
+        const { db, changes, clock } = server.services;
+        const cache = createClientStateCache({
+          db,
+          changes,
+          clock,
+          ttlMs: 600_000,
+          maxEntries,
+          metrics: { clientStateLoads: loads, clientStateLookups: lookups },
+        });
+        // PostgreSQL: cached states are trusted only while the change listener is heard.
+        await vi.waitFor(() => expect(changes.isLive()).toBe(true), { timeout: 5000 });
+        return { cache, reads: async () => (await loads.get()).values[0]?.value ?? 0 };
+      };
+
+      it('keeps at most its cap of client states, dropping the least recently used first', async () => {
+        const [a, b, c, d] = [await newClient('lru a'), await newClient('lru b'), await newClient('lru c'), await newClient('lru d')];
+        const { cache, reads } = await cacheOf(3);
+        for (const client of [a, b, c]) await cache.get(client.id);
+        // a is used again, so b is now the least recently used.
+        await cache.get(a.id);
+        await cache.get(d.id);
+        expect(cache.size()).toBe(3);
+
+        const before = await reads();
+        for (const client of [a, c, d]) expect((await cache.get(client.id))?.id).toBe(client.id);
+        expect(await reads()).toBe(before);
+        expect((await cache.get(b.id))?.id).toBe(b.id);
+        expect(await reads()).toBe(before + 1);
+        expect(cache.size()).toBe(3);
+      });
+
+      it('applies a role edit to every cached client holding the role on its next lookup, reading only those again', async () => {
+        const role = await server.services.roles.create(SYSTEM_ACTOR, { name: `cached ${dialect} ${Date.now()}`, permissions: ['clients:read', 'roles:read'] });
+        const holders = [await newClient('cached holder 1', role.id), await newClient('cached holder 2', role.id)];
+        const viewer = await newClient('cached viewer');
+        const { cache, reads } = await cacheOf(100);
+        for (const client of [...holders, viewer]) await cache.get(client.id);
+        const before = await reads();
+
+        await server.services.roles.update(SYSTEM_ACTOR, role.id, { permissions: ['roles:read'] });
+        for (const holder of holders) expect([...(await cache.get(holder.id))!.permissions]).toEqual(['roles:read']);
+        expect([...(await cache.get(viewer.id))!.permissions]).toContain('clients:read');
+        expect(await reads()).toBe(before + holders.length);
+        // Read again once: trusted from then on, until the role changes again.
+        for (const holder of holders) await cache.get(holder.id);
+        expect(await reads()).toBe(before + holders.length);
+      });
     });
 
     it('limits a token asked for with scope "clients:read" to clients:read, and to nothing once the role loses it', async () => {
