@@ -389,7 +389,7 @@ async function prepareBarePage(target: TargetProcess<Record<string, unknown>>, k
 }
 
 /** A temporary database for one Koios target, dropped by the clean-up even if the bench fails. */
-function koiosDatabase(dialect: Dialect, pgUrl: string | null): Record<string, string> {
+export function koiosDatabase(dialect: Dialect, pgUrl: string | null): Record<string, string> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'koios-bench-http-'));
     onCleanUp(async () => rmSync(dir, { recursive: true, force: true }));

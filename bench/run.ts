@@ -12,6 +12,7 @@ import { cleanUp, onCleanUp } from './children.js';
 import { httpBench, type TableRow, type Verdict } from './http.js';
 import { metricsScenario } from './metrics.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
+import { activeBench } from './active.js';
 import { scaleBench } from './scale.js';
 import { usageCountingScenario } from './usage-counting.js';
 
@@ -29,7 +30,8 @@ import { usageCountingScenario } from './usage-counting.js';
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
  * comma-separated subset of: pagination, metrics and usage (in-process), token, me, graphql, pages, bare.
- * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts).
+ * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts), and
+ * `npm run bench -- active [--clients 100k]` the many-active-clients bench (bench/active.ts).
  */
 
 /** A scenario gets a fresh database with the services over it and returns its measurements. */
@@ -273,8 +275,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// `npm run bench -- scale …` measures growth instead (bench/scale.ts).
-(process.argv[2] === 'scale' ? scaleBench(process.argv.slice(3)) : main()).then(
+// `npm run bench -- scale …` measures growth instead (bench/scale.ts); `-- active …` many active clients (bench/active.ts).
+const modes: Record<string, (argv: readonly string[]) => Promise<number>> = { scale: scaleBench, active: activeBench };
+(modes[process.argv[2] ?? '']?.(process.argv.slice(3)) ?? main()).then(
   (code) => {
     process.exitCode = code;
   },

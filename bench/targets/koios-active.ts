@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SYSTEM_ACTOR } from '../../src/server/actor.js';
+import { loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startServer } from '../../src/server/server.js';
+import { ROLE_BEFORE } from './active-clients.js';
+import { announceReady, fail, freePort, onShutdown } from './common.js';
+import { benchDatabase } from './koios-database.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The real server for `npm run bench -- active` (bench/active.ts), as `npm start` runs it, with
+ * the metrics listener on (the cache's size and the event-loop delay are read there). Once it
+ * listens: an Administrator-role client (to change the role through the API), the role the bench
+ * changes, then BENCH_ACTIVE_CLIENTS clients seeded by koios-active-seed.ts in a process of its own.
+ */
+async function main(): Promise<void> {
+  const { databaseUrl } = benchDatabase();
+  const masterKey = randomBytes(32).toString('base64');
+  const port = await freePort();
+  const config = loadConfig({
+    KOIOS_DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    KOIOS_LOG_LEVEL: process.env['KOIOS_LOG_LEVEL'] ?? 'warn',
+    KOIOS_MASTER_KEY: masterKey,
+    KOIOS_METRICS_PORT: '0',
+    ...(process.env['KOIOS_CLIENT_STATE_CACHE_SIZE'] === undefined ? {} : { KOIOS_CLIENT_STATE_CACHE_SIZE: process.env['KOIOS_CLIENT_STATE_CACHE_SIZE'] }),
+  });
+  const server = await startServer(config, createLogger(config.logLevel));
+  onShutdown(() => server.close());
+
+  const { services } = server;
+  const administrator = await services.roles.resolve(SYSTEM_ACTOR, 'Administrator');
+  const viewer = await services.roles.resolve(SYSTEM_ACTOR, 'Viewer');
+  const admin = await services.clients.create(SYSTEM_ACTOR, { name: 'Bench administrator', roleId: administrator.id });
+  const role = await services.roles.create(SYSTEM_ACTOR, { name: 'Bench active', permissions: [...ROLE_BEFORE] });
+
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const seeding = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'koios-active-seed.ts')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, BENCH_ACTIVE_MASTER_KEY: masterKey, BENCH_ACTIVE_ROLE_ID: role.id, BENCH_ACTIVE_OTHER_ROLE_ID: viewer.id },
+    });
+    seeding.once('error', reject);
+    seeding.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`seeding failed (${signal ?? `exit ${code}`})`))));
+  });
+
+  announceReady({
+    url: server.url,
+    metricsUrl: server.metricsUrl,
+    roleId: role.id,
+    clientId: admin.client.id,
+    clientSecret: admin.clientSecret,
+    seedSeconds: (performance.now() - started) / 1000,
+  });
+}
+
+main().catch(fail);
