@@ -1,10 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { focused, notification } from './support/browser.js';
+import { focused, notification, toggle } from './support/browser.js';
+import { requestToken } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
 
-/** A private_key_jwt client in the console: created with a pasted PEM, keys added and removed, a private key refused before it is sent. */
+/**
+ * A private_key_jwt client in the console: created with a pasted PEM, keys added and removed, a private key refused before it is sent;
+ * and the switch that binds a client's tokens to a key (DPoP).
+ */
 consoleSuite('client keys in the console', { signIn: '/system/connections' }, (suite) => {
   it('creates a key client from a PEM, adds a JWK, refuses a private key, and removes a key after confirming', async () => {
     const { page } = suite;
@@ -71,5 +75,25 @@ consoleSuite('client keys in the console', { signIn: '/system/connections' }, (s
     await notification(page, 'Key removed').waitFor();
     await keys.getByRole('cell', { name: firstKid, exact: true }).waitFor({ state: 'detached' });
     expect((await suite.server.services.clients.get(SYSTEM_ACTOR, clientId)).publicKeys.map((key) => key.kid)).toEqual(['second']);
+  });
+
+  it('requires DPoP from the Require DPoP switch: the next token request without a proof is refused', async () => {
+    const { page } = suite;
+    const { client, clientSecret } = await suite.server.services.clients.create(SYSTEM_ACTOR, { name: 'Edge gateway', roleId: suite.roles.viewer.id });
+    expect((await requestToken(suite.url, client.id, clientSecret)).status).toBe(200);
+
+    await page.goto(`/system/connections/${client.id}`);
+    const credentials = page.getByRole('region', { name: 'Client Credentials' });
+    const requireDpop = credentials.getByRole('switch', { name: 'Require DPoP' });
+    expect(await requireDpop.isChecked()).toBe(false);
+    await credentials.getByText('a token request without a DPoP proof is refused', { exact: false }).waitFor();
+    await toggle(requireDpop);
+    await notification(page, 'DPoP required').waitFor();
+    expect(await requireDpop.isChecked()).toBe(true);
+
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).requireDpop).toBe(true);
+    const refused = await requestToken(suite.url, client.id, clientSecret);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_request' });
   });
 });

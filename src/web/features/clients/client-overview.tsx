@@ -34,6 +34,7 @@ import { AllowedNetworks } from './allowed-networks';
 import { RateLimits } from './rate-limits';
 import { FederatedCredentials } from './federated-credentials';
 import { ClientKeys } from './client-keys';
+import { RequireDpopSwitch } from './require-dpop';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
 import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
@@ -265,6 +266,7 @@ export function ClientOverview({ client }: { client: ApiClient }) {
             </div>
           )}
         </SimpleGrid>
+        <RequireDpopSwitch client={client} disabled={!can('clients:update')} />
         {!keyClient && <PreviousSecretCard client={client} disabled={!can('clients:secrets')} />}
       </SectionCard>
 

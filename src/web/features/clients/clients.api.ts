@@ -91,6 +91,7 @@ export function useUpdateClient(id: string) {
       roleId?: string | null;
       allowedCidrs?: string[];
       rateLimit?: { requestsPerMinute?: number | null; tokensPerMinute?: number | null };
+      requireDpop?: boolean;
     }) => api.patch<ApiClient>(`/api/v1/clients/${id}`, patch),
     (client) => client,
   );
