@@ -361,8 +361,16 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect((await koios(['clients', 'update', id, '--requests-per-minute', 'none'])).stdout).toContain('no limit of requests, 10 token requests a minute');
       expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
 
-      expect(refusalLine(await koios(['clients', 'update', id, '--tokens-per-minute', '0']))).toContain('--tokens-per-minute must be from 1 to 10,000');
-      expect(refusalLine(await koios(['clients', 'update', id, '--requests-per-minute', 'lots']))).toContain('--requests-per-minute must be a whole number');
+      // The range is the service's rule, said with the CLI's word for no limit.
+      const outOfRange = refusalLine(await koios(['clients', 'update', id, '--tokens-per-minute', '0']));
+      expect(outOfRange).toContain('--tokens-per-minute must be from 1 to 10,000, or none for no limit');
+      expect(outOfRange).not.toContain('null');
+      expect(refusalLine(await koios(['clients', 'create', '--name', 'Too busy', '--requests-per-minute', '2000000']))).toContain(
+        '--requests-per-minute must be from 1 to 1,000,000, or none for no limit',
+      );
+      expect(refusalLine(await koios(['clients', 'update', id, '--requests-per-minute', 'lots']))).toContain(
+        '--requests-per-minute must be a whole number, or none for no limit',
+      );
       expect((await services.clients.get(SYSTEM_ACTOR, id)).rateLimit).toEqual({ requestsPerMinute: null, tokensPerMinute: 10 });
     });
 

@@ -8,6 +8,7 @@ import { createConfiguredServices, openMigratedDatabase, runServer } from '../se
 import type { Services } from '../server/services.js';
 import { BadInput, namingFields, renameFields } from '../server/errors.js';
 import type { ClientUsage } from '../shared/schemas/usage.js';
+import { NULL_FOR_NO_LIMIT } from '../shared/limits.js';
 import type { ApiClient } from '../server/modules/clients/clients.service.js';
 import { createMasterKey, readKeyFile, writeKeyFile } from '../server/modules/master-key/master-key.js';
 
@@ -80,7 +81,8 @@ async function namingFlags<T>(run: () => Promise<T>): Promise<T> {
           // `allowedCidrs[1]` is the second range given to --allowed-cidrs.
           field:
             flags[problem.field] ?? problem.field.replace(/^allowedCidrs\[(\d+)\]$/, (_all, index: string) => `--allowed-cidrs range ${Number(index) + 1}`),
-          message: problem.message,
+          // The CLI's word for no limit is `none`, not the APIs' null.
+          message: problem.field.startsWith('rateLimit.') ? problem.message.replace(NULL_FOR_NO_LIMIT, 'none for no limit') : problem.message,
         })),
       );
     throw error;
@@ -448,7 +450,8 @@ async function namingFederationFlags<T>(run: () => Promise<T>): Promise<T> {
       throw new BadInput(
         error.problems.map((problem) => ({
           field: problem.field.startsWith('conditions') ? `--condition ${problem.field.slice('conditions.'.length)}`.trim() : `--${problem.field}`,
-          message: problem.message,
+          // The CLI's word for no limit is `none`, not the APIs' null.
+          message: problem.field.startsWith('rateLimit.') ? problem.message.replace(NULL_FOR_NO_LIMIT, 'none for no limit') : problem.message,
         })),
       );
     throw error;

@@ -17,11 +17,14 @@ export const ALLOWED_CIDRS_MAX = 100;
 export const REQUESTS_PER_MINUTE_MAX = 1_000_000;
 export const TOKENS_PER_MINUTE_MAX = 10_000;
 
+/** How a rate limit's problem names "no limit" in REST and GraphQL; the CLI, whose word is `none`, swaps it for its own. */
+export const NULL_FOR_NO_LIMIT = 'null for no limit';
+
 /** The problem with one rate limit (`null`: no limit), or null when it is acceptable. */
 export function rateLimitProblem(value: unknown, max: number): string | null {
   if (value === null) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number, or null for no limit';
-  if (value < 1 || value > max) return `must be from 1 to ${max.toLocaleString('en-US')}, or null for no limit`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) return `must be a whole number, or ${NULL_FOR_NO_LIMIT}`;
+  if (value < 1 || value > max) return `must be from 1 to ${max.toLocaleString('en-US')}, or ${NULL_FOR_NO_LIMIT}`;
   return null;
 }
 /** The longest a rotated-out secret may keep working beside the new one: 30 days, in seconds. */
