@@ -64,6 +64,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     setSecurityHeaders(reply);
     // Set by the authenticator and the token endpoint for a client with a limit, on its 429 too.
     if (request.rateLimit !== null) void reply.headers(rateLimitHeaders(request.rateLimit));
+    // RFC 9449 §8.2, §9: every answer to a DPoP request carries the current nonce, refusals
+    // (use_dpop_nonce) and successes alike, so a busy client never needs the retry.
+    if (request.headers.dpop !== undefined) {
+      const nonce = services.tokens.dpopNonce();
+      if (nonce !== null) void reply.header('DPoP-Nonce', nonce);
+    }
     return payload;
   });
 

@@ -60,6 +60,13 @@ describe('loadConfig', () => {
     expect(configErrorOf({ KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP: 'yes' }).variable).toBe('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP');
   });
 
+  it('switches DPoP server nonces on only when told, and refuses a value that is not true or false', () => {
+    expect(loadConfig({}).dpopNonce).toBe(false);
+    expect(loadConfig({ KOIOS_DPOP_NONCE: 'true' }).dpopNonce).toBe(true);
+    expect(loadConfig({ KOIOS_DPOP_NONCE: 'FALSE' }).dpopNonce).toBe(false);
+    expect(configErrorOf({ KOIOS_DPOP_NONCE: '1' }).variable).toBe('KOIOS_DPOP_NONCE');
+  });
+
   it('reads the SQLite busy timeout and the shutdown deadline in milliseconds', () => {
     const config = loadConfig({ KOIOS_SQLITE_BUSY_TIMEOUT_MS: '250', KOIOS_SHUTDOWN_TIMEOUT_MS: '30000' });
     expect(config.sqliteBusyTimeoutMs).toBe(250);

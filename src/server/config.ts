@@ -48,6 +48,11 @@ export interface Config {
   readonly federation: FederationSettings;
   /** Where Prometheus scrapes `GET /metrics`, apart from the API port; null: no listener, and requests are not timed. */
   readonly metrics: MetricsListenerConfig | null;
+  /**
+   * KOIOS_DPOP_NONCE: DPoP proofs must carry a server-provided nonce (RFC 9449 §8, §9), which
+   * bounds how long a captured proof can be played again; clients then retry once on use_dpop_nonce.
+   */
+  readonly dpopNonce: boolean;
 }
 
 /**
@@ -163,6 +168,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   );
   const federation = parseFederation(value('KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP'), value('KOIOS_FEDERATION_ISSUERS'));
   const metrics = parseMetricsListener(value('KOIOS_METRICS_PORT'), value('KOIOS_METRICS_HOST'), port);
+  const dpopNonce = parseBoolean('KOIOS_DPOP_NONCE', value('KOIOS_DPOP_NONCE'), false);
 
   return Object.freeze({
     database: Object.freeze(database),
@@ -183,7 +189,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     clientStateCacheSize,
     federation,
     metrics: metrics === null ? null : Object.freeze(metrics),
+    dpopNonce,
   });
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (lower !== 'true' && lower !== 'false') throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  return lower === 'true';
 }
 
 /** KOIOS_METRICS_PORT turns the listener on; KOIOS_METRICS_HOST alone does nothing, so it is refused rather than ignored. */

@@ -82,7 +82,8 @@ export class Unauthenticated extends DomainError {
 /** RFC 9449 §7.1: a refused DPoP request (or a DPoP-bound token sent as Bearer), answered with a DPoP challenge. */
 export class DpopRefused extends Unauthenticated {
   constructor(
-    readonly dpopError: 'invalid_dpop_proof' | 'invalid_token',
+    /** `use_dpop_nonce` (RFC 9449 §9): the answer carries a fresh nonce in `DPoP-Nonce` (app.ts). */
+    readonly dpopError: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce',
     message: string,
   ) {
     super(message);

@@ -9,6 +9,8 @@ import { createClientStateCache } from './modules/oauth/client-state.js';
 import { createAuthFailureRecorder } from './modules/oauth/auth-failures.js';
 import { createSigningKeys } from './modules/oauth/signing-keys.js';
 import { createTokenService } from './modules/oauth/token.service.js';
+import { createDpopNonces } from './modules/oauth/dpop.js';
+import { createTokensRepository } from './modules/oauth/tokens.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createSecretHasher } from './modules/clients/clients.secret.js';
 import { createClientsService } from './modules/clients/clients.service.js';
@@ -31,7 +33,8 @@ import { createRateLimiter } from './rate-limiting/rate-limiter.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 
 /** What the token and client-secret rules need of the configuration (no maximum secret lifetime when absent). */
-export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> & Partial<Pick<Config, 'secretMaxLifetimeDays' | 'federation'>>;
+export type TokenSettings = Pick<Config, 'issuer' | 'audience' | 'accessTokenTtlSeconds'> &
+  Partial<Pick<Config, 'secretMaxLifetimeDays' | 'federation' | 'dpopNonce'>>;
 
 export interface ServicesOptions {
   readonly database: DatabaseHandle;
@@ -127,6 +130,10 @@ export async function createServices(options: ServicesOptions) {
     logger,
     ...(options.issuerFetchTimeoutMs === undefined ? {} : { timeoutMs: options.issuerFetchTimeoutMs }),
   });
+  // The jtis of token requests' DPoP proofs share the assertions' table (see README on DPoP).
+  const dpopJtis = {
+    accept: (row: { client_id: string; jti: string; expires_at: string }, now: string) => createTokensRepository(db).acceptAssertionJti(row, now),
+  };
   const rateLimits = createRateLimiter({ db, clock, logger, ...(options.rateLimitSyncMs === undefined ? {} : { syncMs: options.rateLimitSyncMs }) });
   const tokens = createTokenService({
     config: options.tokenSettings,
@@ -146,6 +153,8 @@ export async function createServices(options: ServicesOptions) {
     recordFederatedUse: (credentialId) => federatedUse.record(credentialId, clock.now().toISOString()),
     metrics,
     recordKeyUse: clients.recordKeyUse,
+    ...(options.tokenSettings.dpopNonce === true ? { dpopNonces: createDpopNonces(secretKey, clock) } : {}),
+    dpopJtis,
   });
   const signInLimits = { perClient: 10, perAddress: 50, windowSeconds: 60, ...options.signInLimits };
   // One throttle for every check of a user's password: sign-in and the current password alike.
@@ -174,6 +183,7 @@ export async function createServices(options: ServicesOptions) {
     usage,
     rateLimits,
     tokens,
+    dpopJtis,
     federation,
     users,
     sessions,

@@ -111,8 +111,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         if (result.reason === 'bad_dpop_proof') throw new DpopRefused('invalid_token', 'the client requires DPoP: get a DPoP-bound token');
         throw new Unauthenticated('the access token is invalid, expired or revoked');
       }
-      const refuseDpop = (error: 'invalid_dpop_proof' | 'invalid_token', message: string): never => {
-        failures.record(result.client.id, 'bad_dpop_proof', request.ip);
+      const refuseDpop = (error: DpopRefused['dpopError'], message: string): never => {
+        // A missing nonce is the protocol's normal first step (RFC 9449 §9), not a refusal to count.
+        if (error !== 'use_dpop_nonce') failures.record(result.client.id, 'bad_dpop_proof', request.ip);
         throw new DpopRefused(error, message);
       };
       const boundTo = result.claims.cnf?.jkt;
@@ -127,7 +128,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
           url: proofUrl(deps.config.issuer, request.url),
           accessToken: token,
         });
-        if (!proof.ok) refuseDpop('invalid_dpop_proof', proof.description);
+        if (!proof.ok) refuseDpop(proof.useNonce === true ? 'use_dpop_nonce' : 'invalid_dpop_proof', proof.description);
         else if (proof.jkt !== boundTo) refuseDpop('invalid_dpop_proof', 'the DPoP proof is signed by another key than the token is bound to');
       }
       const quota = (request.rateLimit = tokens.admitApiRequest(result.client, request.ip));

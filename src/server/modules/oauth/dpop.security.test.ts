@@ -3,9 +3,12 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT,
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
+import type { Clock } from '../../clock.js';
+import { openDatabase } from '../../db/database.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { answerOf, basicHeader, builtInRoleIds, INSECURE, newClient, type ClientCredentials } from '../../../../test/support/oauth.js';
 import { startTestServer, type TestServer } from '../../../../test/support/server.js';
+import { DPOP_NONCE_SLOT_SECONDS } from './dpop.js';
 
 /**
  * DPoP (RFC 9449): tokens bound to the client's key at the token endpoint (§5), accepted at the
@@ -216,5 +219,187 @@ describe.each(testDialects())('DPoP-bound tokens (RFC 9449) on %s', (dialect) =>
     const audit = await server.services.audit.list(SYSTEM_ACTOR, { action: 'client.updated', limit: 10 });
     const changes = audit.items.filter((entry) => entry.target?.id === other.id).map((entry) => entry.details);
     expect(changes).toEqual(expect.arrayContaining([{ requireDpop: { from: false, to: true } }, { requireDpop: { from: true, to: false } }]));
+  });
+});
+
+/** oauth4webapi leaves the retry on use_dpop_nonce to its caller, once, with the nonce it has just cached. */
+async function retryingOnNonce<T>(attempt: () => Promise<T>): Promise<{ result: T; retried: boolean }> {
+  try {
+    return { result: await attempt(), retried: false };
+  } catch (error) {
+    if (!oauth.isDPoPNonceError(error)) throw error;
+    return { result: await attempt(), retried: true };
+  }
+}
+
+/**
+ * Server-provided nonces (RFC 9449 §8 at the token endpoint, §9 at the APIs) with
+ * KOIOS_DPOP_NONCE=true, and a token request's proof accepted once across instances.
+ */
+describe.each(testDialects())('DPoP nonces and replay across instances on %s', (dialect) => {
+  let server: TestServer;
+  let other: TestServer;
+  let client: ClientCredentials;
+  let offset = 0;
+  const clock: Clock = { now: () => new Date(Date.now() + offset) };
+  /** Past the slot after the current one: every nonce sent so far is stale. */
+  const outliveNonces = () => void (offset += 2 * DPOP_NONCE_SLOT_SECONDS * 1000);
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { env: { KOIOS_DPOP_NONCE: 'true' }, services: { clock } });
+    // A second instance on the same database, with its own memory of proofs; one issuer, as instances behind one name have.
+    const handle = openDatabase(server.database.config, dialect === 'postgres' ? { schema: server.database.location } : {});
+    other = await startTestServer(dialect, {
+      database: { ...server.database, handle },
+      env: { KOIOS_ISSUER: server.url, KOIOS_DPOP_NONCE: 'true' },
+      services: { clock },
+    });
+    client = await newClient(server, 'nonce client', (await builtInRoleIds(server)).viewer);
+  });
+  afterAll(async () => {
+    await other?.close();
+    await other?.database.handle.close();
+    await server?.close();
+  });
+
+  /** An instance's own address; its `url` is the issuer, which the two share. */
+  const at = (target: TestServer) => `http://${target.config.host}:${target.config.port}`;
+  const tokenUrl = () => `${server.url}/oauth/token`;
+  const tokenRequest = (target: TestServer, dpopHeader: string) =>
+    fetch(`${at(target)}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: basicHeader(client), 'content-type': 'application/x-www-form-urlencoded', dpop: dpopHeader },
+      body: 'grant_type=client_credentials',
+    }).then(answerOf);
+  /** The nonce the server hands out now, from the answer to a proof without one. */
+  const freshNonce = async (key: ProofKey): Promise<string> => {
+    const answer = await tokenRequest(server, await proof(key, { htm: 'POST', htu: tokenUrl() }));
+    expect(answer.json).toMatchObject({ error: 'use_dpop_nonce' });
+    return answer.headers.get('dpop-nonce')!;
+  };
+
+  it('lets oauth4webapi get a DPoP token and call REST and GraphQL, retrying once on use_dpop_nonce', async () => {
+    const as = { issuer: server.url, token_endpoint: tokenUrl() };
+    const handle = oauth.DPoP({}, await oauth.generateKeyPair('ES256'));
+    const granted = await retryingOnNonce(async () =>
+      oauth.processClientCredentialsResponse(
+        as,
+        { client_id: client.id },
+        await oauth.clientCredentialsGrantRequest(as, { client_id: client.id }, oauth.ClientSecretBasic(client.secret), new URLSearchParams(), {
+          ...INSECURE,
+          DPoP: handle,
+        }),
+      ),
+    );
+    // The first request had no nonce to send.
+    expect(granted.retried).toBe(true);
+    expect(granted.result.token_type).toBe('dpop');
+    const token = granted.result.access_token;
+    const call =
+      (url: string, method: string, body: string | null, through: typeof fetch = fetch) =>
+      async () => {
+        const response = await oauth.protectedResourceRequest(token, method, new URL(url), new Headers({ 'content-type': 'application/json' }), body, {
+          ...INSECURE,
+          DPoP: handle,
+          [oauth.customFetch]: through,
+        });
+        return { status: response.status, nonce: response.headers.get('dpop-nonce'), body: (await response.json()) as unknown };
+      };
+
+    // The token endpoint's nonce serves the APIs of the same origin: no retry.
+    const rest = await retryingOnNonce(call(`${server.url}/api/v1/me`, 'GET', null));
+    expect(rest).toMatchObject({ retried: false, result: { status: 200, body: { type: 'client', id: client.id } } });
+    expect(rest.result.nonce).toMatch(/^[A-Za-z0-9_-]+$/);
+
+    // Once that nonce is stale, the API answers 401 use_dpop_nonce (§9) and the retry passes.
+    outliveNonces();
+    const graphql = await retryingOnNonce(call(`${server.url}/graphql`, 'POST', JSON.stringify({ query: '{ me { id } }' })));
+    expect(graphql).toMatchObject({ retried: true, result: { status: 200, body: { data: { me: { id: client.id } } } } });
+    // The other instance accepts the same nonces.
+    const toOther: typeof fetch = (url, init) => fetch(String(url).replace(server.url, at(other)), init);
+    const elsewhere = await retryingOnNonce(call(`${server.url}/api/v1/me`, 'GET', null, toOther));
+    expect(elsewhere).toMatchObject({ retried: false, result: { status: 200 } });
+  });
+
+  it('answers a token request whose proof has no nonce, a wrong one or a stale one 400 use_dpop_nonce with a DPoP-Nonce, and issues nothing', async () => {
+    const key = await proofKey();
+    const stale = await freshNonce(key);
+    outliveNonces();
+    for (const [what, nonce] of [
+      ['no nonce', undefined],
+      ['a nonce not ours', Buffer.alloc(16, 7).toString('base64url')],
+      ['a stale nonce', stale],
+    ] as const) {
+      const answer = await tokenRequest(server, await proof(key, { htm: 'POST', htu: tokenUrl(), nonce }));
+      expect({ what, status: answer.status, error: answer.json['error'] }).toEqual({ what, status: 400, error: 'use_dpop_nonce' });
+      expect(answer.headers.get('dpop-nonce'), what).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(answer.headers.get('cache-control'), what).toBe('no-store');
+      expect(answer.json['access_token'], what).toBeUndefined();
+    }
+    // The nonce given works, and a success carries the current nonce too (§8.2).
+    const answer = await tokenRequest(server, await proof(key, { htm: 'POST', htu: tokenUrl(), nonce: await freshNonce(key) }));
+    expect(answer.json).toMatchObject({ token_type: 'DPoP' });
+    expect(answer.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // A missing nonce is the protocol's first step, not a refusal shown to the client's admins.
+    await server.services.failures.flush();
+    const counts = await server.services.failures.countsFor(client.id);
+    expect(counts.filter((row) => row.reason === 'bad_dpop_proof')).toEqual([]);
+  });
+
+  it('answers an API call whose proof has no nonce, a wrong one or a stale one 401 DPoP error="use_dpop_nonce" with a DPoP-Nonce', async () => {
+    const key = await proofKey();
+    const nonce = await freshNonce(key);
+    const token = (await tokenRequest(server, await proof(key, { htm: 'POST', htu: tokenUrl(), nonce }))).json['access_token'] as string;
+    expect(token).toEqual(expect.any(String));
+    const call = async (path: string, method: string, proofNonce: string | undefined) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          authorization: `DPoP ${token}`,
+          'content-type': 'application/json',
+          dpop: await proof(key, { htm: method, htu: `${server.url}${path}`, ath: ath(token), nonce: proofNonce }),
+        },
+        ...(method === 'POST' ? { body: JSON.stringify({ query: '{ me { id } }' }) } : {}),
+      });
+      return { status: response.status, challenge: response.headers.get('www-authenticate') ?? '', nonce: response.headers.get('dpop-nonce') };
+    };
+    expect((await call('/api/v1/me', 'GET', nonce)).status).toBe(200);
+    outliveNonces();
+    for (const [path, method] of [
+      ['/api/v1/me', 'GET'],
+      ['/graphql', 'POST'],
+    ] as const) {
+      for (const [what, bad] of [
+        ['no nonce', undefined],
+        ['a nonce not ours', Buffer.alloc(16, 7).toString('base64url')],
+        ['a stale nonce', nonce],
+      ] as const) {
+        const answer = await call(path, method, bad);
+        expect({ path, what, status: answer.status }).toEqual({ path, what, status: 401 });
+        expect(answer.challenge, `${path} ${what}`).toMatch(/^DPoP .*error="use_dpop_nonce"/);
+        expect(answer.nonce, `${path} ${what}`).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      }
+      const current = (await call(path, method, undefined)).nonce!;
+      expect((await call(path, method, current)).status, path).toBe(200);
+    }
+  });
+
+  it('advertises nothing beyond the standard metadata for nonces', async () => {
+    const metadata = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(Object.keys(metadata).filter((name) => /nonce/i.test(name))).toEqual([]);
+  });
+
+  it('refuses a token request proof replayed on another instance, which never saw it', async () => {
+    const key = await proofKey();
+    const once = await proof(key, { htm: 'POST', htu: tokenUrl(), nonce: await freshNonce(key) });
+    expect((await tokenRequest(server, once)).json).toMatchObject({ token_type: 'DPoP' });
+    const replayed = await tokenRequest(other, once);
+    expect(replayed.status).toBe(400);
+    expect(replayed.json).toMatchObject({ error: 'invalid_dpop_proof', error_description: expect.stringContaining('jti') });
+    expect(replayed.json['access_token']).toBeUndefined();
+    // Two instances racing for one proof: one token at most.
+    const raced = await proof(key, { htm: 'POST', htu: tokenUrl(), nonce: await freshNonce(key) });
+    const answers = await Promise.all([tokenRequest(server, raced), tokenRequest(other, raced)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
   });
 });

@@ -52,6 +52,13 @@ export class InvalidDpopProof extends OAuthError {
   }
 }
 
+/** RFC 9449 §8: the proof lacks a recent server nonce; the answer carries one in `DPoP-Nonce` (app.ts) for the retry. */
+export class UseDpopNonce extends OAuthError {
+  constructor(description: string) {
+    super('use_dpop_nonce', 400, description);
+  }
+}
+
 export class InvalidScope extends OAuthError {
   constructor(description: string) {
     super('invalid_scope', 400, description);

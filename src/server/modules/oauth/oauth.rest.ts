@@ -235,6 +235,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       withForm(async (request, reply, form) => {
         const grantType = form.get('grant_type');
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+        tokens.requireDpopNonce(dpopProofOf(request, config.issuer));
         if (grantType === TOKEN_EXCHANGE_GRANT) {
           const exchanged = await tokens.exchange(exchangeRequestOf(request, form, config.issuer), request.ip);
           return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(exchanged);

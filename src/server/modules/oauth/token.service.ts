@@ -20,8 +20,9 @@ import {
   TokenRateLimited,
   TooManyAttempts,
   UnauthorizedClient,
+  UseDpopNonce,
 } from './oauth.errors.js';
-import { createDpopVerifier, type DpopProofRequest } from './dpop.js';
+import { createDpopVerifier, DPOP_WINDOW_SECONDS, type DpopNonces, type DpopProofRequest } from './dpop.js';
 import type { FederationFailure, WorkloadTokenVerifier } from '../federation/workload-tokens.js';
 import type { SigningKeys } from './signing-keys.js';
 import { addressAllowed } from '../clients/allowed-cidrs.js';
@@ -129,6 +130,13 @@ export interface TokenServiceDeps {
   readonly metrics?: Pick<Metrics, 'tokensIssued'>;
   /** Notes that an assertion signed with this key (by key id) authenticated its client. */
   readonly recordKeyUse: (keyId: string) => void;
+  /** Server-provided DPoP nonces (RFC 9449 §8, §9); absent: not offered. */
+  readonly dpopNonces?: DpopNonces;
+  /**
+   * Records a token request's DPoP proof as used, on every instance (false: used before). A
+   * property, so the bench can compare with the per-instance memory alone.
+   */
+  readonly dpopJtis: { accept(row: { client_id: string; jti: string; expires_at: string }, now: string): Promise<boolean> };
 }
 
 function parseClaims(raw: Record<string, unknown>, audience: string): AccessTokenClaims | null {
@@ -186,11 +194,14 @@ const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAt
 export function createTokenService(deps: TokenServiceDeps) {
   const { config, clock, hasher, clientStates, signingKeys, throttle, failures, rateLimits } = deps;
   const verified = new Map<string, VerifiedToken>();
-  const dpop = createDpopVerifier({ clock });
+  const dpop = createDpopVerifier({ clock, nonces: deps.dpopNonces ?? null });
 
   /**
    * RFC 9449 §5: the key a token request's proof binds its token to; null without a proof, which a
-   * client that requires DPoP may not omit. A refusal is recorded as bad_dpop_proof.
+   * client that requires DPoP may not omit. A refusal is recorded as bad_dpop_proof, except a
+   * missing nonce: that is the protocol's normal first step (§8), not a client's mistake.
+   * The proof's jti is accepted once across instances (§11.1): a row per token request, which
+   * the API calls do not pay (see the README on replay).
    */
   async function bindingOf(client: ClientState, request: DpopProofRequest | undefined, address: string): Promise<string | null> {
     if (request?.proof === undefined) {
@@ -199,9 +210,18 @@ export function createTokenService(deps: TokenServiceDeps) {
       throw new InvalidRequest('this client must bind its tokens with a DPoP proof (RFC 9449): send a DPoP header');
     }
     const result = await dpop.verify(request);
-    if (result.ok) return result.jkt;
+    if (!result.ok && result.useNonce === true) throw new UseDpopNonce(result.description);
+    if (result.ok) {
+      const nowMs = clock.now().getTime();
+      // Kept as long as the per-instance memory keeps it: past that no proof with this jti is accepted anyway.
+      const accepted = await deps.dpopJtis.accept(
+        { client_id: client.id, jti: `dpop:${result.jkt}:${result.jti}`, expires_at: new Date(nowMs + 2 * DPOP_WINDOW_SECONDS * 1000).toISOString() },
+        new Date(nowMs).toISOString(),
+      );
+      if (accepted) return result.jkt;
+    }
     failures.record(client.id, 'bad_dpop_proof', address);
-    throw new InvalidDpopProof(result.description);
+    throw new InvalidDpopProof(result.ok ? 'the DPoP proof was used before (jti)' : result.description);
   }
 
   /** One request of an authenticated client counted against one of its limits; a refusal is recorded as rate_limited. */
@@ -491,6 +511,17 @@ export function createTokenService(deps: TokenServiceDeps) {
 
     /** Checks an API call's DPoP proof (RFC 9449 §7.1); the caller compares its key with the token's `cnf.jkt`. */
     verifyDpopProof: (request: DpopProofRequest) => dpop.verify(request),
+
+    /** The nonce every answer to a DPoP request carries in `DPoP-Nonce` (RFC 9449 §8.2, §9); null when nonces are off. */
+    dpopNonce: (): string | null => dpop.currentNonce(),
+
+    /**
+     * RFC 9449 §8: a token request whose proof lacks a recent nonce is answered use_dpop_nonce
+     * before the client is authenticated (see dpop.ts `lacksNonce`).
+     */
+    requireDpopNonce(request: DpopProofRequest): void {
+      if (dpop.lacksNonce(request.proof)) throw new UseDpopNonce('the DPoP proof must carry the current server nonce: use the one in the DPoP-Nonce header');
+    },
 
     /**
      * A token request of an authenticated client, counted against its tokensPerMinute: where it
