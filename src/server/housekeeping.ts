@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Database } from './db/schema.js';
+import { mergeSearchIndexes } from './db/search-indexes.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createSessionsRepository } from './modules/auth/sessions.repository.js';
 import { createTokensRepository } from './modules/oauth/tokens.repository.js';
@@ -39,10 +40,12 @@ export async function pruneExpiredRows(deps: HousekeepingDeps): Promise<void> {
   ]);
 }
 
-/** Prunes hourly, on every instance; returns the function that stops it. */
+/** Prunes, and merges the search indexes' segments (SQLite), hourly on every instance; returns the function that stops it. */
 export function startHousekeeping(deps: HousekeepingDeps): () => void {
   const timer = setInterval(() => {
-    pruneExpiredRows(deps).catch((error: unknown) => deps.logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'));
+    Promise.all([pruneExpiredRows(deps), mergeSearchIndexes(deps.db)]).catch((error: unknown) =>
+      deps.logger?.warn({ err: { message: (error as Error).message } }, 'housekeeping failed; will retry'),
+    );
   }, HOUR_MS);
   timer.unref();
   return () => clearInterval(timer);

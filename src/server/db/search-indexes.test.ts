@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import type { Services } from '../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../test/support/databases.js';
+import { sql } from 'kysely';
 import { trigramQuery } from './pagination.js';
+import { mergeSearchIndexes } from './search-indexes.js';
 
 /*
  * The substring searches read candidates from trigram indexes (FTS5 tables kept by triggers on
@@ -44,6 +46,28 @@ describe.each(testDialects())('substring search indexes on %s', (dialect) => {
     const ofClient = (await services.audit.list(SYSTEM_ACTOR, { targetId: client.id })).items;
     expect(ofClient.length).toBeGreaterThanOrEqual(3);
     expect((await services.audit.list(SYSTEM_ACTOR, { search: client.id.slice(0, 13) })).items).toEqual(ofClient);
+  });
+
+  it('finds the same clients and audit entries after housekeeping merges the search tables, which leaves fewer segments', async () => {
+    // One transaction each, so each is its own segment of the SQLite search tables until merged.
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await services.clients.create(SYSTEM_ACTOR, { name: `Merge Probe ${i}`, description: `Obsidian ${i}` })).client.id);
+    const segments = async () =>
+      dialect === 'sqlite'
+        ? Number((await sql<{ n: number }>`select count(distinct segid) as n from api_clients_search_idx`.execute(database.handle.db)).rows[0]!.n)
+        : 0;
+    const before = await segments();
+    const auditBefore = (await services.audit.list(SYSTEM_ACTOR, { search: 'merge probe' })).items;
+    expect(auditBefore.length).toBeGreaterThanOrEqual(6);
+
+    await mergeSearchIndexes(database.handle.db);
+    if (dialect === 'sqlite') expect(await segments()).toBeLessThan(before);
+    expect((await foundIds('merge probe')).sort()).toEqual([...ids].sort());
+    expect(await foundIds('obsidian 3')).toEqual([ids[3]]);
+    expect((await services.audit.list(SYSTEM_ACTOR, { search: 'merge probe' })).items).toEqual(auditBefore);
+    // Changes after the merge are found at once, as before it.
+    await services.clients.update(SYSTEM_ACTOR, ids[0]!, { name: 'Merged Probe' });
+    expect(await foundIds('merged probe')).toEqual([ids[0]]);
   });
 
   it('takes quotes and the index query language as plain text', async () => {

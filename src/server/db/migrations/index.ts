@@ -15,6 +15,7 @@ import * as searchIndexes from './2026-12-04T0005-search-indexes.js';
 import * as rateLimits from './2026-12-04T0006-rate-limits.js';
 import * as clientKeys from './2026-12-04T0007-client-keys.js';
 import * as dpop from './2026-12-04T0009-dpop.js';
+import * as searchMerge from './2026-12-04T0011-search-merge.js';
 
 /** Every migration, by its dated name. Append only: a shipped migration is frozen. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04T0006-rate-limits': rateLimits,
   '2026-12-04T0007-client-keys': clientKeys,
   '2026-12-04T0009-dpop': dpop,
+  '2026-12-04T0011-search-merge': searchMerge,
 };
