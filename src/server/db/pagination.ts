@@ -49,17 +49,23 @@ export function containsPattern(search: string): string {
 
 /**
  * The FTS5 query finding the candidate rows of a contains-search on SQLite (its trigram tables,
- * migration 2026-12-04T0005): every distinct trigram of the lowered search, ANDed, which FTS5
- * answers by stepping its lists together rather than comparing positions as a phrase would (half
- * the time or less at 100,000 clients). Null when the search is shorter than a trigram. The
- * candidates are then checked with `containsPattern`, so the index only narrows, never decides.
+ * migration 2026-12-04T0005): the lowered search's trigrams at every third character and the last
+ * one, ANDed, which FTS5 answers by stepping its lists together rather than comparing positions as
+ * a phrase would (half the time or less at 100,000 clients). Together they cover every character;
+ * the overlapping ones between them narrow little and each costs a walk through its list (at a
+ * million clients a name search took 31 ms with 6 trigrams, 47 ms with all 15). Null when the
+ * search is shorter than a trigram. The candidates are then checked with `containsPattern`, so the
+ * index only narrows, never decides.
  */
 export function trigramQuery(search: string): string | null {
   const characters = [...search.toLowerCase()];
+  if (characters.length < 3) return null;
   const trigrams = new Set<string>();
+  const starts: number[] = [];
+  for (let i = 0; i + 3 <= characters.length; i += 3) starts.push(i);
+  if (starts.at(-1) !== characters.length - 3) starts.push(characters.length - 3);
   // A bounded subset is still a necessary condition; past a few dozen it narrows no further.
-  for (let i = 0; i + 3 <= characters.length && trigrams.size < 32; i++) trigrams.add(characters.slice(i, i + 3).join(''));
-  if (trigrams.size === 0) return null;
+  for (const i of starts) if (trigrams.size < 32) trigrams.add(characters.slice(i, i + 3).join(''));
   return [...trigrams].map((trigram) => `"${trigram.replaceAll('"', '""')}"`).join(' AND ');
 }
 

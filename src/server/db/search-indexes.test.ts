@@ -79,9 +79,11 @@ describe.each(testDialects())('substring search indexes on %s', (dialect) => {
 });
 
 describe('trigramQuery', () => {
-  it('ANDs the distinct trigrams of the lowered search, each quoted, and gives up below three characters', () => {
-    expect(trigramQuery('AbAbA')).toBe('"aba" AND "bab"');
-    expect(trigramQuery('a"b')).toBe('"a""b"');
+  it('ANDs the trigrams of the lowered search at every third character and at its end, each quoted, and gives up below three characters', () => {
+    expect(trigramQuery('AbAbA')).toBe('"aba"');
+    expect(trigramQuery('illing data 50199')).toBe('"ill" AND "ing" AND " da" AND "ta " AND "501" AND "199"');
+    expect(trigramQuery('abcdef')).toBe('"abc" AND "def"');
+    expect(trigramQuery('a"bc')).toBe('"a""b" AND """bc"');
     expect(trigramQuery('東京')).toBeNull();
     expect(trigramQuery('x'.repeat(40))).toBe('"xxx"');
   });
