@@ -7,6 +7,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // A test's poll waits as long as the browser's own waits do (e2e/support/browser.ts): one second,
+    // the default, is too short on two cores shared with the server and the other suites.
+    expect: { poll: { timeout: 20_000 } },
     pool: 'forks',
     reporters: ['default'],
   },

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { notification as notificationOf, toggle, focused, screenshot, unnamedControls, useTheme } from './support/browser.js';
+import { clipboardText, notification as notificationOf, toggle, focused, screenshot, unnamedControls, useTheme } from './support/browser.js';
 import { callApi, requestToken } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
 
@@ -31,8 +31,8 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await suite.page.getByRole('heading', { name: 'API Clients', level: 1 }).waitFor();
     const navigation = suite.page.getByRole('navigation', { name: 'Main' });
     await navigation.getByRole('link', { name: 'Connections' }).waitFor();
-    expect(await navigation.getByText('System').isVisible()).toBe(true);
-    expect(await suite.page.getByRole('button', { name: `Account: ${suite.admin.name}` }).isVisible()).toBe(true);
+    await navigation.getByText('System').waitFor();
+    await suite.page.getByRole('button', { name: `Account: ${suite.admin.name}` }).waitFor();
   });
 
   it('says what to do when there is no client yet', async () => {
@@ -66,12 +66,13 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     created.secret = await dialog.getByRole('textbox', { name: 'Client Secret' }).inputValue();
     expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(created.secret.length).toBeGreaterThan(30);
-    expect(await dialog.getByText(/will not be shown again/).isVisible()).toBe(true);
+    await dialog.getByText(/will not be shown again/).waitFor();
 
+    // The button writes to the clipboard a moment after the click.
     await dialog.getByRole('button', { name: 'Copy client secret' }).click();
-    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.secret);
+    await expect.poll(() => clipboardText(suite.page)).toBe(created.secret);
     await dialog.getByRole('button', { name: 'Copy client ID' }).click();
-    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+    await expect.poll(() => clipboardText(suite.page)).toBe(created.id);
 
     await suite.page.keyboard.press('Escape');
     await suite.page.mouse.click(5, 5);
@@ -114,16 +115,18 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await suite.page.waitForURL(`**/system/connections/${created.id}`);
     await suite.page.getByRole('heading', { name: created.name, level: 1 }).waitFor();
     for (const tab of ['Overview', 'Roles', 'Permissions']) await suite.page.getByRole('tab', { name: tab }).waitFor();
-    expect(await suite.page.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected')).toBe('true');
+    await suite.page.getByRole('tab', { name: 'Overview', selected: true }).waitFor();
     await suite.page.getByRole('region', { name: 'Last Activity' }).waitFor();
     await suite.page.getByRole('region', { name: 'Status' }).getByText('Enabled', { exact: true }).waitFor();
     const credentials = suite.page.getByRole('region', { name: 'Client Credentials' });
     await credentials.getByText(created.id).waitFor();
+    // Something else first, so that the copy below is seen to replace it.
+    await suite.page.evaluate('navigator.clipboard.writeText("")');
     await credentials.getByRole('button', { name: 'Copy client ID' }).click();
-    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(created.id);
+    await expect.poll(() => clipboardText(suite.page)).toBe(created.id);
     const masked = credentials.getByRole('button', { name: /regenerate.*client secret/i });
     expect(await masked.textContent()).not.toContain(created.secret);
-    expect(await suite.page.getByLabel('Description').inputValue()).toBe('Nightly invoice export to the accounting system');
+    await expect.poll(() => suite.page.getByLabel('Description').inputValue()).toBe('Nightly invoice export to the accounting system');
 
     await suite.page.getByLabel('Description').fill('Nightly invoice export (v2)');
     await suite.page.getByRole('button', { name: 'Save changes' }).click();
@@ -137,7 +140,7 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     const panel = suite.page.getByRole('tabpanel', { name: 'Permissions' });
     for (const category of ['API Clients', 'Roles', 'Users', 'Audit']) await panel.getByRole('heading', { name: category }).waitFor();
     const readClients = panel.getByRole('switch', { name: 'View API clients' });
-    expect(await readClients.isChecked()).toBe(false);
+    await panel.getByRole('switch', { name: 'View API clients', checked: false }).waitFor();
     expect(await readClients.getAttribute('aria-readonly')).toBe('true');
     expect(await unnamedControls(suite.page)).toEqual([]);
     expect((await callApi(suite.url, '/api/v1/clients', accessToken)).status).toBe(403);
@@ -147,13 +150,13 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await suite.page.getByRole('tab', { name: 'Roles' }).click();
     const panel = suite.page.getByRole('tabpanel', { name: 'Roles' });
     const roles = panel.getByRole('radiogroup', { name: 'Role' });
-    expect(await roles.getByRole('radio', { name: 'No role' }).isChecked()).toBe(true);
+    await roles.getByRole('radio', { name: 'No role', checked: true }).waitFor();
     await roles.getByRole('radio', { name: 'Administrator' }).waitFor();
 
     await roles.getByRole('radio', { name: 'Viewer' }).check();
     await panel.getByRole('heading', { name: 'What Viewer grants' }).waitFor();
-    expect(await panel.getByRole('switch', { name: 'View API clients' }).isChecked()).toBe(true);
-    expect(await panel.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
+    await panel.getByRole('switch', { name: 'View API clients', checked: true }).waitFor();
+    await panel.getByRole('switch', { name: 'Delete API clients', checked: false }).waitFor();
     await screenshot(suite.page, 'client-roles');
     expect(await unnamedControls(suite.page)).toEqual([]);
     // Only a preview so far: the client still has no role.
@@ -167,8 +170,8 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     const permissions = suite.page.getByRole('tabpanel', { name: 'Permissions' });
     await permissions.getByText('Effective permissions from the role').waitFor();
     await permissions.getByRole('switch', { name: 'View API clients', checked: true }).waitFor();
-    expect(await permissions.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
-    expect(await permissions.getByRole('switch', { name: 'Create API clients' }).isChecked()).toBe(false);
+    await permissions.getByRole('switch', { name: 'View audit log', checked: true }).waitFor();
+    await permissions.getByRole('switch', { name: 'Create API clients', checked: false }).waitFor();
     await screenshot(suite.page, 'client-permissions');
     await suite.page.getByRole('tab', { name: 'Activity' }).click();
     await suite.page.getByRole('tabpanel', { name: 'Activity' }).getByText('Changed the role').waitFor();
@@ -212,6 +215,8 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
 
     await suite.page.getByRole('button', { name: /regenerate.*client secret/i }).click();
     const confirm = suite.page.getByRole('dialog', { name: 'Regenerate the client secret?' });
+    // The check is of the page with the confirmation open, not of the moment before it opens.
+    await confirm.getByRole('button', { name: 'Cancel' }).waitFor();
     expect(await unnamedControls(suite.page)).toEqual([]);
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await confirm.waitFor({ state: 'detached' });
@@ -259,7 +264,7 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await notification('2 API clients disabled').waitFor();
     await row('Reporting').getByText('Disabled', { exact: true }).waitFor();
     await row('Legacy importer').getByText('Disabled', { exact: true }).waitFor();
-    expect(await row('Reporting').getAttribute('class')).toContain('koios-row-disabled');
+    await expect.poll(() => row('Reporting').getAttribute('class')).toContain('koios-row-disabled');
     expect(await row('Warehouse sync').getByText('Enabled', { exact: true }).isVisible()).toBe(true);
     await screenshot(suite.page, 'client-list');
     await useTheme(suite.page, 'light');
@@ -291,7 +296,7 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await confirm.getByRole('button', { name: 'Delete 2 API clients' }).click();
     await notification('2 API clients deleted').waitFor();
     await row('Reporting').waitFor({ state: 'detached' });
-    expect(await row('Legacy importer').count()).toBe(0);
+    await row('Legacy importer').waitFor({ state: 'detached' });
     const left = await suite.server.services.clients.list(SYSTEM_ACTOR, { limit: 50, cursor: null, search: null, status: null, sort: 'name' });
     expect(left.items.map((client) => client.name).sort()).toEqual([created.name, 'Warehouse sync']);
   });
@@ -349,15 +354,16 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await suite.page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
     await suite.page.waitForURL((url) => url.searchParams.get('sort') === '-name' && !url.searchParams.has('page'));
     await requested;
-    expect(await suite.page.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('descending');
-    expect(await table.getAttribute('aria-busy')).toBe('true');
+    // Held, the request cannot answer: these wait only for the page to draw the state it is in.
+    await expect.poll(() => suite.page.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => table.getAttribute('aria-busy')).toBe('true');
     expect(await names(suite.page)).toEqual(['Batch job 11', 'Batch job 12']);
     expect(await suite.page.getByText('11–12 of 12 clients').isVisible()).toBe(true);
 
     answer();
     await suite.page.getByText('1–10 of 12 clients').waitFor();
     await firstRowIs(suite.page, 'Batch job 12');
-    expect(await table.getAttribute('aria-busy')).toBe('false');
+    await expect.poll(() => table.getAttribute('aria-busy')).toBe('false');
     expect((await names(suite.page)).slice(0, 3)).toEqual(['Batch job 12', 'Batch job 11', 'Batch job 10']);
     await suite.page.unroute(descending);
   });
@@ -396,7 +402,7 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
     await suite.page.getByRole('tabpanel', { name: 'Roles' }).waitFor();
     await suite.page.keyboard.press('ArrowRight');
     await suite.page.getByRole('tabpanel', { name: 'Permissions' }).waitFor();
-    expect(new URL(suite.page.url()).searchParams.get('tab')).toBe('permissions');
+    await expect.poll(() => new URL(suite.page.url()).searchParams.get('tab')).toBe('permissions');
     // The masked secret is a button a keyboard reaches: Enter asks before regenerating.
     await suite.page.getByRole('tab', { name: 'Overview' }).focus();
     await suite.page.keyboard.press('Enter');

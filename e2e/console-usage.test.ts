@@ -94,23 +94,32 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
     const { page } = suite;
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`/system/connections/${suite.seeded['Nightly invoices']}?tab=activity`);
+    // Each table is read until it shows what is expected: it is drawn once its answer has come, and
+    // gives way to a skeleton for a moment when the hour turns and the page asks again.
     const hourly = page.getByRole('table', { name: 'Requests and refusals per hour, last 24 hours (UTC)' });
     await hourly.waitFor({ state: 'attached' });
-    expect(await hourly.locator('tbody tr').count()).toBe(24);
+    await expect.poll(() => hourly.locator('tbody tr').count()).toBe(24);
     const refused = nightly.wrongSecrets + nightly.forbidden;
-    expect(await columnSums(hourly)).toEqual([nightly.tokens, nightly.rest + nightly.forbidden, nightly.graphql, refused]);
+    await expect.poll(() => columnSums(hourly)).toEqual([nightly.tokens, nightly.rest + nightly.forbidden, nightly.graphql, refused]);
     // The chart itself is drawn, bars and all.
     await page.locator('.recharts-surface').first().waitFor();
-    expect(await page.locator('.recharts-bar-rectangle path').count()).toBeGreaterThan(0);
+    await page.locator('.recharts-bar-rectangle path').first().waitFor();
     const totals = page.getByRole('region', { name: 'Requests and refusals' });
-    expect(await totals.getByText('API requests', { exact: true }).locator('xpath=following-sibling::*[1]').textContent()).toBe(String(requestsOf(nightly)));
+    await expect
+      .poll(() => totals.getByText('API requests', { exact: true }).locator('xpath=following-sibling::*[1]').textContent())
+      .toBe(String(requestsOf(nightly)));
 
     const reasons = page.getByRole('table', { name: 'Refusals by reason, last 24 hours' });
-    expect(await rowsOf(reasons)).toEqual([
-      ['Wrong client secret', String(nightly.wrongSecrets)],
-      ['Lacks the permission for the call', String(nightly.forbidden)],
-    ]);
-    const recent = await rowsOf(page.getByRole('table', { name: 'Recent refusals' }));
+    await expect
+      .poll(() => rowsOf(reasons))
+      .toEqual([
+        ['Wrong client secret', String(nightly.wrongSecrets)],
+        ['Lacks the permission for the call', String(nightly.forbidden)],
+      ]);
+    // The recent refusals are an answer of their own, which may come after the usage's.
+    const recentTable = page.getByRole('table', { name: 'Recent refusals' });
+    await recentTable.waitFor();
+    const recent = await rowsOf(recentTable);
     expect(recent).toHaveLength(refused);
     expect(recent[0]![1]).toBe('Lacks the permission for the call');
     expect(recent.every((row) => row[2] === '127.0.0.1')).toBe(true);
@@ -122,8 +131,8 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
     await page.waitForURL(/range=7d/);
     const daily = page.getByRole('table', { name: 'Requests and refusals per day, last 7 days (UTC)' });
     await daily.waitFor({ state: 'attached' });
-    expect(await daily.locator('tbody tr').count()).toBe(7);
-    expect(await columnSums(daily)).toEqual([nightly.tokens, nightly.rest + nightly.forbidden, nightly.graphql, refused]);
+    await expect.poll(() => daily.locator('tbody tr').count()).toBe(7);
+    await expect.poll(() => columnSums(daily)).toEqual([nightly.tokens, nightly.rest + nightly.forbidden, nightly.graphql, refused]);
   });
 
   it('sorts the list by requests in the last 7 days, most first, then fewest first', async () => {
@@ -158,24 +167,28 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
 
     const traffic = page.getByRole('table', { name: 'Traffic per hour, last 24 hours (UTC)' });
     await traffic.waitFor({ state: 'attached' });
-    expect(await columnSums(traffic)).toEqual([
-      nightly.tokens + warehouse.tokens,
-      nightly.rest + nightly.forbidden + warehouse.rest,
-      nightly.graphql + warehouse.graphql,
-      nightly.wrongSecrets + nightly.forbidden,
-    ]);
+    await expect
+      .poll(() => columnSums(traffic))
+      .toEqual([
+        nightly.tokens + warehouse.tokens,
+        nightly.rest + nightly.forbidden + warehouse.rest,
+        nightly.graphql + warehouse.graphql,
+        nightly.wrongSecrets + nightly.forbidden,
+      ]);
     const busiest = page.getByRole('table', { name: 'Busiest clients, last 24 hours' });
     await busiest.waitFor();
-    expect(await rowsOf(busiest)).toEqual([
-      ['Warehouse sync', String(requestsOf(warehouse)), '0'],
-      ['Nightly invoices', String(requestsOf(nightly)), String(nightly.wrongSecrets + nightly.forbidden)],
-    ]);
+    await expect
+      .poll(() => rowsOf(busiest))
+      .toEqual([
+        ['Warehouse sync', String(requestsOf(warehouse)), '0'],
+        ['Nightly invoices', String(requestsOf(nightly)), String(nightly.wrongSecrets + nightly.forbidden)],
+      ]);
     expect(await busiest.getByRole('link', { name: 'Warehouse sync' }).getAttribute('href')).toBe(
       `/system/connections/${suite.seeded['Warehouse sync']}?tab=activity`,
     );
     const rising = page.getByRole('table', { name: 'Clients with rising refusals' });
     await rising.waitFor();
-    expect(await rowsOf(rising)).toEqual([['Nightly invoices', String(nightly.wrongSecrets + nightly.forbidden), '0']]);
+    await expect.poll(() => rowsOf(rising)).toEqual([['Nightly invoices', String(nightly.wrongSecrets + nightly.forbidden), '0']]);
 
     const { clients } = suite.server.services;
     const expected = [
@@ -197,6 +210,6 @@ consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (su
     await page.waitForURL(/expiringWithin=30d/);
     const listed = page.getByRole('table', { name: 'API clients' });
     await listed.getByRole('link', { name: 'Quarterly export' }).waitFor();
-    expect(await listedNames(listed)).toEqual(['Quarterly export']);
+    await expect.poll(() => listedNames(listed)).toEqual(['Quarterly export']);
   });
 });

@@ -1,6 +1,6 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
-import { useTheme } from './browser.js';
+import { animationsEnded, useTheme } from './browser.js';
 
 /** WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's own best practices. */
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
@@ -11,9 +11,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   for (const theme of ['light', 'dark'] as const) {
     await useTheme(page, theme);
     // Let colour transitions end, so contrast is measured on the final colours.
-    await page.evaluate(
-      'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
-    );
+    await animationsEnded(page);
     const results = await new AxeBuilder({ page }).withTags(TAGS).analyze();
     for (const violation of results.violations) {
       if (violation.impact !== 'serious' && violation.impact !== 'critical') continue;

@@ -70,10 +70,7 @@ export async function screenshot(page: Page, name: string, options: { fullPage?:
   // then until every running transition (a tooltip fading, a tab's indicator sliding) has ended.
   await page.mouse.move(0, 0);
   await page.getByRole('tooltip').first().waitFor({ state: 'hidden' });
-  // (A skeleton's pulse or a loader's spin never ends: those are left out.)
-  await page.evaluate(
-    'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
-  );
+  await animationsEnded(page);
   // A full-page capture keeps the scroll offset, which would draw the fixed header mid-page.
   const fullPage = options.fullPage ?? !dialogOpen;
   if (fullPage) await page.evaluate('window.scrollTo(0, 0)');
@@ -99,10 +96,42 @@ export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<voi
   // Under a dialog the header's toggle cannot be reached: set what it sets (Mantine's colours follow the attribute).
   if ((await page.getByRole('dialog').count()) > 0) {
     await page.evaluate(`document.documentElement.setAttribute('data-mantine-color-scheme', '${theme}')`);
-    return;
+  } else {
+    await page.getByRole('button', { name: `Use ${theme} theme` }).click();
+    await page.locator(`html[data-mantine-color-scheme="${theme}"]`).waitFor({ state: 'attached' });
   }
-  await page.getByRole('button', { name: `Use ${theme} theme` }).click();
-  await page.locator(`html[data-mantine-color-scheme="${theme}"]`).waitFor({ state: 'attached' });
+  // Colours change with a transition: a colour read at once would be one on the way.
+  await animationsEnded(page);
+}
+
+/**
+ * Resolves once every running animation or transition that ends has ended (a tooltip fading, a
+ * colour changing with the theme); a skeleton's pulse or a loader's spin never ends, so those are left out.
+ */
+export async function animationsEnded(page: Page): Promise<void> {
+  await page.evaluate(
+    'Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => undefined)))',
+  );
+}
+
+/** What the page would paste: read with `expect.poll`, since a copy button writes it a moment after the click. */
+export const clipboardText = (page: Page): Promise<string> => page.evaluate<string>('navigator.clipboard.readText()');
+
+/**
+ * Runs `check` with the notifications on screen kept open: each closes by itself after a few
+ * seconds, and one caught fading has colours nobody reads. Mantine holds a notification while the
+ * pointer is over it; the events say so without moving the real pointer, and afterwards each
+ * notification's own timer starts again.
+ */
+export async function withNotificationsHeld<T>(page: Page, check: () => Promise<T>): Promise<T> {
+  const pointer = (type: 'mouseover' | 'mouseout') =>
+    page.evaluate(`document.querySelectorAll('.mantine-Notification-root').forEach((n) => n.dispatchEvent(new MouseEvent('${type}', { bubbles: true })))`);
+  await pointer('mouseover');
+  try {
+    return await check();
+  } finally {
+    await pointer('mouseout');
+  }
 }
 
 /** The view as it is, in the light theme and then the dark one (`<name>-light.png`, `<name>-dark.png`); it is left light. */
