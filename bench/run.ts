@@ -15,6 +15,7 @@ import { paginationScenario, type BenchContext, type BenchResult } from './pagin
 import { activeBench } from './active.js';
 import { scaleBench } from './scale.js';
 import { usageCountingScenario } from './usage-counting.js';
+import { dpopJtisScenario } from './dpop-jtis.js';
 
 /**
  * `npm run bench`: the in-process scenarios (bench/pagination.ts: the clients service over 100,000
@@ -29,7 +30,7 @@ import { usageCountingScenario } from './usage-counting.js';
  * Settings: BENCH_DURATION (seconds per load run, 5), BENCH_ROUNDS (3), BENCH_WARMUP (seconds, 2),
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
- * comma-separated subset of: pagination, metrics and usage (in-process), token, me, graphql, pages, bare.
+ * comma-separated subset of: pagination, metrics, usage and dpop (in-process), token, me, graphql, pages, bare.
  * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts), and
  * `npm run bench -- active [--clients 100k]` the many-active-clients bench (bench/active.ts).
  */
@@ -42,6 +43,8 @@ const SCENARIOS: readonly { readonly name: string; readonly run: Scenario }[] = 
   { name: 'metrics', run: metricsScenario },
   // bench/usage-counting.ts: the same paths with usage counting on and off, alternately.
   { name: 'usage', run: usageCountingScenario },
+  // bench/dpop-jtis.ts: the token path with a DPoP proof, its jti recorded in the database or in memory only.
+  { name: 'dpop', run: dpopJtisScenario },
 ];
 const IN_PROCESS = new Set(SCENARIOS.map((scenario) => scenario.name));
 
@@ -56,7 +59,7 @@ interface Target {
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-const ONLY_GROUPS = ['pagination', 'metrics', 'usage', 'token', 'me', 'graphql', 'pages', 'bare'];
+const ONLY_GROUPS = ['pagination', 'metrics', 'usage', 'dpop', 'token', 'me', 'graphql', 'pages', 'bare'];
 const ONLY: ReadonlySet<string> | undefined = (() => {
   const raw = process.env['BENCH_ONLY'];
   if (raw === undefined || raw.trim() === '') return undefined;
