@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   announceReady({
     url: server.url,
     dialect,
-    clients: count + 1,
+    clients: count + (keyClient === null ? 1 : 2),
     clientId: created.client.id,
     clientSecret: created.clientSecret,
     keyClientId: keyClient?.id ?? null,
