@@ -36,8 +36,10 @@ function precompress(): Plugin {
 
 const WEB = fileURLToPath(new URL('./src/web/', import.meta.url));
 
-/** The first screens: sign-in, and the API client list the console opens on, in its layout. */
-const FIRST_SCREENS = ['app.tsx', 'routes/layout.tsx', 'features/clients/clients-page.tsx', 'features/session/login-page.tsx'].map((path) => join(WEB, path));
+/** The first screen: the API client list the console opens on, in its layout. */
+const FIRST_SCREENS = ['app.tsx', 'routes/layout.tsx', 'features/clients/clients-page.tsx'].map((path) => join(WEB, path));
+/** Sign-in, the other screen a console opens on: its own chunk, which the list's first load does not carry. */
+const SIGN_IN = [join(WEB, 'features/session/login-page.tsx')];
 
 type ModuleInfo = NonNullable<ReturnType<ManualChunkMeta['getModuleInfo']>>;
 interface AstNode {
@@ -47,8 +49,18 @@ interface AstNode {
 }
 const bodyOf = (info: ModuleInfo | null) => ((info?.ast as { body?: readonly AstNode[] } | null)?.body ?? []) as readonly AstNode[];
 
-/** A library's index, which re-exports every component: only the names the console imports from it are followed. */
-const isLibraryIndex = (id: string) => /\/node_modules\/@mantine\/(core|notifications)\/esm\/index\.mjs$/.test(id);
+/**
+ * An index that re-exports many modules (a library's components, the console's icons): only the
+ * names the first screens import from it are followed.
+ */
+const isLibraryIndex = (id: string) => /\/node_modules\/@mantine\/(core|notifications)\/esm\/index\.mjs$/.test(id) || id === join(WEB, 'components/icons.ts');
+
+/** The module a re-export names: a relative path, or a package path (an icon) matched by its file name. */
+function reExported(id: string, source: string, importedIds: readonly string[]): string | undefined {
+  if (source.startsWith('.')) return resolve(dirname(id), source);
+  const name = source.slice(source.lastIndexOf('/') + 1);
+  return importedIds.find((imported) => imported.slice(imported.lastIndexOf('/') + 1).replace(/\.[cm]?[jt]sx?$/, '') === name);
+}
 
 /**
  * The modules the first screens run, following static imports (not the dynamic ones of later pages
@@ -72,18 +84,21 @@ function firstScreenModules(roots: readonly string[], getModuleInfo: ManualChunk
   // Every first-screen module is seen by now, so every name it imports from an index is known.
   for (let index = 0; index < indexes.length; index += 1) {
     const id = indexes[index]!;
-    for (const node of bodyOf(getModuleInfo(id)))
+    const info = getModuleInfo(id);
+    for (const node of bodyOf(info))
       if (
         node.type === 'ExportNamedDeclaration' &&
         typeof node.source?.value === 'string' &&
         node.specifiers?.some((one) => names.has(one.exported?.name ?? ''))
-      )
-        visit(resolve(dirname(id), node.source.value));
+      ) {
+        const target = reExported(id, node.source.value, info?.importedIds ?? []);
+        if (target !== undefined) visit(target);
+      }
   }
   return seen;
 }
 
-let chunking: { readonly html: Set<string>; readonly first: Set<string> } | undefined;
+let chunking: { readonly html: Set<string>; readonly first: Set<string>; readonly signIn: Set<string> } | undefined;
 
 /**
  * Few requests for the first screen, and nothing in them that it does not run: the HTML's own small
@@ -93,13 +108,20 @@ let chunking: { readonly html: Set<string>; readonly first: Set<string> } | unde
  */
 function manualChunks(id: string, { getModuleInfo }: ManualChunkMeta): string | undefined {
   if (/\/node_modules\/(react|react-dom|scheduler)\/|commonjsHelpers/.test(id)) return 'react';
-  chunking ??= { html: firstScreenModules([join(WEB, 'main.tsx')], getModuleInfo), first: firstScreenModules(FIRST_SCREENS, getModuleInfo) };
+  chunking ??= {
+    html: firstScreenModules([join(WEB, 'main.tsx')], getModuleInfo),
+    first: firstScreenModules(FIRST_SCREENS, getModuleInfo),
+    signIn: firstScreenModules(SIGN_IN, getModuleInfo),
+  };
   // Named as the entry, so that they stay in it: a chunk of its own would be one more request before the first ones.
   if (chunking.html.has(id) || id.includes('vite/preload-helper')) return 'index';
   // An index takes along whatever it re-exports that has no chunk yet: the components that only
   // later pages and dialogs use, in one chunk of their own.
-  if (isLibraryIndex(id)) return 'mantine';
+  if (isLibraryIndex(id) && id.includes('/node_modules/')) return 'mantine';
   if (chunking.first.has(id)) return id.includes('/node_modules/') ? 'vendor' : 'console';
+  if (chunking.signIn.has(id)) return 'sign-in';
+  // An icon of later pages only: in one small chunk, rather than taken along by the icons' index.
+  if (id.includes('/@tabler/icons-react/')) return 'icons';
   // Needed by every page: with the first screen's libraries, not copied into each page's chunk.
   if (/\/node_modules\/(react-router|@tanstack|@mantine\/(hooks|store)|@mantine\/core\/esm\/(core|utils))\//.test(id)) return 'vendor';
   return undefined;

@@ -1,5 +1,7 @@
-import { Button, Group, Select, Skeleton, Text } from '@mantine/core';
-import { IconChevronLeft, IconChevronRight } from './icons';
+import { Button, Group, Skeleton, Text, TextInput } from '@mantine/core';
+import { useRef, useState } from 'react';
+import { IconChevronDown, IconChevronLeft, IconChevronRight } from './icons';
+import { useFloating } from './later-floating';
 import { PAGE_SIZES } from '../lib/list-params';
 
 export interface CursorPaginationProps {
@@ -22,6 +24,49 @@ export interface CursorPaginationProps {
   readonly onPageSize?: (size: number) => void;
   /** What the rows are, as in "1–10 of 12 clients"; `one` when there is only one ("1 of 1 client"). */
   readonly noun?: string | { readonly one: string; readonly other: string };
+}
+
+/**
+ * The page size: Mantine's Select once its code has loaded (when the page is idle); until then an
+ * input that looks the same, which loads it on a click or a key and opens its choices.
+ */
+function PageSizeSelect({ pageSize, onPageSize }: { readonly pageSize: number; readonly onPageSize: (size: number) => void }) {
+  const target = useRef<HTMLInputElement>(null);
+  const [openAtOnce, setOpenAtOnce] = useState(false);
+  const { parts, now } = useFloating(target);
+  const common = { ref: target, 'aria-label': 'Rows per page', size: 'xs', w: 80 } as const;
+  if (parts === undefined) {
+    const open = () => {
+      setOpenAtOnce(true);
+      now();
+    };
+    return (
+      <TextInput
+        {...common}
+        readOnly
+        pointer
+        value={String(pageSize)}
+        aria-haspopup="listbox"
+        aria-expanded={false}
+        rightSection={<IconChevronDown size={14} aria-hidden />}
+        rightSectionPointerEvents="none"
+        onClick={open}
+        onKeyDown={(event) => {
+          if (event.key === 'ArrowDown' || event.key === 'ArrowUp' || event.key === 'Enter' || event.key === ' ') open();
+        }}
+      />
+    );
+  }
+  return (
+    <parts.Select
+      {...common}
+      data={PAGE_SIZES.map(String)}
+      value={String(pageSize)}
+      allowDeselect={false}
+      defaultDropdownOpened={openAtOnce}
+      onChange={(value) => value !== null && onPageSize(Number(value))}
+    />
+  );
 }
 
 /** Previous / Next over keyset pages, the range shown, and the page size. */
@@ -53,17 +98,7 @@ export function CursorPagination({
         </Text>
       )}
       <Group gap="sm" wrap="wrap">
-        {onPageSize !== undefined && (
-          <Select
-            aria-label="Rows per page"
-            size="xs"
-            w={80}
-            data={PAGE_SIZES.map(String)}
-            value={String(pageSize)}
-            allowDeselect={false}
-            onChange={(value) => value !== null && onPageSize(Number(value))}
-          />
-        )}
+        {onPageSize !== undefined && <PageSizeSelect pageSize={pageSize} onPageSize={onPageSize} />}
         <Text size="sm" miw={84} ta="center">
           {pages === undefined ? `Page ${shown}` : `Page ${shown} of ${pages}`}
         </Text>

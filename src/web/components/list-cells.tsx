@@ -4,7 +4,7 @@
  */
 import { memo } from 'react';
 import { formatExact, formatRelative } from '../lib/time';
-import { useCopy } from './copy-action';
+import { useCopy } from './use-copy';
 
 /** "3 minutes ago", the exact time on hover; "Never" for a null time. */
 export const PlainTime = memo(function PlainTime({ value, fallback = 'Never' }: { value: string | null; fallback?: string }) {

@@ -1,5 +1,6 @@
-import { Badge, Tooltip, VisuallyHidden } from '@mantine/core';
+import { Badge, VisuallyHidden } from '@mantine/core';
 import { describeLookalike, lookalikeCharacters } from '../../shared/lookalike';
+import { Hint } from './later-floating';
 
 /**
  * Marks a name that reads as a Latin name it is not (a Cyrillic “А” in “Аdmin”), naming the
@@ -10,11 +11,11 @@ export function LookalikeBadge({ name }: { name: string }) {
   if (found.length === 0) return null;
   const description = `This name has characters from another script that look like Latin letters: ${describeLookalike(found)}.`;
   return (
-    <Tooltip label={description} multiline w={320} withArrow>
+    <Hint label={description} multiline w={320} withArrow>
       <Badge color="orange" variant="light" size="sm" ml={6} style={{ verticalAlign: 'middle' }} tabIndex={0}>
         Look-alike
         <VisuallyHidden>: {description}</VisuallyHidden>
       </Badge>
-    </Tooltip>
+    </Hint>
   );
 }

@@ -1,4 +1,4 @@
-import { AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton, VisuallyHidden } from '@mantine/core';
+import { AppShell, Avatar, Burger, Group, NavLink, Text, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import {
   IconChartBar,
@@ -11,11 +11,12 @@ import {
   IconShieldLock,
   IconUsers,
 } from '../components/icons';
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
+import { useFloating } from '../components/later-floating';
 import { ThemeToggle } from '../components/theme-toggle';
 import { useCan, useSession, useSignOut } from '../features/session/session';
-import type { PermissionKey } from '../lib/types';
+import type { PermissionKey, Session } from '../lib/types';
 
 interface Destination {
   readonly label: string;
@@ -47,12 +48,72 @@ function initials(name: string): string {
   );
 }
 
+/**
+ * Who is signed in, and a menu to their account and to sign out. Until the menu's code has loaded
+ * (when the page is idle) the button stands alone; a click before then loads it and opens it.
+ */
+function AccountMenu({ user }: { readonly user: Session['user'] }) {
+  const target = useRef<HTMLButtonElement>(null);
+  const [openAtOnce, setOpenAtOnce] = useState(false);
+  const { parts, now } = useFloating(target);
+  const signOut = useSignOut();
+  const can = useCan();
+  const button = (
+    <UnstyledButton
+      ref={target}
+      px={6}
+      py={4}
+      {...(parts === undefined && {
+        'aria-haspopup': 'menu',
+        'aria-expanded': false,
+        onClick: () => {
+          setOpenAtOnce(true);
+          now();
+        },
+      })}
+    >
+      {/* Named by hidden text rather than aria-label: a label must contain the text it shows. */}
+      <VisuallyHidden>Account: {user.name || user.email}</VisuallyHidden>
+      <Group gap={8} wrap="nowrap" aria-hidden>
+        <Avatar size={30} radius="xl" color="indigo" aria-hidden>
+          {initials(user.name || user.email)}
+        </Avatar>
+        <Text size="sm" fw={500} visibleFrom="xs" maw={180} truncate>
+          {user.name || user.email}
+        </Text>
+        <IconChevronDown size={14} aria-hidden />
+      </Group>
+    </UnstyledButton>
+  );
+  if (parts === undefined) return button;
+  const { Menu } = parts;
+  return (
+    <Menu position="bottom-end" width={240} withArrow defaultOpened={openAtOnce}>
+      <Menu.Target>{button}</Menu.Target>
+      <Menu.Dropdown>
+        <Menu.Label>Signed in as</Menu.Label>
+        <Text size="sm" px="sm" pb="xs" style={{ overflowWrap: 'anywhere' }}>
+          {user.email}
+        </Text>
+        <Menu.Divider />
+        {can('users:read') && (
+          <Menu.Item component={Link} to={`/users/${user.id}`} leftSection={<IconUsers size={16} aria-hidden />}>
+            Your account
+          </Menu.Item>
+        )}
+        <Menu.Item color="red" c="var(--mantine-color-red-text)" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => signOut.mutate()}>
+          Sign out
+        </Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
+
 /** The console's frame: navigation (System › Overview and Connections, Users, Roles, Audit), the user, sign-out, theme. */
 export function Layout() {
   const [opened, { toggle, close }] = useDisclosure(false);
   const { pathname } = useLocation();
   const session = useSession();
-  const signOut = useSignOut();
   const can = useCan();
   const user = session.data?.user;
   const here = (to: string) => pathname === to || pathname.startsWith(`${to}/`);
@@ -89,46 +150,13 @@ export function Layout() {
           </Group>
           <Group gap="sm" wrap="nowrap">
             <ThemeToggle />
-            {user !== undefined && (
-              <Menu position="bottom-end" width={240} withArrow>
-                <Menu.Target>
-                  <UnstyledButton px={6} py={4}>
-                    {/* Named by hidden text rather than aria-label: a label must contain the text it shows. */}
-                    <VisuallyHidden>Account: {user.name || user.email}</VisuallyHidden>
-                    <Group gap={8} wrap="nowrap" aria-hidden>
-                      <Avatar size={30} radius="xl" color="indigo" aria-hidden>
-                        {initials(user.name || user.email)}
-                      </Avatar>
-                      <Text size="sm" fw={500} visibleFrom="xs" maw={180} truncate>
-                        {user.name || user.email}
-                      </Text>
-                      <IconChevronDown size={14} aria-hidden />
-                    </Group>
-                  </UnstyledButton>
-                </Menu.Target>
-                <Menu.Dropdown>
-                  <Menu.Label>Signed in as</Menu.Label>
-                  <Text size="sm" px="sm" pb="xs" style={{ overflowWrap: 'anywhere' }}>
-                    {user.email}
-                  </Text>
-                  <Menu.Divider />
-                  {can('users:read') && (
-                    <Menu.Item component={Link} to={`/users/${user.id}`} leftSection={<IconUsers size={16} aria-hidden />}>
-                      Your account
-                    </Menu.Item>
-                  )}
-                  <Menu.Item color="red" c="var(--mantine-color-red-text)" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => signOut.mutate()}>
-                    Sign out
-                  </Menu.Item>
-                </Menu.Dropdown>
-              </Menu>
-            )}
+            {user !== undefined && <AccountMenu user={user} />}
           </Group>
         </Group>
       </AppShell.Header>
 
       <AppShell.Navbar p="sm" aria-label="Main">
-        <AppShell.Section grow component={ScrollArea}>
+        <AppShell.Section grow style={{ overflowY: 'auto' }}>
           <NavLink label="System" leftSection={<IconSettings size={18} aria-hidden />} defaultOpened childrenOffset={28} active={false}>
             {SYSTEM.map(link)}
           </NavLink>

@@ -1,5 +1,7 @@
-import { Button, Group, List, Menu, Stack, Text } from '@mantine/core';
+import { Button, Group, List, Stack, Text } from '@mantine/core';
+import { useRef, useState } from 'react';
 import { IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
+import { useFloating } from '../../components/later-floating';
 import { loadWhenIdle } from '../../components/load-when-idle';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
@@ -11,7 +13,10 @@ const ConfirmDialog = loadWhenIdle(
 
 export const plural = (count: number) => `${count} API ${count === 1 ? 'client' : 'clients'}`;
 
-/** The Actions menu for the selection: Enable, Disable, Delete (the deletion asks first). */
+/**
+ * The Actions menu for the selection: Enable, Disable, Delete (the deletion asks first). Until the
+ * menu's code has loaded (when the page is idle) the button stands alone; a click then opens it.
+ */
 export function BulkActionsMenu({
   selectedCount,
   busy,
@@ -25,13 +30,33 @@ export function BulkActionsMenu({
   canDelete: boolean;
   onAction: (action: BulkAction) => void;
 }) {
+  const target = useRef<HTMLButtonElement>(null);
+  const [openAtOnce, setOpenAtOnce] = useState(false);
+  const { parts, now } = useFloating(target);
+  const button = (
+    <Button
+      ref={target}
+      variant="default"
+      rightSection={<IconChevronDown size={14} aria-hidden />}
+      disabled={selectedCount === 0}
+      loading={busy}
+      {...(parts === undefined && {
+        'aria-haspopup': 'menu',
+        'aria-expanded': false,
+        onClick: () => {
+          setOpenAtOnce(true);
+          now();
+        },
+      })}
+    >
+      Actions
+    </Button>
+  );
+  if (parts === undefined) return button;
+  const { Menu } = parts;
   return (
-    <Menu position="bottom-end" withArrow>
-      <Menu.Target>
-        <Button variant="default" rightSection={<IconChevronDown size={14} aria-hidden />} disabled={selectedCount === 0} loading={busy}>
-          Actions
-        </Button>
-      </Menu.Target>
+    <Menu position="bottom-end" withArrow defaultOpened={openAtOnce}>
+      <Menu.Target>{button}</Menu.Target>
       <Menu.Dropdown>
         <Menu.Label>{plural(selectedCount)}</Menu.Label>
         <Menu.Item leftSection={<IconPlayerPlay size={16} aria-hidden />} disabled={!canUpdate} onClick={() => onAction('enable')}>

@@ -1,6 +1,7 @@
-import { Badge, Button, NativeSelect, Popover, SegmentedControl, Stack, Text } from '@mantine/core';
-import { useState } from 'react';
+import { Badge, Button, NativeSelect, SegmentedControl, Stack, Text } from '@mantine/core';
+import { useRef, useState } from 'react';
 import { IconFilter } from '../../components/icons';
+import { useFloating } from '../../components/later-floating';
 import { useRoles } from '../roles/roles.api';
 
 /** The "last use" filter's choices: the URL and the API take `neverUsed=true` or `unusedFor=Nd`. */
@@ -42,25 +43,36 @@ export function ClientFilters({ status, onStatus, roles, useFilter, onUseFilter,
   // The role names are needed to offer them, or to show the one a shared link filters by.
   const roleList = useRoles(roles !== null && (opened || roles.roleId !== null));
   const active = [status !== null, (roles?.roleId ?? null) !== null, useFilter !== '', expiryFilter !== ''].filter(Boolean).length;
+  const target = useRef<HTMLButtonElement>(null);
+  // The popover's code loads when the page is idle; a click before then loads it and opens it.
+  const { parts, now } = useFloating(target);
+  const button = (
+    <Button
+      ref={target}
+      variant="default"
+      leftSection={<IconFilter size={16} aria-hidden />}
+      rightSection={
+        active > 0 ? (
+          <Badge size="sm" circle aria-hidden>
+            {active}
+          </Badge>
+        ) : undefined
+      }
+      aria-label={active > 0 ? `Filters, ${active} in use` : 'Filters'}
+      {...(parts === undefined && { 'aria-haspopup': 'dialog', 'aria-expanded': false })}
+      onClick={() => {
+        if (parts === undefined) now();
+        setOpened((open) => !open);
+      }}
+    >
+      Filters
+    </Button>
+  );
+  if (parts === undefined) return button;
+  const { Popover } = parts;
   return (
     <Popover opened={opened} onChange={setOpened} position="bottom-start" shadow="md" width={300} trapFocus returnFocus>
-      <Popover.Target>
-        <Button
-          variant="default"
-          leftSection={<IconFilter size={16} aria-hidden />}
-          rightSection={
-            active > 0 ? (
-              <Badge size="sm" circle aria-hidden>
-                {active}
-              </Badge>
-            ) : undefined
-          }
-          aria-label={active > 0 ? `Filters, ${active} in use` : 'Filters'}
-          onClick={() => setOpened((open) => !open)}
-        >
-          Filters
-        </Button>
-      </Popover.Target>
+      <Popover.Target>{button}</Popover.Target>
       <Popover.Dropdown>
         <Stack gap="sm">
           <div>

@@ -1,4 +1,4 @@
-import { Button, Tooltip } from '@mantine/core';
+import { Button } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconFileTypeCsv, IconFilterOff, IconPlugConnected, IconPlus } from '../../components/icons';
 import { useCallback, useRef, useState } from 'react';
@@ -7,6 +7,7 @@ import { BULK_MAX_IDS } from '../../../shared/limits';
 import { download } from '../../lib/download';
 import { EmptyState } from '../../components/empty-state';
 import { loadWhenIdle } from '../../components/load-when-idle';
+import { Hint } from '../../components/later-floating';
 import { ErrorAlert } from '../../components/error-alert';
 import { PageHeader } from '../../components/page-header';
 import { SearchInput } from '../../components/search-input';
@@ -150,11 +151,11 @@ export function ClientsPage() {
   };
 
   const addButton = (
-    <Tooltip label="You need the clients:create permission" disabled={can('clients:create')}>
+    <Hint label="You need the clients:create permission" disabled={can('clients:create')}>
       <Button ref={addButtonRef} leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)} disabled={!can('clients:create')}>
         Add API Client
       </Button>
-    </Tooltip>
+    </Hint>
   );
 
   return (
