@@ -63,6 +63,25 @@ function reExported(id: string, source: string, importedIds: readonly string[]):
 }
 
 /**
+ * What a module imports for its bindings. Mantine's files also import, for nothing, every module of
+ * the components they use (`import '../Combobox/Combobox.mjs'` beside `import { ComboboxChevron }
+ * from '../Combobox/ComboboxChevron/ComboboxChevron.mjs'`); the package declares them free of side
+ * effects, so those are left out: followed, they would put later pages' components in the first chunk.
+ */
+function boundImports(id: string, info: ModuleInfo | null): readonly string[] {
+  const all = info?.importedIds ?? [];
+  if (!id.includes('/node_modules/@mantine/')) return all;
+  const bare = new Set<string>();
+  const bound = new Set<string>();
+  for (const node of bodyOf(info)) {
+    const source = node.source?.value;
+    if (typeof source !== 'string' || !source.startsWith('.') || !node.type.endsWith('Declaration')) continue;
+    (node.type === 'ImportDeclaration' && (node.specifiers ?? []).length === 0 ? bare : bound).add(resolve(dirname(id), source));
+  }
+  return all.filter((imported) => !bare.has(imported) || bound.has(imported));
+}
+
+/**
  * The modules the first screens run, following static imports (not the dynamic ones of later pages
  * and dialogs), and a library index only for the names imported from it.
  */
@@ -78,7 +97,7 @@ function firstScreenModules(roots: readonly string[], getModuleInfo: ManualChunk
     if (!id.includes('/node_modules/'))
       for (const node of bodyOf(info))
         if (node.type === 'ImportDeclaration') for (const specifier of node.specifiers ?? []) if (specifier.imported?.name) names.add(specifier.imported.name);
-    for (const imported of info?.importedIds ?? []) visit(imported);
+    for (const imported of boundImports(id, info)) visit(imported);
   };
   roots.forEach(visit);
   // Every first-screen module is seen by now, so every name it imports from an index is known.
@@ -124,6 +143,8 @@ function manualChunks(id: string, { getModuleInfo }: ManualChunkMeta): string | 
   if (id.includes('/@tabler/icons-react/')) return 'icons';
   // Needed by every page: with the first screen's libraries, not copied into each page's chunk.
   if (/\/node_modules\/(react-router|@tanstack|@mantine\/(hooks|store)|@mantine\/core\/esm\/(core|utils))\//.test(id)) return 'vendor';
+  // Named here, or a first-screen module that imports them for nothing (see boundImports) would take them along.
+  if (/\/node_modules\/(@mantine\/core|@floating-ui)\//.test(id)) return 'mantine';
   return undefined;
 }
 
