@@ -1,6 +1,5 @@
-import { useMergedRef } from '@mantine/hooks';
-import { cloneElement, useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactElement, type Ref, type RefObject } from 'react';
 import type { TooltipProps } from '@mantine/core';
+import { cloneElement, useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactElement, type RefObject } from 'react';
 import { whenIdle } from '../lib/idle';
 
 export type FloatingParts = typeof import('./floating');
@@ -11,43 +10,43 @@ let loading: Promise<FloatingParts> | undefined;
 const loadFloating = () => (loading ??= import('./floating').then((parts) => (loaded = parts)));
 
 /**
- * Mantine's tooltip, menu, popover and select, once loaded: when the page is idle, or at once after
- * `now()` (a click on a menu's button before then). Until then the caller draws its target alone;
- * the target is drawn anew inside the floating part, and keeps the focus if it had it.
+ * Mantine's tooltip, menu, popover and select, for a control drawn before their code had loaded:
+ * the code is fetched when the page is idle, and the control is drawn anew inside its floating part
+ * only when it is first used (`now()`, on a click), never meanwhile, so that nothing a pointer or a
+ * test is about to reach is replaced under it. Drawn anew, the control keeps the focus.
  */
 export function useFloating(target: RefObject<HTMLElement | null>): { readonly parts: FloatingParts | undefined; readonly now: () => void } {
   const [parts, setParts] = useState(loaded);
   const refocus = useRef(false);
-  const take = useCallback(
-    (ready: FloatingParts) => {
-      refocus.current = target.current !== null && document.activeElement === target.current;
-      setParts(ready);
-    },
-    [target],
-  );
-  useEffect(() => {
-    if (parts !== undefined) return;
-    let live = true;
-    const cancel = whenIdle(() => void loadFloating().then((ready) => live && take(ready)));
-    return () => {
-      live = false;
-      cancel();
-    };
-  }, [parts, take]);
+  useEffect(() => (loaded === undefined ? whenIdle(() => void loadFloating()) : undefined), []);
   useLayoutEffect(() => {
     if (!refocus.current) return;
     refocus.current = false;
     target.current?.focus();
   }, [parts, target]);
-  const now = useCallback(() => void loadFloating().then(take), [take]);
+  const now = useCallback(
+    () =>
+      void loadFloating().then((ready) => {
+        refocus.current = target.current !== null && document.activeElement === target.current;
+        setParts(ready);
+      }),
+    [target],
+  );
   return { parts, now };
 }
 
-/** Mantine's Tooltip once the floating parts are loaded; until then its target alone (a hint is never needed at once). */
-export function Hint({ children, ...props }: Omit<TooltipProps, 'children'> & { readonly children: ReactElement<{ ref?: Ref<HTMLElement> }> }) {
-  const target = useRef<HTMLElement>(null);
-  const { parts } = useFloating(target);
-  const ref = useMergedRef(target, children.props.ref);
-  const child = cloneElement(children, { ref });
-  return parts === undefined ? child : <parts.Tooltip {...props}>{child}</parts.Tooltip>;
+/**
+ * Mantine's Tooltip when its code had loaded by the time `children` was drawn; otherwise the
+ * browser's own tooltip (a title), since a hint is not worth drawing its control anew.
+ */
+export function Hint({ children, label, disabled, ...props }: Omit<TooltipProps, 'children'> & { readonly children: ReactElement<{ title?: string }> }) {
+  const [parts] = useState(loaded);
+  useEffect(() => (loaded === undefined ? whenIdle(() => void loadFloating()) : undefined), []);
+  if (parts !== undefined)
+    return (
+      <parts.Tooltip label={label} disabled={disabled} {...props}>
+        {children}
+      </parts.Tooltip>
+    );
+  return disabled === true || typeof label !== 'string' ? children : cloneElement(children, { title: label });
 }
