@@ -1,9 +1,10 @@
-import { Checkbox, Skeleton, Table, Text } from '@mantine/core';
+import { Checkbox, Skeleton, Text } from '@mantine/core';
 import { memo, type MouseEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
 import { LookalikeBadge } from '../../components/lookalike-badge';
 import { StatusBadge } from '../../components/status-badge';
+import { TABLE } from '../../components/table-classes';
 import type { ApiClient } from '../../lib/types';
 import { SecretExpiry } from './secret-expiry';
 
@@ -25,8 +26,8 @@ const openRow = (event: MouseEvent, client: ApiClient, onOpen: (client: ApiClien
  * A row and its cells as Mantine's Table draws them (its classes, row borders, hover), as plain
  * elements: fifty rows of Table.Tr and Table.Td are four hundred themed components to render.
  */
-const TR = `mantine-Table-tr ${Table.classes.tr}`;
-const TD = `mantine-Table-td ${Table.classes.td}`;
+const TR = TABLE.tr;
+const TD = TABLE.td;
 
 /**
  * One client's row, memoised: selecting one client renders one row, not fifty. Its cells are plain

@@ -1,9 +1,10 @@
-import { Checkbox, Group, Stack, Table, Text, UnstyledButton } from '@mantine/core';
+import { Checkbox, Group, rem, Stack, Text, UnstyledButton } from '@mantine/core';
 import { useMediaQuery } from '@mantine/hooks';
-import { startTransition, useEffect, useState, type ReactNode } from 'react';
+import { startTransition, useEffect, useState, type CSSProperties, type ReactNode } from 'react';
 import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
 import { IconArrowDown, IconArrowUp, IconArrowsSort } from '../../components/icons';
 import { ListTableBody } from '../../components/list-table-body';
+import { TABLE } from '../../components/table-classes';
 import type { ApiClient, BulkAction } from '../../lib/types';
 import { BulkActionsMenu, DeleteClientsDialog, SelectAllBanner } from './client-bulk-actions';
 import { ClientCards, ClientRow, PHONE, ROW_HEIGHT } from './client-rows';
@@ -58,14 +59,18 @@ function SortableHeader({
   const next: ClientSort = active ? ((descending ? field : `-${field}`) as ClientSort) : ((field === 'name' ? field : `-${field}`) as ClientSort);
   const Icon = !active ? IconArrowsSort : descending ? IconArrowDown : IconArrowUp;
   return (
-    <Table.Th aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'} w={width}>
+    <th
+      className={TABLE.th}
+      aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'}
+      style={width === undefined ? undefined : { width: rem(width) }}
+    >
       <UnstyledButton onClick={() => onSort(next)} fw={700} fz="sm">
         <Group gap={4} wrap="nowrap">
           {label}
           <Icon size={14} aria-hidden style={{ opacity: active ? 1 : 0.4 }} />
         </Group>
       </UnstyledButton>
-    </Table.Th>
+    </th>
   );
 }
 
@@ -86,20 +91,24 @@ function ClientTableHead({
   onTogglePage: () => void;
 }) {
   return (
-    <Table.Thead>
-      <Table.Tr>
-        <Table.Th w={40}>
+    <thead className={TABLE.thead}>
+      <tr className={TABLE.tr} data-with-row-border data-hover>
+        <th className={TABLE.th} style={{ width: rem(40) }}>
           <Checkbox aria-label="Select all clients on this page" checked={allSelected} indeterminate={someSelected} disabled={empty} onChange={onTogglePage} />
-        </Table.Th>
-        <Table.Th w={96}>Status</Table.Th>
+        </th>
+        <th className={TABLE.th} style={{ width: rem(96) }}>
+          Status
+        </th>
         <SortableHeader field="name" label="Name" sort={sort} onSort={onSort} />
-        <Table.Th>Role</Table.Th>
-        <Table.Th w={150}>Client ID</Table.Th>
+        <th className={TABLE.th}>Role</th>
+        <th className={TABLE.th} style={{ width: rem(150) }}>
+          Client ID
+        </th>
         <SortableHeader field="requests7d" label="Requests (7 days)" sort={sort} onSort={onSort} width={104} />
         <SortableHeader field="lastUsedAt" label="Last Used" sort={sort} onSort={onSort} width={118} />
         <SortableHeader field="createdAt" label="Created" sort={sort} onSort={onSort} width={118} />
-      </Table.Tr>
-    </Table.Thead>
+      </tr>
+    </thead>
   );
 }
 
@@ -203,37 +212,41 @@ export function ClientTable({
       {phone ? (
         <ClientCards clients={clients} selected={selection.ids} onToggle={selection.toggle} empty={empty} failure={failure} refreshing={refreshing} />
       ) : (
-        <Table.ScrollContainer minWidth={720}>
-          <Table
-            className="koios-client-table"
-            highlightOnHover
-            verticalSpacing="sm"
-            aria-label="API clients"
-            aria-busy={(clients === undefined && failure === undefined) || refreshing}
-          >
-            <ClientTableHead
-              sort={sort}
-              onSort={onSort}
-              allSelected={selection.allSelected}
-              someSelected={selection.someSelected}
-              empty={rows.length === 0}
-              onTogglePage={selection.togglePage}
-            />
-            <ListTableBody
-              rows={clients}
-              skeletonWidths={[20, 70, 180, 80, 140, 50, 80, 80]}
-              rowHeight={ROW_HEIGHT}
-              skeletonRows={5}
-              refreshing={refreshing}
-              empty={empty}
-              failure={failure}
+        // Mantine's Table.ScrollContainer and Table, as their elements and classes (src/web/components/table-classes.ts);
+        // the container scrolls natively, as Mantine's does with type="native".
+        <div className={TABLE.scrollContainer} style={{ '--table-min-width': rem(720), '--table-overflow': 'auto' } as CSSProperties}>
+          <div className={TABLE.scrollContainerInner}>
+            <table
+              className={`${TABLE.table} koios-client-table`}
+              style={{ '--table-vertical-spacing': 'var(--mantine-spacing-sm)' } as CSSProperties}
+              aria-label="API clients"
+              aria-busy={(clients === undefined && failure === undefined) || refreshing}
             >
-              {rows.slice(0, drawn).map((client) => (
-                <ClientRow key={client.id} client={client} selected={selection.ids.has(client.id)} onToggle={selection.toggle} onOpen={onOpen} />
-              ))}
-            </ListTableBody>
-          </Table>
-        </Table.ScrollContainer>
+              <ClientTableHead
+                sort={sort}
+                onSort={onSort}
+                allSelected={selection.allSelected}
+                someSelected={selection.someSelected}
+                empty={rows.length === 0}
+                onTogglePage={selection.togglePage}
+              />
+              <ListTableBody
+                rows={clients}
+                hover
+                skeletonWidths={[20, 70, 180, 80, 140, 50, 80, 80]}
+                rowHeight={ROW_HEIGHT}
+                skeletonRows={5}
+                refreshing={refreshing}
+                empty={empty}
+                failure={failure}
+              >
+                {rows.slice(0, drawn).map((client) => (
+                  <ClientRow key={client.id} client={client} selected={selection.ids.has(client.id)} onToggle={selection.toggle} onOpen={onOpen} />
+                ))}
+              </ListTableBody>
+            </table>
+          </div>
+        </div>
       )}
 
       {failure === undefined && <CursorPagination {...pagination} itemCount={rows.length} noun={{ one: 'client', other: 'clients' }} />}

@@ -44,6 +44,7 @@ export function RolesPage() {
               </Table.Tr>
             </Table.Thead>
             <ListTableBody
+              hover
               rows={roles.data}
               skeletonWidths={[120, 280, 70, 40]}
               rowHeight={52}

@@ -60,6 +60,7 @@ export function UsersPage() {
               </Table.Tr>
             </Table.Thead>
             <ListTableBody
+              hover
               rows={data?.items}
               skeletonWidths={[70, 140, 200, 120, 90, 90]}
               rowHeight={54}
