@@ -46,8 +46,8 @@ function PageSizeSelect({ pageSize, onPageSize }: { readonly pageSize: number; r
         readOnly
         pointer
         value={String(pageSize)}
+        // As Mantine's Select says it: a popup, and no aria-expanded, which a textbox may not carry.
         aria-haspopup="listbox"
-        aria-expanded={false}
         rightSection={<IconChevronDown size={14} aria-hidden />}
         rightSectionPointerEvents="none"
         onClick={open}
