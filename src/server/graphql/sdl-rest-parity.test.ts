@@ -257,7 +257,7 @@ describe('the GraphQL SDL and the REST response schemas', () => {
 
   it('names what differs when one door changes a field', () => {
     const broken = typeDefs
-      .replace('secretHint: String!', 'secretHint: String') // nullability
+      .replace('  enabled: Boolean!\n', '  enabled: Boolean\n') // nullability
       .replace('roles: [RoleSummary!]!', 'roles: RoleSummary!') // list-ness
       .replace('builtIn: Boolean!', 'builtIn: String!') // scalar kind
       .replace('occurredAt: DateTime!', 'occurredAt: String!') // a time as plain text
@@ -265,7 +265,7 @@ describe('the GraphQL SDL and the REST response schemas', () => {
       .replace('  lastLoginAt: DateTime\n', '  lastSignInAt: DateTime\n') // a renamed field
       .concat('\ntype Webhook {\n  id: ID!\n}\n'); // a new shape, paired with nothing
     expect(differences(broken)).toEqual([
-      'ApiClient.secretHint: nullable in the SDL, always present in REST',
+      'ApiClient.enabled: nullable in the SDL, always present in REST',
       'Role.builtIn: GraphQL String is REST boolean',
       'User.roles: an array in REST, not a list in the SDL',
       'User.lastSignInAt: in the SDL, not in the REST schema',

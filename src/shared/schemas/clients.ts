@@ -45,7 +45,11 @@ export const ApiClient = Type.Object(
     description: Nullable(Type.String()),
     enabled: Type.Boolean({ description: 'Disabled clients are refused on every request until re-enabled' }),
     role: Nullable(RoleSummary),
-    secretHint: Type.String({ description: 'The last characters of the current secret, to tell secrets apart; never the secret' }),
+    secretHint: Nullable(
+      Type.String({
+        description: 'The last characters of the current secret, to tell secrets apart; never the secret; null for a private_key_jwt client, which has none',
+      }),
+    ),
     lastUsedAt: Nullable(Timestamp('When the client last authenticated')),
     secretExpiresAt: Nullable(Timestamp('When the current secret, and every token minted with it, stops working; null: never')),
     previousSecret: Nullable(PreviousSecret),

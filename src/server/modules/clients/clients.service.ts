@@ -290,7 +290,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     description: row.description,
     enabled: row.enabled === 1,
     role: row.role_id !== null && row.role_name !== null ? { id: row.role_id, name: row.role_name } : null,
-    secretHint: row.secret_hint,
+    // A key client authenticates with assertions only: the random secret stored at its creation is no credential of its.
+    secretHint: row.auth_method === 'private_key_jwt' ? null : row.secret_hint,
     // A use not yet written (coalesced) is still shown.
     lastUsedAt: lastUsed.latest(row.id, row.last_used_at),
     secretExpiresAt: row.secret_expires_at,

@@ -241,16 +241,17 @@ describe.each(testDialects())('private_key_jwt on %s', (dialect) => {
   it('REST and GraphQL create key clients, add and remove keys, and answer a private key with a 400 naming the field', async () => {
     const admin = await actorWith(server, `keys admin ${dialect}`, 'Administrator');
     const key = await newKey('EdDSA', 'rest');
-    const created = await rest<{ client: { id: string; authMethod: string; publicKeys: { kid: string }[] }; clientSecret: string | null }>(
-      server,
-      'POST',
-      '/api/v1/clients',
-      admin,
-      { name: 'rest keys', authMethod: 'private_key_jwt', publicKeys: [key.jwk] },
-    );
+    const created = await rest<{
+      client: { id: string; authMethod: string; secretHint: string | null; publicKeys: { kid: string }[] };
+      clientSecret: string | null;
+    }>(server, 'POST', '/api/v1/clients', admin, { name: 'rest keys', authMethod: 'private_key_jwt', publicKeys: [key.jwk] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ clientSecret: null, client: { authMethod: 'private_key_jwt', publicKeys: [{ kid: 'rest' }] } });
+    // A key client has no secret, so nothing to hint at.
+    expect(created.body).toMatchObject({ clientSecret: null, client: { authMethod: 'private_key_jwt', secretHint: null, publicKeys: [{ kid: 'rest' }] } });
     const id = created.body.client.id;
+    expect((await rest(server, 'GET', `/api/v1/clients/${id}`, admin)).body).toMatchObject({ id, secretHint: null });
+    const listed = await rest<{ items: { id: string; secretHint: string | null }[] }>(server, 'GET', '/api/v1/clients?q=rest%20keys', admin);
+    expect(listed.body.items.find((item) => item.id === id)).toMatchObject({ secretHint: null });
     const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });
     const privateJwk = await exportJWK(privateKey);
     const refused = await rest(server, 'POST', `/api/v1/clients/${id}/keys`, admin, { jwk: privateJwk });
@@ -264,13 +265,19 @@ describe.each(testDialects())('private_key_jwt on %s', (dialect) => {
     const graphql = graphqlClient(server, admin.token);
     const pem = await exportSPKI((await generateKeyPair('ES256', { extractable: true })).publicKey);
     const made = await graphql<{
-      createApiClient: { clientSecret: string | null; apiClient: { id: string; authMethod: string; publicKeys: { alg: string; kid: string }[] } };
+      createApiClient: {
+        clientSecret: string | null;
+        apiClient: { id: string; authMethod: string; secretHint: string | null; publicKeys: { alg: string; kid: string }[] };
+      };
     }>(
-      'mutation C($keys: [String!]) { createApiClient(input: { name: "graphql keys", authMethod: "private_key_jwt", publicKeys: $keys }) { clientSecret apiClient { id authMethod publicKeys { kid alg } } } }',
+      'mutation C($keys: [String!]) { createApiClient(input: { name: "graphql keys", authMethod: "private_key_jwt", publicKeys: $keys }) { clientSecret apiClient { id authMethod secretHint publicKeys { kid alg } } } }',
       { keys: [pem] },
     );
     expect(made.errors).toEqual([]);
-    expect(made.data!.createApiClient).toMatchObject({ clientSecret: null, apiClient: { authMethod: 'private_key_jwt', publicKeys: [{ alg: 'ES256' }] } });
+    expect(made.data!.createApiClient).toMatchObject({
+      clientSecret: null,
+      apiClient: { authMethod: 'private_key_jwt', secretHint: null, publicKeys: [{ alg: 'ES256' }] },
+    });
     const graphqlId = made.data!.createApiClient.apiClient.id;
     const added = await graphql<{ addApiClientKey: { publicKeys: { kid: string }[] } }>(
       'mutation A($id: ID!, $jwk: String!) { addApiClientKey(id: $id, jwk: $jwk) { publicKeys { kid } } }',
