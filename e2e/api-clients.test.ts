@@ -37,6 +37,10 @@ consoleSuite('the API clients console', { signIn: false }, (suite) => {
 
   it('says what to do when there is no client yet', async () => {
     await suite.page.getByText('No API clients yet').waitFor();
+    // A key client has no secret: neither the heading nor the empty state promises one for every client.
+    await suite.page.getByText('a Client ID with a Client Secret, or with a key pair', { exact: false }).waitFor();
+    await suite.page.getByText('a client that signs with its own key has none', { exact: false }).waitFor();
+    expect(await suite.page.getByText('You will see its secret once', { exact: false }).count()).toBe(0);
     await screenshot(suite.page, 'client-list-empty');
   });
 

@@ -122,7 +122,10 @@ export function ClientDetailPage() {
               noun="client"
               saved={(saved, enabled) =>
                 enabled
-                  ? { title: 'API client enabled', message: `${saved.name} can authenticate again with its current secret.` }
+                  ? {
+                      title: 'API client enabled',
+                      message: `${saved.name} can authenticate again with its current ${saved.authMethod === 'private_key_jwt' ? 'keys' : 'secret'}.`,
+                    }
                   : { title: 'API client disabled', message: `Every request from ${saved.name} is refused until you enable it.` }
               }
             />

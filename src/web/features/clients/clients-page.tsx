@@ -51,7 +51,7 @@ export function bulkMessage(action: BulkAction, result: BulkResult): { color: st
       : action === 'disable'
         ? `Their tokens are refused until they are enabled again.`
         : action === 'enable'
-          ? `They can authenticate again with their current secrets.`
+          ? `They can authenticate again with their current credentials.`
           : `Their credentials no longer work.`;
   return {
     color: refused > 0 ? 'orange' : 'teal',
@@ -163,7 +163,7 @@ export function ClientsPage() {
       <PageHeader
         title="API Clients"
         crumbs={[{ label: 'System' }, { label: 'Connections' }]}
-        description="OAuth 2.0 client credentials (a Client ID and a Client Secret) that external systems use to call the Koios GraphQL and REST APIs."
+        description="OAuth 2.0 client credentials that external systems use to call the Koios GraphQL and REST APIs: a Client ID with a Client Secret, or with a key pair whose private half only the system holds."
         actions={addButton}
       />
 
@@ -233,7 +233,8 @@ export function ClientsPage() {
                 )
               }
             >
-              Add an API client to give an external system its own credentials for the Koios APIs. You will see its secret once, right after creating it.
+              Add an API client to give an external system its own credentials for the Koios APIs. A Client Secret is shown once, right after creating it; a
+              client that signs with its own key has none.
             </EmptyState>
           )
         }
