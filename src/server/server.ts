@@ -78,6 +78,17 @@ export async function createConfiguredServices(config: Config, database: Databas
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Bound before the database is opened: a busy metrics port fails the start before any migration runs.
+  const metricsListener = config.metrics === null ? null : await startMetricsListener({ config: config.metrics, logger });
+  try {
+    return await startServing(config, logger, metricsListener);
+  } catch (error) {
+    await metricsListener?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startServing(config: Config, logger: Logger, metricsListener: MetricsListener | null): Promise<RunningServer> {
   const database = await openMigratedDatabase(config, logger);
   const services = await createConfiguredServices(config, database, logger);
 
@@ -88,8 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const setupToken = await services.users.issueSetupToken();
 
   const app = await createApp({ config, database, services, logger });
-  const metricsListener: MetricsListener | null =
-    config.metrics === null ? null : await startMetricsListener({ config: config.metrics, metrics: services.metrics, logger });
+  metricsListener?.serve(services.metrics);
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
   logger.info({ database: config.database.dialect }, `Koios Access is listening on ${url}`);

@@ -1,6 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import type { Dialect } from '../db/database.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { FAILURE_REASONS } from '../modules/oauth/auth-failures.js';
@@ -40,6 +46,38 @@ function rawRequest(url: string, method: string): Promise<number> {
     request.on('error', reject);
     request.end();
   });
+}
+
+/** A database nothing has touched yet, and whether anything has since (a file created, a table made). */
+async function untouchedDatabase(dialect: Dialect): Promise<{ env: Record<string, string>; touched(): Promise<boolean>; drop(): Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'koios-untouched-'));
+    const path = join(dir, 'koios.db');
+    return {
+      env: { KOIOS_DATABASE_URL: `file:${path}` },
+      touched: async () => existsSync(path),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const base = inject('pgUrl')!;
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const query = async (sql: string, values: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      return await client.query<{ count: string }>(sql, values);
+    } finally {
+      await client.end();
+    }
+  };
+  await query(`create schema ${schema}`);
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    env: { KOIOS_DATABASE_URL: url.href },
+    touched: async () => Number((await query('select count(*) as count from information_schema.tables where table_schema = $1', [schema])).rows[0]!.count) > 0,
+    drop: async () => void (await query(`drop schema if exists ${schema} cascade`)),
+  };
 }
 
 describe.each(testDialects())('what the metrics give away on %s', (dialect) => {
@@ -91,6 +129,18 @@ describe.each(testDialects())('what the metrics give away on %s', (dialect) => {
       } finally {
         await server.close();
       }
+      expect(await settledListeningSockets()).toBe(before);
+    });
+
+    it('refuses a busy KOIOS_METRICS_PORT before it opens the database, so no migration has run', async () => {
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      onTestFinished(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+      const untouched = await untouchedDatabase(dialect);
+      onTestFinished(() => untouched.drop());
+      const before = await settledListeningSockets();
+      await expect(start({ ...untouched.env, KOIOS_METRICS_PORT: String((busy.address() as AddressInfo).port) })).rejects.toThrow(/KOIOS_METRICS_PORT/);
+      expect(await untouched.touched()).toBe(false);
       expect(await settledListeningSockets()).toBe(before);
     });
   });
