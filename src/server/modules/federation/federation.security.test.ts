@@ -141,19 +141,25 @@ describe.each(testDialects())('workload identity federation on %s', (dialect) =>
     expect(answer).toEqual({ status: 400, error: 'invalid_grant', reasons: [reason] });
   });
 
-  it('counts an exchange against the client’s tokensPerMinute: over it, 429 with Retry-After and the RateLimit fields, recorded as rate_limited', async () => {
+  it('counts an exchange against the client’s tokensPerMinute, with the RateLimit fields on its 200 and, over it, on a 429 with Retry-After, recorded as rate_limited', async () => {
     // Just after a minute starts, so both exchanges fall in one window.
     clock.advance(60 - (clock.now().getTime() % 60_000) / 1000 + 0.1);
     const { clientId } = await federatedClient('limited', 'repo:acme/api:ref:refs/heads/main');
     await server.services.clients.update(SYSTEM_ACTOR, clientId, { rateLimit: { tokensPerMinute: 1 } });
     const token = await issuer.mint('limited', { sub: 'repo:acme/api:ref:refs/heads/main', aud: AUDIENCE });
-    expect((await exchange(clientId, token)).access_token).toBeTruthy();
-    const refused = await answerOf(
-      await fetch(as.token_endpoint!, {
-        method: 'POST',
-        body: new URLSearchParams({ grant_type: EXCHANGE, client_id: clientId, subject_token: token, subject_token_type: JWT_TYPE }),
-      }),
-    );
+    const exchangeOnce = async () =>
+      answerOf(
+        await fetch(as.token_endpoint!, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: EXCHANGE, client_id: clientId, subject_token: token, subject_token_type: JWT_TYPE }),
+        }),
+      );
+    const admitted = await exchangeOnce();
+    expect(admitted.status).toBe(200);
+    expect(admitted.json['access_token']).toBeTruthy();
+    expect(admitted.headers.get('ratelimit-policy')).toBe('"per-client";q=1;w=60');
+    expect(admitted.headers.get('ratelimit')).toMatch(/^"per-client";r=0;t=\d+$/);
+    const refused = await exchangeOnce();
     expect(refused.status).toBe(429);
     expect(refused.json['error']).toBe('too_many_requests');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

@@ -237,7 +237,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
         tokens.requireDpopNonce(dpopProofOf(request, config.issuer));
         if (grantType === TOKEN_EXCHANGE_GRANT) {
-          const exchanged = await tokens.exchange(exchangeRequestOf(request, form, config.issuer), request.ip);
+          // The RateLimit fields go on the answer (app.ts), as below; over the limit, this throws TokenRateLimited.
+          const exchanged = await tokens.exchange(exchangeRequestOf(request, form, config.issuer), request.ip, (quota) => (request.rateLimit = quota));
           return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(exchanged);
         }
         const client = await authenticate(request, form);

@@ -436,9 +436,11 @@ export function createTokenService(deps: TokenServiceDeps) {
      * subject token) takes the place of a secret. A disabled, deleted or unknown client, or a
      * caller outside its allowlist, is `invalid_client` as with a secret; a token that fits none
      * of the client's federated credentials is `invalid_grant`, with the reason kept for admins.
-     * The token minted carries the credential it came through and dies with it.
+     * The token minted carries the credential it came through and dies with it. `admitted` hears
+     * where the client stands against its tokensPerMinute once the exchange is counted, so the
+     * answer carries the RateLimit fields as a client credentials grant's does.
      */
-    async exchange(request: TokenExchangeRequest, address: string): Promise<ExchangeResponse> {
+    async exchange(request: TokenExchangeRequest, address: string, admitted?: (quota: Quota) => void): Promise<ExchangeResponse> {
       const clientId = UUID_PATTERN.test(request.clientId) ? request.clientId.toLowerCase() : null;
       const state = clientId === null ? null : await clientStates.get(clientId);
       if (state === null || !state.enabled || !addressAllowed(state.allowedAddresses, address)) {
@@ -461,7 +463,8 @@ export function createTokenService(deps: TokenServiceDeps) {
         throw new InvalidGrant(EXCHANGE_REFUSALS.federation_no_match);
       }
       // An exchange is a token request of the client, counted against its tokensPerMinute.
-      service.admitTokenRequest(now, address);
+      const quota = service.admitTokenRequest(now, address);
+      if (quota !== null) admitted?.(quota);
       const jkt = await bindingOf(now, request.dpop, address);
       const response = await mint(now, request.scope, { gen: now.secretGeneration, diesAtMs: null, federatedCredentialId: verified.rule.id, jkt });
       deps.recordUse(now.id, 'current');
