@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SYSTEM_ACTOR } from '../actor.js';
 import { testDialects } from '../../../test/support/databases.js';
+import { startOidcIssuer } from '../../../test/support/oidc-issuer.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 
 // A window far longer than the burst takes even on a loaded machine; the recovery test uses a short one.
@@ -19,6 +20,21 @@ async function tokenRequest(server: TestServer, clientId: string, secret: string
     retryAfter: response.headers.get('retry-after'),
     body: (await response.json()) as { error?: string; access_token?: string },
   };
+}
+
+/** An RFC 8693 token exchange of a workload's token for a token of `clientId`. */
+async function exchangeRequest(server: TestServer, clientId: string, subjectToken: string, from: string) {
+  const response = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': from },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      client_id: clientId,
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    }),
+  });
+  return { status: response.status, body: (await response.json()) as { error?: string; access_token?: string } };
 }
 
 async function signInRequest(server: TestServer, email: string, password: string, from?: string) {
@@ -148,7 +164,7 @@ describe.each(testDialects())('who a throttle may lock out, on %s', (dialect) =>
   beforeAll(async () => {
     // Behind a configured proxy, so each test can speak from the addresses it needs.
     server = await startTestServer(dialect, {
-      env: { KOIOS_TRUST_PROXY: '127.0.0.1' },
+      env: { KOIOS_TRUST_PROXY: '127.0.0.1', KOIOS_FEDERATION_ALLOW_LOOPBACK_HTTP: 'true' },
       services: { throttleLimits: { perClient: 5, perAddress: 8, windowSeconds: 120 }, signInLimits: { perClient: 5, perAddress: 8, windowSeconds: 120 } },
     });
   });
@@ -192,6 +208,26 @@ describe.each(testDialects())('who a throttle may lock out, on %s', (dialect) =>
     const guesses = await Promise.all(clients.map(({ client }) => tokenRequest(server, client.id, 'koios_cs_wrong', '192.0.2.78')));
     expect(tally(guesses.map((guess) => guess.status))).toEqual({ 401: 8, 429: 4 });
     expect((await tokenRequest(server, clients[0]!.client.id, clients[0]!.clientSecret, '192.0.2.78')).status).toBe(429);
+  });
+
+  it('counts bad subject tokens of token exchanges per address as wrong secrets, and exchanges a good one from another address meanwhile', async () => {
+    const issuer = await startOidcIssuer();
+    onTestFinished(() => issuer.close());
+    const audience = 'https://koios.example.com';
+    const { client } = await server.services.clients.create(SYSTEM_ACTOR, { name: 'federated, forged at' });
+    await server.services.federation.add(SYSTEM_ACTOR, client.id, { name: 'ci', issuer: await issuer.add('throttled'), audience, subject: 'ci' });
+    const good = await issuer.mint('throttled', { sub: 'ci', aud: audience });
+    const [header, payload] = good.split('.');
+    const forged = `${header}.${payload}.${(await issuer.mint('throttled', { sub: 'someone else', aud: audience })).split('.')[2]}`;
+    const attempts = await Promise.all(Array.from({ length: 12 }, () => exchangeRequest(server, client.id, forged, '198.51.100.9')));
+    expect(tally(attempts.map((attempt) => attempt.status))).toEqual({ 400: 8, 429: 4 });
+    // The address is spent for the window, as after wrong secrets: a good token, a secret from there are refused.
+    expect((await exchangeRequest(server, client.id, good, '198.51.100.9')).status).toBe(429);
+    expect((await tokenRequest(server, client.id, 'koios_cs_wrong', '198.51.100.9')).status).toBe(429);
+    // The workload elsewhere is not held back by them.
+    expect((await exchangeRequest(server, client.id, good, '203.0.113.21')).body.access_token).toBeTruthy();
+    const reasons = new Map((await server.services.failures.countsFor(client.id)).map((row) => [row.reason, Number(row.count)]));
+    expect(reasons.get('federation_bad_token')).toBe(8);
   });
 
   it('signs the real user in from an address that has not failed while a guesser has spent the account’s limit', async () => {

@@ -442,6 +442,15 @@ export function createTokenService(deps: TokenServiceDeps) {
      */
     async exchange(request: TokenExchangeRequest, address: string, admitted?: (quota: Quota) => void): Promise<ExchangeResponse> {
       const clientId = UUID_PATTERN.test(request.clientId) ? request.clientId.toLowerCase() : null;
+      // A bad subject token counts toward its address's throttle as a wrong secret does. The address
+      // alone: a workload with a good token is refused only where the secret path would refuse it,
+      // from an address spent on failures, never for another workload's failures elsewhere.
+      const keys = { subject: null, address };
+      const blocked = throttle.blockedFor(keys);
+      if (blocked !== null) {
+        failures.record(clientId, 'throttled', address);
+        throw new TooManyAttempts(blocked, false);
+      }
       const state = clientId === null ? null : await clientStates.get(clientId);
       if (state === null || !state.enabled || !addressAllowed(state.allowedAddresses, address)) {
         failures.record(state?.id ?? null, state === null ? 'unknown_client' : !state.enabled ? 'disabled' : 'address_not_allowed', address);
@@ -449,6 +458,15 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       const verified = await deps.workloadTokens.verify(state.federatedRules, request.subjectToken);
       if (!verified.ok) {
+        // Checked before its slot, as an assertion is (a signature is not guessed); a slot refused is a 429.
+        if (verified.reason === 'federation_bad_token') {
+          const slot = await throttle.reserve(keys);
+          if (!slot.granted) {
+            failures.record(state.id, 'throttled', address);
+            throw new TooManyAttempts(slot.retryAfterSeconds, false);
+          }
+          await slot.failed();
+        }
         failures.record(state.id, verified.reason, address);
         throw new InvalidGrant(EXCHANGE_REFUSALS[verified.reason]);
       }
