@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../src/server/actor.js';
-import { focused, notification, screenshotBothThemes, useTheme } from './support/browser.js';
+import { animationsEnded, focused, notification, screenshotBothThemes, useTheme } from './support/browser.js';
 import { contrastOf, opacityOf } from './support/contrast.js';
 import { consoleSuite } from './support/console-suite.js';
 
@@ -91,6 +91,8 @@ consoleSuite('a console that says what is true', {}, (suite) => {
     await suite.page.getByRole('button', { name: 'Save changes' }).click();
     const toast = notification(suite.page, 'Changes saved');
     await toast.waitFor();
+    // Measured where it stays, not on its way in.
+    await animationsEnded(suite.page);
     const box = (await toast.boundingBox())!;
     for (const covered of [
       suite.page.getByRole('button', { name: 'Save changes' }),
@@ -151,6 +153,7 @@ consoleSuite('a console that says what is true', {}, (suite) => {
     await suite.page.getByRole('heading', { name: 'Said once', level: 1 }).waitFor();
     const main = suite.page.getByRole('main');
     // The header's switch and the Overview's Status card: no badge beside the title.
+    await main.getByRole('region', { name: 'Status' }).getByText('Disabled', { exact: true }).waitFor();
     expect(await main.getByText('Disabled', { exact: true }).count()).toBe(1);
     const shown = await main
       .getByText('A description shown once', { exact: true })

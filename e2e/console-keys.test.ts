@@ -90,7 +90,8 @@ consoleSuite('client keys in the console', { signIn: '/system/connections' }, (s
     await credentials.getByText('a token request without a DPoP proof is refused', { exact: false }).waitFor();
     await toggle(requireDpop);
     await notification(page, 'DPoP required').waitFor();
-    expect(await requireDpop.isChecked()).toBe(true);
+    // The switch shows the saved state once the client is read again, which may come after the notification.
+    await credentials.getByRole('switch', { name: 'Require DPoP', checked: true }).waitFor();
 
     expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).requireDpop).toBe(true);
     const refused = await requestToken(suite.url, client.id, clientSecret);

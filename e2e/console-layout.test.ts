@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { overflowsSideways, screenshotBothThemes } from './support/browser.js';
+import { clipboardText, overflowsSideways, screenshotBothThemes } from './support/browser.js';
 import { LONG_CLIENT_NAME, seedClientList } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
 
@@ -34,9 +34,10 @@ consoleSuite('the console at every width', { seed: seedClientList }, (suite) => 
     const row = table.getByRole('row').filter({ has: suite.page.getByRole('link', { name: LONG_CLIENT_NAME }) });
     expect((await row.locator('.koios-short-id').boundingBox())!.height).toBeLessThan(24);
     expect((await row.locator('time').first().boundingBox())!.height).toBeLessThan(24);
-    // The shortened ID copies whole.
+    // The shortened ID copies whole (written a moment after the click, over what an earlier width copied).
+    await suite.page.evaluate('navigator.clipboard.writeText("")');
     await row.getByRole('button', { name: `Copy client ID of ${LONG_CLIENT_NAME}` }).click();
-    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(suite.seeded.longId);
+    await expect.poll(() => clipboardText(suite.page)).toBe(suite.seeded.longId);
     await screenshotBothThemes(suite.page, `client-list-${width}`);
   });
 
@@ -49,8 +50,9 @@ consoleSuite('the console at every width', { seed: seedClientList }, (suite) => 
     expect(await suite.page.getByRole('table', { name: 'API clients' }).count()).toBe(0);
     await card.getByText('Enabled', { exact: true }).waitFor();
     await card.getByText('Last used').waitFor();
+    await suite.page.evaluate('navigator.clipboard.writeText("")');
     await card.getByRole('button', { name: `Copy client ID of ${LONG_CLIENT_NAME}` }).click();
-    expect(await suite.page.evaluate('navigator.clipboard.readText()')).toBe(suite.seeded.longId);
+    await expect.poll(() => clipboardText(suite.page)).toBe(suite.seeded.longId);
     await card.getByRole('checkbox', { name: `Select ${LONG_CLIENT_NAME}` }).check();
     await suite.page.getByText('1 selected').waitFor();
     expect(await overflowsSideways(suite.page)).toEqual([]);

@@ -94,7 +94,8 @@ consoleSuite('a console that is safe to use', {}, (suite) => {
     await suite.page.getByRole('textbox', { name: 'Password', exact: true }).fill(suite.admin.password);
     await suite.page.getByRole('button', { name: 'Sign in' }).click();
     await suite.page.waitForURL(new RegExp(`/system/connections/${client.id}$`));
-    expect(await suite.page.getByRole('textbox', { name: 'Description' }).inputValue()).toBe('Typed before the session ended');
+    // The address changes before the page is drawn: wait for the form it draws.
+    await expect.poll(() => suite.page.getByRole('textbox', { name: 'Description' }).inputValue()).toBe('Typed before the session ended');
     await suite.page.getByRole('button', { name: 'Save changes' }).click();
     await notification(suite.page, 'Changes saved').waitFor();
     expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).description).toBe('Typed before the session ended');

@@ -48,7 +48,7 @@ consoleSuite(
       await page.waitForURL(/unusedFor=90d/);
       await page.goto('/system/connections?unusedFor=45d');
       await page.getByRole('button', { name: 'Filters, 1 in use' }).click();
-      expect(await page.getByRole('combobox', { name: 'Filter by last use' }).inputValue()).toBe('45d');
+      await expect.poll(() => page.getByRole('combobox', { name: 'Filter by last use' }).inputValue()).toBe('45d');
       await page.getByRole('option', { name: 'Not used for 45 days' }).waitFor({ state: 'attached' });
     });
   },

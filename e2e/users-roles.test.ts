@@ -25,7 +25,7 @@ consoleSuite('the roles, users and audit pages', {}, (suite) => {
     await suite.page.getByRole('heading', { name: 'Viewer', level: 1 }).waitFor();
     await suite.page.getByText('Built-in roles are present from the first start').waitFor();
     const readAudit = suite.page.getByRole('switch', { name: 'View audit log' });
-    expect(await readAudit.isChecked()).toBe(true);
+    await suite.page.getByRole('switch', { name: 'View audit log', checked: true }).waitFor();
     expect(await readAudit.getAttribute('aria-readonly')).toBe('true');
     await toggle(readAudit);
     expect(await readAudit.isChecked()).toBe(true);
@@ -62,8 +62,8 @@ consoleSuite('the roles, users and audit pages', {}, (suite) => {
 
     await suite.page.reload();
     await suite.page.getByRole('heading', { name: 'Auditors', level: 1 }).waitFor();
-    expect(await suite.page.getByRole('switch', { name: 'View audit log' }).isChecked()).toBe(true);
-    expect(await suite.page.getByRole('switch', { name: 'Delete API clients' }).isChecked()).toBe(false);
+    await suite.page.getByRole('switch', { name: 'View audit log', checked: true }).waitFor();
+    await suite.page.getByRole('switch', { name: 'Delete API clients', checked: false }).waitFor();
     await useTheme(suite.page, 'dark');
     await screenshot(suite.page, 'role-editor', { fullPage: false });
     await useTheme(suite.page, 'light');
@@ -130,7 +130,7 @@ consoleSuite('the roles, users and audit pages', {}, (suite) => {
     await suite.page.getByRole('button', { name: 'Show every user' }).click();
     await suite.page.waitForURL((url) => !url.searchParams.has('q'));
     await suite.page.getByText('1–2 of 2 users').waitFor();
-    expect(await suite.page.getByLabel('Search users').inputValue()).toBe('');
+    await expect.poll(() => suite.page.getByLabel('Search users').inputValue()).toBe('');
 
     // Escape empties the box, and the list follows.
     await suite.page.getByLabel('Search users').fill('grace');
@@ -195,11 +195,11 @@ consoleSuite('the roles, users and audit pages', {}, (suite) => {
     await suite.page.getByRole('tab', { name: 'Permissions' }).click();
     let permissions = suite.page.getByRole('tabpanel', { name: 'Permissions' });
     await permissions.getByRole('heading', { name: 'Audit' }).waitFor();
-    expect(await permissions.getByRole('switch', { name: 'Manage roles' }).isChecked()).toBe(false);
+    await permissions.getByRole('switch', { name: 'Manage roles', checked: false }).waitFor();
 
     await suite.page.getByRole('tab', { name: 'Roles' }).click();
     const roles = suite.page.getByRole('tabpanel', { name: 'Roles' }).getByRole('group', { name: 'Roles' });
-    expect(await roles.getByRole('checkbox', { name: 'Viewer' }).isChecked()).toBe(true);
+    await roles.getByRole('checkbox', { name: 'Viewer', checked: true }).waitFor();
     await roles.getByRole('checkbox', { name: 'Auditors' }).check();
     await roles.getByRole('checkbox', { name: 'Administrator' }).check();
     await suite.page.getByRole('heading', { name: 'What these roles grant' }).waitFor();
@@ -239,8 +239,8 @@ consoleSuite('the roles, users and audit pages', {}, (suite) => {
   it('does not let the signed-in user disable or delete themselves', async () => {
     await suite.page.getByRole('table', { name: 'Users' }).getByRole('link', { name: suite.admin.name }).click();
     await suite.page.getByRole('heading', { name: suite.admin.name, level: 1 }).waitFor();
-    expect(await suite.page.getByRole('switch', { name: 'Enabled', exact: true }).isDisabled()).toBe(true);
-    expect(await suite.page.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+    await expect.poll(() => suite.page.getByRole('switch', { name: 'Enabled', exact: true }).isDisabled()).toBe(true);
+    await expect.poll(() => suite.page.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
   });
 
   it('searches the audit log', async () => {
