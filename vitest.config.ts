@@ -11,6 +11,7 @@ export default defineConfig({
     // the default, is too short on two cores shared with the server and the other suites.
     expect: { poll: { timeout: 20_000 } },
     pool: 'forks',
-    reporters: ['default'],
+    // The second names every test that needed a retry (only browser suites of independent tests may retry, under CI).
+    reporters: ['default', './test/support/retried-tests-reporter.ts'],
   },
 });

@@ -24,7 +24,7 @@ async function seedEveryKind(console_: ConsoleServer): Promise<{ clientId: strin
  * Accessibility measured rather than assumed: axe-core on every page of the console and every
  * dialog, in the light theme and the dark one, finds nothing serious or critical.
  */
-consoleSuite('the console, checked by axe-core', { seed: seedEveryKind, timeout: 120_000 }, (suite) => {
+consoleSuite('the console, checked by axe-core', { seed: seedEveryKind, timeout: 120_000, independentTests: true }, (suite) => {
   const violations = (on: Page = suite.page): Promise<string[]> => seriousViolations(on);
 
   const heading = (name: string | RegExp, on: Page = suite.page) => on.getByRole('heading', { name, level: 1 }).waitFor();

@@ -5,7 +5,7 @@ import { requestToken } from './support/console-server.js';
 import { consoleSuite } from './support/console-suite.js';
 
 /** A client's "Allowed networks" and "Rate limits": edited on its page, applied to its next request. */
-consoleSuite('allowed networks and rate limits in the console', {}, (suite) => {
+consoleSuite('allowed networks and rate limits in the console', { independentTests: true }, (suite) => {
   it('shows Anywhere, names a bad range on its line, saves ranges canonically and clears them again', async () => {
     const { page } = suite;
     const { client, clientSecret } = await suite.server.services.clients.create(SYSTEM_ACTOR, { name: 'Branch office sync' });

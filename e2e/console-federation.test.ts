@@ -4,7 +4,7 @@ import { focused, notification } from './support/browser.js';
 import { consoleSuite } from './support/console-suite.js';
 
 /** A client's "Federated credentials": added with a preset, listed, removed after a confirmation that starts on Cancel. */
-consoleSuite('federated credentials in the console', {}, (suite) => {
+consoleSuite('federated credentials in the console', { independentTests: true }, (suite) => {
   it('adds a GitHub Actions credential from its preset, lists it, and removes it after confirming', async () => {
     const { page } = suite;
     const { client } = await suite.server.services.clients.create(SYSTEM_ACTOR, { name: 'Deployed from CI' });

@@ -9,7 +9,7 @@ import { consoleSuite } from './support/console-suite.js';
  * A private_key_jwt client in the console: created with a pasted PEM, keys added and removed, a private key refused before it is sent;
  * and the switch that binds a client's tokens to a key (DPoP).
  */
-consoleSuite('client keys in the console', { signIn: '/system/connections' }, (suite) => {
+consoleSuite('client keys in the console', { signIn: '/system/connections', independentTests: true }, (suite) => {
   it('creates a key client from a PEM, adds a JWK, refuses a private key, and removes a key after confirming', async () => {
     const { page } = suite;
     const first = generateKeyPairSync('ed25519');

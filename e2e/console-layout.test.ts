@@ -6,7 +6,7 @@ import { consoleSuite } from './support/console-suite.js';
 const WIDTHS = [390, 1024, 1280, 1440] as const;
 
 /** The list and detail pages read well on a phone and at common laptop widths, nothing that matters cut off. */
-consoleSuite('the console at every width', { seed: seedClientList }, (suite) => {
+consoleSuite('the console at every width', { seed: seedClientList, independentTests: true }, (suite) => {
   it.each(WIDTHS.filter((width) => width >= 1024))('shows every column of the list whole at %i px wide', async (width) => {
     await suite.page.setViewportSize({ width, height: 800 });
     await suite.page.goto('/system/connections');

@@ -8,7 +8,7 @@ import { consoleSuite } from './support/console-suite.js';
  * What keeps an administrator from losing things by accident: confirmations that Enter cannot
  * pass, the console's own "Page not found", and a session that ends without losing their work.
  */
-consoleSuite('a console that is safe to use', {}, (suite) => {
+consoleSuite('a console that is safe to use', { independentTests: true }, (suite) => {
   const createClient = async (name: string) => (await suite.server.services.clients.create(SYSTEM_ACTOR, { name })).client;
   const exists = (id: string) =>
     suite.server.services.clients.get(SYSTEM_ACTOR, id).then(

@@ -6,7 +6,7 @@ import { consoleSuite } from './support/console-suite.js';
 const WIDTHS = [390, 1024, 1280, 1440] as const;
 
 /** Every page at a phone's width and three laptop widths, in both themes, for a person to look at (test-results/screenshots/). */
-consoleSuite('screenshots of every page at every width', { seed: seedClientList }, (suite) => {
+consoleSuite('screenshots of every page at every width', { seed: seedClientList, independentTests: true }, (suite) => {
   it.each(WIDTHS)('screenshots every page at %i px wide in both themes', async (width) => {
     await suite.page.setViewportSize({ width, height: 800 });
     const pages: [string, string, string][] = [

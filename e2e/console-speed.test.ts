@@ -35,7 +35,7 @@ async function seedClients({ server }: ConsoleServer): Promise<void> {
   for (let index = 1; index <= 60; index += 1) await server.services.clients.create(SYSTEM_ACTOR, { name: `Speed ${index}` });
 }
 
-consoleSuite('the console’s speed to first data', { seed: seedClients }, (suite) => {
+consoleSuite('the console’s speed to first data', { seed: seedClients, independentTests: true }, (suite) => {
   let cookies: Awaited<ReturnType<import('playwright-core').BrowserContext['cookies']>> = [];
 
   beforeAll(async () => {

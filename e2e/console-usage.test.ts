@@ -86,7 +86,7 @@ async function columnSums(table: Locator): Promise<number[]> {
   return [1, 2, 3, 4].map((column) => rows.reduce((sum, row) => sum + Number(row[column]!.replace(/\D/g, '')), 0));
 }
 
-consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000 }, (suite) => {
+consoleSuite('usage in the console', { seed: seedTraffic, timeout: 90_000, independentTests: true }, (suite) => {
   const nightly = TRAFFIC['Nightly invoices'];
   const warehouse = TRAFFIC['Warehouse sync'];
 

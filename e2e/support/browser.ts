@@ -21,6 +21,13 @@ export function browserAvailable(): boolean {
   return false;
 }
 
+/**
+ * Under CI, a browser test of a file whose tests stand alone runs once more after a failure, as
+ * Playwright's own CI configuration has it; each retry is named at the end of the run
+ * (test/support/retried-tests-reporter.ts). Locally a failure shows at once.
+ */
+export const RETRIES_IN_CI = process.env['CI'] === 'true' ? 1 : 0;
+
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: under CI the browser tests must run (apt-get install chromium)`);
   return chromium.launch({

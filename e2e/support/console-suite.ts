@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe } from 'vitest';
-import { browserAvailable, launchBrowser, newConsoleContext } from './browser.js';
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { browserAvailable, launchBrowser, newConsoleContext, RETRIES_IN_CI } from './browser.js';
 import { signIn, startConsoleServer, type ConsoleServer } from './console-server.js';
 
 export interface ConsoleSuiteOptions<Seeded> {
@@ -15,6 +15,12 @@ export interface ConsoleSuiteOptions<Seeded> {
   readonly firstRun?: boolean;
   /** Vitest's timeout for each test of the suite. */
   readonly timeout?: number;
+  /**
+   * Each test starts from the seed alone, on a page it opens itself, and leaves nothing a later test
+   * needs: then, under CI, a failed test runs once more, on a new page signed in again (a retry
+   * keeps the server and its data, so a file whose tests build on one another must not say this).
+   */
+  readonly independentTests?: boolean;
 }
 
 /** What every test of a console suite works with: the server, and a browser with one page open on it. */
@@ -33,7 +39,11 @@ export interface ConsoleSuite<Seeded = undefined> extends Omit<ConsoleServer, 'c
  * (and failed) under CI; see `browserAvailable`.
  */
 export function consoleSuite<Seeded = undefined>(title: string, options: ConsoleSuiteOptions<Seeded>, body: (suite: ConsoleSuite<Seeded>) => void): void {
-  describe.runIf(browserAvailable())(title, options.timeout === undefined ? {} : { timeout: options.timeout }, () => {
+  const testOptions = {
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    ...(options.independentTests === true ? { retry: RETRIES_IN_CI } : {}),
+  };
+  describe.runIf(browserAvailable())(title, testOptions, () => {
     let server: ConsoleServer | undefined;
     let seeded: { value: Seeded } | undefined;
     let browser: Browser | undefined;
@@ -45,15 +55,25 @@ export function consoleSuite<Seeded = undefined>(title: string, options: Console
       return value;
     };
 
+    const landing = options.firstRun === true ? false : (options.signIn ?? '/system/connections');
+
     beforeAll(async () => {
       server = await startConsoleServer({ firstRun: options.firstRun ?? false });
       seeded = { value: (await options.seed?.(server)) as Seeded };
       browser = await launchBrowser();
       context = await newConsoleContext(browser, server.url);
       page = await context.newPage();
-      const landing = options.firstRun === true ? false : (options.signIn ?? '/system/connections');
       if (landing !== false) await signIn(page, server, landing);
     }, 240_000);
+
+    // A retry starts where the file's first test started, not on the page the failure left behind.
+    beforeEach(async ({ task }) => {
+      if ((task.result?.retryCount ?? 0) === 0) return;
+      await context?.close();
+      context = await newConsoleContext(opened(browser), opened(server).url);
+      page = await context.newPage();
+      if (landing !== false) await signIn(page, opened(server), landing);
+    });
 
     afterAll(async () => {
       await context?.close();
