@@ -171,13 +171,14 @@ function parseClaims(raw: Record<string, unknown>, audience: string): AccessToke
 
 /**
  * What a token may do: its client's permissions now, intersected with the token's scope. Kept per
- * client state (the cache makes a new state object on every change, so a change is never missed)
- * and scope, instead of two new sets on every authenticated request.
+ * permission set (the client-state cache shares one among the states holding the same
+ * permissions, and makes new states on every change, so a change is never missed) and scope,
+ * instead of two new sets on every authenticated request, or a table per cached client.
  */
-const grantedByState = new WeakMap<ClientState, Map<string, ReadonlySet<PermissionKey>>>();
+const grantedByPermissions = new WeakMap<ReadonlySet<PermissionKey>, Map<string, ReadonlySet<PermissionKey>>>();
 function grantedTo(client: ClientState, scope: string): ReadonlySet<PermissionKey> {
-  let byScope = grantedByState.get(client);
-  if (byScope === undefined) grantedByState.set(client, (byScope = new Map()));
+  let byScope = grantedByPermissions.get(client.permissions);
+  if (byScope === undefined) grantedByPermissions.set(client.permissions, (byScope = new Map()));
   let granted = byScope.get(scope);
   if (granted === undefined) {
     const scopes = new Set(scope.split(' '));
