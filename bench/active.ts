@@ -18,7 +18,8 @@ import { activeClientId, activeClientSecret, holdsChangedRole, ROLE_AFTER, ROLE_
  * watches: the change, a sample of affected clients' next calls with their old tokens (each must
  * see the change), and then every affected client's next call. Targets: RSS under 400 MB, the
  * cache bounded, no event-loop pause over 50 ms around the change, the change seen on the next
- * request. Prints one table per dialect.
+ * request. Prints one table per dialect. BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+ * is passed to the server's node.
  */
 
 const RSS_TARGET_BYTES = 400 * 1024 * 1024;
@@ -168,6 +169,8 @@ async function scrape(metricsUrl: string): Promise<string> {
 
 /** The server's largest event-loop delay since the previous scrape (prom-client resets its monitor on each), in ms. */
 const pauseMs = (text: string) => metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
+/** The server's CPU time so far (user and system), in ms: unlike a delay, not inflated while other processes hold the cores. */
+const cpuMs = (text: string) => metric(text, 'process_cpu_seconds_total') * 1000;
 const lookups = (text: string) => ({
   hit: metric(text, 'koios_client_state_lookups_total', 'result="hit"'),
   miss: metric(text, 'koios_client_state_lookups_total', 'result="miss"'),
@@ -186,12 +189,17 @@ interface Row {
 
 async function runDialect(dialect: Dialect, options: Options, pgUrl: string | null): Promise<Row[]> {
   const seed = randomBytes(16).toString('hex');
-  const target: TargetProcess<ActiveInfo> = await startTarget<ActiveInfo>(`koios ${dialect}`, 'koios-active', {
-    ...koiosDatabase(dialect, pgUrl),
-    BENCH_ACTIVE_CLIENTS: String(options.clients),
-    BENCH_ACTIVE_SECRET_SEED: seed,
-    KOIOS_LOG_LEVEL: process.env['BENCH_KOIOS_LOG_LEVEL'] ?? 'warn',
-  });
+  const target: TargetProcess<ActiveInfo> = await startTarget<ActiveInfo>(
+    `koios ${dialect}`,
+    'koios-active',
+    {
+      ...koiosDatabase(dialect, pgUrl),
+      BENCH_ACTIVE_CLIENTS: String(options.clients),
+      BENCH_ACTIVE_SECRET_SEED: seed,
+      KOIOS_LOG_LEVEL: process.env['BENCH_KOIOS_LOG_LEVEL'] ?? 'warn',
+    },
+    (process.env['BENCH_KOIOS_NODE_ARGS'] ?? '').split(/\s+/).filter((arg) => arg.length > 0),
+  );
   const { info } = target;
   out(
     `${dialect}: ${options.clients.toLocaleString('en')} clients seeded in ${info.seedSeconds.toFixed(1)} s; server pid ${target.pid}, RSS ${mb(target.rssBytes() ?? 0)}`,
@@ -236,7 +244,8 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
 
     // The role change, then affected clients' next calls with the tokens they already hold.
     const admin = await token(caller, info.clientId, info.clientSecret);
-    const before = lookups(await scrape(info.metricsUrl));
+    const beforeChange = await scrape(info.metricsUrl);
+    const before = lookups(beforeChange);
     started = performance.now();
     const patched = await caller.send(
       'PATCH',
@@ -263,6 +272,7 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
     });
     const afterChange = await scrape(info.metricsUrl);
     const pauseAroundChange = pauseMs(afterChange);
+    const cpuAroundChange = cpuMs(afterChange) - cpuMs(beforeChange);
 
     // Every affected client's next call (each reads its state again), then every other client's (still cached, if fresh).
     started = performance.now();
@@ -296,6 +306,7 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
         value: ms(pauseAroundChange),
         target: `≤ ${PAUSE_TARGET_MS} ms: ${verdict(pauseAroundChange <= PAUSE_TARGET_MS)}`,
       },
+      { what: `server CPU time over the same window (the change, ${PROBES} calls, 2 scrapes)`, value: ms(cpuAroundChange), target: '' },
       {
         what: 'change seen by an affected client, from the PATCH sent',
         value: firstSeenMs === Infinity ? 'never' : `${ms(firstSeenMs)} (all ${PROBES} probes by ${ms(lastSeenMs)})`,
