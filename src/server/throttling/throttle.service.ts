@@ -109,7 +109,18 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     return { address, subject: `${options.scope}:${keys.subject}`, pair: `${options.scope}:pair:${keys.subject}|${keys.address}` };
   };
 
-  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+  /**
+   * Adds an entry that lasts until `endsAt(value)`. Entries whose window has ended are dropped from
+   * the oldest end first: nothing reads them again, and kept, they held memory for every client
+   * seen since the start (up to the cap: 100,000 spares of about 700 bytes). The walk stops at the
+   * first live entry, so it costs nothing on average.
+   */
+  const remember = <V>(map: Map<string, V>, key: string, value: V, endsAt: (value: V) => number) => {
+    const now = Date.now();
+    for (const [oldKey, oldValue] of map) {
+      if (endsAt(oldValue) > now) break;
+      map.delete(oldKey);
+    }
     if (map.size >= MAX_LOCAL_ENTRIES) {
       const oldest = map.keys().next();
       if (oldest.done !== true) map.delete(oldest.value);
@@ -168,7 +179,7 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       return reserveInDatabase(keys, pairName, waitUntil, Math.min(delayMs * 2, 200));
     }
     if ('refusedBy' in decision) {
-      if (decision.lasting) remember(blockedUntil, decision.refusedBy, decision.until);
+      if (decision.lasting) remember(blockedUntil, decision.refusedBy, decision.until, (until) => until);
       return { granted: false, retryAfterSeconds: secondsUntil(decision.until, Date.now()) };
     }
     const { windows, until } = decision;
@@ -179,7 +190,7 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
         if (settled) return;
         settled = true;
         if (pairName !== null && !spares.has(pairName) && until > Date.now()) {
-          remember(spares, pairName, { windows, until });
+          remember(spares, pairName, { windows, until }, (spare) => spare.until);
           await settle(windows, { from: 'pending', to: 'spares' });
         } else {
           await settle(windows, { from: 'pending', to: null });
