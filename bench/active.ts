@@ -255,6 +255,10 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
     );
     const changeMs = performance.now() - started;
     check(patched.status === 200, `PATCH role: ${patched.status} ${patched.text.slice(0, 200)}`);
+    // The change alone: its request, its transaction and every cache applying it.
+    const afterPatch = await scrape(info.metricsUrl);
+    const pauseOfChange = pauseMs(afterPatch);
+    const cpuOfChange = cpuMs(afterPatch) - cpuMs(beforeChange);
     const affected = Array.from({ length: Math.ceil(options.clients / 2) }, (_, i) => 2 * i);
     check(affected.every(holdsChangedRole), 'the even clients hold the changed role');
     let stale = 0;
@@ -271,8 +275,8 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
       }
     });
     const afterChange = await scrape(info.metricsUrl);
-    const pauseAroundChange = pauseMs(afterChange);
-    const cpuAroundChange = cpuMs(afterChange) - cpuMs(beforeChange);
+    const pauseOfProbes = pauseMs(afterChange);
+    const cpuOfProbes = cpuMs(afterChange) - cpuMs(afterPatch);
 
     // Every affected client's next call (each reads its state again), then every other client's (still cached, if fresh).
     started = performance.now();
@@ -302,11 +306,17 @@ async function runDialect(dialect: Dialect, options: Options, pgUrl: string | nu
       { what: 'max event-loop pause, 1 s quiet', value: ms(quietPause), target: '' },
       { what: 'role change (PATCH /api/v1/roles/:id) answered in', value: ms(changeMs), target: '' },
       {
-        what: `max event-loop pause: the change and ${PROBES} affected clients' next calls`,
-        value: ms(pauseAroundChange),
-        target: `≤ ${PAUSE_TARGET_MS} ms: ${verdict(pauseAroundChange <= PAUSE_TARGET_MS)}`,
+        what: 'max event-loop pause: the role change',
+        value: ms(pauseOfChange),
+        target: `≤ ${PAUSE_TARGET_MS} ms: ${verdict(pauseOfChange <= PAUSE_TARGET_MS)}`,
       },
-      { what: `server CPU time over the same window (the change, ${PROBES} calls, 2 scrapes)`, value: ms(cpuAroundChange), target: '' },
+      { what: 'server CPU time: the role change (and one scrape)', value: ms(cpuOfChange), target: '' },
+      {
+        what: `max event-loop pause: ${PROBES} affected clients' next calls, ${Math.min(PROBES, options.concurrency)} at a time`,
+        value: ms(pauseOfProbes),
+        target: `≤ ${PAUSE_TARGET_MS} ms: ${verdict(pauseOfProbes <= PAUSE_TARGET_MS)}`,
+      },
+      { what: `server CPU time: those ${PROBES} calls (and one scrape)`, value: ms(cpuOfProbes), target: '' },
       {
         what: 'change seen by an affected client, from the PATCH sent',
         value: firstSeenMs === Infinity ? 'never' : `${ms(firstSeenMs)} (all ${PROBES} probes by ${ms(lastSeenMs)})`,
