@@ -57,7 +57,7 @@ export interface Config {
 
 /**
  * The default of KOIOS_CLIENT_STATE_CACHE_SIZE: 100,000 active clients, all cached, kept the server
- * well under 400 MB (README, "Many active clients").
+ * under 400 MB (393 MB at most) (README, "Many active clients").
  */
 export const CLIENT_STATE_CACHE_SIZE = 100_000;
 
