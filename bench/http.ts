@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Dialect } from '../src/server/db/database.js';
 import { onCleanUp, startTarget, type TargetProcess } from './children.js';
-import { CONNECTIONS, load, type LoadRequest, type LoadSample, type OneUsePart } from './load.js';
+import { CONNECTIONS, load, type LoadRequest, type LoadSample, type OneUseParts } from './load.js';
 import { CLIENT_COUNT } from './pagination.js';
 import { accessTokenHash, benchKey, clientAssertion, dpopProof, type BenchKey } from './signed-requests.js';
 
@@ -103,7 +103,7 @@ interface Spec {
   /** Errors and non-2xx answers of the warm-up runs, counted in the row too. */
   readonly warmUp: LoadSample[];
   /** Signs `count` one-use parts (proofs, assertions) that stay valid for a run of `seconds`. */
-  oneUse?: (count: number, seconds: number) => OneUsePart[];
+  oneUse?: (count: number, seconds: number) => OneUseParts;
   /** The row this one is measured beside, whose rate sizes the first pool of one-use parts. */
   readonly twin?: string;
 }
@@ -261,7 +261,8 @@ async function prepareKoios(
     // signed just before it valid for runs of up to about 100 s.
     spec.oneUse = (count, seconds) => {
       const iat = Math.floor(Date.now() / 1000 + seconds / 2);
-      return Array.from({ length: count }, () => ({ headers: { dpop: dpopProof(keys.dpop, { ...proof, iat }) } }));
+      const more = () => ({ headers: { dpop: dpopProof(keys.dpop, { ...proof, iat }) } });
+      return { pool: Array.from({ length: count }, more), more };
     };
   });
 
@@ -282,7 +283,10 @@ async function prepareKoios(
       );
       spec.request = request;
       // Valid through the run and a minute more; the server allows at most 5 minutes.
-      spec.oneUse = (count, seconds) => Array.from({ length: count }, () => ({ body: form(Math.min(300, Math.ceil(seconds) + 60)) }));
+      spec.oneUse = (count, seconds) => {
+        const more = () => ({ body: form(Math.min(300, Math.ceil(seconds) + 60)) });
+        return { pool: Array.from({ length: count }, more), more };
+      };
     });
   }
 
@@ -531,19 +535,22 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
   /**
    * A row whose requests each carry a one-use proof or assertion gets them signed here, before its
    * timed window, by node:crypto in this process: signing in the window would load the generator
-   * and measure it. The pool holds 1.5 times what the row's last run (or its twin's, a faster
-   * bearer or secret row) answered in as many seconds; a run that runs out fails.
+   * and measure it. The pool holds twice what the row's fastest run so far (before its first, its
+   * twin's last, a faster bearer or secret row) answered in as many seconds; on a shared machine a
+   * run can still outlast it, and then signs the rest itself and says so.
    */
-  const oneUseParts = (spec: Spec, seconds: number): OneUsePart[] | undefined => {
+  const oneUseParts = (spec: Spec, seconds: number): OneUseParts | undefined => {
     if (spec.oneUse === undefined) return undefined;
-    const last = (row: Spec | undefined) => (row === undefined ? undefined : [...row.warmUp, ...row.samples].at(-1)?.rps);
-    const rate = last(spec) ?? last(spec.twin === undefined ? undefined : specs.get(spec.twin)) ?? 20_000;
-    return spec.oneUse(Math.ceil(rate * seconds * 1.5) + 1000, seconds);
+    const own = [...spec.warmUp, ...spec.samples].map((sample) => sample.rps);
+    const twin = spec.twin === undefined ? undefined : specs.get(spec.twin);
+    const rate = own.length > 0 ? Math.max(...own) : ((twin === undefined ? undefined : [...twin.warmUp, ...twin.samples].at(-1)?.rps) ?? 20_000);
+    return spec.oneUse(Math.ceil(rate * seconds * 2) + 2000, seconds);
   };
   const measure = async (spec: Spec, seconds: number, into: LoadSample[]) => {
     try {
       const sample = await load(spec.request!, seconds, oneUseParts(spec, seconds));
       into.push(sample);
+      if (sample.signedDuringRun > 0) log(`http: ${spec.key}: the pool ran out; ${thousands(sample.signedDuringRun)} signed during the run`);
       return sample;
     } catch (error) {
       spec.failed = `autocannon: ${(error as Error).message}`;
