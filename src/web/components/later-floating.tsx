@@ -36,6 +36,27 @@ export function useFloating(target: RefObject<HTMLElement | null>): { readonly p
 }
 
 /**
+ * A menu whose code may not have loaded yet: `trigger` goes on its button until then (a click
+ * loads the menu and opens it at once), and `openAtOnce` on the Menu drawn afterwards.
+ */
+export function useLaterMenu(target: RefObject<HTMLElement | null>) {
+  const [openAtOnce, setOpenAtOnce] = useState(false);
+  const { parts, now } = useFloating(target);
+  const trigger =
+    parts === undefined
+      ? {
+          'aria-haspopup': 'menu' as const,
+          'aria-expanded': false,
+          onClick: () => {
+            setOpenAtOnce(true);
+            now();
+          },
+        }
+      : undefined;
+  return { parts, openAtOnce, trigger };
+}
+
+/**
  * Mantine's Tooltip when its code had loaded by the time `children` was drawn; otherwise the
  * browser's own tooltip (a title), since a hint is not worth drawing its control anew.
  */

@@ -11,9 +11,9 @@ import {
   IconShieldLock,
   IconUsers,
 } from '../components/icons';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
-import { useFloating } from '../components/later-floating';
+import { useLaterMenu } from '../components/later-floating';
 import { ThemeToggle } from '../components/theme-toggle';
 import { useCan, useSession, useSignOut } from '../features/session/session';
 import type { PermissionKey, Session } from '../lib/types';
@@ -54,24 +54,11 @@ function initials(name: string): string {
  */
 function AccountMenu({ user }: { readonly user: Session['user'] }) {
   const target = useRef<HTMLButtonElement>(null);
-  const [openAtOnce, setOpenAtOnce] = useState(false);
-  const { parts, now } = useFloating(target);
+  const { parts, openAtOnce, trigger } = useLaterMenu(target);
   const signOut = useSignOut();
   const can = useCan();
   const button = (
-    <UnstyledButton
-      ref={target}
-      px={6}
-      py={4}
-      {...(parts === undefined && {
-        'aria-haspopup': 'menu',
-        'aria-expanded': false,
-        onClick: () => {
-          setOpenAtOnce(true);
-          now();
-        },
-      })}
-    >
+    <UnstyledButton ref={target} px={6} py={4} {...trigger}>
       {/* Named by hidden text rather than aria-label: a label must contain the text it shows. */}
       <VisuallyHidden>Account: {user.name || user.email}</VisuallyHidden>
       <Group gap={8} wrap="nowrap" aria-hidden>

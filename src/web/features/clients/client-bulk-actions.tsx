@@ -1,7 +1,7 @@
 import { Button, Group, List, Stack, Text } from '@mantine/core';
-import { useRef, useState } from 'react';
+import { useRef } from 'react';
 import { IconChevronDown, IconPlayerPause, IconPlayerPlay, IconTrash } from '../../components/icons';
-import { useFloating } from '../../components/later-floating';
+import { useLaterMenu } from '../../components/later-floating';
 import { loadWhenIdle } from '../../components/load-when-idle';
 import { usedRecently } from '../../lib/time';
 import type { ApiClient, BulkAction } from '../../lib/types';
@@ -31,24 +31,9 @@ export function BulkActionsMenu({
   onAction: (action: BulkAction) => void;
 }) {
   const target = useRef<HTMLButtonElement>(null);
-  const [openAtOnce, setOpenAtOnce] = useState(false);
-  const { parts, now } = useFloating(target);
+  const { parts, openAtOnce, trigger } = useLaterMenu(target);
   const button = (
-    <Button
-      ref={target}
-      variant="default"
-      rightSection={<IconChevronDown size={14} aria-hidden />}
-      disabled={selectedCount === 0}
-      loading={busy}
-      {...(parts === undefined && {
-        'aria-haspopup': 'menu',
-        'aria-expanded': false,
-        onClick: () => {
-          setOpenAtOnce(true);
-          now();
-        },
-      })}
-    >
+    <Button ref={target} variant="default" rightSection={<IconChevronDown size={14} aria-hidden />} disabled={selectedCount === 0} loading={busy} {...trigger}>
       Actions
     </Button>
   );
