@@ -14,6 +14,7 @@ import { metricsScenario } from './metrics.js';
 import { paginationScenario, type BenchContext, type BenchResult } from './pagination.js';
 import { activeBench } from './active.js';
 import { scaleBench } from './scale.js';
+import { consoleBench } from './console.js';
 import { usageCountingScenario } from './usage-counting.js';
 import { dpopJtisScenario } from './dpop-jtis.js';
 
@@ -31,8 +32,9 @@ import { dpopJtisScenario } from './dpop-jtis.js';
  * BENCH_CLIENTS (100000, for the HTTP targets), BENCH_KOIOS_LOG_LEVEL (warn),
  * BENCH_KOIOS_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/koios-prof"), and BENCH_ONLY, a
  * comma-separated subset of: pagination, metrics, usage and dpop (in-process), token, me, graphql, pages, bare.
- * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts), and
- * `npm run bench -- active [--clients 100k]` the many-active-clients bench (bench/active.ts).
+ * `npm run bench -- scale [--max 1m]` runs the growth bench instead (bench/scale.ts),
+ * `npm run bench -- active [--clients 100k]` the many-active-clients bench (bench/active.ts), and
+ * `npm run bench -- console [--runs 15]` the console's first data row in Chromium (bench/console.ts).
  */
 
 /** A scenario gets a fresh database with the services over it and returns its measurements. */
@@ -278,8 +280,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// `npm run bench -- scale …` measures growth instead (bench/scale.ts); `-- active …` many active clients (bench/active.ts).
-const modes: Record<string, (argv: readonly string[]) => Promise<number>> = { scale: scaleBench, active: activeBench };
+// `npm run bench -- scale …` measures growth instead (bench/scale.ts); `-- active …` many active clients (bench/active.ts);
+// `-- console …` the console's first data row in Chromium (bench/console.ts).
+const modes: Record<string, (argv: readonly string[]) => Promise<number>> = { scale: scaleBench, active: activeBench, console: consoleBench };
 (modes[process.argv[2] ?? '']?.(process.argv.slice(3)) ?? main()).then(
   (code) => {
     process.exitCode = code;

@@ -38,6 +38,8 @@ const Notifications = loadWhenIdle(async () => (await import('./components/notif
 
 /** Draws the console, with the first screen's answers that have already come (src/web/first-load.ts). */
 export function startConsole(first: FirstLoad): void {
+  // Every script of the first screen has run by now: the console bench reads this mark.
+  performance.mark('console:start');
   handOver(queryClient, first);
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
