@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Unavailable } from './errors.js';
 import { problem, sendErrorProblem, sendProblem } from './http/problem.js';
-import { pathOnly } from './logger.js';
+import { pathOnly, requestLogger } from './logger.js';
 import { restApi } from './http/api.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { rateLimitHeaders } from './http/rate-limit-headers.js';
@@ -38,6 +38,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, logger, services } = deps;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    childLoggerFactory: requestLogger,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: 1024 * 1024,
     // On close, keep-alive connections with no request in flight are ended at once.
