@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 /**
- * `npx tsx bench/ab.ts <before-checkout> [<after-checkout>]`: the token and `/me` paths of two
+ * `npx tsx bench/ab.ts <before-checkout> [<after-checkout>]`: the token, `/me` and GraphQL
+ * `{ me { id } }` paths of two
  * builds in one process, measured alternately (A, B, A, B…) with `app.inject` and no network, so
  * the machine's load falls on both alike. Each build gets its own SQLite database, services and
  * app, loaded from its own source tree; its client has no limits (what every build before had).
@@ -15,10 +15,18 @@ import { pathToFileURL } from 'node:url';
  * one round alike: each round's ratio to the before build is taken, and the median of those ratios
  * printed with the median µs a call.
  *
- * Settings: AB_ROUNDS (30), AB_CALLS (200 a path a round, after 300 of warm-up).
+ * Each call is timed in CPU time of the process (`process.cpuUsage`, user and system), not wall
+ * time: on a machine shared with other jobs, waiting for a CPU is not the build's cost.
+ *
+ * Settings: AB_ROUNDS (30), AB_CALLS (200 a path a round, after 300 of warm-up), AB_PATHS
+ * (`token,me,graphql`).
  */
 const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 30);
 const CALLS = Number(process.env['AB_CALLS'] ?? 200);
+const PATHS = ['token', 'me', 'graphql'] as const;
+type Path = (typeof PATHS)[number];
+const CHOSEN = (process.env['AB_PATHS'] ?? PATHS.join(',')).split(',') as Path[];
+const LABELS: Record<Path, string> = { token: 'POST /oauth/token', me: 'GET /api/v1/me', graphql: 'GraphQL { me { id } }' };
 
 type Inject = (options: Record<string, unknown>) => Promise<{ statusCode: number; json(): Record<string, unknown> }>;
 interface Build {
@@ -73,18 +81,30 @@ async function load(root: string, label: string, rateLimit?: Record<string, numb
   };
 }
 
-/** µs a call over `count` sequential calls of one path. */
-async function measure(build: Build, path: 'token' | 'me', count: number): Promise<number> {
-  const request =
-    path === 'token'
-      ? { method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: build.tokenBody }
-      : { method: 'GET', url: '/api/v1/me', headers: { authorization: build.bearer } };
-  const started = performance.now();
+function requestOf(build: Build, path: Path): Record<string, unknown> {
+  if (path === 'token')
+    return { method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: build.tokenBody };
+  if (path === 'me') return { method: 'GET', url: '/api/v1/me', headers: { authorization: build.bearer } };
+  // What the bench's GraphQL row sends.
+  return {
+    method: 'POST',
+    url: '/graphql',
+    headers: { authorization: build.bearer, 'content-type': 'application/json' },
+    payload: JSON.stringify({ query: '{ me { id } }' }),
+  };
+}
+
+/** CPU µs a call over `count` sequential calls of one path. */
+async function measure(build: Build, path: Path, count: number): Promise<number> {
+  const request = requestOf(build, path);
+  const started = process.cpuUsage();
   for (let i = 0; i < count; i += 1) {
     const answer = await build.inject(request);
     if (answer.statusCode !== 200) throw new Error(`${build.label} ${path}: answered ${answer.statusCode}`);
+    if (path === 'graphql' && answer.json()['errors'] !== undefined) throw new Error(`${build.label} ${path}: ${JSON.stringify(answer.json())}`);
   }
-  return ((performance.now() - started) * 1000) / count;
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / count;
 }
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -105,7 +125,7 @@ async function main(): Promise<void> {
   ];
   const samples = new Map<string, number[]>();
   try {
-    for (const path of ['token', 'me'] as const) {
+    for (const path of CHOSEN) {
       // Token requests of the limited client stay under its 10,000 a minute.
       const calls = path === 'token' ? Math.min(CALLS, Math.floor(9000 / ROUNDS)) : CALLS;
       for (const build of builds) await measure(build, path, 300);
@@ -120,13 +140,13 @@ async function main(): Promise<void> {
   } finally {
     for (const build of builds) await build.close();
   }
-  for (const path of ['token', 'me'] as const) {
+  for (const path of CHOSEN) {
     const before = samples.get(`${path} before`)!;
     for (const build of builds) {
       const values = samples.get(`${path} ${build.label}`)!;
       const ratios = values.map((value, round) => value / before[round]!);
       process.stdout.write(
-        `${(path === 'token' ? 'POST /oauth/token' : 'GET /api/v1/me').padEnd(18)} ${build.label.padEnd(22)} median ${median(values).toFixed(0).padStart(5)} µs/call, ÷ before: median ${median(ratios).toFixed(2)}× (quartiles ${quartiles(ratios)})\n`,
+        `${LABELS[path].padEnd(21)} ${build.label.padEnd(22)} median ${median(values).toFixed(0).padStart(5)} CPU µs/call (quartiles ${quartiles(values)}), ÷ before: median ${median(ratios).toFixed(2)}× (quartiles ${quartiles(ratios)})\n`,
       );
     }
   }
