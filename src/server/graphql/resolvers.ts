@@ -36,6 +36,14 @@ declare module 'mercurius' {
 
 export type GraphQLContext = MercuriusContext;
 
+/** What `Query.me` resolves to: the caller, its permissions as the unsorted set it holds. */
+interface MeSource {
+  readonly type: 'CLIENT' | 'USER';
+  readonly id: string;
+  readonly name: string;
+  readonly held: Actor['permissions'];
+}
+
 function principalOf(context: GraphQLContext): Actor {
   if (context.actor === null) throw new Unauthenticated();
   return context.actor;
@@ -143,9 +151,9 @@ export function createResolvers(services: Services): IResolvers {
     JSONObject: jsonObjectScalar,
 
     Query: {
-      me(_root: unknown, _args: unknown, context: GraphQLContext) {
+      me(_root: unknown, _args: unknown, context: GraphQLContext): MeSource {
         const actor = principalOf(context);
-        return { type: actor.type === 'client' ? 'CLIENT' : 'USER', id: actor.id ?? '', name: actor.name, permissions: sortPermissionKeys(actor.permissions) };
+        return { type: actor.type === 'client' ? 'CLIENT' : 'USER', id: actor.id ?? '', name: actor.name, held: actor.permissions };
       },
 
       async apiClients(_root: unknown, args: ApiClientsArgs, context: GraphQLContext) {
@@ -280,6 +288,10 @@ export function createResolvers(services: Services): IResolvers {
       },
     },
 
+    // Sorted only when asked for: sorting a Viewer's keys costs about 2 µs of CPU, which `{ me { id } }` paid too.
+    Me: {
+      permissions: (me: MeSource) => sortPermissionKeys(me.held),
+    },
     AuditActor: {
       type: (actor: AuditEvent['actor']) => actor.type.toUpperCase(),
     },
