@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { DatabaseConfig, DatabasePoolConfig } from '../config.js';
 import { isUniqueViolation } from './constraint-errors.js';
 import { migrations } from './migrations/index.js';
+import { withNamedStatements } from './named-statements.js';
 import type { Database } from './schema.js';
 import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver } from './sqlite.js';
 
@@ -167,7 +168,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * per call), the least recently used dropped past 256 (`in (?, ?, …)` lists of every length make
  * new texts). A statement still being iterated is busy; that call gets a fresh one.
  */
-function withStatementCache(database: SqliteDatabase.Database): (text: string) => SqliteDatabase.Statement {
+export function withStatementCache(database: SqliteDatabase.Database): (text: string) => SqliteDatabase.Statement {
   const statements = new Map<string, SqliteDatabase.Statement>();
   const prepare = (text: string): SqliteDatabase.Statement => {
     const cached = statements.get(text);
@@ -259,14 +260,14 @@ function describeError(error: Error): Record<string, unknown> {
  * Makes a client safe to lose: a permanent 'error' listener, and a query that timed out on the
  * client side ends the connection. pg keeps such a connection open with the statement still
  * running, so it would go back to the pool and every later query on it would queue behind the
- * one that never answers.
+ * one that never answers. Marked hot queries go out as named statements (named-statements.ts).
  */
 function guardClient<T extends pg.Client | pg.PoolClient>(client: T, logger: Logger | undefined, onError: DatabaseErrorListener): T {
   client.on('error', (error) => {
     logger?.warn({ err: describeError(error) }, 'postgres connection lost');
     onError('connection_lost');
   });
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const query = withNamedStatements(client, client.query.bind(client) as (...args: unknown[]) => unknown);
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const result = query(...args);
     if (result instanceof Promise) {

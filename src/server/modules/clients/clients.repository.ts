@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type CompiledQuery, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { keepPrepared } from '../../db/named-statements.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
 import { chunks, containsPattern, trigramQuery, type CursorPosition } from '../../db/pagination.js';
 
@@ -127,6 +128,7 @@ function filters(eb: ClientsEb, query: ClientFilters, sqlite: boolean): Expressi
  * depends only on its sort, size, status and (for requests7d) the hour the counts start, so it is built and compiled once
  * and then only run. Building and compiling it cost about 10% of a first page's CPU in
  * `npm run bench` (Kysely's builder and compiler), for the same SQL text and parameters every time.
+ * On PostgreSQL they run as named statements, parsed and planned once per connection.
  */
 const compiledFirstPages = new WeakMap<Executor, Map<string, CompiledQuery<unknown>>>();
 const COMPILED_FIRST_PAGES_MAX = 64;
@@ -189,7 +191,7 @@ export function createClientsRepository(db: Executor) {
         const cacheKey = `${query.sort} ${direction} ${query.limit} ${query.status ?? ''} ${query.sort === 'requests7d' ? (query.requestsSince ?? '') : ''}`;
         const cached = cache.get(cacheKey) as CompiledQuery<Row> | undefined;
         if (cached === undefined) {
-          compiled = build().compile();
+          compiled = keepPrepared(build().compile());
           if (cache.size >= COMPILED_FIRST_PAGES_MAX) cache.clear();
           cache.set(cacheKey, compiled);
         } else compiled = cached;

@@ -1,5 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { keepPrepared } from '../../db/named-statements.js';
 import type { ClientUsageTable } from '../../db/schema.js';
 
 /** Rows per statement: 4 parameters each stays far below SQLite's and PostgreSQL's limits. */
@@ -13,6 +14,7 @@ const NOT_REFUSALS = ['tokens', ...REQUEST_KINDS];
  * The query of `requestsSince` compiled once per executor and number of clients (a page's 50, most
  * often), then run with each page's parameters: building and compiling its 50-item IN list was a
  * few percent of a first page of clients in `npm run bench`, for the same SQL text every time.
+ * On PostgreSQL it runs as a named statement (named-statements.ts).
  */
 const requestsSinceQueries = new WeakMap<Executor, Map<number, string>>();
 const REQUESTS_SINCE_QUERIES_MAX = 32;
@@ -105,7 +107,7 @@ export function createUsageRepository(db: Executor) {
       if (texts === undefined) requestsSinceQueries.set(db, (texts = new Map()));
       const text = texts.get(clientIds.length);
       let query: CompiledQuery<Row>;
-      if (text !== undefined) query = CompiledQuery.raw(text, parameters) as CompiledQuery<Row>;
+      if (text !== undefined) query = keepPrepared(CompiledQuery.raw(text, parameters) as CompiledQuery<Row>);
       else {
         query = db
           .selectFrom('client_usage')
