@@ -509,7 +509,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
         descending,
         requestsSince: recentRequests.windowStart(),
       };
-      const [{ rows, hasMore }, total] = await Promise.all([repository.list(query), repository.count(query)]);
+      const [{ rows, hasMore, keptCount }, counted] = await Promise.all([repository.list(query), repository.countUnlessKept(query)]);
+      // The page's statement read the kept count; a page past the end has no row to carry it.
+      const total = counted ?? keptCount ?? (await repository.count(query));
       const last = rows.at(-1);
       return {
         items: await present(db, rows),
