@@ -38,6 +38,39 @@ const WEB = fileURLToPath(new URL('./src/web/', import.meta.url));
 
 /** The first screen: the API client list the console opens on, in its layout. */
 const FIRST_SCREENS = ['app.tsx', 'routes/layout.tsx', 'features/clients/clients-page.tsx'].map((path) => join(WEB, path));
+
+/**
+ * `<link rel="modulepreload">` in index.html for every chunk the first screen runs (the chunks
+ * holding its modules, and what those import): the browser fetches and compiles them while it
+ * still fetches the entry, instead of after the entry has run and asked for them.
+ */
+function preloadFirstScreen(): Plugin {
+  return {
+    name: 'koios-preload-first-screen',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, { bundle }) {
+        if (bundle === undefined) return [];
+        const chunks = Object.values(bundle).filter((output) => output.type === 'chunk');
+        const wanted = new Set<string>();
+        const add = (fileName: string) => {
+          // The entry's script is in the page already.
+          if (wanted.has(fileName) || html.includes(`"/${fileName}"`)) return;
+          wanted.add(fileName);
+          for (const imported of chunks.find((chunk) => chunk.fileName === fileName)?.imports ?? []) add(imported);
+        };
+        for (const chunk of chunks) if (chunk.moduleIds.some((id) => FIRST_SCREENS.includes(id))) add(chunk.fileName);
+        if (wanted.size === 0) throw new Error('koios-preload-first-screen: no chunk holds the first screen’s modules');
+        return [...wanted].sort().map((fileName) => ({
+          tag: 'link',
+          attrs: { rel: 'modulepreload', crossorigin: true, href: `/${fileName}` },
+          injectTo: 'head' as const,
+        }));
+      },
+    },
+  };
+}
 /** Sign-in, the other screen a console opens on: its own chunk, which the list's first load does not carry. */
 const SIGN_IN = [join(WEB, 'features/session/login-page.tsx')];
 
@@ -165,7 +198,7 @@ const toApi: ProxyOptions = {
 
 export default defineConfig({
   root: fileURLToPath(new URL('./src/web', import.meta.url)),
-  plugins: [react(), precompress()],
+  plugins: [react(), preloadFirstScreen(), precompress()],
   resolve: {
     // react-router's package exports only its development build (dev warnings on); this is the same code without them.
     alias: [
