@@ -9,7 +9,7 @@ import { launchBrowser, newConsoleContext } from '../e2e/support/browser.js';
 import { cleanUp, onCleanUp } from './children.js';
 
 /**
- * `npm run bench -- console [--runs 15] [--clients 60] [--trace PATH]`: how soon the console shows
+ * `npm run bench -- console [--runs 15] [--clients 60] [--trace PATH] [--against DIST]`: how soon the console shows
  * the first row of the API client list after navigation, on loopback, with an empty cache. It builds
  * nothing: it starts the built server (`node dist/server/main.js`, run `npm run build` first) on a new
  * SQLite file with one Administrator and a seeded list, then drives Debian's Chromium headless, a new
@@ -18,12 +18,15 @@ import { cleanUp, onCleanUp } from './children.js';
  * own `performance.mark`s, a MutationObserver for the row); medians and p90 over the runs.
  * `--trace PATH` also writes a Chromium trace of one more run (open it in chrome://tracing or
  * Perfetto) and prints where that run's main thread spent its time before the first row;
- * `--cpuprofile PATH` the page's CPU profile of one more run (read it with bench/cpuprofile-top.ts).
+ * `--cpuprofile PATH` the page's CPU profile of one more run (read it with bench/cpuprofile-top.ts);
+ * `--against DIST` measures another build (its `dist` directory, e.g. built in a worktree of the
+ * base commit) in alternation with this one, and prints the ratio of their medians.
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER = join(ROOT, 'dist', 'server', 'main.js');
-const INDEX = join(ROOT, 'dist', 'web', 'index.html');
+const DIST = join(ROOT, 'dist');
+const serverOf = (dist: string) => join(dist, 'server', 'main.js');
+const indexOf = (dist: string) => join(dist, 'web', 'index.html');
 const ADMIN = { email: 'bench@koios.test', password: 'a long bench password for the console' };
 const LIST_PATH = '/system/connections';
 
@@ -77,9 +80,10 @@ const MEASURE = `(() => {
     return ends.length === 0 ? null : Math.max(...ends);
   };
   const mark = performance.getEntriesByName('console:start')[0];
-  // The data in the HTML itself, when the server put it there, answered with the HTML.
-  const inline = document.getElementById('koios-first-data') === null ? null : navigation.responseEnd;
-  const api = (path) => last((url) => url.pathname === path) ?? inline;
+  // An answer the server put in the HTML itself (src/server/http/console.ts) came with the HTML.
+  const element = document.getElementById('koios-first-data');
+  const inPage = element === null ? [] : Object.keys(JSON.parse(element.textContent)).map((url) => new URL(url, location.href).pathname);
+  const api = (path) => last((url) => url.pathname === path) ?? (inPage.includes(path) ? navigation.responseEnd : null);
   return {
     htmlReceived: navigation.responseEnd,
     cssReceived: last((url) => url.pathname.endsWith('.css')),
@@ -100,18 +104,21 @@ interface Options {
   clients: number;
   trace: string | null;
   cpuprofile: string | null;
+  /** Another build's dist directory, measured in alternation with this one. */
+  against: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { runs: 15, clients: 60, trace: null, cpuprofile: null };
+  const options: Options = { runs: 15, clients: 60, trace: null, cpuprofile: null, against: null };
   for (let index = 0; index < argv.length; index += 1) {
     const flag = argv[index]!;
     const value = argv[index + 1];
     if (flag === '--trace' && value !== undefined) options.trace = value;
     else if (flag === '--cpuprofile' && value !== undefined) options.cpuprofile = value;
+    else if (flag === '--against' && value !== undefined) options.against = value;
     else if ((flag === '--runs' || flag === '--clients') && value !== undefined && /^\d+$/.test(value) && Number(value) > 0)
       options[flag === '--runs' ? 'runs' : 'clients'] = Number(value);
-    else throw new Error(`console bench: unknown or bad argument ${flag} (use --runs N, --clients N, --trace PATH, --cpuprofile PATH)`);
+    else throw new Error(`console bench: unknown or bad argument ${flag} (use --runs N, --clients N, --trace PATH, --cpuprofile PATH, --against DIST)`);
     index += 1;
   }
   return options;
@@ -129,12 +136,12 @@ function freePort(): Promise<number> {
 }
 
 /** The built server on a new SQLite file, with one Administrator; resolves once /readyz answers. */
-async function startServer(): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+async function startServer(dist: string): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'koios-console-bench-'));
   onCleanUp(async () => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [serverOf(dist)], {
     cwd: dir,
     env: {
       ...process.env,
@@ -302,37 +309,63 @@ async function summariseTrace(path: string, firstRowMs: number): Promise<void> {
   out(`  tasks over 20 ms (start+duration, ms): ${long.join(', ') || 'none'}`);
 }
 
+function printTable(title: string, runs: readonly Run[]): void {
+  out();
+  out(title);
+  out(`| ${'step'.padEnd(42)} | median |    p90 |`);
+  out(`|${'-'.repeat(44)}|-------:|-------:|`);
+  for (const [key, label] of COLUMNS) {
+    const samples = runs.map((run) => run[key]).filter((value): value is number => value !== null);
+    const cell = (p: number) => (samples.length === 0 ? '—' : percentile(samples, p).toFixed(0)).padStart(6);
+    out(`| ${label.padEnd(42)} | ${cell(50)} | ${cell(90)} |`);
+  }
+  out(`first data row, each run: ${runs.map((run) => run.firstRow.toFixed(0)).join(', ')}; scripts loaded before it: ${runs[0]!.scripts}`);
+}
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
 export async function consoleBench(argv: readonly string[]): Promise<number> {
   const options = parseArgs(argv);
-  if (!existsSync(SERVER) || !existsSync(INDEX)) {
-    out(`console bench: ${existsSync(SERVER) ? INDEX : SERVER} is missing: run \`npm run build\` first (the bench builds nothing)`);
-    return 1;
+  const builds = [DIST, ...(options.against === null ? [] : [options.against])];
+  for (const dist of builds) {
+    const missing = [serverOf(dist), indexOf(dist)].find((path) => !existsSync(path));
+    if (missing !== undefined) {
+      out(`console bench: ${missing} is missing: run \`npm run build\` first (the bench builds nothing)`);
+      return 1;
+    }
   }
   const cores = cpus();
-  out(
-    `machine: ${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}; load average at start ${loadavg()
-      .map((value) => value.toFixed(2))
-      .join(' ')}`,
-  );
+  out(`machine: ${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}; load average at start ${load()}`);
   let browser: Browser | undefined;
   try {
-    const { url } = await startServer();
-    const cookie = await seed(url, options.clients);
+    const targets: { dist: string; url: string; cookie: { name: string; value: string }; runs: Run[] }[] = [];
+    for (const dist of builds) {
+      const { url } = await startServer(dist);
+      targets.push({ dist, url, cookie: await seed(url, options.clients), runs: [] });
+    }
     browser = await launchBrowser();
     // One run unmeasured: the server's first requests (compiling, caches) and the browser's own start.
-    await measureOnce(browser, url, cookie);
-    const runs: Run[] = [];
-    for (let run = 0; run < options.runs; run += 1) runs.push(await measureOnce(browser, url, cookie));
-    out();
-    out(`first data row of ${LIST_PATH} on loopback, empty cache, ${options.runs} runs, ${options.clients} clients; ms from the start of navigation:`);
-    out(`| ${'step'.padEnd(42)} | median |    p90 |`);
-    out(`|${'-'.repeat(44)}|-------:|-------:|`);
-    for (const [key, label] of COLUMNS) {
-      const samples = runs.map((run) => run[key]).filter((value): value is number => value !== null);
-      const cell = (p: number) => (samples.length === 0 ? '—' : percentile(samples, p).toFixed(0)).padStart(6);
-      out(`| ${label.padEnd(42)} | ${cell(50)} | ${cell(90)} |`);
+    for (const target of targets) await measureOnce(browser, target.url, target.cookie);
+    // With two builds, in alternation, so that a change in the machine's load falls on both alike.
+    for (let run = 0; run < options.runs; run += 1) for (const target of targets) target.runs.push(await measureOnce(browser, target.url, target.cookie));
+    for (const target of targets)
+      printTable(
+        `first data row of ${LIST_PATH} (${target.dist}) on loopback, empty cache, ${options.runs} runs, ${options.clients} clients; ms from the start of navigation:`,
+        target.runs,
+      );
+    if (targets.length === 2) {
+      const median = (target: (typeof targets)[number]) =>
+        percentile(
+          target.runs.map((run) => run.firstRow),
+          50,
+        );
+      out();
+      out(`first data row, median of ${targets[0]!.dist} ÷ ${targets[1]!.dist}: ${(median(targets[0]!) / median(targets[1]!)).toFixed(2)}×`);
     }
-    out(`first data row, each run: ${runs.map((run) => run.firstRow.toFixed(0)).join(', ')}; scripts loaded before it: ${runs[0]!.scripts}`);
+    const { url, cookie } = targets[0]!;
     if (options.trace !== null) {
       const traced = await measureOnce(browser, url, cookie, { trace: options.trace });
       out();
@@ -346,11 +379,7 @@ export async function consoleBench(argv: readonly string[]): Promise<number> {
         `CPU profile of one more run (first row at ${profiled.firstRow.toFixed(0)} ms) written to ${options.cpuprofile}: npx tsx bench/cpuprofile-top.ts ${options.cpuprofile}`,
       );
     }
-    out(
-      `load average at end ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')}`,
-    );
+    out(`load average at end ${load()}`);
     return 0;
   } finally {
     await browser?.close().catch(() => undefined);
