@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly logger: Logger;
   /** GraphQL: compile a document with graphql-jit after this many executions; 0 never (tests compare both). */
   readonly graphqlJitAfter?: number;
+  /** The built console to serve; defaults to dist/web (null: none). */
+  readonly consoleRoot?: string | null;
 }
 
 /** No MIME sniffing, no framing, no referrer leaking ids in URLs; a route may set a CSP of its own. */
@@ -76,7 +78,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => sendErrorProblem(error, request, reply));
   // A browser loading an address the console does not know gets the console's "Page not found".
-  const consolePage = readConsolePage(findConsoleRoot());
+  const consoleRoot = deps.consoleRoot === undefined ? findConsoleRoot() : deps.consoleRoot;
+  const consolePage = readConsolePage(consoleRoot);
   app.setNotFoundHandler((request, reply) =>
     consolePage !== null && wantsConsolePage(request.method, request.url, request.headers.accept)
       ? sendConsolePage(reply, consolePage, 404)
@@ -93,7 +96,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     sessions: services.sessions,
   });
   await app.register(restApi, { config, services, authenticator });
-  await app.register(consoleRoutes);
+  await app.register(consoleRoutes, { root: consoleRoot });
   await app.register(graphqlApi, { services, authenticator, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

@@ -23,3 +23,12 @@ export type ConsolePath = (typeof CONSOLE_PATHS)[number];
 
 /** The pages a visitor reaches without a session; every other one signs them in first. */
 export const PUBLIC_CONSOLE_PATHS = ['/login', '/setup'] as const satisfies readonly ConsolePath[];
+
+/** Where the console opens on its API client list (the router sends `/` and `/system` there). */
+export const FIRST_LIST_PATHS = ['/', '/system', '/system/connections'] as const satisfies readonly ConsolePath[];
+
+/**
+ * The id of the JSON script element in which the server hands a signed-in browser the first
+ * screen's API answers, keyed by the URL the console would ask them at.
+ */
+export const FIRST_DATA_ELEMENT_ID = 'koios-first-data';

@@ -1,4 +1,6 @@
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
+import { FIRST_LIST_PATHS } from '../shared/console-routes';
+import { forgetAnswersInPage } from './lib/api';
 import { CLIENT_LIST_SORT, CLIENT_SORTS, clientKeys, clientListQuery, fetchClientPage } from './features/clients/clients.requests';
 import { fetchMe, fetchSession, meKey, sessionKey } from './features/session/session.requests';
 import { pageKey, readListParams } from './lib/list-url';
@@ -17,15 +19,26 @@ export interface FirstLoad {
   readonly page: Promise<unknown>;
 }
 
-/** Where the console opens: its API client list (the router sends `/` and `/system` there). */
-const LIST_PATHS = new Set(['/', '/system', '/system/connections']);
+/** Where the console opens: its API client list. */
+const LIST_PATHS = new Set<string>(FIRST_LIST_PATHS);
 
 /**
  * What the first screen needs, asked for at once by the HTML's own small script, before React and
  * the console's code have loaded: the session, who is signed in, the list's first page, and the
- * page's chunks. Without it they would wait for the code, then for each other.
+ * page's chunks. Without it they would wait for the code, then for each other. For a signed-in
+ * browser the server has put their answers in the page itself (src/web/lib/api.ts), so they need
+ * no request at all.
  */
-export function startFirstLoad({ pathname, search }: { readonly pathname: string; readonly search: string }): FirstLoad {
+export function startFirstLoad(where: { readonly pathname: string; readonly search: string }): FirstLoad {
+  try {
+    return firstRequests(where);
+  } finally {
+    // Each request above took its answer from the page, if the server put it there, as it started.
+    forgetAnswersInPage();
+  }
+}
+
+function firstRequests({ pathname, search }: { readonly pathname: string; readonly search: string }): FirstLoad {
   const requests: FirstRequest[] = [];
   const ask = (queryKey: QueryKey, fetch: () => Promise<unknown>) => {
     const request: FirstRequest = { queryKey, fetch, answer: fetch() };

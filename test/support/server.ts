@@ -47,6 +47,8 @@ export interface TestServerOptions {
   /** Serve an existing database instead of a fresh one (a second instance). */
   readonly database?: TestDatabase;
   readonly services?: Partial<Omit<ServicesOptions, 'database' | 'tokenSettings'>>;
+  /** The built console to serve instead of dist/web. */
+  readonly consoleRoot?: string;
 }
 
 /** The real server (real database, real HTTP on loopback) in this process, logging at debug into `logs`. */
@@ -57,7 +59,13 @@ export async function startTestServer(dialect: Dialect, options: TestServerOptio
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const services = await createServices({ database: database.handle, logger, tokenSettings: config, masterKey: database.masterKey, ...options.services });
-  const app = await createApp({ config, database: database.handle, services, logger });
+  const app = await createApp({
+    config,
+    database: database.handle,
+    services,
+    logger,
+    ...(options.consoleRoot === undefined ? {} : { consoleRoot: options.consoleRoot }),
+  });
   const metrics = config.metrics === null ? null : await startMetricsListener({ config: config.metrics, metrics: services.metrics, logger });
   await app.listen({ host: config.host, port: config.port });
   return {

@@ -2,9 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
-import { CONSOLE_PATHS } from '../../shared/console-routes.js';
-import { CONSOLE_CSP, consoleRoutes, wantsConsolePage } from './console.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../../test/support/server.js';
+import { rest, unique, userWith } from '../../../test/support/rest.js';
+import { SYSTEM_ACTOR } from '../actor.js';
+import { CONSOLE_PATHS, FIRST_DATA_ELEMENT_ID } from '../../shared/console-routes.js';
+import { CONSOLE_CSP, consoleRoutes, wantsConsolePage, withFirstData } from './console.js';
 
 const built = mkdtempSync(join(tmpdir(), 'koios-console-'));
 mkdirSync(join(built, 'assets'));
@@ -109,5 +112,91 @@ describe('the console’s precompressed assets', () => {
     expect((await app.inject({ method: 'GET', url: '/assets/index-abc.js.br' })).statusCode).toBe(404);
     await app.close();
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('the first screen’s data in the console page', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('sqlite', { consoleRoot: built });
+  });
+  afterAll(() => server.close());
+
+  /** The page at `path` for `cookie` (and extra headers), with the data it carries, if any. */
+  async function page(path: string, cookie: string | undefined, headers: Record<string, string> = {}) {
+    const response = await fetch(`${server.url}${path}`, { headers: { accept: 'text/html', ...(cookie === undefined ? {} : { cookie }), ...headers } });
+    const html = await response.text();
+    const match = new RegExp(`<script type="application/json" id="${FIRST_DATA_ELEMENT_ID}">(.*?)</script>`, 's').exec(html);
+    return { response, html, data: match === null ? null : (JSON.parse(match[1]!) as Record<string, unknown>) };
+  }
+
+  it('carries, for a signed-in browser, the API’s own answers to the list’s first requests, and is never stored', async () => {
+    const admin = await userWith(server, 'Administrator');
+    await server.services.clients.create(SYSTEM_ACTOR, { name: `Listed ${unique()}` });
+    for (const path of ['/', '/system', '/system/connections']) {
+      const { response, data } = await page(path, admin.session.cookie);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+      expect(Object.keys(data!).sort()).toEqual(['/api/v1/clients?limit=50&sort=-createdAt', '/api/v1/me', '/api/v1/session']);
+      for (const url of Object.keys(data!)) expect(data![url]).toEqual((await rest(server, 'GET', url, { session: admin.session })).body);
+    }
+    expect(((await page('/system/connections', admin.session.cookie)).data!['/api/v1/session'] as { csrfToken: string }).csrfToken).toBe(
+      admin.session.csrfToken,
+    );
+  });
+
+  it('carries no list page where the list is not the page or has a search, only the session and who is signed in', async () => {
+    const admin = await userWith(server, 'Administrator');
+    for (const path of ['/users', '/system/connections/0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1b7c30', '/system/connections?q=x', '/system/connections?page=2']) {
+      expect(Object.keys((await page(path, admin.session.cookie)).data!).sort(), path).toEqual(['/api/v1/me', '/api/v1/session']);
+    }
+  });
+
+  it('holds to the permission checks: a user who may not read clients gets no list in the page', async () => {
+    const auditor = await userWith(server, ['audit:read']);
+    const { data } = await page('/system/connections', auditor.session.cookie);
+    expect(Object.keys(data!).sort()).toEqual(['/api/v1/me', '/api/v1/session']);
+    expect((data!['/api/v1/me'] as { permissions: string[] }).permissions).toEqual(['audit:read']);
+  });
+
+  it('never carries another session’s data', async () => {
+    const [first, second] = [await userWith(server, 'Viewer'), await userWith(server, 'Viewer')];
+    const [one, two] = [await page('/system/connections', first.session.cookie), await page('/system/connections', second.session.cookie)];
+    expect((one.data!['/api/v1/me'] as { id: string }).id).toBe(first.user.id);
+    expect((two.data!['/api/v1/me'] as { id: string }).id).toBe(second.user.id);
+    expect((two.data!['/api/v1/session'] as { csrfToken: string }).csrfToken).toBe(second.session.csrfToken);
+    expect(two.html).not.toContain(first.session.csrfToken);
+  });
+
+  it.each([
+    ['no cookie', '/system/connections', undefined, {}],
+    ['a dead cookie', '/system/connections', 'koios_session=not-a-session', {}],
+    ['a public page', '/login', 'SESSION', {}],
+    ['a cross-site navigation', '/system/connections', 'SESSION', { 'sec-fetch-site': 'cross-site' }],
+  ])('carries nothing for %s: the plain page, revalidated as before', async (_what, path, cookie, headers) => {
+    const admin = await userWith(server, 'Administrator');
+    const { response, data, html } = await page(path, cookie === 'SESSION' ? admin.session.cookie : cookie, headers);
+    expect(response.status).toBe(200);
+    expect(data).toBeNull();
+    expect(html).not.toContain(admin.session.csrfToken);
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('escapes the data so that no client’s name can end its element or start a script', async () => {
+    const admin = await userWith(server, 'Administrator');
+    const name = `</script><script>alert(1)</script><!-- ${unique()}`;
+    await server.services.clients.create(SYSTEM_ACTOR, { name });
+    const { html, data } = await page('/system/connections', admin.session.cookie);
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html.match(/<\/script>/g)).toHaveLength(1 + 1); // the data's element and the console's own script
+    const items = (data!['/api/v1/clients?limit=50&sort=-createdAt'] as { items: { name: string }[] }).items;
+    expect(items.map((item) => item.name)).toContain(name);
+    // In a page with a body, as the built one: the data goes in it whole, whatever its characters.
+    const tricky = { name: "$& $' $` </body> \u2028 <!--" };
+    const withBody = withFirstData('<html><body><div id="root"></div></body></html>', tricky);
+    expect(withBody.endsWith('</script></body></html>')).toBe(true);
+    const inPage = /<script type="application\/json" id="koios-first-data">(.*)<\/script><\/body>/s.exec(withBody)![1]!;
+    expect(JSON.parse(inPage)).toEqual(tricky);
   });
 });

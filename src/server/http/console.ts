@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CONSOLE_PATHS } from '../../shared/console-routes.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CONSOLE_PATHS, FIRST_DATA_ELEMENT_ID, FIRST_LIST_PATHS, PUBLIC_CONSOLE_PATHS } from '../../shared/console-routes.js';
 
 /**
  * The console runs only its own scripts, talks only to its own origin, and cannot be
@@ -52,6 +52,51 @@ export function readConsolePage(root: string | null): string | null {
   }
 }
 
+/**
+ * The API answers a signed-in browser's first screen asks for at once (src/web/first-load.ts), by
+ * the URL the console asks them at: the session (with its CSRF token), who is signed in, and, on
+ * the list's own addresses without a search, its first page in the default order and size.
+ */
+const FIRST_REQUESTS = ['/api/v1/session', '/api/v1/me'];
+const FIRST_LIST_PAGE = '/api/v1/clients?limit=50&sort=-createdAt';
+
+/**
+ * The first screen's data for the console page a request asks for, or null. Each answer is the API's
+ * own, asked in process with the request's cookie (the same authentication, permission checks and
+ * serialisation as the browser's own request would get); one that is not a 200 is left out, and the
+ * console asks for it itself. Nothing without a cookie, for a public page, or for a cross-site
+ * navigation.
+ */
+async function firstData(app: FastifyInstance, request: FastifyRequest, pathname: string): Promise<Record<string, unknown> | null> {
+  const cookie = request.headers.cookie;
+  if (request.method !== 'GET' || cookie === undefined || request.headers['sec-fetch-site'] === 'cross-site') return null;
+  if ((PUBLIC_CONSOLE_PATHS as readonly string[]).includes(pathname)) return null;
+  const urls = [...FIRST_REQUESTS, ...((FIRST_LIST_PATHS as readonly string[]).includes(pathname) && !request.url.includes('?') ? [FIRST_LIST_PAGE] : [])];
+  const answers = await Promise.all(
+    urls.map((url) =>
+      app.inject({ method: 'GET', url, headers: { cookie, accept: 'application/json' }, remoteAddress: request.ip }).then(
+        (response) => (response.statusCode === 200 ? ([url, response.json()] as const) : null),
+        () => null,
+      ),
+    ),
+  );
+  // Without a session there is nothing to show: the console finds that out and signs in.
+  if (answers[0] === null) return null;
+  return Object.fromEntries(answers.filter((answer) => answer !== null));
+}
+
+/**
+ * index.html with the first screen's data in a JSON script element (not run; the CSP allows no
+ * inline script): `<` escaped, so that no client's name can end the element.
+ */
+export function withFirstData(page: string, data: Record<string, unknown>): string {
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const element = `<script type="application/json" id="${FIRST_DATA_ELEMENT_ID}">${json}</script>`;
+  // Sliced, not String.replace: a `$&` in a name would be a replacement pattern.
+  const end = page.lastIndexOf('</body>');
+  return end === -1 ? `${page}${element}` : `${page.slice(0, end)}${element}${page.slice(end)}`;
+}
+
 export interface ConsoleOptions {
   /** The built console; defaults to dist/web. Null: serve no console. */
   readonly root?: string | null;
@@ -89,6 +134,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   // The console's own pages (one list with its router); every other path stays the API's, with its 404.
   for (const url of CONSOLE_PATHS) {
-    app.get(url, { schema: { hide: true } }, async (_request, reply) => sendConsolePage(reply, page));
+    app.get(url, { schema: { hide: true } }, async (request, reply) => {
+      const data = await firstData(app, request, url);
+      if (data === null) return sendConsolePage(reply, page);
+      // One person's data: never stored by a cache, nor reused by the browser for another session.
+      return sendConsolePage(reply, withFirstData(page, data)).header('Cache-Control', 'no-store');
+    });
   }
 }

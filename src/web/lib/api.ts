@@ -4,6 +4,7 @@
  * holding the RFC 9457 problem body, so a form can put `errors[].message` under its field.
  */
 
+import { FIRST_DATA_ELEMENT_ID } from '../../shared/console-routes';
 import type { Problem as ProblemBody } from '../../shared/schemas/problem';
 
 /** The server's problem details without the type URI: the console goes by `code`, and makes problems of its own (network, internal) that have none. */
@@ -111,7 +112,34 @@ async function readProblem(response: Response): Promise<Problem> {
   return { title: response.statusText || 'Request failed', status: response.status, detail: `the server answered ${response.status}`, code: 'internal' };
 }
 
+/**
+ * The API answers the server put in the page for a signed-in browser (src/server/http/console.ts),
+ * by URL: the first load's requests take them instead of asking again, once each.
+ */
+const answersInPage: Map<string, unknown> = (() => {
+  const element = typeof document === 'undefined' ? null : document.getElementById(FIRST_DATA_ELEMENT_ID);
+  if (element === null) return new Map();
+  try {
+    return new Map(Object.entries(JSON.parse(element.textContent ?? '') as Record<string, unknown>));
+  } catch {
+    return new Map();
+  }
+})();
+
+/** Once the first load has asked: a later request wants the server's answer of then, not the page's. */
+export function forgetAnswersInPage(): void {
+  answersInPage.clear();
+}
+
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  if (method === 'GET' && answersInPage.size > 0) {
+    const url = withQuery(path, options.query);
+    if (answersInPage.has(url)) {
+      const answer = answersInPage.get(url);
+      answersInPage.delete(url);
+      return answer as T;
+    }
+  }
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (!SAFE_METHODS.has(method) && csrfToken !== null) headers['X-CSRF-Token'] = csrfToken;
