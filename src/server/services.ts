@@ -100,7 +100,7 @@ export async function createServices(options: ServicesOptions) {
     previousSecretUsed,
     keyUsed,
     secretMaxLifetimeDays: options.tokenSettings.secretMaxLifetimeDays ?? null,
-    recentRequests: { of: usage.requests7d, windowStart: usage.requestsWindowStart, flush: usageRecorder.flush },
+    recentRequests: { of: usage.requests7d, windowStart: usage.requestsWindowStart, flush: usageRecorder.flush, pending: usageRecorder.pendingRequests },
   });
 
   const signingKeys = createSigningKeys({ db, changes, clock, accessTokenTtlSeconds: options.tokenSettings.accessTokenTtlSeconds, masterKey });

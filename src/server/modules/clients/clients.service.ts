@@ -227,6 +227,8 @@ export interface RecentRequests {
   windowStart(): string;
   /** Writes the counts still pending, so that a sort by them sees them. */
   flush(): Promise<void>;
+  /** This instance's unwritten counts of a client from `fromHour` on (what `of` adds to the stored ones). */
+  pending(id: string, fromHour: string): number;
 }
 
 export interface ClientsServiceDeps {
@@ -271,15 +273,23 @@ export function createClientsService(deps: ClientsServiceDeps) {
    * The clients as the doors show them, with their requests of the last 7 days (one query for
    * all); keys are read only for the private_key_jwt ones among them.
    */
-  async function present(executor: Executor, rows: readonly ClientRecord[]): Promise<ApiClient[]> {
+  /** `stored`: each row's stored requests since that hour, when the rows were read with them (a list page). */
+  async function present(
+    executor: Executor,
+    rows: readonly ClientRecord[],
+    stored?: { readonly since: string; readonly counts: ReadonlyMap<string, number> },
+  ): Promise<ApiClient[]> {
     const withKeys = rows.filter((row) => row.auth_method === 'private_key_jwt').map((row) => row.id);
     const keys = withKeys.length === 0 ? [] : await createClientKeysRepository(executor).listOf(withKeys);
     const byClient = new Map<string, ClientPublicKey[]>();
     for (const key of keys) byClient.set(key.client_id, [...(byClient.get(key.client_id) ?? []), toPublicKey(key)]);
-    const requests = await recentRequests.of(
-      rows.map((row) => row.id),
-      executor,
-    );
+    const requests =
+      stored === undefined
+        ? await recentRequests.of(
+            rows.map((row) => row.id),
+            executor,
+          )
+        : new Map(rows.map((row) => [row.id, (stored.counts.get(row.id) ?? 0) + recentRequests.pending(row.id, stored.since)]));
     return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? [], requests.get(row.id) ?? 0));
   }
   const presentOne = async (executor: Executor, row: ClientRecord): Promise<ApiClient> => (await present(executor, [row]))[0]!;
@@ -514,7 +524,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const total = counted ?? keptCount ?? (await repository.count(query));
       const last = rows.at(-1);
       return {
-        items: await present(db, rows),
+        items: await present(db, rows, { since: query.requestsSince, counts: new Map(rows.map((row) => [row.id, Number(row.requests_7d ?? 0)])) }),
         nextCursor: hasMore && last !== undefined ? encodeCursor({ sort, value: sortValueOf(field, last), id: last.id }) : null,
         total,
       };

@@ -135,6 +135,23 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(fleet.body.top.some((entry) => entry.client.id === NO_CLIENT_ID)).toBe(false);
   });
 
+  it('shows on a first page of clients each one’s requests of the last 7 days, written and still pending alike', async () => {
+    const client = await create('Listed with its requests');
+    for (let i = 0; i < 3; i++) server.services.usageRecorder.requested(client.id, 'rest');
+    await server.services.usageRecorder.flush();
+    // Written by another instance (or an hour that has left the window): only the 7 days count.
+    await sql`insert into client_usage (client_id, hour, kind, count) values (${client.id}, '2000-01-01T00:00:00.000Z', 'rest', 100)`.execute(
+      server.database.handle.db,
+    );
+    server.services.usageRecorder.requested(client.id, 'graphql');
+    server.services.usageRecorder.requested(client.id, 'graphql');
+    const page = await rest<{ items: { id: string; requests7d: number }[] }>(server, 'GET', '/api/v1/clients?limit=5', admin);
+    expect(page.status, page.text).toBe(200);
+    expect(page.body.items.find((item) => item.id === client.id)?.requests7d).toBe(5);
+    const shown = await rest<{ requests7d: number }>(server, 'GET', `/api/v1/clients/${client.id}`, admin);
+    expect(shown.body.requests7d).toBe(5);
+  });
+
   it('sorts the client list by the last 7 days’ requests, page after page, through REST and GraphQL', async () => {
     const ranked = await Promise.all([3, 0, 5, 1].map((requests, index) => create(`Ranked ${index}`).then((client) => ({ client, requests }))));
     for (const { client, requests } of ranked) {
