@@ -56,14 +56,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setValidatorCompiler(validatorCompiler);
-  await app.register(cookie);
   app.decorateRequest('actor', null);
   app.decorateRequest('actorVia', null);
   app.decorateRequest('rateLimit', null);
   // Before any route is registered, so that every route and the 404s are timed.
   if (config.metrics !== null) timeRequests(app, services.metrics);
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every answer, and an async hook costs a promise each time.
+  app.addHook('onSend', (request, reply, payload, done) => {
     setSecurityHeaders(reply);
     // Set by the authenticator and the token endpoint for a client with a limit, on its 429 too.
     if (request.rateLimit !== null) void reply.headers(rateLimitHeaders(request.rateLimit));
@@ -73,7 +73,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       const nonce = services.tokens.dpopNonce();
       if (nonce !== null) void reply.header('DPoP-Nonce', nonce);
     }
-    return payload;
+    done(null, payload);
   });
 
   app.setErrorHandler((error, request, reply) => sendErrorProblem(error, request, reply));
@@ -95,9 +95,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     recordUse: services.clients.recordUse,
     sessions: services.sessions,
   });
-  await app.register(restApi, { config, services, authenticator });
+  // Session cookies belong to the APIs the console calls: the token endpoint, the console's pages
+  // and the probes skip the cookie plugin's two hooks on every request.
+  await app.register(async (withSessions) => {
+    await withSessions.register(cookie);
+    await withSessions.register(restApi, { config, services, authenticator });
+    await withSessions.register(graphqlApi, { services, authenticator, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
+  });
   await app.register(consoleRoutes, { root: consoleRoot });
-  await app.register(graphqlApi, { services, authenticator, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
