@@ -200,11 +200,14 @@ export function createDpopVerifier(deps: { readonly clock: Clock; readonly nonce
 
 export type DpopVerifier = ReturnType<typeof createDpopVerifier>;
 
+let originOf = { issuer: '', origin: '' };
 /**
  * The `htu` a request's proof must carry: the issuer's origin and the request's path, never the
  * Host header (a caller could set it to match a proof made for another server).
  */
 export function proofUrl(issuer: string, requestUrl: string): string {
+  // The issuer is one per server: its origin is parsed once, not on every DPoP request.
+  if (originOf.issuer !== issuer) originOf = { issuer, origin: new URL(issuer).origin };
   const end = requestUrl.search(/[?#]/);
-  return `${new URL(issuer).origin}${end === -1 ? requestUrl : requestUrl.slice(0, end)}`;
+  return `${originOf.origin}${end === -1 ? requestUrl : requestUrl.slice(0, end)}`;
 }

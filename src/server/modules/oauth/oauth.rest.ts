@@ -54,7 +54,7 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
  * RFC 7523 §2.2 (private_key_jwt): the assertion, when the form carries one, alone (RFC 6749 §2.3:
  * one authentication method per request); undefined when the client uses a secret.
  */
-function assertionOf(request: FastifyRequest, form: Form, endpoint: string): ClientAssertionCredentials | undefined {
+function assertionOf(request: FastifyRequest, form: Form, issuer: string): ClientAssertionCredentials | undefined {
   const type = form.get('client_assertion_type');
   const assertion = form.get('client_assertion');
   if (type === undefined && assertion === undefined) return undefined;
@@ -62,7 +62,7 @@ function assertionOf(request: FastifyRequest, form: Form, endpoint: string): Cli
     throw new InvalidRequest('use one client authentication method: a client assertion, Basic or client_secret, not several');
   }
   if (type !== JWT_BEARER_ASSERTION_TYPE || assertion === undefined) throw new InvalidClient(false);
-  return { assertion, clientId: form.get('client_id'), endpoint };
+  return { assertion, clientId: form.get('client_id'), endpoint: `${issuer}${request.routeOptions.url ?? ''}` };
 }
 
 /** The client's credentials from exactly one method: `client_secret_basic` or `client_secret_post`. */
@@ -87,7 +87,7 @@ function credentialsOf(request: FastifyRequest, form: Form): ClientCredentials {
  * RFC 8693 §2.1 for workload identity federation: the workload's own OIDC token is the credential,
  * so no client secret comes with it, and the client is named by client_id.
  */
-function exchangeRequestOf(request: FastifyRequest, form: Form, issuer: string): TokenExchangeRequest {
+function exchangeRequestOf(request: FastifyRequest, form: Form, dpop: DpopProofRequest | undefined): TokenExchangeRequest {
   if (request.headers.authorization !== undefined || form.has('client_secret')) {
     throw new InvalidRequest('a token exchange is authenticated by its subject_token; send client_id and no client secret');
   }
@@ -103,15 +103,12 @@ function exchangeRequestOf(request: FastifyRequest, form: Form, issuer: string):
   if (form.has('actor_token')) throw new InvalidRequest('actor_token is not supported');
   const requested = form.get('requested_token_type');
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
-  return { clientId, subjectToken, scope: form.get('scope'), dpop: dpopProofOf(request, issuer) };
+  return { clientId, subjectToken, scope: form.get('scope'), dpop };
 }
 
-/** RFC 9449 §5: a token request's DPoP proof, to bind the token to its key. */
-const dpopProofOf = (request: FastifyRequest, issuer: string): DpopProofRequest => ({
-  proof: request.headers.dpop,
-  method: request.method,
-  url: proofUrl(issuer, request.url),
-});
+/** RFC 9449 §5: a token request's DPoP proof, to bind the token to its key; undefined without a DPoP header. */
+const dpopProofOf = (request: FastifyRequest, issuer: string): DpopProofRequest | undefined =>
+  request.headers.dpop === undefined ? undefined : { proof: request.headers.dpop, method: request.method, url: proofUrl(issuer, request.url) };
 
 function formOf(request: FastifyRequest): Form {
   // RFC 6749 §2.3.1: credentials in the query string leak into logs and histories; refuse any.
@@ -224,7 +221,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       };
 
     const authenticate = (request: FastifyRequest, form: Form): Promise<AuthenticatedClient> => {
-      const assertion = assertionOf(request, form, `${config.issuer}${request.routeOptions.url ?? ''}`);
+      const assertion = assertionOf(request, form, config.issuer);
       return assertion === undefined
         ? tokens.authenticateClient(credentialsOf(request, form), request.ip)
         : tokens.authenticateAssertion(assertion, request.ip);
@@ -235,10 +232,11 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
       withForm(async (request, reply, form) => {
         const grantType = form.get('grant_type');
         if (grantType === undefined) throw new InvalidRequest('grant_type is required');
-        tokens.requireDpopNonce(dpopProofOf(request, config.issuer));
+        const dpop = dpopProofOf(request, config.issuer);
+        if (dpop !== undefined) tokens.requireDpopNonce(dpop);
         if (grantType === TOKEN_EXCHANGE_GRANT) {
           // The RateLimit fields go on the answer (app.ts), as below; over the limit, this throws TokenRateLimited.
-          const exchanged = await tokens.exchange(exchangeRequestOf(request, form, config.issuer), request.ip, (quota) => (request.rateLimit = quota));
+          const exchanged = await tokens.exchange(exchangeRequestOf(request, form, dpop), request.ip, (quota) => (request.rateLimit = quota));
           return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(exchanged);
         }
         const client = await authenticate(request, form);
@@ -247,7 +245,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         request.rateLimit = tokens.admitTokenRequest(client, request.ip);
         const response = await tokens.issue(client, form.get('scope'), client.secretUsed, {
           ...(client.keyUsed === undefined ? {} : { keyUsed: client.keyUsed }),
-          dpop: dpopProofOf(request, config.issuer),
+          dpop,
           address: request.ip,
         });
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);

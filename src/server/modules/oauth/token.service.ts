@@ -70,7 +70,7 @@ export interface TokenExchangeRequest {
   readonly subjectToken: string;
   readonly scope: string | undefined;
   /** The token request's DPoP proof, if any: the token is then bound to its key. */
-  readonly dpop?: DpopProofRequest;
+  readonly dpop?: DpopProofRequest | undefined;
 }
 
 /** What the caller of a refused exchange is told; the reason itself is for the client's admins. */
@@ -188,6 +188,18 @@ function grantedTo(client: ClientState, scope: string): ReadonlySet<PermissionKe
   return granted;
 }
 
+/**
+ * The scope of a token that asks for none: every permission the client holds, in catalog order.
+ * Kept per permission set (the client-state cache shares one set per list of permissions, so a
+ * changed role is another set), instead of sorted and joined on every token request.
+ */
+const fullScopes = new WeakMap<ReadonlySet<PermissionKey>, string>();
+function fullScopeOf(permissions: ReadonlySet<PermissionKey>): string {
+  let scope = fullScopes.get(permissions);
+  if (scope === undefined) fullScopes.set(permissions, (scope = sortPermissionKeys(permissions).join(' ')));
+  return scope;
+}
+
 /** Whether a secret expiring at `expiresAtMs` (null: never) still works at `nowMs`. */
 const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAtMs === null || expiresAtMs > nowMs;
 
@@ -264,19 +276,20 @@ export function createTokenService(deps: TokenServiceDeps) {
       readonly jkt: string | null;
     },
   ): Promise<TokenResponse> {
-    let granted: PermissionKey[];
+    let scope: string;
     if (requestedScope === undefined || requestedScope.trim() === '') {
-      granted = sortPermissionKeys(client.permissions);
+      scope = fullScopeOf(client.permissions);
     } else {
       const requested = requestedScope.split(' ').filter((scope) => scope.length > 0);
       const refused = requested.filter((scope) => !isPermissionKey(scope) || !client.permissions.has(scope));
       if (refused.length > 0) throw new InvalidScope(`the client does not hold ${refused.slice(0, 10).join(' ').slice(0, 300)}`);
-      granted = sortPermissionKeys(requested as PermissionKey[]);
+      scope = sortPermissionKeys(requested as PermissionKey[]).join(' ');
     }
     const now = Math.floor(clock.now().getTime() / 1000);
     const exp = Math.min(now + config.accessTokenTtlSeconds, via.diesAtMs === null ? Infinity : Math.floor(via.diesAtMs / 1000));
-    const scope = granted.join(' ');
-    await signingKeys.settled();
+    // Awaited only while keys reload: an await of nothing still costs a turn of the microtask queue.
+    const reloading = signingKeys.settled();
+    if (reloading !== undefined) await reloading;
     const key = signingKeys.current();
     const claims: AccessTokenClaims = {
       iss: config.issuer,
@@ -418,7 +431,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       client: ClientState,
       requestedScope: string | undefined,
       secretUsed: SecretUsed = 'current',
-      options: { readonly keyUsed?: string; readonly dpop?: DpopProofRequest; readonly address?: string } = {},
+      options: { readonly keyUsed?: string; readonly dpop?: DpopProofRequest | undefined; readonly address?: string } = {},
     ): Promise<TokenResponse> {
       const jkt = await bindingOf(client, options.dpop, options.address ?? '');
       const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
