@@ -146,6 +146,47 @@ consoleSuite('a console that says what is true', {}, (suite) => {
     expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).allowedCidrs).toEqual([]);
   });
 
+  it('asks before Back or Forward drops an unsaved form, and before the browser tab is closed', async () => {
+    const client = await createClient('Guarded history');
+    // A page of its own: closing it is part of the test.
+    const page = await suite.context.newPage();
+    const detail = new RegExp(`/system/connections/${client.id}$`);
+    await page.goto('/system/connections');
+    await page.getByRole('table', { name: 'API clients' }).getByRole('link', { name: 'Guarded history', exact: true }).click();
+    await page.waitForURL(detail);
+    const name = page.getByRole('textbox', { name: 'Name' });
+    await name.fill('Guarded history, renamed');
+    const ask = page.getByRole('dialog', { name: 'Leave without saving?' });
+
+    await page.goBack();
+    await ask.getByText('Your changes to the name or description are not saved.').waitFor();
+    // The browser had already moved back: the address is the form's again while the question is open.
+    expect(page.url()).toMatch(detail);
+    await ask.getByRole('button', { name: 'Stay' }).click();
+    await ask.waitFor({ state: 'detached' });
+    expect(await name.inputValue()).toBe('Guarded history, renamed');
+
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.type());
+      void dialog.accept();
+    });
+    await page.goBack();
+    await ask.getByRole('button', { name: 'Leave without saving' }).click();
+    await page.waitForURL(/\/system\/connections$/);
+    await page.getByRole('table', { name: 'API clients' }).waitFor();
+    expect(page.url()).not.toMatch(detail);
+    // Forward comes back to the form, whose edit was dropped; nothing is unsaved, so nothing asks.
+    await page.goForward();
+    await page.waitForURL(detail);
+    expect(await name.inputValue()).toBe('Guarded history');
+
+    await name.fill('Guarded history, renamed again');
+    await page.close({ runBeforeUnload: true });
+    await expect.poll(() => dialogs).toEqual(['beforeunload']);
+    expect((await suite.server.services.clients.get(SYSTEM_ACTOR, client.id)).name).toBe('Guarded history');
+  });
+
   it('shows the status once and the description once on the detail page, one button order everywhere, and why a disabled client may do nothing', async () => {
     const client = await createClient('Said once', 'A description shown once');
     await suite.server.services.clients.update(SYSTEM_ACTOR, client.id, { enabled: false });

@@ -2,12 +2,12 @@ import { MantineProvider } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { RouterProvider } from 'react-router/dom';
 import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
 import { loadWhenIdle } from './components/load-when-idle';
 import { handOver, type FirstLoad } from './first-load';
 import { keepDrafts } from './lib/drafts';
-import { createConsoleRouter } from './routes/router';
+import { consoleHistory } from './routes/navigation';
+import { ConsoleRouter, preloadRoute } from './routes/router';
 import { cssVariablesResolver, theme } from './theme';
 
 const queryClient = new QueryClient({
@@ -19,7 +19,6 @@ const queryClient = new QueryClient({
     },
   },
 });
-const router = createConsoleRouter();
 
 // The session ended (expired, signed out elsewhere): sign in again and come back here.
 // Unsaved forms are kept (drafts) so that they are there again after signing in.
@@ -30,14 +29,18 @@ onUnauthorized(() => {
   if (ended) keepDrafts(true);
   setCsrfToken(null);
   queryClient.clear();
-  void router.navigate(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`, { replace: true });
+  consoleHistory().replace(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`);
 });
 
 // Nothing to show at first: loaded once the first screen is drawn. A notification shown before then waits in its store.
 const Notifications = loadWhenIdle(async () => (await import('./components/notifications-host')).NotificationsHost);
 
-/** Draws the console, with the first screen's answers that have already come (src/web/first-load.ts). */
-export function startConsole(first: FirstLoad): void {
+/**
+ * Draws the console once the code of its first screen is here (src/web/first-load.ts has asked for
+ * it already), with the first screen's answers that have come by then.
+ */
+export async function startConsole(first: FirstLoad): Promise<void> {
+  await preloadRoute(window.location.pathname);
   // Every script of the first screen has run by now: the console bench reads this mark.
   performance.mark('console:start');
   handOver(queryClient, first);
@@ -46,7 +49,7 @@ export function startConsole(first: FirstLoad): void {
       <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
         <Notifications />
         <QueryClientProvider client={queryClient}>
-          <RouterProvider router={router} />
+          <ConsoleRouter history={consoleHistory()} />
         </QueryClientProvider>
       </MantineProvider>
     </StrictMode>,

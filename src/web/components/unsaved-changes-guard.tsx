@@ -1,11 +1,11 @@
 import { Button, Group, Modal, Stack, Text } from '@mantine/core';
-import { useEffect, useState } from 'react';
-import { useBlocker } from 'react-router';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { heldNavigation, holdNavigation } from '../routes/navigation';
 
 /**
- * The forms on the page with unsaved changes, each by what it holds. The router heeds only the last
- * blocker set, so with two forms on a page (a client's Details and Allowed networks) every guard
- * asks about all of them, and the one that holds the navigation names them all.
+ * The forms on the page with unsaved changes, each by what it holds. Only the last hold set asks,
+ * so with two forms on a page (a client's Details and Allowed networks) every guard asks about all
+ * of them, and the one that holds the navigation names them all.
  */
 const unsaved = new Map<symbol, string>();
 
@@ -20,11 +20,9 @@ export function UnsavedChangesGuard({ dirty, what = 'changes' }: { dirty: boolea
     unsaved.set(form, what);
     return () => void unsaved.delete(form);
   }, [dirty, what, form]);
-  const blocker = useBlocker(
-    ({ currentLocation, nextLocation }) =>
-      unsaved.size > 0 &&
-      nextLocation.pathname !== '/login' &&
-      (currentLocation.pathname !== nextLocation.pathname || currentLocation.search !== nextLocation.search),
+  useEffect(
+    () => holdNavigation(form, (from, to) => unsaved.size > 0 && to.pathname !== '/login' && (from.pathname !== to.pathname || from.search !== to.search)),
+    [form],
   );
   useEffect(() => {
     if (!dirty) return;
@@ -32,16 +30,17 @@ export function UnsavedChangesGuard({ dirty, what = 'changes' }: { dirty: boolea
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
   }, [dirty]);
-  const blocked = blocker.state === 'blocked';
+  const held = useSyncExternalStore(heldNavigation.subscribe, heldNavigation.current);
+  const blocked = held?.by === form;
   return (
-    <Modal opened={blocked} onClose={() => blocker.reset?.()} title="Leave without saving?" centered>
+    <Modal opened={blocked} onClose={() => held?.reset()} title="Leave without saving?" centered>
       <Stack>
         <Text>Your {blocked ? [...new Set(unsaved.values())].join(' and ') : what} are not saved. Leaving now drops them.</Text>
         <Group justify="flex-end">
-          <Button variant="default" data-autofocus onClick={() => blocker.reset?.()}>
+          <Button variant="default" data-autofocus onClick={() => held?.reset()}>
             Stay
           </Button>
-          <Button color="red" onClick={() => blocker.proceed?.()}>
+          <Button color="red" onClick={() => held?.proceed()}>
             Leave without saving
           </Button>
         </Group>
