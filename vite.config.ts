@@ -36,6 +36,23 @@ function precompress(): Plugin {
 
 const WEB = fileURLToPath(new URL('./src/web/', import.meta.url));
 
+/**
+ * Mantine's AppShell imports react-remove-scroll only for two class names: it is given them alone
+ * (src/web/lib/scroll-bar-classes.ts), and the scroll lock stays with the modals that use it.
+ */
+const SCROLL_BAR_CLASSES = join(WEB, 'lib/scroll-bar-classes.ts');
+function appShellWithoutScrollLock(): Plugin {
+  return {
+    name: 'koios-app-shell-scroll-classes',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source === 'react-remove-scroll' && importer !== undefined && /\/@mantine\/core\/esm\/components\/AppShell\//.test(importer))
+        return SCROLL_BAR_CLASSES;
+      return undefined;
+    },
+  };
+}
+
 /** The first screen: the API client list the console opens on, in its layout. */
 const FIRST_SCREENS = ['app.tsx', 'routes/layout.tsx', 'features/clients/clients-page.tsx'].map((path) => join(WEB, path));
 
@@ -86,7 +103,8 @@ const bodyOf = (info: ModuleInfo | null) => ((info?.ast as { body?: readonly Ast
  * An index that re-exports many modules (a library's components, the console's icons): only the
  * names the first screens import from it are followed.
  */
-const isLibraryIndex = (id: string) => /\/node_modules\/@mantine\/(core|notifications)\/esm\/index\.mjs$/.test(id) || id === join(WEB, 'components/icons.ts');
+const isLibraryIndex = (id: string) =>
+  /\/node_modules\/@mantine\/(core|hooks|notifications)\/esm\/index\.mjs$/.test(id) || id === join(WEB, 'components/icons.ts');
 
 /** The module a re-export names: a relative path, or a package path (an icon) matched by its file name. */
 function reExported(id: string, source: string, importedIds: readonly string[]): string | undefined {
@@ -127,25 +145,29 @@ function firstScreenModules(roots: readonly string[], getModuleInfo: ManualChunk
     seen.add(id);
     if (isLibraryIndex(id)) return void indexes.push(id);
     const info = getModuleInfo(id);
-    if (!id.includes('/node_modules/'))
-      for (const node of bodyOf(info))
-        if (node.type === 'ImportDeclaration') for (const specifier of node.specifiers ?? []) if (specifier.imported?.name) names.add(specifier.imported.name);
+    // The names imported: by the console's code from anywhere, by a library from another package (Mantine's hooks).
+    const library = id.includes('/node_modules/');
+    for (const node of bodyOf(info))
+      if (node.type === 'ImportDeclaration' && !(library && String(node.source?.value).startsWith('.')))
+        for (const specifier of node.specifiers ?? []) if (specifier.imported?.name) names.add(specifier.imported.name);
     for (const imported of boundImports(id, info)) visit(imported);
   };
   roots.forEach(visit);
-  // Every first-screen module is seen by now, so every name it imports from an index is known.
-  for (let index = 0; index < indexes.length; index += 1) {
-    const id = indexes[index]!;
-    const info = getModuleInfo(id);
-    for (const node of bodyOf(info))
-      if (
-        node.type === 'ExportNamedDeclaration' &&
-        typeof node.source?.value === 'string' &&
-        node.specifiers?.some((one) => names.has(one.exported?.name ?? ''))
-      ) {
-        const target = reExported(id, node.source.value, info?.importedIds ?? []);
-        if (target !== undefined) visit(target);
-      }
+  // A module reached through an index may import more names from another: again until nothing is added.
+  for (let before = -1; before !== seen.size;) {
+    before = seen.size;
+    for (const id of indexes) {
+      const info = getModuleInfo(id);
+      for (const node of bodyOf(info))
+        if (
+          node.type === 'ExportNamedDeclaration' &&
+          typeof node.source?.value === 'string' &&
+          node.specifiers?.some((one) => names.has(one.exported?.name ?? ''))
+        ) {
+          const target = reExported(id, node.source.value, info?.importedIds ?? []);
+          if (target !== undefined) visit(target);
+        }
+    }
   }
   return seen;
 }
@@ -169,13 +191,14 @@ function manualChunks(id: string, { getModuleInfo }: ManualChunkMeta): string | 
   if (chunking.html.has(id) || id.includes('vite/preload-helper')) return 'index';
   // An index takes along whatever it re-exports that has no chunk yet: the components that only
   // later pages and dialogs use, in one chunk of their own.
-  if (isLibraryIndex(id) && id.includes('/node_modules/')) return 'mantine';
-  if (chunking.first.has(id)) return id.includes('/node_modules/') ? 'vendor' : 'console';
+  if (isLibraryIndex(id) && /\/node_modules\/@mantine\/(core|notifications)\//.test(id)) return 'mantine';
+  if (chunking.first.has(id)) return id.includes('/node_modules/') || id === SCROLL_BAR_CLASSES ? 'vendor' : 'console';
   if (chunking.signIn.has(id)) return 'sign-in';
   // An icon of later pages only: in one small chunk, rather than taken along by the icons' index.
   if (id.includes('/@tabler/icons-react/')) return 'icons';
-  // Needed by every page: with the first screen's libraries, not copied into each page's chunk.
-  if (/\/node_modules\/(react-router|@tanstack|@mantine\/(hooks|store)|@mantine\/core\/esm\/(core|utils))\//.test(id)) return 'vendor';
+  // Used by later pages only, from libraries every page uses: in one chunk they share, neither in
+  // the first screen's nor copied into each page's.
+  if (/\/node_modules\/(react-router|@tanstack|@mantine\/(hooks|store)|@mantine\/core\/esm\/(core|utils))\//.test(id)) return 'shared';
   // Named here, or a first-screen module that imports them for nothing (see boundImports) would take them along.
   if (/\/node_modules\/(@mantine\/core|@floating-ui)\//.test(id)) return 'mantine';
   return undefined;
@@ -198,7 +221,7 @@ const toApi: ProxyOptions = {
 
 export default defineConfig({
   root: fileURLToPath(new URL('./src/web', import.meta.url)),
-  plugins: [react(), preloadFirstScreen(), precompress()],
+  plugins: [react(), appShellWithoutScrollLock(), preloadFirstScreen(), precompress()],
   resolve: {
     // react-router's package exports only its development build (dev warnings on); this is the same code without them.
     alias: [
