@@ -4,3 +4,5 @@
  * reaches them: the first screen loads them when it is idle (src/web/components/later-floating.tsx).
  */
 export { Menu, Popover, Select, Tooltip } from '@mantine/core';
+/** Drawn only inside one of them (the client list's filters). */
+export { NativeSelect, SegmentedControl } from '@mantine/core';

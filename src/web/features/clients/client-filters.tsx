@@ -1,4 +1,4 @@
-import { Badge, Button, NativeSelect, SegmentedControl, Stack, Text } from '@mantine/core';
+import { Badge, Button, Stack, Text } from '@mantine/core';
 import { useRef, useState } from 'react';
 import { IconFilter } from '../../components/icons';
 import { useFloating } from '../../components/later-floating';
@@ -69,7 +69,7 @@ export function ClientFilters({ status, onStatus, roles, useFilter, onUseFilter,
     </Button>
   );
   if (parts === undefined) return button;
-  const { Popover } = parts;
+  const { NativeSelect, Popover, SegmentedControl } = parts;
   return (
     <Popover opened={opened} onChange={setOpened} position="bottom-start" shadow="md" width={300} trapFocus returnFocus>
       <Popover.Target>{button}</Popover.Target>

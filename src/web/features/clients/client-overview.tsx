@@ -37,7 +37,8 @@ import { ClientKeys } from './client-keys';
 import { RequireDpopSwitch } from './require-dpop';
 import { useEndPreviousSecret, useRegenerateSecret, useUpdateClient } from './clients.api';
 import { CredentialsDialog, type Credentials } from './credentials-dialog';
-import { expiresAtOf, OVERLAP_CHOICES, SecretExpiry, SecretExpirySelect } from './secret-expiry';
+import { SecretExpiry } from './secret-expiry';
+import { expiresAtOf, OVERLAP_CHOICES, SecretExpirySelect } from './secret-expiry-select';
 
 /** The previous secret while a rotation's overlap lasts, with End now (confirmed; the focus starts on Cancel). */
 function PreviousSecretCard({ client, disabled }: { client: ApiClient; disabled: boolean }) {

@@ -8,7 +8,7 @@ import { useCan } from '../session/session';
 import { useRoles } from '../roles/roles.api';
 import { PublicKeyField, publicKeyFromText } from './client-keys';
 import { useCreateClient } from './clients.api';
-import { expiresAtOf, SecretExpirySelect } from './secret-expiry';
+import { expiresAtOf, SecretExpirySelect } from './secret-expiry-select';
 
 type AuthMethod = CreatedApiClient['client']['authMethod'];
 
