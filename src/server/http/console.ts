@@ -38,8 +38,8 @@ export function wantsConsolePage(method: string, url: string, accept: string | u
 }
 
 /** Sends the console's index.html with its CSP; its router draws the page (or "Page not found"). */
-export function sendConsolePage(reply: FastifyReply, page: string, status = 200): FastifyReply {
-  return reply.code(status).header('Content-Security-Policy', CONSOLE_CSP).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(page);
+export function sendConsolePage(reply: FastifyReply, page: string, status = 200, cacheControl = 'no-cache'): FastifyReply {
+  return reply.code(status).header('Content-Security-Policy', CONSOLE_CSP).header('Cache-Control', cacheControl).type('text/html; charset=utf-8').send(page);
 }
 
 /** The built console's index.html, or null when it is not built. */
@@ -138,7 +138,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       const data = await firstData(app, request, url);
       if (data === null) return sendConsolePage(reply, page);
       // One person's data: never stored by a cache, nor reused by the browser for another session.
-      return sendConsolePage(reply, withFirstData(page, data)).header('Cache-Control', 'no-store');
+      return sendConsolePage(reply, withFirstData(page, data), 200, 'no-store');
     });
   }
 }
