@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -87,6 +87,18 @@ function rssOf(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Compiles the server into dist/server (`npm run build:server`), which the Koios targets run as
+ * `npm start` does, unless BENCH_KOIOS_FROM=src asks for the TypeScript sources.
+ */
+export function buildServer(log: (line: string) => void): void {
+  if (process.env['BENCH_KOIOS_FROM'] === 'src') return log('koios: running the TypeScript sources under tsx (BENCH_KOIOS_FROM=src)');
+  const started = Date.now();
+  const built = spawnSync('npm', ['run', '--silent', 'build:server'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build:server failed:\n${built.stdout}${built.stderr}`);
+  log(`koios: server compiled into dist/server in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Starts bench/targets/<script>.ts and resolves once it printed its readiness line. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Dialect } from '../src/server/db/database.js';
-import { onCleanUp, startTarget, type TargetProcess } from './children.js';
+import { buildServer, onCleanUp, startTarget, type TargetProcess } from './children.js';
 import { CONNECTIONS, load, type LoadRequest, type LoadSample, type OneUseParts } from './load.js';
 import { CLIENT_COUNT } from './pagination.js';
 import { accessTokenHash, benchKey, clientAssertion, dpopProof, type BenchKey } from './signed-requests.js';
@@ -463,6 +463,7 @@ export async function httpBench(options: HttpBenchOptions): Promise<HttpBenchRes
     for (const spec of specs.values()) if (spec.key.startsWith(prefix)) spec.failed = `did not start: ${(error as Error).message}`;
   };
   if (needsKoios) {
+    buildServer(log);
     for (const dialect of dialects) {
       const database = koiosDatabase(dialect, options.pgUrl);
       starts.push(

@@ -2,14 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SYSTEM_ACTOR } from '../../src/server/actor.js';
-import { loadConfig } from '../../src/server/config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer } from '../../src/server/server.js';
 import { announceReady, fail, freePort, onShutdown } from './common.js';
 import { benchDatabase } from './koios-database.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The server's modules as `npm start` runs them, compiled in dist/server (the bench compiles it
+ * first): under tsx every function made per request is wrapped to keep its name, which the built
+ * code does not pay. BENCH_KOIOS_FROM=src runs the TypeScript sources instead.
+ */
+const SERVER = process.env['BENCH_KOIOS_FROM'] === 'src' ? '../../src/server' : '../../dist/server';
+const { SYSTEM_ACTOR } = (await import(`${SERVER}/actor.js`)) as typeof import('../../src/server/actor.js');
+const { loadConfig } = (await import(`${SERVER}/config.js`)) as typeof import('../../src/server/config.js');
+const { createLogger } = (await import(`${SERVER}/logger.js`)) as typeof import('../../src/server/logger.js');
+const { startServer } = (await import(`${SERVER}/server.js`)) as typeof import('../../src/server/server.js');
 
 /**
  * The real Koios Access server, as `npm start` runs it (startServer: migrations, services, the
