@@ -20,7 +20,7 @@ import { createServices } from '../src/server/services.js';
 import { cleanUp, onCleanUp } from './children.js';
 
 /**
- * `npm run bench -- scale [--max 10k|100k|1m] [--max-events N] [--svg PATH]`: how each hot query's
+ * `npm run bench -- scale [--max 10k|100k|1m] [--max-events N] [--dialect sqlite|postgres|both] [--svg PATH]`: how each hot query's
  * cost grows with the data. One database per dialect grows in steps (10k clients with 100k audit
  * events, then 100k with 1M, then 1M with 10M), seeded straight into the tables (batched multi-row
  * inserts in one transaction on SQLite, `unnest` arrays on PostgreSQL, the triggers and indexes of
@@ -77,10 +77,11 @@ function parseCount(raw: string, flag: string): number {
   return Math.round(Number(match[1]) * ({ '': 1, k: 1e3, m: 1e6 }[match[2]!.toLowerCase() as '' | 'k' | 'm'] ?? 1));
 }
 
-function parseArgs(argv: readonly string[]): { steps: Step[]; svg: string } {
+function parseArgs(argv: readonly string[]): { steps: Step[]; svg: string; dialects: readonly Dialect[] } {
   let maxClients = 1_000_000;
   let maxEvents = Infinity;
   let svg = 'docs/bench-scale.svg';
+  let dialect = 'both';
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -88,12 +89,14 @@ function parseArgs(argv: readonly string[]): { steps: Step[]; svg: string } {
     if (flag === '--max') maxClients = parseCount(value, flag);
     else if (flag === '--max-events') maxEvents = parseCount(value, flag);
     else if (flag === '--svg') svg = value;
-    else throw new Error(`unknown option ${flag} (use --max, --max-events, --svg)`);
+    else if (flag === '--dialect') dialect = value;
+    else throw new Error(`unknown option ${flag} (use --max, --max-events, --dialect, --svg)`);
     i++;
   }
   const steps = STEPS.filter((step) => step.clients <= maxClients).map((step) => ({ ...step, events: Math.min(step.events, maxEvents) }));
   if (steps.length === 0) throw new Error('--max is below the first step (10k)');
-  return { steps, svg };
+  if (!['sqlite', 'postgres', 'both'].includes(dialect)) throw new Error('--dialect must be sqlite, postgres or both');
+  return { steps, svg, dialects: dialect === 'both' ? ['sqlite', 'postgres'] : [dialect as Dialect] };
 }
 
 /** Deterministic hex from a counter: ids that do not collide and need no set to check. */
@@ -528,7 +531,11 @@ async function runDialect(database: Database, steps: readonly Step[]): Promise<S
         seedSeconds: { clients: clientSeconds, events: eventSeconds },
         medians: await measureStep(app, services, handle, step, tokenRequest, accessToken),
       });
-      out(`${dialect}: ${formatCount(step.clients)} clients / ${formatCount(step.events)} events measured`);
+      const medians = results.at(-1)!.medians;
+      // Each step's figures as soon as they are known: the tables come only at the end of a long run.
+      out(
+        `${dialect}: ${formatCount(step.clients)} clients / ${formatCount(step.events)} events measured: ${QUERIES.map((q) => `${q} ${medians.get(q)!.toFixed(2)}`).join('; ')}`,
+      );
     }
   } finally {
     await app.close();
@@ -733,14 +740,14 @@ async function postgresUrl(): Promise<string | null> {
 }
 
 export async function scaleBench(argv: readonly string[]): Promise<number> {
-  const { steps, svg } = parseArgs(argv);
+  const { steps, svg, dialects } = parseArgs(argv);
   const date = new Date().toISOString().slice(0, 10);
   out(`machine: ${machine()}; ${date}`);
-  const pgUrl = await postgresUrl();
+  const pgUrl = dialects.includes('postgres') ? await postgresUrl() : null;
   const byDialect = new Map<Dialect, StepResult[]>();
   const failures: string[] = [];
   try {
-    for (const dialect of pgUrl === null ? (['sqlite'] as const) : (['sqlite', 'postgres'] as const)) {
+    for (const dialect of dialects.filter((d) => d === 'sqlite' || pgUrl !== null)) {
       const database = dialect === 'sqlite' ? await openSqliteDatabase() : await openPostgresDatabase(pgUrl!);
       try {
         byDialect.set(dialect, await runDialect(database, steps));
