@@ -70,6 +70,45 @@ describe.each(testDialects())('substring search indexes on %s', (dialect) => {
     expect(await foundIds('merged probe')).toEqual([ids[0]]);
   });
 
+  it('counts every match of a search in total, on its first page and the next ones, as a scan of every row counts them', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await services.clients.create(SYSTEM_ACTOR, { name: `Tallyho Counter ${i}` })).client.id);
+    ids.push((await services.clients.create(SYSTEM_ACTOR, { name: 'Other Counter', description: 'feeds the TALLYHO job' })).client.id);
+    await services.clients.update(SYSTEM_ACTOR, ids[1]!, { enabled: false });
+    await services.clients.update(SYSTEM_ACTOR, ids[7]!, { enabled: false });
+    const scanned = async (search: string, enabled?: number) => {
+      const pattern = `%${search.toLowerCase()}%`;
+      const row = await sql<{ n: number | string }>`select count(*) as n from api_clients
+        where (name_key like ${pattern} or coalesce(description_key, '') like ${pattern} or id like ${pattern})
+        and ${enabled === undefined ? sql`true` : sql`enabled = ${enabled}`}`.execute(database.handle.db);
+      return Number(row.rows[0]!.n);
+    };
+
+    const first = await services.clients.list(SYSTEM_ACTOR, { search: 'tallyho', limit: 3 });
+    expect(first.items).toHaveLength(3);
+    expect(first.total).toBe(8);
+    expect(first.total).toBe(await scanned('tallyho'));
+    let page = first;
+    const seen = [...first.items.map((client) => client.id)];
+    while (page.nextCursor !== null) {
+      page = await services.clients.list(SYSTEM_ACTOR, { search: 'tallyho', limit: 3, cursor: page.nextCursor });
+      expect(page.total).toBe(8);
+      seen.push(...page.items.map((client) => client.id));
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+
+    const disabled = await services.clients.list(SYSTEM_ACTOR, { search: 'tallyho', status: 'disabled', limit: 1 });
+    expect(disabled.total).toBe(2);
+    expect(disabled.total).toBe(await scanned('tallyho', 0));
+    expect((await services.clients.list(SYSTEM_ACTOR, { search: 'counter 5' })).total).toBe(1);
+    // No match: the page has no row to count on.
+    expect((await services.clients.list(SYSTEM_ACTOR, { search: 'tallyhoo' })).total).toBe(0);
+    // Shorter than a trigram: no index, the same count.
+    const short = await services.clients.list(SYSTEM_ACTOR, { search: 'ho', limit: 1 });
+    expect(short.total).toBe(await scanned('ho'));
+    expect(short.total).toBeGreaterThanOrEqual(8);
+  });
+
   it('takes quotes and the index query language as plain text', async () => {
     const { client } = await services.clients.create(SYSTEM_ACTOR, { name: 'Say "NEAR" AND OR* (x)' });
     expect(await foundIds('"near" and')).toEqual([client.id]);

@@ -129,6 +129,18 @@ function keptCount(status: ClientStatusFilter | null): RawBuilder<number | strin
 }
 
 /**
+ * Whether a page's statement also counts every match (`list`'s `matched`), instead of `count`
+ * running the filters a second time: SQLite, a first page, a search its FTS5 table answers. That
+ * plan finds every candidate and sorts the matches whatever the limit, so counting them there
+ * costs nothing more, while a second statement found them all again (half of a name search's
+ * time at a million clients). Elsewhere a page can stop early along an index, and PostgreSQL runs
+ * `count` beside it on another connection.
+ */
+function countsInPage(query: ClientFilters & Pick<ClientListQuery, 'after'>, sqlite: boolean): boolean {
+  return sqlite && query.after === null && query.search !== null && trigramQuery(query.search) !== null;
+}
+
+/**
  * First pages compiled, by executor: without a cursor or a filter beyond the status, a page's query
  * depends only on its sort, size, status and the hour the request counts start, so it is built and compiled once
  * and then only run. Building and compiling it cost about 10% of a first page's CPU in
@@ -170,12 +182,14 @@ export function createClientsRepository(db: Executor) {
     /**
      * A page of the clients the query matches, in its order, with each one's stored requests since
      * `requestsSince`. Without a filter beyond the status, the same statement reads the kept count
-     * too (`keptCount`, null otherwise): one round trip a page instead of three.
+     * too (`keptCount`, null otherwise): one round trip a page instead of three. Where
+     * `countsInPage`, it counts every match too (`matched`, null otherwise).
      */
     async list(query: ClientListQuery) {
       const countsKept = !filtersBeyondStatus(query);
       const key = sortKey(query.sort, query.requestsSince ?? '');
       const direction = query.descending ? 'desc' : 'asc';
+      const counted = countsInPage(query, sqlite);
       const build = () => {
         let select = selectClients()
           // Each row's requests of the last 7 days in the same statement (its own sort key when
@@ -190,6 +204,8 @@ export function createClientsRepository(db: Executor) {
               ? sql<number | string>`(select ${keptCount(query.status)} from client_counts where client_counts.id = 1)`.as('kept_count')
               : sql<null>`null`.as('kept_count'),
           )
+          // Over every row the filters keep, before the limit.
+          .select(counted ? sql<number | string>`count(*) over ()`.as('matched') : sql<null>`null`.as('matched'))
           .where((eb) => filters(eb, query, sqlite));
         if (query.after !== null) {
           const { value, id } = query.after;
@@ -224,12 +240,13 @@ export function createClientsRepository(db: Executor) {
         rows: rows.slice(0, query.limit),
         hasMore: rows.length > query.limit,
         keptCount: first === undefined || first.kept_count === null ? null : Number(first.kept_count),
+        matched: counted ? Number(first?.matched ?? 0) : null,
       };
     },
 
-    /** `count`, or null where `list` reads the kept count itself. */
-    async countUnlessKept(query: ClientFilters): Promise<number | null> {
-      return filtersBeyondStatus(query) ? this.count(query) : null;
+    /** `count`, or null where `list` reads the kept count or counts the matches itself. */
+    async countUnlessInPage(query: ClientFilters & Pick<ClientListQuery, 'after'>): Promise<number | null> {
+      return filtersBeyondStatus(query) && !countsInPage(query, sqlite) ? this.count(query) : null;
     },
 
     /** How many clients the query matches; without a search, from the counts the triggers keep (migration 0004). */

@@ -519,9 +519,9 @@ export function createClientsService(deps: ClientsServiceDeps) {
         descending,
         requestsSince: recentRequests.windowStart(),
       };
-      const [{ rows, hasMore, keptCount }, counted] = await Promise.all([repository.list(query), repository.countUnlessKept(query)]);
-      // The page's statement read the kept count; a page past the end has no row to carry it.
-      const total = counted ?? keptCount ?? (await repository.count(query));
+      const [{ rows, hasMore, keptCount, matched }, counted] = await Promise.all([repository.list(query), repository.countUnlessInPage(query)]);
+      // The page's statement read the kept count or counted the matches; a page past the end has no row to carry the kept count.
+      const total = counted ?? matched ?? keptCount ?? (await repository.count(query));
       const last = rows.at(-1);
       return {
         items: await present(db, rows, { since: query.requestsSince, counts: new Map(rows.map((row) => [row.id, Number(row.requests_7d ?? 0)])) }),
