@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { loadConfig } from '../../src/server/config.js';
+import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer } from '../../src/server/server.js';
 import { ROLE_BEFORE } from './active-clients.js';
@@ -19,7 +20,17 @@ const HERE = dirname(fileURLToPath(import.meta.url));
  * changes, then BENCH_ACTIVE_CLIENTS clients seeded by koios-active-seed.ts in a process of its own.
  */
 async function main(): Promise<void> {
-  const { databaseUrl } = benchDatabase();
+  const { databaseUrl, seedConfig, schema } = benchDatabase();
+  // On PostgreSQL the schema the parent named does not exist yet, and the server migrates only
+  // into one that does: made here first, as koios-seed.ts does for the other targets.
+  if (schema !== undefined) {
+    const migrating = openDatabase(seedConfig, { schema, pool: BULK_POOL });
+    try {
+      await migrateToLatest(migrating, schema);
+    } finally {
+      await migrating.close();
+    }
+  }
   const masterKey = randomBytes(32).toString('base64');
   const port = await freePort();
   const config = loadConfig({
