@@ -4,7 +4,7 @@ import type { Services } from '../services.js';
 import { createTestDatabase, createTestServices, testDialects, type TestDatabase } from '../../../test/support/databases.js';
 import { sql } from 'kysely';
 import { trigramQuery } from './pagination.js';
-import { mergeSearchIndexes } from './search-indexes.js';
+import { mergeSearchIndexes, rareTrigramQuery } from './search-indexes.js';
 
 /*
  * The substring searches read candidates from trigram indexes (FTS5 tables kept by triggers on
@@ -107,6 +107,29 @@ describe.each(testDialects())('substring search indexes on %s', (dialect) => {
     const short = await services.clients.list(SYSTEM_ACTOR, { search: 'ho', limit: 1 });
     expect(short.total).toBe(await scanned('ho'));
     expect(short.total).toBeGreaterThanOrEqual(8);
+  });
+
+  it('looks up candidates by the rarest trigrams of a search, and finds what a scan of every row finds', async () => {
+    const common: string[] = [];
+    for (let i = 0; i < 40; i++) common.push((await services.clients.create(SYSTEM_ACTOR, { name: `Commonplace Widget ${i}` })).client.id);
+    const rare = (await services.clients.create(SYSTEM_ACTOR, { name: 'Commonplace Zyxwvq' })).client.id;
+    if (dialect === 'sqlite') {
+      const phrase = await rareTrigramQuery(database.handle.db, 'monplace zyxw');
+      // The trigrams of "zyxw" and its space are in one client; "mon", "pla", … are in 41.
+      expect(phrase).not.toBeNull();
+      expect(phrase).not.toMatch(/"mon"|"onp"|"npl"|"pla"|"lac"|"ace"/);
+      expect(phrase!.split(' AND ').length).toBeLessThanOrEqual(3);
+      // The first trigram no client has is the whole query.
+      expect(await rareTrigramQuery(database.handle.db, 'commonplace qqq')).toBe('"e q"');
+      expect(await rareTrigramQuery(database.handle.db, 'zy')).toBeNull();
+    }
+    expect(await foundIds('monplace zyxw')).toEqual([rare]);
+    expect(await foundIds('PLACE ZYXWVQ')).toEqual([rare]);
+    expect(await foundIds('commonplace qqq')).toEqual([]);
+    expect((await foundIds('place widget 1')).sort()).toEqual(common.filter((_, i) => String(i).startsWith('1')).sort());
+    const all = await services.clients.list(SYSTEM_ACTOR, { search: 'commonplace', limit: 5 });
+    expect(all.total).toBe(41);
+    expect(all.items).toHaveLength(5);
   });
 
   it('takes quotes and the index query language as plain text', async () => {

@@ -2,7 +2,8 @@ import { PostgresAdapter, sql, type CompiledQuery, type Expression, type Express
 import type { Executor } from '../../db/database.js';
 import { keepPrepared } from '../../db/named-statements.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
-import { chunks, containsPattern, trigramQuery, type CursorPosition } from '../../db/pagination.js';
+import { chunks, containsPattern, type CursorPosition } from '../../db/pagination.js';
+import { rareTrigramQuery } from '../../db/search-indexes.js';
 
 export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt' | 'requests7d';
 export type ClientStatusFilter = 'enabled' | 'disabled';
@@ -93,7 +94,15 @@ function filtersBeyondStatus(query: ClientFilters): boolean {
   );
 }
 
-function filters(eb: ClientsEb, query: ClientFilters, sqlite: boolean): Expression<SqlBool> {
+/**
+ * `filters`' FTS5 query (SQLite, a search of three characters or more): the search's rarest
+ * trigrams (`rareTrigramQuery`); null elsewhere.
+ */
+async function searchPhrase(db: Executor, query: ClientFilters, sqlite: boolean): Promise<string | null> {
+  return sqlite && query.search !== null && query.search.length > 0 ? rareTrigramQuery(db, query.search) : null;
+}
+
+function filters(eb: ClientsEb, query: ClientFilters, phrase: string | null): Expression<SqlBool> {
   const conditions: Expression<SqlBool>[] = [];
   if (query.roleId !== undefined && query.roleId !== null) conditions.push(eb('api_clients.role_id', '=', query.roleId));
   // The same expression as the lastUsedAt sort's index, where "never used" is '' and sorts first.
@@ -117,7 +126,6 @@ function filters(eb: ClientsEb, query: ClientFilters, sqlite: boolean): Expressi
     );
     // PostgreSQL answers these LIKEs from pg_trgm indexes; SQLite finds the candidates in its FTS5
     // trigram table (migration 2026-12-04T0005) instead of testing every row.
-    const phrase = sqlite ? trigramQuery(query.search) : null;
     if (phrase !== null) conditions.push(sql<SqlBool>`api_clients.rowid in (select rowid from api_clients_search where api_clients_search match ${phrase})`);
   }
   return eb.and(conditions);
@@ -137,7 +145,7 @@ function keptCount(status: ClientStatusFilter | null): RawBuilder<number | strin
  * `count` beside it on another connection.
  */
 function countsInPage(query: ClientFilters & Pick<ClientListQuery, 'after'>, sqlite: boolean): boolean {
-  return sqlite && query.after === null && query.search !== null && trigramQuery(query.search) !== null;
+  return sqlite && query.after === null && query.search !== null && [...query.search.toLowerCase()].length >= 3;
 }
 
 /**
@@ -190,6 +198,7 @@ export function createClientsRepository(db: Executor) {
       const key = sortKey(query.sort, query.requestsSince ?? '');
       const direction = query.descending ? 'desc' : 'asc';
       const counted = countsInPage(query, sqlite);
+      const phrase = await searchPhrase(db, query, sqlite);
       const build = () => {
         let select = selectClients()
           // Each row's requests of the last 7 days in the same statement (its own sort key when
@@ -206,7 +215,7 @@ export function createClientsRepository(db: Executor) {
           )
           // Over every row the filters keep, before the limit.
           .select(counted ? sql<number | string>`count(*) over ()`.as('matched') : sql<null>`null`.as('matched'))
-          .where((eb) => filters(eb, query, sqlite));
+          .where((eb) => filters(eb, query, phrase));
         if (query.after !== null) {
           const { value, id } = query.after;
           select = select.where(
@@ -257,10 +266,11 @@ export function createClientsRepository(db: Executor) {
         const enabled = Number(counts.enabled);
         return query.status === null ? total : query.status === 'enabled' ? enabled : total - enabled;
       }
+      const phrase = await searchPhrase(db, query, sqlite);
       const row = await db
         .selectFrom('api_clients')
         .select((eb) => eb.fn.countAll<number | string>().as('total'))
-        .where((eb) => filters(eb as ClientsEb, query, sqlite))
+        .where((eb) => filters(eb as ClientsEb, query, phrase))
         .executeTakeFirstOrThrow();
       return Number(row.total);
     },
