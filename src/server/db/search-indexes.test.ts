@@ -119,8 +119,8 @@ describe.each(testDialects())('substring search indexes on %s', (dialect) => {
       expect(phrase).not.toBeNull();
       expect(phrase).not.toMatch(/"mon"|"onp"|"npl"|"pla"|"lac"|"ace"/);
       expect(phrase!.split(' AND ').length).toBeLessThanOrEqual(3);
-      // The first trigram no client has is the whole query.
-      expect(await rareTrigramQuery(database.handle.db, 'commonplace qqq')).toBe('"e q"');
+      // A trigram no client has is the whole query.
+      expect(await rareTrigramQuery(database.handle.db, 'commonplace qqq')).toMatch(/^"(e q| qq|qqq)"$/);
       expect(await rareTrigramQuery(database.handle.db, 'zy')).toBeNull();
     }
     expect(await foundIds('monplace zyxw')).toEqual([rare]);
