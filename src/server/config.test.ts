@@ -38,6 +38,12 @@ describe('loadConfig', () => {
     expect(config.shutdownTimeoutMs).toBe(10_000);
     expect(config.metrics).toBeNull();
     expect(config.clientStateCacheSize).toBe(100_000);
+    expect(config.usageRetentionDays).toBe(90);
+  });
+
+  it('reads how many days of usage figures are kept', () => {
+    expect(loadConfig({ KOIOS_USAGE_RETENTION_DAYS: '30' }).usageRetentionDays).toBe(30);
+    expect(loadConfig({ KOIOS_USAGE_RETENTION_DAYS: '3650' }).usageRetentionDays).toBe(3650);
   });
 
   it('reads the client-state cache size', () => {
@@ -164,6 +170,9 @@ describe('loadConfig', () => {
     ['a busy timeout over ten minutes', { KOIOS_SQLITE_BUSY_TIMEOUT_MS: '600001' }, 'KOIOS_SQLITE_BUSY_TIMEOUT_MS'],
     ['a negative shutdown deadline', { KOIOS_SHUTDOWN_TIMEOUT_MS: '-1' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
     ['a shutdown deadline under 100 ms', { KOIOS_SHUTDOWN_TIMEOUT_MS: '50' }, 'KOIOS_SHUTDOWN_TIMEOUT_MS'],
+    ['a usage retention of no days', { KOIOS_USAGE_RETENTION_DAYS: '0' }, 'KOIOS_USAGE_RETENTION_DAYS'],
+    ['a usage retention over ten years', { KOIOS_USAGE_RETENTION_DAYS: '3651' }, 'KOIOS_USAGE_RETENTION_DAYS'],
+    ['a usage retention in words', { KOIOS_USAGE_RETENTION_DAYS: '90d' }, 'KOIOS_USAGE_RETENTION_DAYS'],
     ['a client-state cache of ten entries', { KOIOS_CLIENT_STATE_CACHE_SIZE: '10' }, 'KOIOS_CLIENT_STATE_CACHE_SIZE'],
     ['a non-numeric metrics port', { KOIOS_METRICS_PORT: 'prometheus' }, 'KOIOS_METRICS_PORT'],
     ['the metrics port on the API port', { PORT: '8080', KOIOS_METRICS_PORT: '8080' }, 'KOIOS_METRICS_PORT'],
