@@ -30,17 +30,16 @@ function totalsOf(buckets: readonly UsageBucket[]): Totals {
 /** Usage counted per client and hour, written coalesced, read back exactly through REST. */
 describe.each(testDialects())('usage figures on %s', (dialect) => {
   let server: TestServer;
-  /** A second instance on the same database (PostgreSQL only): both count into the same rows. */
-  let other: TestServer | null = null;
+  /** A second instance on the same database, with its own recorder: both count into the same rows. */
+  let other: TestServer;
   let admin: { id: string; token: string };
   let viewerRole: string;
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
-    if (dialect === 'postgres') {
-      const { config, location } = server.database;
-      other = await startTestServer(dialect, { database: { ...server.database, handle: openDatabase(config, { schema: location }) } });
-    }
+    const { config, location } = server.database;
+    const handle = openDatabase(config, dialect === 'postgres' ? { schema: location } : {});
+    other = await startTestServer(dialect, { database: { ...server.database, handle } });
     admin = await actorWith(server, 'usage admin', 'Administrator');
     viewerRole = (await builtInRoleIds(server)).viewer;
   });
@@ -54,7 +53,7 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId: viewerRole, allowedCidrs });
     return { id: client.id, secret: clientSecret };
   };
-  const instances = () => (other === null ? [server] : [server, other]);
+  const instances = () => [server, other];
   const flushAll = () => Promise.all(instances().map((instance) => instance.services.usageRecorder.flush()));
   const usageOf = async (id: string, query = '') => {
     const answer = await rest<ClientUsage>(server, 'GET', `/api/v1/clients/${id}/usage${query}`, admin);
@@ -291,27 +290,28 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(newest.body.items[0]!.address).toBe(`192.0.2.${(RECENT_REFUSALS_KEPT + 29) % 250}`);
   });
 
-  it('prunes counters and refusals older than the retention', async () => {
+  it.each([
+    [90, '6f1c2f8e-0000-4000-8000-0000000000aa'],
+    [30, '6f1c2f8e-0000-4000-8000-0000000000ab'],
+  ])('prunes counters and refusals older than a retention of %i days (KOIOS_USAGE_RETENTION_DAYS)', async (days, id) => {
     const { db } = server.database.handle;
     const repository = createUsageRepository(db);
-    const id = '6f1c2f8e-0000-4000-8000-0000000000aa';
     const now = server.services.clock.now().getTime();
     const hour = (daysAgo: number) => new Date(now - daysAgo * 86_400_000 - (now % 3_600_000)).toISOString();
     await repository.addCounts([
-      { client_id: id, hour: hour(91), kind: 'rest', count: 5 },
-      { client_id: id, hour: hour(89), kind: 'rest', count: 7 },
+      { client_id: id, hour: hour(days + 1), kind: 'rest', count: 5 },
+      { client_id: id, hour: hour(days - 1), kind: 'rest', count: 7 },
     ]);
     await repository.insertRefusals([
-      { client_id: id, at: hour(91), reason: 'disabled', address: '192.0.2.1' },
-      { client_id: id, at: hour(1), reason: 'disabled', address: '192.0.2.2' },
+      { client_id: id, at: hour(days + 1), reason: 'disabled', address: '192.0.2.1' },
+      { client_id: id, at: hour(days - 1), reason: 'disabled', address: '192.0.2.2' },
     ]);
-    await pruneExpiredRows({ db, clock: server.services.clock, usageRetentionDays: 90 });
-    expect(await repository.countsBetween(id, hour(100), hour(0))).toEqual([{ hour: hour(89), kind: 'rest', count: 7 }]);
+    await pruneExpiredRows({ db, clock: server.services.clock, usageRetentionDays: days });
+    expect(await repository.countsBetween(id, hour(100), hour(0))).toEqual([{ hour: hour(days - 1), kind: 'rest', count: 7 }]);
     expect((await repository.recentRefusals(id, 10)).map((row) => row.address)).toEqual(['192.0.2.2']);
   });
 
-  // A server process takes seconds to start: once, on the last dialect (PostgreSQL when it runs).
-  it.runIf(dialect === testDialects().at(-1))('writes the pending counts of a real server process before exiting 0 on SIGTERM', async () => {
+  it('writes the pending counts of a real server process before exiting 0 on SIGTERM', async () => {
     const client = await create('Counted at shutdown');
     const child = await startServerProcess({ env: server.database.env });
     try {
