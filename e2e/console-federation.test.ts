@@ -15,8 +15,15 @@ consoleSuite('federated credentials in the console', { independentTests: true },
     await section.getByRole('button', { name: 'Add federated credential' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add federated credential' });
     expect(await dialog.getByRole('textbox', { name: 'Issuer' }).inputValue()).toBe('https://token.actions.githubusercontent.com');
-    await dialog.getByRole('combobox', { name: 'Workload' }).selectOption('kubernetes');
-    expect(await dialog.getByRole('textbox', { name: 'Subject' }).inputValue()).toBe('system:serviceaccount:NAMESPACE:NAME');
+    // Each preset fills the issuer (a cluster's own is not known) and the shape of the subject.
+    const filled = async (preset: string) => {
+      await dialog.getByRole('combobox', { name: 'Workload' }).selectOption(preset);
+      return [await dialog.getByRole('textbox', { name: 'Issuer' }).inputValue(), await dialog.getByRole('textbox', { name: 'Subject' }).inputValue()];
+    };
+    expect(await filled('gitlab')).toEqual(['https://gitlab.com', 'project_path:GROUP/PROJECT:ref_type:branch:ref:BRANCH']);
+    expect(await filled('kubernetes')).toEqual(['', 'system:serviceaccount:NAMESPACE:NAME']);
+    expect(await filled('oidc')).toEqual(['', '']);
+    expect(await filled('github')).toEqual(['https://token.actions.githubusercontent.com', 'repo:ORG/REPO:ref:refs/heads/BRANCH']);
     await dialog.getByRole('combobox', { name: 'Workload' }).selectOption('github');
     await dialog.getByRole('textbox', { name: 'Name' }).fill('deploy from main');
     await dialog.getByRole('textbox', { name: 'Audience' }).fill('https://koios.example.com');
