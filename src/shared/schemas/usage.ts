@@ -18,6 +18,8 @@ export const REFUSAL_REASONS = [
   'federation_no_match',
   'federation_bad_token',
   'federation_issuer_unreachable',
+  // A token minted through a federated credential since removed.
+  'removed_federated_credential',
   // private_key_jwt (RFC 7523): a malformed or badly signed assertion, a wrong iss, sub or aud, a
   // missing or far-future exp, a missing jti; one that has expired; a kid the client does not have;
   // a jti accepted before; a secret from a key client or an assertion from a secret client; a

@@ -521,7 +521,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       let secretUsed: SecretUsed = 'current';
       if (claims.fc !== undefined) {
         // Minted through a federated credential: it lives as long as that credential, whatever becomes of the secret.
-        if (!client.federatedRules.some((rule) => rule.id === claims.fc)) return { ok: false, reason: 'stale_secret', clientId: client.id };
+        if (!client.federatedRules.some((rule) => rule.id === claims.fc)) return { ok: false, reason: 'removed_federated_credential', clientId: client.id };
       } else if (claims.gen === client.secretGeneration) {
         if (!isLive(client.secretExpiresAtMs, nowMs)) return { ok: false, reason: 'expired', clientId: client.id };
       } else if (claims.gen === client.secretGeneration - 1 && isLive(client.previousSecret?.expiresAtMs ?? 0, nowMs)) {

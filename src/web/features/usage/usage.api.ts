@@ -50,6 +50,7 @@ const REFUSAL_LABELS: Record<RefusalReason, string> = {
   federation_no_match: 'Workload token fits none of its federated credentials',
   federation_bad_token: 'Workload token was invalid or expired',
   federation_issuer_unreachable: 'Workload token’s issuer could not be reached',
+  removed_federated_credential: 'Token from a federated credential that was removed',
   bad_assertion: 'Client assertion was malformed, badly signed or for another audience',
   expired_assertion: 'Client assertion had expired',
   unknown_key: 'Client assertion names a key the client does not have',
