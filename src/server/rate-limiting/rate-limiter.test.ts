@@ -94,6 +94,32 @@ describe.each(testDialects())('per-client rate limiter on %s', (dialect) => {
     expect(second.take('shared', 'requests', limit)!.allowed).toBe(false);
   });
 
+  it('counts what it just shared once, not twice, while it prunes the closed windows', async () => {
+    let pruning = false;
+    const during: (boolean | undefined)[] = [];
+    const limiter: RateLimiter = createRateLimiter({
+      db: database.handle.db.withPlugin({
+        transformQuery: (args) => {
+          pruning = args.node.kind === 'DeleteQueryNode';
+          return args.node;
+        },
+        // Runs after the delete has answered, before the sync goes on: a request arriving meanwhile.
+        transformResult: async (args) => {
+          if (pruning) during.push(limiter.take('pruned', 'requests', 3)?.allowed);
+          return args.result;
+        },
+      }),
+      clock,
+      syncMs: 0,
+    });
+    expect(admitted(limiter, 'pruned', 3, 2)).toBe(2);
+    // Its first sync prunes: the two it shares are in the totals it read, and no longer its own.
+    await limiter.sync();
+    expect(during).toEqual([true]);
+    expect(admitted(limiter, 'pruned', 3, 1)).toBe(0);
+    await limiter.stop();
+  });
+
   it('keeps counting alone while the database is away, and shares the counts once it is back', async () => {
     const failing = createRateLimiter({
       db: database.handle.db.withPlugin({

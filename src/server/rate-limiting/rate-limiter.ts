@@ -77,6 +77,9 @@ export function createRateLimiter(deps: { db: Kysely<Database>; clock: Clock; lo
       const rows = await repository.countsOf(window);
       totals = new Map(rows.map((row) => [keyOf(window, row.client_id, row.kind), row.count]));
       totalsWindow = window;
+      // They are in the totals now: counted twice while the old windows are pruned, a client
+      // would be refused below its limit.
+      writing = new Map();
       if (prunedBefore < window - 1) {
         await repository.deleteBefore(window - 1);
         prunedBefore = window - 1;
