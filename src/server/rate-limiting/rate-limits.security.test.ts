@@ -7,6 +7,7 @@ import { codesOf, graphqlClient } from '../../../test/support/graphql.js';
 import { accessToken, actorWith, answerOf, builtInRoleIds, type ClientCredentials } from '../../../test/support/oauth.js';
 import { fieldsOf, rest } from '../../../test/support/rest.js';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
+import type { ClientUsage } from '../../shared/schemas/usage.js';
 import { RATE_LIMIT_WINDOW_MS } from './rate-limiter.js';
 
 /**
@@ -70,6 +71,13 @@ describe.each(testDialects())('per-client rate limits on %s', (dialect) => {
   const rateLimited = async (clientId: string) => {
     const counts = await server.services.failures.countsFor(clientId);
     return Number(counts.find((row) => row.reason === 'rate_limited')?.count ?? 0);
+  };
+  /** The client's rate_limited refusals as an admin reads them in its usage figures, both instances' counts written. */
+  const rateLimitedInUsage = async (clientId: string) => {
+    await Promise.all([server.services.usageRecorder.flush(), other.services.usageRecorder.flush()]);
+    const usage = await rest<ClientUsage>(server, 'GET', `/api/v1/clients/${clientId}/usage`, admin);
+    expect(usage.status, usage.text).toBe(200);
+    return usage.body.buckets.reduce((sum, bucket) => sum + (bucket.refusals.rate_limited ?? 0), 0);
   };
 
   it('sets, changes one limit at a time, clears and audits rate limits through REST and GraphQL', async () => {
@@ -148,6 +156,7 @@ describe.each(testDialects())('per-client rate limits on %s', (dialect) => {
     // A wrong secret is not a token request of this client: it neither counts nor is rate_limited.
     expect((await tokenRequest(server, { id: client.id, secret: `${client.secret}x` })).status).toBe(401);
     expect(await rateLimited(client.id)).toBe(1);
+    expect(await rateLimitedInUsage(client.id)).toBe(1);
 
     // Its API calls have no limit: no RateLimit fields there.
     const token = first.json['access_token'] as string;
@@ -184,6 +193,7 @@ describe.each(testDialects())('per-client rate limits on %s', (dialect) => {
     expect(refusedGraphql.headers.get('retry-after')).not.toBeNull();
     expect(refusedGraphql.headers.get('ratelimit-policy')).toBe('"per-client";q=3;w=60');
     expect(await rateLimited(client.id)).toBe(2);
+    expect(await rateLimitedInUsage(client.id)).toBe(2);
 
     // Its token requests have no limit; a client without limits gets no RateLimit fields.
     expect((await tokenRequest(server, client)).headers.get('ratelimit')).toBeNull();
@@ -226,5 +236,7 @@ describe.each(testDialects())('per-client rate limits on %s', (dialect) => {
     expect(admitted).toBeLessThanOrEqual(limit + (2 - 1) * 2 * perSync);
     await other.services.failures.flush();
     expect(await rateLimited(client.id)).toBe(tooMany);
+    // Each instance counted its own refusals; the figures add them up.
+    expect(await rateLimitedInUsage(client.id)).toBe(tooMany);
   });
 });
