@@ -534,8 +534,14 @@ describe.each(testDialects())('koios CLI on %s', { timeout: 120_000 }, (dialect)
       expect(human.stdout).toMatch(/tokens +rest +graphql +refusals/);
       expect(human.stdout).toContain('bad_secret=1');
 
-      const fleet = jsonOf(await koios(['usage', '--json'])) as { top: { client: { id: string }; requests: number; refusals: number }[] };
+      const fleet = jsonOf(await koios(['usage', '--json'])) as {
+        top: { client: { id: string }; requests: number; refusals: number }[];
+        risingRefusals: { client: { id: string } }[];
+      };
       expect(fleet.top.find((entry) => entry.client.id === client.id)).toEqual({ client: { id: client.id, name: 'Measured' }, requests: 4, refusals: 1 });
+      // Its one refusal, none the day before: the only client of this file refused at all.
+      expect(fleet.risingRefusals).toEqual([{ client: { id: client.id, name: 'Measured' }, refusals: 1, previousRefusals: 0 }]);
+      expect((await koios(['usage'])).stdout).toContain(`refused more than in the span before:\n${client.id}  Measured: 1 refusals, 0 the span before`);
       const refusals = jsonOf(await koios(['clients', 'refusals', client.id, '--json'])) as { items: { reason: string; address: string }[] };
       expect(refusals.items).toEqual([{ at: expect.any(String), reason: 'bad_secret', address: '192.0.2.9' }]);
 

@@ -653,12 +653,19 @@ const usageFlags = renameFields({ from: '--from', to: '--to', granularity: '--gr
 /** `koios usage` (every client) and `koios clients usage|refusals <id>`. */
 function addUsageCommands(program: Command): void {
   withUsageRange(
-    program.command('usage').description('usage of every client by hour or day: tokens, REST and GraphQL requests, refusals, and the busiest clients'),
+    program
+      .command('usage')
+      .description('usage of every client by hour or day: tokens, REST and GraphQL requests, refusals, the busiest clients and rising refusals'),
   ).action(async (options: UsageOptions) =>
     withServices(async (services) => {
       const usage = await namingFields(usageFlags, () => services.usage.fleetUsage(SYSTEM_ACTOR, usageRange(options)));
       const top = usage.top.map((entry) => `${entry.client.id}  ${entry.client.name}: ${entry.requests} requests, ${entry.refusals} refusals`);
-      print(options, usage, [usageTable(usage), '', 'busiest clients:', ...(top.length === 0 ? ['(none)'] : top)].join('\n'));
+      const rising = usage.risingRefusals.map(
+        (entry) => `${entry.client.id}  ${entry.client.name}: ${entry.refusals} refusals, ${entry.previousRefusals} the span before`,
+      );
+      const lines = [usageTable(usage), '', 'busiest clients:', ...(top.length === 0 ? ['(none)'] : top)];
+      lines.push('', 'refused more than in the span before:', ...(rising.length === 0 ? ['(none)'] : rising));
+      print(options, usage, lines.join('\n'));
     }),
   );
 

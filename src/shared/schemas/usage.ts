@@ -68,9 +68,12 @@ const usageFields = {
 export const ClientUsage = Type.Object(usageFields, { $id: 'ClientUsage', additionalProperties: false });
 export type ClientUsage = Static<typeof ClientUsage>;
 
+/** The client a line of the summary is about. */
+const UsageClient = Type.Object({ id: Uuid(), name: Type.String() }, { additionalProperties: false });
+
 export const UsageTopClient = Type.Object(
   {
-    client: Type.Object({ id: Uuid(), name: Type.String() }, { additionalProperties: false }),
+    client: UsageClient,
     requests: Type.Integer({ minimum: 0, description: 'REST and GraphQL requests in the range' }),
     refusals: Type.Integer({ minimum: 0, description: 'Refusals in the range, every reason' }),
   },
@@ -78,11 +81,24 @@ export const UsageTopClient = Type.Object(
 );
 export type UsageTopClient = Static<typeof UsageTopClient>;
 
-/** Every client's usage summed, with the busiest clients of the range. */
+export const UsageRisingRefusals = Type.Object(
+  {
+    client: UsageClient,
+    refusals: Type.Integer({ minimum: 0, description: 'Refusals in the range, every reason' }),
+    previousRefusals: Type.Integer({ minimum: 0, description: 'Refusals in the equally long span just before the range' }),
+  },
+  { additionalProperties: false },
+);
+export type UsageRisingRefusals = Static<typeof UsageRisingRefusals>;
+
+/** Every client's usage summed, with the busiest clients of the range and those refused more than before. */
 export const FleetUsage = Type.Object(
   {
     ...usageFields,
     top: Type.Array(UsageTopClient, { description: 'The clients with the most requests in the range (at most 10), then the most refusals' }),
+    risingRefusals: Type.Array(UsageRisingRefusals, {
+      description: 'The clients refused more often in the range than in the equally long span before it (at most 10), the largest rise first; busy or not',
+    }),
   },
   { $id: 'FleetUsage', additionalProperties: false },
 );

@@ -97,6 +97,31 @@ export function createUsageRepository(db: Executor) {
       return rows.map((row) => ({ client: { id: row.id, name: row.name }, requests: Number(row.requests), refusals: Number(row.refusals) }));
     },
 
+    /**
+     * The existing clients refused more often in [fromHour, toHour) than in [previousFromHour,
+     * fromHour), the largest rise first. Every client is weighed, not only the busiest: a client
+     * whose every call is now refused may make no request at all.
+     */
+    async risingRefusals(previousFromHour: string, fromHour: string, toHour: string, limit: number) {
+      const refusals = sql<number | string>`sum(case when client_usage.hour >= ${fromHour} then client_usage.count else 0 end)`;
+      const previous = sql<number | string>`sum(case when client_usage.hour < ${fromHour} then client_usage.count else 0 end)`;
+      const rows = await db
+        .selectFrom('client_usage')
+        .innerJoin('api_clients', 'api_clients.id', 'client_usage.client_id')
+        .select(['api_clients.id', 'api_clients.name', refusals.as('refusals'), previous.as('previous')])
+        .where('client_usage.hour', '>=', previousFromHour)
+        .where('client_usage.hour', '<', toHour)
+        .where('client_usage.kind', 'not in', NOT_REFUSALS)
+        .groupBy(['api_clients.id', 'api_clients.name'])
+        .having(refusals, '>', previous)
+        .orderBy(sql`${refusals} - ${previous}`, 'desc')
+        .orderBy(refusals, 'desc')
+        .orderBy('api_clients.id')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ client: { id: row.id, name: row.name }, refusals: Number(row.refusals), previousRefusals: Number(row.previous) }));
+    },
+
     /** REST and GraphQL requests of each of `clientIds` since `fromHour`; absent: none. */
     async requestsSince(clientIds: readonly string[], fromHour: string): Promise<Map<string, number>> {
       const counts = new Map<string, number>();

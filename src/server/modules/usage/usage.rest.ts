@@ -30,9 +30,9 @@ export async function usageRoutes(app: RoutesApp, deps: { usage: UsageService })
     '/api/v1/usage',
     {
       schema: {
-        summary: 'Every client’s usage by hour or day, and the busiest clients',
+        summary: 'Every client’s usage by hour or day, the busiest clients, and those refused more than before',
         description:
-          'The same buckets summed over every client (refusals of unknown client ids included), and `top`: the clients with the most requests in the range. Needs clients:read.',
+          'The same buckets summed over every client (refusals of unknown client ids included); `top`: the clients with the most requests in the range; `risingRefusals`: the clients refused more often in the range than in the equally long span before it. Needs clients:read.',
         tags,
         querystring: UsageQuery,
         response: { 200: Ref(FleetUsage), ...problems(...AUTHENTICATED_ERRORS) },

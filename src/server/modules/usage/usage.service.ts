@@ -133,8 +133,12 @@ export function createUsageService(deps: UsageServiceDeps) {
       requirePermission(actor, 'clients:read');
       const range = rangeOf(input);
       const buckets = await bucketsOf(null, range);
-      const top = await createUsageRepository(db).topClients(hourIso(range.startMs), hourIso(range.endMs), TOP_CLIENTS);
-      return { granularity: range.granularity, buckets, top };
+      const repository = createUsageRepository(db);
+      const [from, to] = [hourIso(range.startMs), hourIso(range.endMs)];
+      const top = await repository.topClients(from, to, TOP_CLIENTS);
+      // Against the equally long span just before the range.
+      const risingRefusals = await repository.risingRefusals(hourIso(2 * range.startMs - range.endMs), from, to, TOP_CLIENTS);
+      return { granularity: range.granularity, buckets, top, risingRefusals };
     },
 
     async recentRefusals(actor: Actor, clientId: string, limit: number = REFUSALS_LIMIT.default): Promise<RefusalList> {

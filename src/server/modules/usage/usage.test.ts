@@ -134,6 +134,61 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(fleet.body.top.some((entry) => entry.client.id === NO_CLIENT_ID)).toBe(false);
   });
 
+  it('lists the clients refused more in the range than in the span before it, busy or not, through REST and GraphQL', async () => {
+    // A day of its own, long past, so that no other test's counts fall in it or the day before.
+    const range = { from: '2026-02-02T00:00:00Z', to: '2026-02-03T00:00:00Z' };
+    const busy = await Promise.all(Array.from({ length: 10 }, (_, index) => create(`Rising busy ${index}`)));
+    const quiet = await create('Rising quiet');
+    const falling = await create('Falling');
+    const steady = await create('Steady');
+    const edge = await create('Rising at the edges');
+    const at = (hour: string, client: ClientCredentials, kind: string, count: number) => ({
+      client_id: client.id,
+      hour: `2026-${hour}:00:00.000Z`,
+      kind,
+      count,
+    });
+    await createUsageRepository(server.database.handle.db).addCounts([
+      // Ten busy clients fill `top`; one of them is refused more now, and their requests are no refusals.
+      ...busy.flatMap((client, index) => [at('02-01T10', client, 'rest', 50), at('02-02T10', client, 'rest', 100 + index)]),
+      at('02-02T11', busy[3]!, 'graphql', 7),
+      at('02-02T12', busy[3]!, 'throttled', 2),
+      // No request at all, its every call refused: the client an admin must see first.
+      at('02-01T03', quiet, 'bad_secret', 1),
+      at('02-02T05', quiet, 'bad_secret', 3),
+      at('02-02T23', quiet, 'disabled', 2),
+      at('02-01T04', falling, 'expired', 4),
+      at('02-02T04', falling, 'expired', 1),
+      at('02-01T06', steady, 'address_not_allowed', 2),
+      at('02-02T06', steady, 'address_not_allowed', 2),
+      // The range's first hour counts; the hour before the span before and the hour after the range do not.
+      at('02-02T00', edge, 'rate_limited', 1),
+      at('01-31T23', edge, 'rate_limited', 7),
+      at('02-03T00', edge, 'rate_limited', 9),
+    ]);
+    const expected = [
+      { client: { id: quiet.id, name: 'Rising quiet' }, refusals: 5, previousRefusals: 1 },
+      { client: { id: busy[3]!.id, name: 'Rising busy 3' }, refusals: 2, previousRefusals: 0 },
+      { client: { id: edge.id, name: 'Rising at the edges' }, refusals: 1, previousRefusals: 0 },
+    ];
+    const fleet = await rest<FleetUsage>(server, 'GET', `/api/v1/usage?from=${range.from}&to=${range.to}`, admin);
+    expect(fleet.status, fleet.text).toBe(200);
+    expect(fleet.body.top).toHaveLength(10);
+    expect(fleet.body.top.some((entry) => entry.client.id === quiet.id)).toBe(false);
+    expect(fleet.body.risingRefusals).toEqual(expected);
+    expect(expected.map(({ client }) => client.id)).not.toContain(falling.id);
+    expect(expected.map(({ client }) => client.id)).not.toContain(steady.id);
+
+    const answer = await graphqlClient(
+      server,
+      admin.token,
+    )<{ usage: Pick<FleetUsage, 'risingRefusals'> }>(
+      `{ usage(from: "${range.from}", to: "${range.to}") { risingRefusals { client { id name } refusals previousRefusals } } }`,
+    );
+    expect(answer.errors).toEqual([]);
+    expect(answer.data?.usage.risingRefusals).toEqual(expected);
+  });
+
   it('shows on a first page of clients each one’s requests of the last 7 days, written and still pending alike', async () => {
     const client = await create('Listed with its requests');
     for (let i = 0; i < 3; i++) server.services.usageRecorder.requested(client.id, 'rest');
