@@ -84,7 +84,7 @@ function RisingRefusals({ now }: { now: number }) {
   const { rising, pending, failed, refetch } = useRisingRefusals(now);
   if (failed !== null) return <ErrorAlert error={failed} title="The refusals could not be compared" onRetry={refetch} />;
   if (pending) return <Skeleton h={120} aria-label="Comparing the refusals" />;
-  if (rising.length === 0) return <Text c="dimmed">No busy client was refused more in the last 24 hours than in the 24 hours before.</Text>;
+  if (rising.length === 0) return <Text c="dimmed">No client was refused more in the last 24 hours than in the 24 hours before.</Text>;
   return (
     <Table verticalSpacing={6} aria-label="Clients with rising refusals">
       <Table.Thead>
@@ -95,11 +95,11 @@ function RisingRefusals({ now }: { now: number }) {
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
-        {rising.map(({ client, last, previous }) => (
+        {rising.map(({ client, refusals, previousRefusals }) => (
           <Table.Tr key={client.id}>
             <ClientCell client={client} />
-            <Table.Td ta="right">{count.format(last)}</Table.Td>
-            <Table.Td ta="right">{count.format(previous)}</Table.Td>
+            <Table.Td ta="right">{count.format(refusals)}</Table.Td>
+            <Table.Td ta="right">{count.format(previousRefusals)}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -138,10 +138,7 @@ export function OverviewPage() {
           <SectionCard title="Busiest clients" description={`By requests in the last ${USAGE_RANGES[range].label}.`}>
             <TopClients usage={usage} range={range} />
           </SectionCard>
-          <SectionCard
-            title="Rising refusals"
-            description="The busiest clients of the last 24 hours that were refused more often in those 24 hours than in the 24 hours before."
-          >
+          <SectionCard title="Rising refusals" description="The clients refused more often in the last 24 hours than in the 24 hours before, busy or not.">
             <RisingRefusals now={now} />
           </SectionCard>
         </SimpleGrid>

@@ -135,7 +135,7 @@ const LIVE = { refetchInterval: 60_000 } as const;
 
 const periodQuery = (period: UsagePeriod) => ({ from: period.from, to: period.to, granularity: period.granularity });
 
-export function fetchClientUsage(id: string, period: UsagePeriod, signal?: AbortSignal) {
+function fetchClientUsage(id: string, period: UsagePeriod, signal?: AbortSignal) {
   return api.get<ClientUsage>(`/api/v1/clients/${id}/usage`, periodQuery(period), signal);
 }
 
@@ -167,43 +167,16 @@ export function useClientCount(filter: Record<string, string>) {
   });
 }
 
-export interface RisingRefusals {
-  readonly client: { readonly id: string; readonly name: string };
-  readonly last: number;
-  readonly previous: number;
-}
-
 /**
- * The clients whose refusals rose: the busiest clients of the last 24 hours (the fleet's `top`)
- * that were refused at all are each asked for their refusals in the 24 hours before, and those
- * refused more now than then are listed, the largest rise first.
+ * The clients refused more often in the last 24 hours than in the 24 hours before, the largest
+ * rise first, as the server weighs them over every client (the fleet's `risingRefusals`).
  */
 export function useRisingRefusals(now: number) {
-  const last = usagePeriod('24h', now);
-  const previous: UsagePeriod = {
-    granularity: 'hour',
-    from: new Date(Date.parse(last.from) - DAY).toISOString(),
-    to: last.from,
-    starts: last.starts.map((start) => start - DAY),
+  const fleet = useFleetUsage(usagePeriod('24h', now));
+  return {
+    rising: fleet.data?.risingRefusals ?? [],
+    pending: fleet.data === undefined && !fleet.isError,
+    failed: fleet.error,
+    refetch: () => void fleet.refetch(),
   };
-  const fleet = useFleetUsage(last);
-  const candidates = (fleet.data?.top ?? []).filter((entry) => entry.refusals > 0);
-  const ids = candidates.map((entry) => entry.client.id);
-  // One query for all of them (at most ten requests): its key names the clients it asked about.
-  const before = useQuery({
-    queryKey: ['usage', 'previous-refusals', previous.from, ids] as const,
-    queryFn: ({ signal }) =>
-      Promise.all(ids.map(async (id) => usageTotals(usageRows(previous, (await fetchClientUsage(id, previous, signal)).buckets)).refusals)),
-    enabled: fleet.data !== undefined,
-    ...LIVE,
-  });
-  const failed = fleet.error ?? before.error ?? null;
-  const rising: readonly RisingRefusals[] =
-    before.data === undefined
-      ? []
-      : candidates
-          .map((entry, index) => ({ client: entry.client, last: entry.refusals, previous: before.data[index] ?? 0 }))
-          .filter((entry) => entry.last > entry.previous)
-          .sort((a, b) => b.last - b.previous - (a.last - a.previous));
-  return { rising, pending: before.data === undefined, failed, refetch: () => void (fleet.isError ? fleet.refetch() : before.refetch()) };
 }
