@@ -102,7 +102,7 @@ export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?:
           const repository = createUsageRepository(trx);
           await repository.addCounts(rows);
           await repository.insertRefusals(events);
-          for (const clientId of batchRefusals.keys()) await repository.pruneRefusals(clientId, RECENT_REFUSALS_KEPT);
+          await repository.pruneRefusals([...batchRefusals.keys()], RECENT_REFUSALS_KEPT);
         });
       } catch (error) {
         // Nothing of the transaction was kept: add the counts back for the next attempt.

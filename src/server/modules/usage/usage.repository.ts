@@ -44,15 +44,26 @@ export function createUsageRepository(db: Executor) {
           .execute();
     },
 
-    /** Keeps each client's newest `keep` refusals. */
-    async pruneRefusals(clientId: string, keep: number): Promise<void> {
-      await db
-        .deleteFrom('client_refusals')
-        .where('client_id', '=', clientId)
-        .where('id', 'not in', (qb) =>
-          qb.selectFrom('client_refusals').select('id').where('client_id', '=', clientId).orderBy('at', 'desc').orderBy('id', 'desc').limit(keep),
-        )
-        .execute();
+    /** Keeps the newest `keep` refusals of each of `clientIds`: one statement for many clients, not one each. */
+    async pruneRefusals(clientIds: readonly string[], keep: number): Promise<void> {
+      for (let start = 0; start < clientIds.length; start += CHUNK) {
+        const chunk = clientIds.slice(start, start + CHUNK);
+        await db
+          .deleteFrom('client_refusals')
+          .where('id', 'in', (qb) =>
+            qb
+              .selectFrom((inner) =>
+                inner
+                  .selectFrom('client_refusals')
+                  .select(['id', sql<number>`row_number() over (partition by client_id order by at desc, id desc)`.as('newness')])
+                  .where('client_id', 'in', chunk)
+                  .as('ranked'),
+              )
+              .select('ranked.id')
+              .where('ranked.newness', '>', keep),
+          )
+          .execute();
+      }
     },
 
     async recentRefusals(clientId: string, limit: number) {

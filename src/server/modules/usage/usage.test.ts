@@ -345,6 +345,63 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(newest.body.items[0]!.address).toBe(`192.0.2.${(RECENT_REFUSALS_KEPT + 29) % 250}`);
   });
 
+  it('writes many clients’ counts and latest refusals in three statements, however many requests they made', async () => {
+    const clients = await Promise.all(Array.from({ length: 30 }, (_, index) => create(`Coalesced ${index}`)));
+    const { db } = server.database.handle;
+    // Each already holds as many refusals as are kept, all older than the new ones.
+    await createUsageRepository(db).insertRefusals(
+      clients.flatMap((client) =>
+        Array.from({ length: RECENT_REFUSALS_KEPT }, (_, index) => ({
+          client_id: client.id,
+          at: `2026-01-01T00:00:${String(index % 60).padStart(2, '0')}.000Z`,
+          reason: 'bad_secret',
+          address: '192.0.2.1',
+        })),
+      ),
+    );
+    const statements: string[] = [];
+    const counted = db.withPlugin({
+      transformQuery: (args) => {
+        statements.push(args.node.kind);
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const recorder = createUsageRecorder(counted, server.services.clock, undefined, 3_600_000);
+    try {
+      for (const client of clients) {
+        recorder.tokenIssued(client.id);
+        for (let i = 0; i < 40; i++) recorder.requested(client.id, i % 2 === 0 ? 'rest' : 'graphql');
+        for (let i = 0; i < 5; i++) recorder.refused(client.id, 'expired', '198.51.100.7');
+      }
+      await recorder.flush();
+    } finally {
+      await recorder.stop();
+    }
+    // The counters' additive upsert, the new refusals, and one prune for every client.
+    expect(statements).toEqual(['InsertQueryNode', 'InsertQueryNode', 'DeleteQueryNode']);
+    expect(totalsOf((await usageOf(clients[7]!.id)).buckets)).toEqual({ tokens: 1, rest: 20, graphql: 20, refusals: { expired: 5 } });
+    const kept = await db
+      .selectFrom('client_refusals')
+      .select(['client_id', 'address', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where(
+        'client_id',
+        'in',
+        clients.map((client) => client.id),
+      )
+      .groupBy(['client_id', 'address'])
+      .execute();
+    // Each client keeps its newest hundred: its five new refusals and 95 of the old.
+    expect(kept.map((row) => [row.address, Number(row.n)]).sort()).toEqual(
+      clients
+        .flatMap(() => [
+          ['192.0.2.1', RECENT_REFUSALS_KEPT - 5],
+          ['198.51.100.7', 5],
+        ])
+        .sort(),
+    );
+  });
+
   it.each([
     [90, '6f1c2f8e-0000-4000-8000-0000000000aa'],
     [30, '6f1c2f8e-0000-4000-8000-0000000000ab'],
