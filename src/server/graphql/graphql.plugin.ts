@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mercurius from 'mercurius';
 import type { Services } from '../services.js';
-import { recordPermissionRefusal, type Authenticator } from '../http/authenticate.js';
+import { authenticationHook, recordPermissionRefusal, type Authenticator } from '../http/authenticate.js';
 import { getOperationAST, GraphQLError, Kind, parse, validate } from './graphql-js.js';
 import { Forbidden, GRAPHQL_CODE } from '../errors.js';
 import { methodsOtherThan } from '../http/method-not-allowed.js';
@@ -53,14 +53,16 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
 
   // Authentication before the body is even read: an anonymous caller learns nothing, not even
   // whether its document is valid. Bearer token or console session (with its CSRF checks), as REST.
-  app.addHook('onRequest', async (request) => {
-    const actor = await authenticator.authenticate(request);
-    if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'graphql');
-  });
+  app.addHook(
+    'onRequest',
+    authenticationHook(authenticator, (request, actor) => {
+      if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'graphql');
+    }),
+  );
 
   // A batch runs its operations side by side: the cap bounds one request's work, and its
   // operations share one budget of aliases, fields and cost.
-  app.addHook('preHandler', async (request) => {
+  const refuseOversizedBatch = (request: FastifyRequest): void => {
     if (request.method === 'GET') refuseUnknownOperation(request.query);
     if (!Array.isArray(request.body)) return;
     const count = request.body.length;
@@ -82,21 +84,33 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     });
     const errors = batchLimitErrors(app.graphql.schema, documents, QUERY_LIMITS);
     if (errors.length > 0) throw new RequestRefused(errors);
+  };
+  // A callback hook, not an async one: it runs on every request, and an async hook costs a
+  // promise and a turn of the microtask queue.
+  app.addHook('preHandler', (request, _reply, done) => {
+    try {
+      refuseOversizedBatch(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
 
   // Responses carry client secrets (createApiClient, regenerateApiClientSecret), and every answer
   // is per caller: nothing here may be cached.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     void reply.header('Cache-Control', 'no-store');
     // The limits above estimate; this bounds what one answer can hold in memory and on the wire.
     const size = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
-    if (size > QUERY_LIMITS.responseLimit) {
-      const limit = `${QUERY_LIMITS.responseLimit / 1024 / 1024} MiB`;
-      const message = `the answer is larger than ${limit}; ask for smaller pages, fewer fields or fewer aliases`;
-      void reply.header('content-type', 'application/json; charset=utf-8');
-      return JSON.stringify({ data: null, errors: [{ message, extensions: { code: REQUEST_ERROR_CODES.responseTooLarge } }] });
+    if (size <= QUERY_LIMITS.responseLimit) {
+      done(null, payload);
+      return;
     }
-    return payload;
+    const limit = `${QUERY_LIMITS.responseLimit / 1024 / 1024} MiB`;
+    const message = `the answer is larger than ${limit}; ask for smaller pages, fewer fields or fewer aliases`;
+    void reply.header('content-type', 'application/json; charset=utf-8');
+    done(null, JSON.stringify({ data: null, errors: [{ message, extensions: { code: REQUEST_ERROR_CODES.responseTooLarge } }] }));
   });
 
   await app.register(mercurius, {

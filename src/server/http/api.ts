@@ -19,7 +19,7 @@ import { User, UserPage } from '../../shared/schemas/users.js';
 import { ClientUsage, FleetUsage, RefusalList, UsageBucket } from '../../shared/schemas/usage.js';
 import { usageRoutes } from '../modules/usage/usage.rest.js';
 import type { Services } from '../services.js';
-import { recordPermissionRefusal, sessionCookieName, type Authenticator } from './authenticate.js';
+import { authenticationHook, recordPermissionRefusal, sessionCookieName, type Authenticator } from './authenticate.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 import { Problem } from '../../shared/schemas/problem.js';
 
@@ -131,10 +131,12 @@ export async function restApi(app: FastifyInstance, deps: { config: Config; serv
 
   await app.register(async (api) => {
     // Authentication before validation: an anonymous caller learns nothing about the schemas.
-    api.addHook('onRequest', async (request) => {
-      const actor = await authenticator.authenticate(request);
-      if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'rest');
-    });
+    api.addHook(
+      'onRequest',
+      authenticationHook(authenticator, (request, actor) => {
+        if (actor.type === 'client' && request.actorVia === 'bearer') services.usageRecorder.requested(actor.id, 'rest');
+      }),
+    );
     api.addHook('onError', async (request, _reply, error) => recordPermissionRefusal(services.failures, request, error));
     await api.register(meRoutes);
     await api.register(clientsRoutes, { clients: services.clients });

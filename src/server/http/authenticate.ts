@@ -1,11 +1,11 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Actor } from '../actor.js';
 import type { Config } from '../config.js';
 import { DpopRefused, Forbidden, Unauthenticated } from '../errors.js';
 import { proofUrl } from '../modules/oauth/dpop.js';
 import type { Sessions } from '../modules/auth/sessions.service.js';
 import type { AuthFailureRecorder } from '../modules/oauth/auth-failures.js';
-import type { SecretUsed, TokenService } from '../modules/oauth/token.service.js';
+import type { SecretUsed, TokenCheck, TokenService } from '../modules/oauth/token.service.js';
 import { RateLimited, type Quota } from '../rate-limiting/rate-limiter.js';
 
 declare module 'fastify' {
@@ -58,8 +58,41 @@ export function checkCsrf(request: FastifyRequest, allowedOrigins: readonly stri
 }
 
 export interface Authenticator {
-  /** Authenticates the request or throws Unauthenticated (401) / Forbidden (403, CSRF) / Unavailable (503). */
-  authenticate(request: FastifyRequest): Promise<Actor>;
+  /**
+   * Authenticates the request or throws Unauthenticated (401) / Forbidden (403, CSRF) / Unavailable
+   * (503). The actor comes without a promise when the bearer token and its client's state are in
+   * memory (see `authenticationHook`); a promise otherwise, which may reject with the same errors.
+   */
+  authenticate(request: FastifyRequest): Actor | Promise<Actor>;
+}
+
+/**
+ * The `onRequest` hook of a door behind the authenticator; `authenticated` hears each caller let
+ * in. A callback hook, not an async one: a busy client's token and state are in memory, and
+ * then the request goes on without a promise or a turn of the microtask queue.
+ */
+export function authenticationHook(authenticator: Authenticator, authenticated: (request: FastifyRequest, actor: Actor) => void): onRequestHookHandler {
+  return (request, _reply, done) => {
+    let actor: Actor | Promise<Actor>;
+    try {
+      actor = authenticator.authenticate(request);
+      if (!(actor instanceof Promise)) authenticated(request, actor);
+    } catch (error) {
+      done(error as FastifyError);
+      return;
+    }
+    if (!(actor instanceof Promise)) {
+      done();
+      return;
+    }
+    actor.then(
+      (known) => {
+        authenticated(request, known);
+        done();
+      },
+      (error: unknown) => done(error as FastifyError),
+    );
+  };
 }
 
 export interface AuthenticatorDeps {
@@ -89,55 +122,66 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return session.actor;
   }
 
+  /** A bearer token's check known: the caller let in, or refused; a DPoP proof is checked first, which may wait. */
+  function bearer(request: FastifyRequest, token: string, usedDpop: boolean, result: TokenCheck): Actor | Promise<Actor> {
+    if (!result.ok) {
+      failures.record(result.clientId, result.reason, request.ip);
+      // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.
+      if (result.reason === 'bad_dpop_proof') throw new DpopRefused('invalid_token', 'the client requires DPoP: get a DPoP-bound token');
+      throw new Unauthenticated('the access token is invalid, expired or revoked');
+    }
+    const boundTo = result.claims.cnf?.jkt;
+    // RFC 9449 §7.2: a bound token is worthless without its key, so never accepted as a bearer token.
+    if (!usedDpop && boundTo !== undefined)
+      refuseDpop(request, result, 'invalid_token', 'this access token is bound to a key: send it as "DPoP <access token>" with a DPoP proof');
+    if (!usedDpop) return admit(request, result);
+    if (boundTo === undefined) refuseDpop(request, result, 'invalid_token', 'this access token is not bound to a key: send it as "Bearer <access token>"');
+    return tokens
+      .verifyDpopProof({ proof: request.headers.dpop, method: request.method, url: proofUrl(deps.config.issuer, request.url), accessToken: token })
+      .then((proof) => {
+        if (!proof.ok) refuseDpop(request, result, proof.useNonce === true ? 'use_dpop_nonce' : 'invalid_dpop_proof', proof.description);
+        else if (proof.jkt !== boundTo) refuseDpop(request, result, 'invalid_dpop_proof', 'the DPoP proof is signed by another key than the token is bound to');
+        return admit(request, result);
+      });
+  }
+
+  function refuseDpop(request: FastifyRequest, result: Extract<TokenCheck, { ok: true }>, error: DpopRefused['dpopError'], message: string): never {
+    // A missing nonce is the protocol's normal first step (RFC 9449 §9), not a refusal to count.
+    if (error !== 'use_dpop_nonce') failures.record(result.client.id, 'bad_dpop_proof', request.ip);
+    throw new DpopRefused(error, message);
+  }
+
+  /** A client whose token passed every check, counted against its requestsPerMinute and as used. */
+  function admit(request: FastifyRequest, result: Extract<TokenCheck, { ok: true }>): Actor {
+    const quota = (request.rateLimit = tokens.admitApiRequest(result.client, request.ip));
+    if (quota?.allowed === false) throw new RateLimited(quota);
+    recordUse(result.client.id, result.secretUsed);
+    const actor: Actor = { type: 'client', id: result.client.id, name: result.client.name, permissions: result.permissions };
+    request.actor = actor;
+    request.actorVia = 'bearer';
+    return actor;
+  }
+
+  async function sessionActor(request: FastifyRequest): Promise<Actor> {
+    const user = await sessionUser(request);
+    if (user === null) throw new Unauthenticated('authentication required: send Authorization: Bearer <access token>');
+    request.actor = user;
+    request.actorVia = 'session';
+    return user;
+  }
+
   return {
-    async authenticate(request) {
+    authenticate(request) {
       const header = request.headers.authorization;
-      if (header === undefined) {
-        const user = await sessionUser(request);
-        if (user === null) throw new Unauthenticated('authentication required: send Authorization: Bearer <access token>');
-        request.actor = user;
-        request.actorVia = 'session';
-        return user;
-      }
+      if (header === undefined) return sessionActor(request);
       const match = AUTHORIZATION.exec(header);
       if (match === null) throw new Unauthenticated('the Authorization header must be "Bearer <access token>" or "DPoP <access token>"');
       const usedDpop = match[1]!.toLowerCase() === 'dpop';
       const token = match[2]!;
       // request.ip is the caller as KOIOS_TRUST_PROXY allows the proxies to say, for the client's allowlist.
-      const result = await tokens.check(token, request.ip);
-      if (!result.ok) {
-        failures.record(result.clientId, result.reason, request.ip);
-        // One answer whatever the reason (expired, revoked, disabled…): the reason is for admins.
-        if (result.reason === 'bad_dpop_proof') throw new DpopRefused('invalid_token', 'the client requires DPoP: get a DPoP-bound token');
-        throw new Unauthenticated('the access token is invalid, expired or revoked');
-      }
-      const refuseDpop = (error: DpopRefused['dpopError'], message: string): never => {
-        // A missing nonce is the protocol's normal first step (RFC 9449 §9), not a refusal to count.
-        if (error !== 'use_dpop_nonce') failures.record(result.client.id, 'bad_dpop_proof', request.ip);
-        throw new DpopRefused(error, message);
-      };
-      const boundTo = result.claims.cnf?.jkt;
-      // RFC 9449 §7.2: a bound token is worthless without its key, so never accepted as a bearer token.
-      if (!usedDpop && boundTo !== undefined)
-        refuseDpop('invalid_token', 'this access token is bound to a key: send it as "DPoP <access token>" with a DPoP proof');
-      if (usedDpop) {
-        if (boundTo === undefined) refuseDpop('invalid_token', 'this access token is not bound to a key: send it as "Bearer <access token>"');
-        const proof = await tokens.verifyDpopProof({
-          proof: request.headers.dpop,
-          method: request.method,
-          url: proofUrl(deps.config.issuer, request.url),
-          accessToken: token,
-        });
-        if (!proof.ok) refuseDpop(proof.useNonce === true ? 'use_dpop_nonce' : 'invalid_dpop_proof', proof.description);
-        else if (proof.jkt !== boundTo) refuseDpop('invalid_dpop_proof', 'the DPoP proof is signed by another key than the token is bound to');
-      }
-      const quota = (request.rateLimit = tokens.admitApiRequest(result.client, request.ip));
-      if (quota?.allowed === false) throw new RateLimited(quota);
-      recordUse(result.client.id, result.secretUsed);
-      const actor: Actor = { type: 'client', id: result.client.id, name: result.client.name, permissions: result.permissions };
-      request.actor = actor;
-      request.actorVia = 'bearer';
-      return actor;
+      const known = tokens.checkCached(token, request.ip);
+      if (known !== undefined) return bearer(request, token, usedDpop, known);
+      return tokens.check(token, request.ip).then((result) => bearer(request, token, usedDpop, result));
     },
   };
 }

@@ -266,22 +266,40 @@ export function createClientStateCache(deps: {
     return promise;
   }
 
+  /**
+   * The cached entry when it may answer now: no change from another process to catch up on, the
+   * change feed live, the entry young enough and its role unchanged since. Counted as a hit and
+   * made the most recently used; undefined when the database must be read (nothing is counted).
+   */
+  function fresh(id: string): Entry | undefined {
+    const entry = entries.get(id);
+    if (entry === undefined || !changes.isLive() || Date.now() - entry.loadedAt >= ttlMs || roleChangedSince(entry)) return undefined;
+    metrics?.clientStateLookups.inc(HIT);
+    // Most recently used now: moved to the end of the eviction order.
+    entries.delete(id);
+    entries.set(id, entry);
+    return entry;
+  }
+
   return {
     /** The client's state now, or null if there is no such client. Throws Unavailable (503) when it cannot be known. */
     async get(id: string): Promise<ClientState | null> {
       const arrivedAt = performance.now();
       const sync = changes.sync();
       if (sync !== undefined) await sync.catch(() => entries.clear());
-      const entry = entries.get(id);
-      if (entry !== undefined && changes.isLive() && Date.now() - entry.loadedAt < ttlMs && !roleChangedSince(entry)) {
-        metrics?.clientStateLookups.inc(HIT);
-        // Most recently used now: moved to the end of the eviction order.
-        entries.delete(id);
-        entries.set(id, entry);
-        return entry.state;
-      }
+      const entry = fresh(id);
+      if (entry !== undefined) return entry.state;
       metrics?.clientStateLookups.inc(MISS);
       return refresh(id, arrivedAt);
+    },
+    /**
+     * What `get` would answer from the cache, without a promise: `{ state }`, or undefined when
+     * `get` must be awaited (a change to catch up on, or no fresh entry). A caller that gets
+     * undefined calls `get` at once, which waits for the same catch-up.
+     */
+    cached(id: string): { readonly state: ClientState | null } | undefined {
+      if (changes.sync() !== undefined) return undefined;
+      return fresh(id);
     },
     /** Drops every entry (tests; a lost change listener). */
     clear(): void {

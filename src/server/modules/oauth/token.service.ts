@@ -200,6 +200,9 @@ function fullScopeOf(permissions: ReadonlySet<PermissionKey>): string {
   return scope;
 }
 
+/** A malformed, forged or expired token: one answer for all. */
+const INVALID_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'invalid_token', clientId: null });
+
 /** Whether a secret expiring at `expiresAtMs` (null: never) still works at `nowMs`. */
 const isLive = (expiresAtMs: number | null, nowMs: number): boolean => expiresAtMs === null || expiresAtMs > nowMs;
 
@@ -310,6 +313,35 @@ export function createTokenService(deps: TokenServiceDeps) {
     deps.recordToken(client.id);
     deps.metrics?.tokensIssued.inc();
     return { access_token: accessToken, token_type: via.jkt === null ? 'Bearer' : 'DPoP', expires_in: exp - now, scope };
+  }
+
+  /**
+   * Everything that makes a token with valid claims dead, judged against its client's state now:
+   * exists, enabled, minted with a secret still live (the current one, unexpired, or the previous
+   * one while its overlap lasts), token not revoked, caller's `address` in the client's allowlist
+   * (null: not the token's holder asking, as in introspection). Permissions are the role's now,
+   * intersected with the token's scope.
+   */
+  function judge(claims: AccessTokenClaims, client: ClientState | null, nowMs: number, address: string | null): TokenCheck {
+    if (client === null) return { ok: false, reason: 'unknown_client', clientId: null };
+    if (!client.enabled) return { ok: false, reason: 'disabled', clientId: client.id };
+    let secretUsed: SecretUsed = 'current';
+    if (claims.fc !== undefined) {
+      // Minted through a federated credential: it lives as long as that credential, whatever becomes of the secret.
+      if (!client.federatedRules.some((rule) => rule.id === claims.fc)) return { ok: false, reason: 'removed_federated_credential', clientId: client.id };
+    } else if (claims.gen === client.secretGeneration) {
+      if (!isLive(client.secretExpiresAtMs, nowMs)) return { ok: false, reason: 'expired', clientId: client.id };
+    } else if (claims.gen === client.secretGeneration - 1 && isLive(client.previousSecret?.expiresAtMs ?? 0, nowMs)) {
+      secretUsed = 'previous';
+    } else {
+      return { ok: false, reason: 'stale_secret', clientId: client.id };
+    }
+    if (claims.ckey !== undefined && !client.publicKeys.some((key) => key.id === claims.ckey)) return { ok: false, reason: 'removed_key', clientId: client.id };
+    if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
+    // A client switched to DPoP: its bearer tokens stop working on the next request.
+    if (client.requireDpop && claims.cnf === undefined) return { ok: false, reason: 'bad_dpop_proof', clientId: client.id };
+    if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
+    return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
   }
 
   const service = {
@@ -505,37 +537,28 @@ export function createTokenService(deps: TokenServiceDeps) {
     },
 
     /**
-     * Everything that makes a token dead: signature, issuer, audience, expiry, then
-     * the client's live state: exists, enabled, minted with a secret still live (the current one,
-     * unexpired, or the previous one while its overlap lasts), token not revoked, caller's `address`
-     * in the client's allowlist (null: not the token's holder asking, as in introspection).
-     * Permissions are the role's now, intersected with the token's scope.
+     * Everything that makes a token dead: signature, issuer, audience, expiry, then its client's
+     * live state (see `judge`).
      */
     async check(token: string, address: string | null): Promise<TokenCheck> {
       const nowMs = clock.now().getTime();
       const claims = await verifiedClaims(token, nowMs);
-      if (claims === null) return { ok: false, reason: 'invalid_token', clientId: null };
-      const client = await clientStates.get(claims.sub);
-      if (client === null) return { ok: false, reason: 'unknown_client', clientId: null };
-      if (!client.enabled) return { ok: false, reason: 'disabled', clientId: client.id };
-      let secretUsed: SecretUsed = 'current';
-      if (claims.fc !== undefined) {
-        // Minted through a federated credential: it lives as long as that credential, whatever becomes of the secret.
-        if (!client.federatedRules.some((rule) => rule.id === claims.fc)) return { ok: false, reason: 'removed_federated_credential', clientId: client.id };
-      } else if (claims.gen === client.secretGeneration) {
-        if (!isLive(client.secretExpiresAtMs, nowMs)) return { ok: false, reason: 'expired', clientId: client.id };
-      } else if (claims.gen === client.secretGeneration - 1 && isLive(client.previousSecret?.expiresAtMs ?? 0, nowMs)) {
-        secretUsed = 'previous';
-      } else {
-        return { ok: false, reason: 'stale_secret', clientId: client.id };
-      }
-      if (claims.ckey !== undefined && !client.publicKeys.some((key) => key.id === claims.ckey))
-        return { ok: false, reason: 'removed_key', clientId: client.id };
-      if (client.revokedTokens.has(claims.jti)) return { ok: false, reason: 'revoked_token', clientId: client.id };
-      // A client switched to DPoP: its bearer tokens stop working on the next request.
-      if (client.requireDpop && claims.cnf === undefined) return { ok: false, reason: 'bad_dpop_proof', clientId: client.id };
-      if (address !== null && !addressAllowed(client.allowedAddresses, address)) return { ok: false, reason: 'address_not_allowed', clientId: client.id };
-      return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
+      if (claims === null) return INVALID_TOKEN;
+      return judge(claims, await clientStates.get(claims.sub), nowMs, address);
+    },
+
+    /**
+     * `check`'s answer without a promise when everything it needs is in memory: the token verified
+     * before and its client's state fresh in the cache. Undefined otherwise: then `check` must be
+     * awaited. Every authenticated request of a busy client takes this path.
+     */
+    checkCached(token: string, address: string | null): TokenCheck | undefined {
+      const nowMs = clock.now().getTime();
+      const cached = verified.get(token);
+      if (cached === undefined) return undefined;
+      if (cached.expiresAtMs <= nowMs) return INVALID_TOKEN;
+      const known = clientStates.cached(cached.claims.sub);
+      return known === undefined ? undefined : judge(cached.claims, known.state, nowMs, address);
     },
 
     /**
