@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../actor.js';
 import { openDatabase } from '../../db/database.js';
 import { pruneExpiredRows } from '../../housekeeping.js';
-import type { ClientUsage, FleetUsage, RefusalList, UsageBucket } from '../../../shared/schemas/usage.js';
+import { DEFAULT_THROTTLE_LIMITS } from '../../throttling/throttle.service.js';
+import type { CreateClientInput } from '../clients/clients.service.js';
+import type { ClientUsage, FleetUsage, RefusalList, RefusalReason, UsageBucket } from '../../../shared/schemas/usage.js';
+import { movableClock } from '../../../../test/support/clock.js';
 import { testDialects } from '../../../../test/support/databases.js';
 import { graphqlClient } from '../../../../test/support/graphql.js';
 import { accessToken, actorWith, builtInRoleIds, type ClientCredentials } from '../../../../test/support/oauth.js';
@@ -34,12 +37,14 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
   let other: TestServer;
   let admin: { id: string; token: string };
   let viewerRole: string;
+  /** Time both instances see: a test moves it forward (a secret's expiry, a fresh rate-limit minute) instead of waiting. */
+  const clock = movableClock();
 
   beforeAll(async () => {
-    server = await startTestServer(dialect);
+    server = await startTestServer(dialect, { services: { clock } });
     const { config, location } = server.database;
     const handle = openDatabase(config, dialect === 'postgres' ? { schema: location } : {});
-    other = await startTestServer(dialect, { database: { ...server.database, handle } });
+    other = await startTestServer(dialect, { database: { ...server.database, handle }, services: { clock } });
     admin = await actorWith(server, 'usage admin', 'Administrator');
     viewerRole = (await builtInRoleIds(server)).viewer;
   });
@@ -49,8 +54,8 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     await server?.close();
   });
 
-  const create = async (name: string, allowedCidrs: string[] = []): Promise<ClientCredentials> => {
-    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId: viewerRole, allowedCidrs });
+  const create = async (name: string, settings: Pick<CreateClientInput, 'allowedCidrs' | 'secretExpiresAt' | 'rateLimit'> = {}): Promise<ClientCredentials> => {
+    const { client, clientSecret } = await server.services.clients.create(SYSTEM_ACTOR, { name, roleId: viewerRole, ...settings });
     return { id: client.id, secret: clientSecret };
   };
   const instances = () => [server, other];
@@ -187,6 +192,68 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     );
     expect(answer.errors).toEqual([]);
     expect(answer.data?.usage.risingRefusals).toEqual(expected);
+  });
+
+  it('counts each refusal reason where it happens, in the client’s figures and its latest refusals', async () => {
+    const me = (token: string) => fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.status);
+
+    const refused = await create('Refused four ways');
+    expect(await tokenRequest(server, { id: refused.id, secret: `${refused.secret}x` })).toBe(401);
+    const token = await accessToken(server, refused);
+    expect((await rest(server, 'POST', '/api/v1/clients', { token }, { name: 'not allowed' })).status).toBe(403);
+    const revocation = await fetch(`${server.url}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token, client_id: refused.id, client_secret: refused.secret }),
+    });
+    expect(revocation.status).toBe(200);
+    expect(await me(token)).toBe(401);
+    const stale = await accessToken(server, refused);
+    await server.services.clients.regenerateSecret(SYSTEM_ACTOR, refused.id);
+    expect(await me(stale)).toBe(401);
+
+    const disabled = await create('Refused while disabled');
+    await server.services.clients.setEnabled(SYSTEM_ACTOR, disabled.id, false);
+    expect(await tokenRequest(server, disabled)).toBe(401);
+
+    const expiring = await create('Refused once expired', { secretExpiresAt: new Date(clock.now().getTime() + 60_000).toISOString() });
+    clock.advance(61_000);
+    expect(await tokenRequest(server, expiring)).toBe(401);
+
+    const fenced = await create('Refused from here', { allowedCidrs: ['192.0.2.0/24'] });
+    expect(await tokenRequest(server, fenced)).toBe(401);
+
+    const guessed = await create('Refused after guesses');
+    const guesses: number[] = [];
+    for (let i = 0; i <= DEFAULT_THROTTLE_LIMITS.perClient; i++) guesses.push(await tokenRequest(server, { id: guessed.id, secret: 'koios_cs_guess' }));
+    expect(guesses.at(-1)).toBe(429);
+
+    const limited = await create('Refused over its limit', { rateLimit: { tokensPerMinute: 1 } });
+    // Just after a minute starts, so that the three requests fall in one window.
+    clock.advance(60_000 - (clock.now().getTime() % 60_000) + 100);
+    expect([await tokenRequest(server, limited), await tokenRequest(server, limited), await tokenRequest(server, limited)]).toEqual([200, 429, 429]);
+
+    // Every pinned reason but unknown_client, which names no client (counted in the totals, above).
+    const expected: [ClientCredentials, Partial<Record<RefusalReason, number>>][] = [
+      [refused, { bad_secret: 1, insufficient_scope: 1, revoked_token: 1, stale_secret: 1 }],
+      [disabled, { disabled: 1 }],
+      [expiring, { expired: 1 }],
+      [fenced, { address_not_allowed: 1 }],
+      [guessed, { bad_secret: DEFAULT_THROTTLE_LIMITS.perClient, throttled: 1 }],
+      [limited, { rate_limited: 2 }],
+    ];
+    for (const [client, refusals] of expected) {
+      expect(totalsOf((await usageOf(client.id)).buckets).refusals, JSON.stringify(refusals)).toEqual(refusals);
+      const latest = await rest<RefusalList>(server, 'GET', `/api/v1/clients/${client.id}/refusals?limit=100`, admin);
+      const reasons = Object.entries(refusals).flatMap(([reason, count]) => Array.from({ length: count }, () => reason));
+      expect(latest.body.items.map((item) => item.reason).sort()).toEqual(reasons.sort());
+      expect(latest.body.items.every((item) => item.address === '127.0.0.1')).toBe(true);
+    }
+    const covered = new Set(expected.flatMap(([, refusals]) => Object.keys(refusals)));
+    expect(
+      ['bad_secret', 'disabled', 'expired', 'address_not_allowed', 'throttled', 'rate_limited', 'revoked_token', 'stale_secret', 'insufficient_scope'].filter(
+        (reason) => !covered.has(reason),
+      ),
+    ).toEqual([]);
   });
 
   it('shows on a first page of clients each one’s requests of the last 7 days, written and still pending alike', async () => {
