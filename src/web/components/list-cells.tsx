@@ -3,15 +3,18 @@
  * own title tooltip instead of a Mantine Tooltip per cell, which mounts floating-ui for each.
  */
 import { memo } from 'react';
+import { getRenderedAt, useHydrating } from '../lib/hydration';
 import { formatExact, formatRelative } from '../lib/time';
 import { useCopy } from './use-copy';
 
 /** "3 minutes ago", the exact time on hover; "Never" for a null time. */
 export const PlainTime = memo(function PlainTime({ value, fallback = 'Never' }: { value: string | null; fallback?: string }) {
+  const hydrating = useHydrating();
   if (value === null) return <span className="koios-secondary">{fallback}</span>;
+  // The exact time is in the browser's time zone and locale, which the server does not know: added once taken over.
   return (
-    <time dateTime={value} title={formatExact(value)}>
-      {formatRelative(value)}
+    <time dateTime={value} title={hydrating ? undefined : formatExact(value)}>
+      {formatRelative(value, hydrating ? getRenderedAt() : Date.now())}
     </time>
   );
 });

@@ -1,5 +1,6 @@
 import { Text, Tooltip } from '@mantine/core';
 import { useSyncExternalStore } from 'react';
+import { getRenderedAt, useHydrating } from '../lib/hydration';
 import { formatExact, formatRelative } from '../lib/time';
 
 /** One clock for every relative time on the page, ticking twice a minute. */
@@ -22,12 +23,14 @@ function subscribe(listener: () => void): () => void {
   };
 }
 
-function useNow(): number {
-  return useSyncExternalStore(
+/** Now, for relative times: the page's clock (never more than a second behind), the server's while hydrating its page. */
+export function useNow(): number {
+  const current = useSyncExternalStore(
     subscribe,
     () => now,
     () => now,
   );
+  return useHydrating() ? getRenderedAt() : Math.max(current, Date.now() - 1000);
 }
 
 /** "3 minutes ago", with the exact time on hover; `fallback` (e.g. "Never") for a null time. */
@@ -42,7 +45,7 @@ export function RelativeTime({ value, fallback = 'Never' }: { value: string | nu
   }
   return (
     <Tooltip label={formatExact(value)} withArrow openDelay={150} role="tooltip">
-      <time dateTime={value}>{formatRelative(value, Math.max(current, Date.now() - 1000))}</time>
+      <time dateTime={value}>{formatRelative(value, current)}</time>
     </Tooltip>
   );
 }

@@ -1,5 +1,6 @@
 import { CloseButton, TextInput } from '@mantine/core';
 import { SEARCH_MAX_LENGTH } from '../../shared/limits';
+import { useHydrating } from '../lib/hydration';
 import { useSearchBox } from '../lib/list-params';
 import { IconSearch } from './icons';
 
@@ -22,6 +23,8 @@ export interface SearchInputProps {
  */
 export function SearchInput({ label, placeholder, q, onSearch, w, maw }: SearchInputProps) {
   const [text, setText] = useSearchBox(q, onSearch);
+  // On the server's page, typed text would be lost when React takes it over: it is typed afterwards.
+  const hydrating = useHydrating();
   const clear = () => {
     setText('');
     if (q !== '') onSearch('');
@@ -33,6 +36,7 @@ export function SearchInput({ label, placeholder, q, onSearch, w, maw }: SearchI
       leftSection={<IconSearch size={16} aria-hidden />}
       rightSection={text !== '' ? <CloseButton aria-label="Clear search" size="sm" onClick={clear} /> : null}
       value={text}
+      readOnly={hydrating}
       // The API refuses a longer search; the box stops there instead.
       maxLength={SEARCH_MAX_LENGTH}
       onChange={(event) => setText(event.currentTarget.value)}

@@ -5,6 +5,7 @@ import { CopyButton, PlainTime, ShortId } from '../../components/list-cells';
 import { LookalikeBadge } from '../../components/lookalike-badge';
 import { StatusBadge } from '../../components/status-badge';
 import { TABLE } from '../../components/table-classes';
+import { useHydrating } from '../../lib/hydration';
 import type { ApiClient } from '../../lib/types';
 import { SecretExpiry } from './secret-expiry';
 
@@ -12,6 +13,9 @@ import { SecretExpiry } from './secret-expiry';
 export const ROW_HEIGHT = 58;
 
 const REQUESTS = new Intl.NumberFormat();
+/** The server's page counts in one fixed locale, the browser's being unknown to it; the browser's own once taken over. */
+const REQUESTS_AS_SERVED = new Intl.NumberFormat('en-US');
+const useRequestsFormat = () => (useHydrating() ? REQUESTS_AS_SERVED : REQUESTS);
 
 /** Below this width the list is cards: a table of eight columns cannot be read on a phone. */
 export const PHONE = '(max-width: 47.99em)';
@@ -44,6 +48,7 @@ export const ClientRow = memo(function ClientRow({
   onToggle: (id: string, on: boolean) => void;
   onOpen: (client: ApiClient) => void;
 }) {
+  const requests = useRequestsFormat();
   return (
     <tr
       className={client.enabled ? TR : `${TR} koios-row-disabled`}
@@ -80,7 +85,7 @@ export const ClientRow = memo(function ClientRow({
           <CopyButton value={client.id} label={`Copy client ID of ${client.name}`} />
         </span>
       </td>
-      <td className={`${TD} koios-nowrap koios-count`}>{REQUESTS.format(client.requests7d)}</td>
+      <td className={`${TD} koios-nowrap koios-count`}>{requests.format(client.requests7d)}</td>
       <td className={`${TD} koios-nowrap`}>
         <PlainTime value={client.lastUsedAt} />
       </td>
@@ -107,6 +112,7 @@ export function ClientCards({
   failure?: ReactNode;
   refreshing: boolean;
 }) {
+  const requests = useRequestsFormat();
   if (failure !== undefined) return <>{failure}</>;
   if (clients === undefined) return <Skeleton h={ROW_HEIGHT * 3} aria-label="Loading the API clients" />;
   if (clients.length === 0) return <>{empty}</>;
@@ -133,7 +139,7 @@ export function ClientCards({
             {client.role !== null && <span className="koios-secondary">· {client.role.name}</span>}
           </div>
           <div className="koios-card-line">
-            <span className="koios-secondary">Requests (7 days)</span> {REQUESTS.format(client.requests7d)}
+            <span className="koios-secondary">Requests (7 days)</span> {requests.format(client.requests7d)}
           </div>
           <SecretExpiry expiresAt={client.secretExpiresAt} />
         </li>

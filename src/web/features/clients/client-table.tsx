@@ -1,6 +1,5 @@
 import { Checkbox, Group, rem, Stack, Text, UnstyledButton } from '@mantine/core';
-import { useMediaQuery } from '@mantine/hooks';
-import { startTransition, useEffect, useState, type CSSProperties, type ReactNode } from 'react';
+import { startTransition, useEffect, useState, useSyncExternalStore, type CSSProperties, type ReactNode } from 'react';
 import { CursorPagination, type CursorPaginationProps } from '../../components/cursor-pagination';
 import { IconArrowDown, IconArrowUp, IconArrowsSort } from '../../components/icons';
 import { ListTableBody } from '../../components/list-table-body';
@@ -120,6 +119,24 @@ const FIRST_ROWS = 15;
  * waiting for the other thirty-five of a page (a row costs about 2 ms to render on a slow machine);
  * the rest in the next frame, as an interruptible update. Later pages are drawn whole.
  */
+const watchPhone = (notify: () => void) => {
+  const query = window.matchMedia(PHONE);
+  query.addEventListener('change', notify);
+  return () => query.removeEventListener('change', notify);
+};
+
+/**
+ * Whether the list is drawn as cards. The server draws the table (it cannot know the width) and the
+ * browser takes its page over as drawn, then switches at once on a phone.
+ */
+function usePhone(): boolean {
+  return useSyncExternalStore(
+    watchPhone,
+    () => window.matchMedia(PHONE).matches,
+    () => false,
+  );
+}
+
 function useRowsToDraw(count: number): number {
   const [whole, setWhole] = useState(false);
   const partial = !whole && count > FIRST_ROWS;
@@ -163,7 +180,7 @@ export function ClientTable({
   // The clients stay in the dialog's words while it closes.
   const [deleteDialog, setDeleteDialog] = useState<{ opened: boolean; clients: readonly ApiClient[] }>({ opened: false, clients: [] });
   const [busy, setBusy] = useState<BulkAction | null>(null);
-  const phone = useMediaQuery(PHONE, false, { getInitialValueInEffect: false });
+  const phone = usePhone();
 
   const run = async (action: BulkAction, targets: readonly ApiClient[]) => {
     setBusy(action);
