@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // The console and its browser tests run in a browser (or jsdom): its globals, and React's JSX.
-    files: ['src/web/**/*.{ts,tsx}', 'e2e/**/*.ts'],
+    files: ['src/web/**/*.{ts,tsx,js}', 'e2e/**/*.ts'],
     languageOptions: {
       parserOptions: { ecmaFeatures: { jsx: true } },
       globals: {

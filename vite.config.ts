@@ -219,9 +219,12 @@ const toApi: ProxyOptions = {
   },
 };
 
-export default defineConfig({
+/** The server's half (src/web/server-render.tsx): built apart from the browser's, where nothing sends it. */
+const SERVER_OUT = fileURLToPath(new URL('./dist/web-server', import.meta.url));
+
+export default defineConfig(({ isSsrBuild }) => ({
   root: fileURLToPath(new URL('./src/web', import.meta.url)),
-  plugins: [react(), appShellWithoutScrollLock(), preloadFirstScreen(), precompress()],
+  plugins: isSsrBuild ? [react(), appShellWithoutScrollLock()] : [react(), appShellWithoutScrollLock(), preloadFirstScreen(), precompress()],
   resolve: {
     // react-router's package exports only its development build (dev warnings on); this is the same code without them.
     alias: [
@@ -229,16 +232,24 @@ export default defineConfig({
       { find: /^react-router\/dom$/, replacement: fileURLToPath(new URL('./node_modules/react-router/dist/production/dom-export.mjs', import.meta.url)) },
     ],
   },
-  build: {
-    outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
-    emptyOutDir: true,
-    // The console's CSP allows scripts from 'self' only: no inline module-preload polyfill.
-    modulePreload: { polyfill: false },
-    chunkSizeWarningLimit: 1500,
-    rollupOptions: { output: { manualChunks } },
-  },
+  // One file the server imports: the same library code as the browser's (bundled, with the same
+  // substitutions), so that both draw the same page.
+  ssr: { noExternal: true },
+  // React's production build on the server too: its packages choose by NODE_ENV when run, and the
+  // development one (unset) drew the first screen several times slower.
+  ...(isSsrBuild ? { define: { 'process.env.NODE_ENV': JSON.stringify('production') } } : {}),
+  build: isSsrBuild
+    ? { outDir: SERVER_OUT, emptyOutDir: true, copyPublicDir: false, rollupOptions: { output: { inlineDynamicImports: true } } }
+    : {
+        outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
+        emptyOutDir: true,
+        // The console's CSP allows scripts from 'self' only: no inline module-preload polyfill.
+        modulePreload: { polyfill: false },
+        chunkSizeWarningLimit: 1500,
+        rollupOptions: { output: { manualChunks } },
+      },
   server: {
     host: '127.0.0.1',
     proxy: { '/api': toApi, '/oauth': toApi, '/.well-known': toApi, '/graphql': toApi },
   },
-});
+}));

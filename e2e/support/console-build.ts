@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'dist', 'web');
+/** The console's server half (src/web/server-render.tsx), built beside it from the same sources. */
+const SERVER_OUT = join(ROOT, 'dist', 'web-server');
 const LOCK = join(ROOT, 'dist', '.web-build.lock');
 const SOURCES = [join(ROOT, 'src', 'web'), join(ROOT, 'src', 'shared'), join(ROOT, 'vite.config.ts')];
 
@@ -19,8 +21,8 @@ function newestChange(path: string): number {
 }
 
 function isFresh(): boolean {
-  const index = join(OUT, 'index.html');
-  return existsSync(index) && statSync(index).mtimeMs >= Math.max(...SOURCES.map(newestChange));
+  const sources = Math.max(...SOURCES.map(newestChange));
+  return [join(OUT, 'index.html'), join(SERVER_OUT, 'server-render.js')].every((file) => existsSync(file) && statSync(file).mtimeMs >= sources);
 }
 
 async function withLock(work: () => Promise<void>): Promise<void> {
@@ -45,27 +47,33 @@ async function withLock(work: () => Promise<void>): Promise<void> {
 }
 
 /**
- * The browser tests drive the built console, as `npm start` serves it. Build it (the `vite build`
- * half of `npm run build`) when dist/web is missing or older than its sources. The build goes to a
- * staging directory and is swapped in whole, so a server starting meanwhile never sees half of it.
+ * The browser tests drive the built console, as `npm start` serves it. Build it (the two `vite build`
+ * steps of `npm run build`) when dist/web or dist/web-server is missing or older than its sources.
+ * Each build goes to a staging directory and is swapped in whole, so a server starting meanwhile
+ * never sees half of one.
  */
 export async function ensureConsoleBuilt(): Promise<void> {
   if (isFresh()) return;
   await withLock(async () => {
     if (isFresh()) return;
     const staging = join(ROOT, 'dist', `.web-staging-${process.pid}`);
-    await promisify(execFile)(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', staging, '--emptyOutDir', '--logLevel', 'warn'],
-      {
+    const serverStaging = join(ROOT, 'dist', `.web-server-staging-${process.pid}`);
+    const vite = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', ...args, '--emptyOutDir', '--logLevel', 'warn'], {
         cwd: ROOT,
         env: { ...process.env, NODE_ENV: 'production' },
         maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    const retired = join(ROOT, 'dist', `.web-retired-${process.pid}`);
-    if (existsSync(OUT)) renameSync(OUT, retired);
-    renameSync(staging, OUT);
-    rmSync(retired, { recursive: true, force: true });
+      });
+    await vite('--outDir', staging);
+    await vite('--ssr', 'server-render.tsx', '--outDir', serverStaging);
+    for (const [from, to] of [
+      [staging, OUT],
+      [serverStaging, SERVER_OUT],
+    ] as const) {
+      const retired = `${to}.retired-${process.pid}`;
+      if (existsSync(to)) renameSync(to, retired);
+      renameSync(from, to);
+      rmSync(retired, { recursive: true, force: true });
+    }
   });
 }

@@ -32,3 +32,21 @@ export const FIRST_LIST_PATHS = ['/', '/system', '/system/connections'] as const
  * screen's API answers, keyed by the URL the console would ask them at.
  */
 export const FIRST_DATA_ELEMENT_ID = 'koios-first-data';
+
+/** What the server asks of the console's server half (src/web/server-render.tsx) to draw a page. */
+export interface ConsoleRenderRequest {
+  /** The page's address. */
+  readonly pathname: string;
+  /** Its query string, `?` included, or ''. */
+  readonly search: string;
+  /** The API's answers the page carries, by the URL the console asks them at. */
+  readonly answers: Readonly<Record<string, unknown>>;
+  /** The server's clock: the page's relative times count from it, in the browser too while it takes the page over. */
+  readonly now: number;
+}
+
+/** The HTML of the console's root for a page, or null where the browser draws it alone. */
+export type RenderConsole = (request: ConsoleRenderRequest) => Promise<string | null>;
+
+/** The attribute of the page's root element carrying ConsoleRenderRequest's `now`, in milliseconds. */
+export const RENDERED_AT_ATTRIBUTE = 'data-rendered-at';

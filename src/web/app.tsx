@@ -1,14 +1,14 @@
-import { MantineProvider } from '@mantine/core';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
+import { QueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { createRoot, hydrateRoot } from 'react-dom/client';
+import { ConsoleRoot } from './console-root';
 import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
-import { loadWhenIdle } from './components/load-when-idle';
 import { handOver, type FirstLoad } from './first-load';
 import { keepDrafts } from './lib/drafts';
+import { RENDERED_AT_ATTRIBUTE } from '../shared/console-routes';
+import { setRenderedAt } from './lib/hydration';
 import { consoleHistory } from './routes/navigation';
 import { ConsoleRouter, preloadRoute } from './routes/router';
-import { cssVariablesResolver, theme } from './theme';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -32,26 +32,37 @@ onUnauthorized(() => {
   consoleHistory().replace(`/login?next=${encodeURIComponent(here)}${ended ? '&reason=session-ended' : ''}`);
 });
 
-// Nothing to show at first: loaded once the first screen is drawn. A notification shown before then waits in its store.
-const Notifications = loadWhenIdle(async () => (await import('./components/notifications-host')).NotificationsHost);
+/**
+ * Once React has taken over the page the server drew, it works: the server sent it inert and hidden
+ * from assistive technology (a click or a key there would have done nothing), now it is neither.
+ */
+function TakenOver({ root }: { readonly root: HTMLElement }) {
+  useEffect(() => {
+    for (const attribute of [RENDERED_AT_ATTRIBUTE, 'inert', 'aria-hidden']) root.removeAttribute(attribute);
+  }, [root]);
+  return null;
+}
 
 /**
  * Draws the console once the code of its first screen is here (src/web/first-load.ts has asked for
- * it already), with the first screen's answers that have come by then.
+ * it already), with the first screen's answers that have come by then; or takes over the page the
+ * server drew with those same answers (src/web/server-render.tsx), which is on screen already.
  */
 export async function startConsole(first: FirstLoad): Promise<void> {
   await preloadRoute(window.location.pathname);
   // Every script of the first screen has run by now: the console bench reads this mark.
   performance.mark('console:start');
   handOver(queryClient, first);
-  createRoot(document.getElementById('root')!).render(
-    <StrictMode>
-      <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
-        <Notifications />
-        <QueryClientProvider client={queryClient}>
-          <ConsoleRouter history={consoleHistory()} />
-        </QueryClientProvider>
-      </MantineProvider>
-    </StrictMode>,
+  const root = document.getElementById('root')!;
+  const page = (
+    <ConsoleRoot queryClient={queryClient}>
+      <ConsoleRouter history={consoleHistory()}>
+        <TakenOver root={root} />
+      </ConsoleRouter>
+    </ConsoleRoot>
   );
+  const renderedAt = root.getAttribute(RENDERED_AT_ATTRIBUTE);
+  if (renderedAt === null || root.firstElementChild === null) return void createRoot(root).render(page);
+  setRenderedAt(Number(renderedAt));
+  hydrateRoot(root, page);
 }

@@ -126,6 +126,12 @@ const answersInPage: Map<string, unknown> = (() => {
   }
 })();
 
+/** On the server (src/web/server-render.tsx): the answers its page is drawn with, taken as the browser takes those in its page. */
+export function setAnswersInPage(answers: Readonly<Record<string, unknown>>): void {
+  answersInPage.clear();
+  for (const [url, answer] of Object.entries(answers)) answersInPage.set(url, answer);
+}
+
 /** Once the first load has asked: a later request wants the server's answer of then, not the page's. */
 export function forgetAnswersInPage(): void {
   answersInPage.clear();

@@ -1,5 +1,5 @@
-import { createElement, lazy, startTransition, Suspense, useLayoutEffect, useState, type ComponentType } from 'react';
-import { matchRoutes, Navigate, Router, useRoutes, type RouteObject } from 'react-router';
+import { createElement, lazy, startTransition, Suspense, useLayoutEffect, useState, type ComponentType, type ReactNode } from 'react';
+import { createPath, matchRoutes, Navigate, Router, useRoutes, type Navigator, type RouteObject } from 'react-router';
 import { CONSOLE_PATHS, PUBLIC_CONSOLE_PATHS, type ConsolePath } from '../../shared/console-routes';
 import { RequireSession } from '../features/session/session';
 import type { ConsoleHistory } from './navigation';
@@ -95,14 +95,40 @@ export async function preloadRoute(pathname: string): Promise<void> {
  * react-router's declarative router on the console's history (./navigation.ts), which can hold a
  * navigation while unsaved edits are asked about.
  */
-export function ConsoleRouter({ history }: { history: ConsoleHistory }) {
+export function ConsoleRouter({ history, children }: { history: ConsoleHistory; children?: ReactNode }) {
   const [state, setState] = useState({ action: history.action, location: history.location });
   useLayoutEffect(() => history.listen((update) => startTransition(() => setState(update))), [history]);
   return (
     <Router location={state.location} navigationType={state.action} navigator={history}>
-      <Suspense fallback={null}>
-        <ConsoleRoutes />
-      </Suspense>
+      <Pages>{children}</Pages>
+    </Router>
+  );
+}
+
+/**
+ * The pages in their boundary, with `children` beside them (nothing on screen): what must wait
+ * until the page itself is there. One shape for the browser and the server, whose page the
+ * browser takes over: React's ids count the elements of each list, so even an empty place counts.
+ */
+function Pages({ children }: { children?: ReactNode }) {
+  return (
+    <Suspense fallback={null}>
+      <ConsoleRoutes />
+      {children}
+    </Suspense>
+  );
+}
+
+const nowhere = () => {
+  throw new Error('the server draws one address: nothing navigates there');
+};
+const serverNavigator: Navigator = { createHref: (to) => (typeof to === 'string' ? to : createPath(to)), push: nowhere, replace: nowhere, go: nowhere };
+
+/** The console's router on the server (src/web/server-render.tsx), at the one address it draws, in the same tree as ConsoleRouter's. */
+export function ServerConsoleRouter({ location }: { location: string }) {
+  return (
+    <Router location={location} navigator={serverNavigator} static>
+      <Pages />
     </Router>
   );
 }
