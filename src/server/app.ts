@@ -8,7 +8,15 @@ import { pathOnly, requestLogger } from './logger.js';
 import { restApi } from './http/api.js';
 import { createAuthenticator } from './http/authenticate.js';
 import { rateLimitHeaders } from './http/rate-limit-headers.js';
-import { consoleRoutes, findConsoleRoot, readConsolePage, sendConsolePage, wantsConsolePage } from './http/console.js';
+import {
+  consoleRoutes,
+  findConsoleRenderer,
+  findConsoleRoot,
+  readConsolePage,
+  sendConsolePage,
+  wantsConsolePage,
+  type ConsoleOptions,
+} from './http/console.js';
 import { graphqlApi } from './graphql/graphql.plugin.js';
 import { validatorCompiler } from './http/validation.js';
 import { oauthRoutes } from './modules/oauth/oauth.rest.js';
@@ -25,6 +33,8 @@ export interface AppDeps {
   readonly graphqlJitAfter?: number;
   /** The built console to serve; defaults to dist/web (null: none). */
   readonly consoleRoot?: string | null;
+  /** Draws a signed-in browser's first screen on the server; defaults to the built one (dist/web-server) with the default console, to none with another. */
+  readonly consoleRenderer?: ConsoleOptions['render'];
 }
 
 /** No MIME sniffing, no framing, no referrer leaking ids in URLs; a route may set a CSP of its own. */
@@ -102,7 +112,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await withSessions.register(restApi, { config, services, authenticator });
     await withSessions.register(graphqlApi, { services, authenticator, ...(deps.graphqlJitAfter === undefined ? {} : { jitAfter: deps.graphqlJitAfter }) });
   });
-  await app.register(consoleRoutes, { root: consoleRoot });
+  const consoleRenderer = deps.consoleRenderer !== undefined ? deps.consoleRenderer : deps.consoleRoot === undefined ? findConsoleRenderer() : null;
+  await app.register(consoleRoutes, { root: consoleRoot, render: consoleRenderer });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

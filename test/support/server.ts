@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../../src/server/app.js';
+import { createApp, type AppDeps } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createServices, type Services, type ServicesOptions } from '../../src/server/services.js';
@@ -49,6 +49,8 @@ export interface TestServerOptions {
   readonly services?: Partial<Omit<ServicesOptions, 'database' | 'tokenSettings'>>;
   /** The built console to serve instead of dist/web. */
   readonly consoleRoot?: string;
+  /** What draws its first screen on the server (none with another consoleRoot, unless given). */
+  readonly consoleRenderer?: AppDeps['consoleRenderer'];
 }
 
 /** The real server (real database, real HTTP on loopback) in this process, logging at debug into `logs`. */
@@ -65,6 +67,7 @@ export async function startTestServer(dialect: Dialect, options: TestServerOptio
     services,
     logger,
     ...(options.consoleRoot === undefined ? {} : { consoleRoot: options.consoleRoot }),
+    ...(options.consoleRenderer === undefined ? {} : { consoleRenderer: options.consoleRenderer }),
   });
   const metrics = config.metrics === null ? null : await startMetricsListener({ config: config.metrics, metrics: services.metrics, logger });
   await app.listen({ host: config.host, port: config.port });

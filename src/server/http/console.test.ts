@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/server.js';
 import { rest, unique, userWith } from '../../../test/support/rest.js';
 import { SYSTEM_ACTOR } from '../actor.js';
-import { CONSOLE_PATHS, FIRST_DATA_ELEMENT_ID } from '../../shared/console-routes.js';
+import { CONSOLE_PATHS, FIRST_DATA_ELEMENT_ID, type RenderConsole } from '../../shared/console-routes.js';
 import { CONSOLE_CSP, consoleRoutes, wantsConsolePage, withFirstData } from './console.js';
 
 const built = mkdtempSync(join(tmpdir(), 'koios-console-'));
@@ -115,10 +115,21 @@ describe('the console’s precompressed assets', () => {
   });
 });
 
+/**
+ * The console's server half from its sources, as `vite build --ssr` builds it (imported by URL: the
+ * server's type check leaves the console's JSX to the console's own).
+ */
+const renderConsole = async () =>
+  ((await import(new URL('../../web/server-render.tsx', import.meta.url).href)) as { renderConsole: RenderConsole }).renderConsole;
+
+/** The root the server drew into the page, or null when it left it empty for the browser. */
+const drawnRoot = (html: string) =>
+  html.includes('<div id="root"></div>') ? null : /<div id="root" data-rendered-at="\d+" inert aria-hidden="true">(.*?)<\/div><script/s.exec(html)?.[1];
+
 describe('the first screen’s data in the console page', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('sqlite', { consoleRoot: built });
+    server = await startTestServer('sqlite', { consoleRoot: built, consoleRenderer: renderConsole });
   });
   afterAll(() => server.close());
 
@@ -146,6 +157,18 @@ describe('the first screen’s data in the console page', () => {
     );
   });
 
+  it('draws the list’s first rows into the page from that same data, and only there', async () => {
+    const admin = await userWith(server, 'Administrator');
+    const name = `Drawn ${unique()}`;
+    await server.services.clients.create(SYSTEM_ACTOR, { name });
+    const { html, response } = await page('/system/connections', admin.session.cookie);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(drawnRoot(html)).toMatch(new RegExp(`<table[^>]*aria-label="API clients".*>${name}</a>`, 's'));
+    // The addresses that lead to the list, a search, and other pages: the browser draws them.
+    for (const path of ['/', '/system', '/system/connections?q=x', '/users', '/system/connections/0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1b7c30'])
+      expect(drawnRoot((await page(path, admin.session.cookie)).html), path).toBeNull();
+  });
+
   it('carries no list page where the list is not the page or has a search, only the session and who is signed in', async () => {
     const admin = await userWith(server, 'Administrator');
     for (const path of ['/users', '/system/connections/0b7f3c2e-5d1a-4e8b-9c6f-2a4d8e1b7c30', '/system/connections?q=x', '/system/connections?page=2']) {
@@ -160,6 +183,12 @@ describe('the first screen’s data in the console page', () => {
     expect((data!['/api/v1/me'] as { permissions: string[] }).permissions).toEqual(['audit:read']);
   });
 
+  it('draws nothing on the server for a user who may not read clients: the browser shows what is missing', async () => {
+    const auditor = await userWith(server, ['audit:read']);
+    await server.services.clients.create(SYSTEM_ACTOR, { name: `Hidden ${unique()}` });
+    expect(drawnRoot((await page('/system/connections', auditor.session.cookie)).html)).toBeNull();
+  });
+
   it('never carries another session’s data', async () => {
     const [first, second] = [await userWith(server, 'Viewer'), await userWith(server, 'Viewer')];
     const [one, two] = [await page('/system/connections', first.session.cookie), await page('/system/connections', second.session.cookie)];
@@ -167,20 +196,25 @@ describe('the first screen’s data in the console page', () => {
     expect((two.data!['/api/v1/me'] as { id: string }).id).toBe(second.user.id);
     expect((two.data!['/api/v1/session'] as { csrfToken: string }).csrfToken).toBe(second.session.csrfToken);
     expect(two.html).not.toContain(first.session.csrfToken);
+    expect(drawnRoot(two.html)).toContain(`Account: <!-- -->${second.user.name}`);
+    expect(drawnRoot(two.html)).not.toContain(first.user.name);
   });
 
   it.each([
-    ['no cookie', '/system/connections', undefined, {}],
-    ['a dead cookie', '/system/connections', 'koios_session=not-a-session', {}],
-    ['a public page', '/login', 'SESSION', {}],
-    ['a cross-site navigation', '/system/connections', 'SESSION', { 'sec-fetch-site': 'cross-site' }],
-  ])('carries nothing for %s: the plain page, revalidated as before', async (_what, path, cookie, headers) => {
+    ['no cookie', '/system/connections', undefined, {}, 'no-cache'],
+    // Its head is sent before the session is known: never stored, as a signed-in page.
+    ['a dead cookie', '/system/connections', 'koios_session=not-a-session', {}, 'no-store'],
+    ['a public page', '/login', 'SESSION', {}, 'no-cache'],
+    ['a cross-site navigation', '/system/connections', 'SESSION', { 'sec-fetch-site': 'cross-site' }, 'no-cache'],
+  ])('carries nothing for %s: the plain page', async (_what, path, cookie, headers, cacheControl) => {
     const admin = await userWith(server, 'Administrator');
     const { response, data, html } = await page(path, cookie === 'SESSION' ? admin.session.cookie : cookie, headers);
     expect(response.status).toBe(200);
     expect(data).toBeNull();
     expect(html).not.toContain(admin.session.csrfToken);
-    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(drawnRoot(html)).toBeNull();
+    expect(html).toBe(readFileSync(join(built, 'index.html'), 'utf8'));
+    expect(response.headers.get('cache-control')).toBe(cacheControl);
   });
 
   it('escapes the data so that no client’s name can end its element or start a script', async () => {
@@ -190,6 +224,10 @@ describe('the first screen’s data in the console page', () => {
     const { html, data } = await page('/system/connections', admin.session.cookie);
     expect(html).not.toContain('<script>alert(1)');
     expect(html.match(/<\/script>/g)).toHaveLength(1 + 1); // the data's element and the console's own script
+    // The rows drawn on the server show the name as text, escaped by React.
+    const suffix = name.slice(name.lastIndexOf(' ') + 1);
+    expect(drawnRoot(html)).toContain(`&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- ${suffix}`);
+    expect(html).not.toContain(`<!-- ${suffix}`);
     const items = (data!['/api/v1/clients?limit=50&sort=-createdAt'] as { items: { name: string }[] }).items;
     expect(items.map((item) => item.name)).toContain(name);
     // In a page with a body, as the built one: the data goes in it whole, whatever its characters.
@@ -198,5 +236,32 @@ describe('the first screen’s data in the console page', () => {
     expect(withBody.endsWith('</script></body></html>')).toBe(true);
     const inPage = /<script type="application\/json" id="koios-first-data">(.*)<\/script><\/body>/s.exec(withBody)![1]!;
     expect(JSON.parse(inPage)).toEqual(tricky);
+  });
+});
+
+describe('the console page while its first screen is being drawn', () => {
+  let server: TestServer;
+  let drawing: (html: string | null) => void = () => undefined;
+  beforeAll(async () => {
+    const renderer: RenderConsole = () => new Promise((resolve) => (drawing = resolve));
+    server = await startTestServer('sqlite', { consoleRoot: built, consoleRenderer: async () => renderer });
+  });
+  afterAll(() => server.close());
+
+  it('sends the page up to its root at once, so that the browser fetches the CSS and scripts meanwhile', async () => {
+    const admin = await userWith(server, 'Administrator');
+    const response = await fetch(`${server.url}/system/connections`, { headers: { accept: 'text/html', cookie: admin.session.cookie } });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    // Nothing is drawn yet: what comes is the page before its root.
+    while (!received.endsWith('<!doctype html>')) received += decoder.decode((await reader.read()).value, { stream: true });
+    expect(received).toBe('<!doctype html>');
+    drawing('<p>drawn</p>');
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += decoder.decode(chunk.value, { stream: true });
+    expect(received).toMatch(
+      /^<!doctype html><div id="root" data-rendered-at="\d+" inert aria-hidden="true"><p>drawn<\/p><\/div><script type="module" src="\/assets\/index-abc123.js"><\/script><script type="application\/json" id="koios-first-data">/,
+    );
   });
 });
