@@ -34,14 +34,18 @@ const FIRST_ROW_PROBE = `new MutationObserver((_, observer) => {
 
 /**
  * Run in the page before its own scripts: work it leaves for idle time (the notifications, the
- * floating parts) waits until the first row is painted, so that on a busy machine, where the
- * browser is idle while it waits for the server, what that work loads is not counted as needed.
+ * floating parts) waits until the first row is painted and the console has taken the page over, so
+ * that on a busy machine, where the browser is idle while it waits for the server, what that work
+ * loads is not counted as needed.
  */
-const IDLE_AFTER_FIRST_ROW = `{
+const IDLE_AFTER_FIRST_SCREEN = `{
   const waiting = [];
   const idle = window.requestIdleCallback.bind(window);
   window.requestIdleCallback = (work) => (waiting.push(work), -1);
-  const release = () => (typeof window.firstRow === 'number' ? waiting.splice(0).forEach((work) => idle(work)) : setTimeout(release, 50));
+  const release = () =>
+    typeof window.firstRow === 'number' && performance.getEntriesByName('console:start').length > 0
+      ? (window.requestIdleCallback = idle, waiting.splice(0).forEach((work) => idle(work)))
+      : setTimeout(release, 50);
   release();
 }`;
 
@@ -77,7 +81,13 @@ consoleSuite('the console’s speed to first data', { seed: seedClients, indepen
       page.on('request', (request) => {
         if (new URL(request.url()).pathname.startsWith('/api/')) asked.push(new URL(request.url()).pathname);
       });
-      await page.goto('/system/connections', { waitUntil: 'commit' });
+      // React reports a page it could not take over as the server drew it (a hydration mismatch) as an error.
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(error.message));
+      const response = await page.goto('/system/connections', { waitUntil: 'commit' });
       // The page's own note, read every 100 ms: a wait for the row by its role would run Playwright's
       // queries of the whole page over and over while it loads, on the main thread it measures.
       await page.waitForFunction(() => typeof (globalThis as { firstRow?: unknown }).firstRow === 'number', undefined, { polling: 100 });
@@ -95,6 +105,10 @@ consoleSuite('the console’s speed to first data', { seed: seedClients, indepen
       times.push(measured.firstRow);
       // The server put the session, who is signed in and the first page in the HTML: none is asked for again.
       expect(asked.filter((path) => ['/api/v1/session', '/api/v1/me', '/api/v1/clients'].includes(path))).toEqual([]);
+      // It drew the first rows too, and the console took its page over without a complaint.
+      expect(await response!.text()).toMatch(/<table[^>]*aria-label="API clients".*>Speed 60</s);
+      await page.locator('#root:not([data-rendered-at])').waitFor({ state: 'attached' });
+      expect(problems).toEqual([]);
       scripts = measured;
       await page.waitForLoadState('load');
       await context.close();
@@ -111,16 +125,25 @@ consoleSuite('the console’s speed to first data', { seed: seedClients, indepen
     expect(median).toBeLessThan(FIRST_ROW_CEILING_MS);
   });
 
-  it('needs at most 150 KB of JavaScript, gzipped, before the first row of the API client list', async () => {
+  it('needs at most 150 KB of JavaScript, gzipped, to show the API client list and take it over', async () => {
     const context = await newConsoleContext(suite.browser, suite.url);
     await context.addCookies(cookies);
     await context.addInitScript(FIRST_ROW_PROBE);
-    await context.addInitScript(IDLE_AFTER_FIRST_ROW);
+    await context.addInitScript(IDLE_AFTER_FIRST_SCREEN);
     const page = await context.newPage();
     await page.goto('/system/connections', { waitUntil: 'commit' });
-    await page.waitForFunction(() => typeof (globalThis as { firstRow?: unknown }).firstRow === 'number', undefined, { polling: 100 });
+    // The row is painted from the server's HTML, before any script has run: what counts is every
+    // script loaded by the time the row is painted and the console's code has started too.
+    await page.waitForFunction(
+      () => typeof (globalThis as { firstRow?: unknown }).firstRow === 'number' && performance.getEntriesByName('console:start').length > 0,
+      undefined,
+      { polling: 100 },
+    );
     const paths = await page.evaluate<string[]>(
-      `performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).pathname.endsWith('.js') && entry.responseEnd <= window.firstRow).map((entry) => new URL(entry.name).pathname)`,
+      `(() => {
+        const until = Math.max(window.firstRow, performance.getEntriesByName('console:start')[0].startTime);
+        return performance.getEntriesByType('resource').filter((entry) => new URL(entry.name).pathname.endsWith('.js') && entry.responseEnd <= until).map((entry) => new URL(entry.name).pathname);
+      })()`,
     );
     await context.close();
     const gzipped = paths.reduce((sum, path) => sum + gzippedSize(path), 0);
