@@ -379,6 +379,10 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     const nobody = await actorWith(server, 'no permissions', []);
     expect((await rest(server, 'GET', '/api/v1/usage', { token: nobody.token })).status).toBe(403);
     expect((await rest(server, 'GET', `/api/v1/clients/${client.id}/usage`, { token: nobody.token })).status).toBe(403);
+    expect((await rest(server, 'GET', `/api/v1/clients/${client.id}/refusals`, { token: nobody.token })).status).toBe(403);
+    const denied = await graphqlClient(server, nobody.token)('{ usage { granularity } }');
+    expect(denied.data?.['usage'] ?? null).toBeNull();
+    expect(denied.errors.map((error) => error.extensions?.['code'])).toEqual(['FORBIDDEN']);
   });
 
   it('keeps the counts of a failed write for the next one, and each client’s newest refusals only', async () => {
