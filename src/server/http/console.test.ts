@@ -239,6 +239,29 @@ describe('the first screen’s data in the console page', () => {
   });
 });
 
+describe('the console’s server half', () => {
+  it('starts loading with any console page, the sign-in one included', async () => {
+    let loads = 0;
+    const renderer: RenderConsole = () => Promise.resolve(null);
+    const server = await startTestServer('sqlite', {
+      consoleRoot: built,
+      consoleRenderer: () => {
+        loads += 1;
+        return Promise.resolve(renderer);
+      },
+    });
+    try {
+      expect(loads).toBe(0);
+      // The sign-in page, which carries no data and draws nothing, already asks for it.
+      const signIn = await fetch(`${server.url}/login`, { headers: { accept: 'text/html' } });
+      expect(signIn.status).toBe(200);
+      expect(loads).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the console page while its first screen is being drawn', () => {
   let server: TestServer;
   let drawing: (html: string | null) => void = () => undefined;
