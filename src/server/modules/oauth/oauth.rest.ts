@@ -242,8 +242,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         const client = await authenticate(request, form);
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
         // The RateLimit fields go on the answer (app.ts); over the limit, this throws TokenRateLimited.
-        request.rateLimit = tokens.admitTokenRequest(client, request.ip);
-        const response = await tokens.issue(client, form.get('scope'), client.secretUsed, {
+        request.rateLimit = tokens.admitTokenRequest(client.state, request.ip);
+        const response = await tokens.issue(client.state, form.get('scope'), client.secretUsed, {
           ...(client.keyUsed === undefined ? {} : { keyUsed: client.keyUsed }),
           dpop,
           address: request.ip,
@@ -258,7 +258,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         const caller = await authenticate(request, form);
         const token = form.get('token');
         if (token === undefined || token === '') throw new InvalidRequest('token is required');
-        return reply.header('Cache-Control', 'no-store').send(await tokens.introspect(caller, token));
+        return reply.header('Cache-Control', 'no-store').send(await tokens.introspect(caller.state, token));
       }),
     );
 
@@ -270,7 +270,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (token === undefined || token === '') throw new InvalidRequest('token is required');
         // RFC 7009 §2.1-2.2: a hint only speeds the search; a wrong or unknown one is ignored
         // (only access tokens exist here, so the search is over every type anyway).
-        await tokens.revoke(caller, token);
+        await tokens.revoke(caller.state, token);
         return reply.code(200).header('Cache-Control', 'no-store').send();
       }),
     );
