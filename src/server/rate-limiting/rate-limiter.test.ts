@@ -120,6 +120,44 @@ describe.each(testDialects())('per-client rate limiter on %s', (dialect) => {
     await limiter.stop();
   });
 
+  it.each([
+    ['reading the totals', 'SelectQueryNode'],
+    ['pruning the closed windows', 'DeleteQueryNode'],
+  ])('adds what it shared once when %s fails after the counts went in, and keeps counting them', async (_what, failingKind) => {
+    const clientId = `half-shared ${failingKind}`;
+    let failOnce = true;
+    const limiter = createRateLimiter({
+      db: database.handle.db.withPlugin({
+        transformQuery: (args) => {
+          if (failOnce && args.node.kind === failingKind) {
+            failOnce = false;
+            throw new Error('statement timeout');
+          }
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      }),
+      clock,
+      syncMs: 0,
+    });
+    // A fresh window, so that this limiter's first sync reads and prunes.
+    clock.advance(RATE_LIMIT_WINDOW_MS);
+    try {
+      expect(admitted(limiter, clientId, 3, 2)).toBe(2);
+      await limiter.sync();
+      expect(failOnce).toBe(false);
+      // Its two are in the table once: one more is admitted, here and after the next sync alike.
+      expect(admitted(limiter, clientId, 3, 2)).toBe(1);
+      await limiter.sync();
+      expect(admitted(limiter, clientId, 3, 1)).toBe(0);
+      const stored = await database.handle.db.selectFrom('rate_limit_counts').select('count').where('client_id', '=', clientId).execute();
+      expect(stored.map((row) => Number(row.count))).toEqual([3]);
+    } finally {
+      await limiter.stop();
+      clock.advance(-RATE_LIMIT_WINDOW_MS);
+    }
+  });
+
   it('keeps counting alone while the database is away, and shares the counts once it is back', async () => {
     const failing = createRateLimiter({
       db: database.handle.db.withPlugin({

@@ -52,7 +52,7 @@ export function createRateLimiter(deps: { db: Kysely<Database>; clock: Clock; lo
   const repository = createRateLimitRepository(db);
   /** Admitted here and not yet shared, by window, client and kind. */
   let pending = new Map<string, CountIncrement>();
-  /** Being written now: still this instance's own until the totals read after it include it. */
+  /** Added to the table (or being added), not yet in a totals read: still this instance's own until one includes them. */
   let writing = new Map<string, number>();
   /** Every instance's totals of `totalsWindow`, as last read. */
   let totals = new Map<string, number>();
@@ -66,13 +66,23 @@ export function createRateLimiter(deps: { db: Kysely<Database>; clock: Clock; lo
   const used = (window: number, key: string): number =>
     (window === totalsWindow ? (totals.get(key) ?? 0) : 0) + (writing.get(key) ?? 0) + (pending.get(key)?.count ?? 0);
 
+  const addTo = (counts: Map<string, number>, key: string, by: number): void => {
+    const count = (counts.get(key) ?? 0) + by;
+    if (count === 0) counts.delete(key);
+    else counts.set(key, count);
+  };
+
   async function share(): Promise<void> {
     const batch = pending;
     pending = new Map();
-    writing = new Map([...batch].map(([key, entry]) => [key, entry.count]));
+    for (const [key, entry] of batch) addTo(writing, key, entry.count);
+    let added = false;
     try {
-      // One order for every instance, so two upserts of the same rows never wait on each other in a cycle.
-      if (batch.size > 0) await repository.add([...batch.keys()].sort().map((key) => batch.get(key)!));
+      // One order for every instance, so two upserts of the same rows never wait on each other in a
+      // cycle; one transaction, so a failure leaves none of the batch added, to be added again whole.
+      const increments = [...batch.keys()].sort().map((key) => batch.get(key)!);
+      if (increments.length > 0) await db.transaction().execute((trx) => createRateLimitRepository(trx).add(increments));
+      added = true;
       const window = Math.floor(clock.now().getTime() / RATE_LIMIT_WINDOW_MS);
       const rows = await repository.countsOf(window);
       totals = new Map(rows.map((row) => [keyOf(window, row.client_id, row.kind), row.count]));
@@ -87,16 +97,18 @@ export function createRateLimiter(deps: { db: Kysely<Database>; clock: Clock; lo
       if (failing) logger?.info('rate-limit counts are shared again');
       failing = false;
     } catch (error) {
-      // Keep them for the next attempt: the other instances must still learn of them.
-      for (const [key, entry] of batch) {
-        const waiting = pending.get(key);
-        if (waiting === undefined) pending.set(key, entry);
-        else pending.set(key, { ...waiting, count: waiting.count + entry.count });
+      // Not added: keep them for the next attempt, the other instances must still learn of them.
+      // Added (a later statement failed): never again, or every instance would count them twice.
+      if (!added) {
+        for (const [key, entry] of batch) {
+          addTo(writing, key, -entry.count);
+          const waiting = pending.get(key);
+          if (waiting === undefined) pending.set(key, entry);
+          else pending.set(key, { ...waiting, count: waiting.count + entry.count });
+        }
       }
       if (!failing) logger?.warn({ err: { message: (error as Error).message } }, 'could not share rate-limit counts; each instance counts alone until it can');
       failing = true;
-    } finally {
-      writing = new Map();
     }
   }
 
