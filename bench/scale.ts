@@ -665,7 +665,7 @@ function printTables(byDialect: ReadonlyMap<Dialect, StepResult[]>): string[] {
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 
 /** The cost of each query relative to its cost at the first step, one panel per dialect, log scale. */
-function svgPlot(byDialect: ReadonlyMap<Dialect, StepResult[]>, subtitle: string): string {
+export function svgPlot(byDialect: ReadonlyMap<Dialect, StepResult[]>, subtitle: string): string {
   const panelWidth = 300;
   const height = 240;
   const left = 44;
