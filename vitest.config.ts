@@ -13,6 +13,7 @@ const ALONE = [
   'src/server/db/sqlite.test.ts',
   'src/server/metrics/metrics.test.ts',
   'src/server/modules/clients/clients.allowlist.security.test.ts',
+  'src/server/modules/federation/federation.security.test.ts',
   'src/server/modules/oauth/oauth.rules.test.ts',
   'src/server/modules/oauth/secret-lifecycle.test.ts',
   'src/server/modules/usage/usage.test.ts',
