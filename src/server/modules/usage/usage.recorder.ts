@@ -31,6 +31,9 @@ interface PendingRefusal {
 /** hour (ISO) → client id → kind → count. */
 type Counters = Map<string, Map<string, Map<UsageKind, number>>>;
 
+/** Plain code-unit order: the same in every instance, whatever its locale. */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Counts usage in memory and writes it coalesced: every few seconds one transaction adds the
  * counts to their rows (an additive upsert, so every instance counts into the same rows) and
@@ -96,6 +99,8 @@ export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?:
       const rows: { client_id: string; hour: string; kind: string; count: number }[] = [];
       for (const [hour, byClient] of batch)
         for (const [clientId, byKind] of byClient) for (const [kind, n] of byKind) rows.push({ client_id: clientId, hour, kind, count: n });
+      // One order for every instance: two flushes adding to the same rows then never wait on each other in a cycle (a deadlock).
+      rows.sort((a, b) => compareText(a.client_id, b.client_id) || compareText(a.hour, b.hour) || compareText(a.kind, b.kind));
       const events = [...batchRefusals].flatMap(([clientId, list]) => list.map((event) => ({ client_id: clientId, ...event })));
       try {
         await db.transaction().execute(async (trx) => {

@@ -416,6 +416,50 @@ describe.each(testDialects())('usage figures on %s', (dialect) => {
     expect(newest.body.items[0]!.address).toBe(`192.0.2.${(RECENT_REFUSALS_KEPT + 29) % 250}`);
   });
 
+  it.runIf(dialect === 'postgres')(
+    'adds its counts in one order, so that another instance adding to the same rows meanwhile never deadlocks with it',
+    async () => {
+      const [first, second] = ['6f1c2f8e-0000-4000-8000-0000000000c1', '6f1c2f8e-0000-4000-8000-0000000000c2'];
+      const { db } = server.database.handle;
+      const hour = `${server.services.clock.now().toISOString().slice(0, 13)}:00:00.000Z`;
+      const row = (clientId: string) => ({ client_id: clientId, hour, kind: 'rest', count: 1 });
+      const recorder = createUsageRecorder(db, server.services.clock, undefined, 3_600_000);
+      // Counted here in the other order than the other instance adds them in below.
+      recorder.requested(second, 'rest');
+      recorder.requested(first, 'rest');
+      let flushed: Promise<void> | undefined;
+      try {
+        await db.transaction().execute(async (trx) => {
+          const otherInstance = createUsageRepository(trx);
+          await otherInstance.addCounts([row(first)]);
+          const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
+          flushed = recorder.flush();
+          // The flush waits for this transaction's row before this transaction goes on.
+          for (;;) {
+            const waiting = await sql<{ n: number | string }>`select count(*) as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(db);
+            if (Number(waiting.rows[0]!.n) > 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await otherInstance.addCounts([row(second)]);
+        });
+        await flushed;
+        // Written by that one flush, not put back for the next after a deadlock.
+        const counts = await db
+          .selectFrom('client_usage')
+          .select(['client_id', 'count'])
+          .where('client_id', 'in', [first, second])
+          .orderBy('client_id')
+          .execute();
+        expect(counts.map((entry) => [entry.client_id, Number(entry.count)])).toEqual([
+          [first, 2],
+          [second, 2],
+        ]);
+      } finally {
+        await recorder.stop();
+      }
+    },
+  );
+
   it('writes many clients’ counts and latest refusals in three statements, however many requests they made', async () => {
     const clients = await Promise.all(Array.from({ length: 30 }, (_, index) => create(`Coalesced ${index}`)));
     const { db } = server.database.handle;
