@@ -125,6 +125,25 @@ consoleSuite('the console’s speed to first data', { seed: seedClients, indepen
     expect(median).toBeLessThan(FIRST_ROW_CEILING_MS);
   });
 
+  it('shows the rows the server drew before any script runs, except on a phone, which waits for its cards', async () => {
+    for (const [width, shown] of [
+      [1280, true],
+      [390, false],
+    ] as const) {
+      const context = await newConsoleContext(suite.browser, suite.url);
+      await context.addCookies(cookies);
+      // No script at all: what is on screen is the server's HTML and CSS alone.
+      await context.route('**/*.js', (route) => route.abort());
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height: 844 });
+      await page.goto('/system/connections', { waitUntil: 'load' });
+      const row = page.locator('table[aria-label="API clients"] tbody a', { hasText: 'Speed 60' });
+      await row.waitFor({ state: 'attached' });
+      expect(await row.isVisible(), `at ${width} px`).toBe(shown);
+      await context.close();
+    }
+  });
+
   it('needs at most 150 KB of JavaScript, gzipped, to show the API client list and take it over', async () => {
     const context = await newConsoleContext(suite.browser, suite.url);
     await context.addCookies(cookies);
