@@ -60,15 +60,17 @@ export interface Throttle {
   reserve(keys: ThrottleKeys): Promise<Reservation>;
   /**
    * Runs a synchronous `check` under a slot: this instance's spare for the pair when it holds
-   * one (no I/O when the check passes), else a slot reserved in the database, which concurrent
+   * one (no I/O, and no promise, when the check passes), else a slot reserved in the database, which concurrent
    * requests of the same pair wait for instead of reserving beside it, so the real client's
    * parallel requests at the start of a window take one slot, not one each.
    */
-  guard(
-    keys: ThrottleKeys,
-    check: () => boolean,
-  ): Promise<{ readonly granted: false; readonly retryAfterSeconds: number } | { readonly granted: true; readonly passed: boolean }>;
+  guard(keys: ThrottleKeys, check: () => boolean): GuardResult | Promise<GuardResult>;
 }
+
+/** A guarded check: refused (429), or run under a slot and passed or not. Without a promise when a spare answered. */
+export type GuardResult = { readonly granted: false; readonly retryAfterSeconds: number } | { readonly granted: true; readonly passed: boolean };
+const PASSED: GuardResult = Object.freeze({ granted: true, passed: true });
+const FAILED: GuardResult = Object.freeze({ granted: true, passed: false });
 
 export interface ThrottleOptions {
   /** Keeps this throttle's keys apart from the others' in the shared table (`token`, `sign-in`, `setup`). */
@@ -204,7 +206,40 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     };
   }
 
-  return {
+  /** `guard` the awaited way: a block to look up, a spare gone, or a reservation to make or wait for. */
+  async function guardSlowly(keys: ThrottleKeys, check: () => boolean, pairName: string | null): Promise<GuardResult> {
+    for (;;) {
+      const blocked = throttle.blockedFor(keys);
+      if (blocked !== null) return { granted: false, retryAfterSeconds: blocked };
+      const spare = pairName === null ? undefined : spares.get(pairName);
+      if (spare !== undefined && spare.until <= Date.now()) spares.delete(pairName!);
+      else if (spare !== undefined) {
+        // Taken, checked and given back in one synchronous step: one check at a time per spare.
+        if (check()) return { granted: true, passed: true };
+        spares.delete(pairName!);
+        await settle(spare.windows, { from: 'spares', to: 'failures' });
+        return { granted: true, passed: false };
+      }
+      // Another request of this pair is reserving in the database: its success leaves a spare.
+      const inFlight = pairName === null ? undefined : reserving.get(pairName);
+      if (inFlight === undefined) break;
+      await inFlight;
+    }
+    let done = () => {};
+    if (pairName !== null) reserving.set(pairName, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      const reservation = await reserveInDatabase(keys, options.keepSpares === true ? pairName : null);
+      if (!reservation.granted) return reservation;
+      const passed = check();
+      await (passed ? reservation.succeeded() : reservation.failed());
+      return { granted: true, passed };
+    } finally {
+      if (pairName !== null) reserving.delete(pairName);
+      done();
+    }
+  }
+
+  const throttle: Throttle = {
     blockedFor(keys) {
       // Nothing is blocked on most instances most of the time: no key names to build then.
       if (blockedUntil.size === 0) return null;
@@ -227,37 +262,16 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       return reserveInDatabase(keys, null);
     },
 
-    async guard(keys, check) {
+    guard(keys, check) {
       const pairName = names(keys).pair;
-      for (;;) {
-        const blocked = this.blockedFor(keys);
-        if (blocked !== null) return { granted: false, retryAfterSeconds: blocked };
-        const spare = pairName === null ? undefined : spares.get(pairName);
-        if (spare !== undefined && spare.until <= Date.now()) spares.delete(pairName!);
-        else if (spare !== undefined) {
-          // Taken, checked and given back in one synchronous step: one check at a time per spare.
-          if (check()) return { granted: true, passed: true };
-          spares.delete(pairName!);
-          await settle(spare.windows, { from: 'spares', to: 'failures' });
-          return { granted: true, passed: false };
-        }
-        // Another request of this pair is reserving in the database: its success leaves a spare.
-        const inFlight = pairName === null ? undefined : reserving.get(pairName);
-        if (inFlight === undefined) break;
-        await inFlight;
-      }
-      let done = () => {};
-      if (pairName !== null) reserving.set(pairName, new Promise<void>((resolve) => (done = resolve)));
-      try {
-        const reservation = await reserveInDatabase(keys, options.keepSpares === true ? pairName : null);
-        if (!reservation.granted) return reservation;
-        const passed = check();
-        await (passed ? reservation.succeeded() : reservation.failed());
-        return { granted: true, passed };
-      } finally {
-        if (pairName !== null) reserving.delete(pairName);
-        done();
-      }
+      // A spare of this pair, nothing blocked: taken, checked and given back in one synchronous
+      // step, and a passed check answered without a promise (the busy client's every request).
+      const spare = pairName === null || blockedUntil.size > 0 ? undefined : spares.get(pairName);
+      if (spare === undefined || spare.until <= Date.now()) return guardSlowly(keys, check, pairName);
+      if (check()) return PASSED;
+      spares.delete(pairName!);
+      return settle(spare.windows, { from: 'spares', to: 'failures' }).then(() => FAILED);
     },
   };
+  return throttle;
 }

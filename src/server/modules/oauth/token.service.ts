@@ -364,14 +364,16 @@ export function createTokenService(deps: TokenServiceDeps) {
       };
       const blocked = throttle.blockedFor(keys);
       if (blocked !== null) refuse(blocked, clientId);
-      const state = clientId === null ? null : await clientStates.get(clientId);
+      // From the cache without a promise when it may answer now (unknown ids are cached alike).
+      const known = clientId === null ? { state: null } : clientStates.cached(clientId);
+      const state = known !== undefined ? known.state : await clientStates.get(clientId!);
       // A client that signs assertions has no secret anyone knows; presenting one is refused.
       const usesKeys = state?.authMethod === 'private_key_jwt';
       // The secret is compared under a slot taken before it (see throttle.service.ts).
       let secretMatches = false;
       let secretUsable = false;
       let secretUsed: SecretUsed = 'current';
-      const guarded = await throttle.guard(keys, () => {
+      const guarding = throttle.guard(keys, () => {
         // One HMAC against both, the previous (or a dummy) always, whatever the rotation state.
         const matched = hasher.matchesAny(credentials.clientSecret, [state?.secretHash ?? null, state?.previousSecret?.hash ?? null]);
         const current = matched === 0;
@@ -382,6 +384,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         secretUsable = current ? isLive(state?.secretExpiresAtMs ?? null, nowMs) : previous && isLive(state?.previousSecret?.expiresAtMs ?? 0, nowMs);
         return secretUsable && state?.enabled === true && !usesKeys;
       });
+      const guarded = guarding instanceof Promise ? await guarding : guarding;
       if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
       if (guarded.passed && state !== null) {
         // After the secret, so an address outside the list learns no more than a wrong secret would.
