@@ -85,13 +85,13 @@ export function authenticationHook(authenticator: Authenticator, authenticated: 
       done();
       return;
     }
-    actor.then(
-      (known) => {
-        authenticated(request, known);
-        done();
-      },
-      (error: unknown) => done(error as FastifyError),
-    );
+    // `authenticated` throwing ends the request with its error too, rather than leaving it waiting.
+    actor
+      .then((known) => authenticated(request, known))
+      .then(
+        () => done(),
+        (error: unknown) => done(error as FastifyError),
+      );
   };
 }
 
