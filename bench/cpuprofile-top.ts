@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Profile } from './cpuprofile.js';
 
 /**
  * Where a `node --cpu-prof` profile spent its time: self time aggregated by function + script, and
@@ -9,25 +10,6 @@ import { join } from 'node:path';
  * Profile the Koios targets under load with e.g.
  *   BENCH_KOIOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/koios-prof" BENCH_ONLY=token,bare npm run bench
  */
-
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-}
-
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
 
 function pickProfile(path: string): string {
   if (!statSync(path).isDirectory()) return path;

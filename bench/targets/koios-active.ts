@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
@@ -19,7 +21,35 @@ const HERE = dirname(fileURLToPath(import.meta.url));
  * listens: an Administrator-role client (to change the role through the API), the role the bench
  * changes, then BENCH_ACTIVE_CLIENTS clients seeded by koios-active-seed.ts in a process of its own.
  */
+/**
+ * BENCH_LAG_LOG=<file>: every event-loop pause over 40 ms and every GC over 10 ms, as
+ * `lag|gc <end, µs of the monotonic clock> <ms> [kind]`, to line up with a CPU profile's samples
+ * (bench/long-tasks.ts).
+ */
+function logPauses(file: string): void {
+  const lines: string[] = [];
+  const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
+  let expected = nowMicros() + 5000;
+  setInterval(() => {
+    const now = nowMicros();
+    if (now - expected > 40_000) lines.push(`lag ${now} ${((now - expected) / 1000).toFixed(1)}`);
+    expected = now + 5000;
+  }, 5).unref();
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.duration < 10) continue;
+      const end = Math.round(nowMicros() - (performance.now() - entry.startTime - entry.duration) * 1000);
+      lines.push(`gc ${end} ${entry.duration.toFixed(1)} ${(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? ''}`);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  setInterval(() => {
+    if (lines.length > 0) appendFileSync(file, `${lines.splice(0).join('\n')}\n`);
+  }, 1000).unref();
+}
+
 async function main(): Promise<void> {
+  const lagLog = process.env['BENCH_LAG_LOG'];
+  if (lagLog !== undefined) logPauses(lagLog);
   const { databaseUrl, seedConfig, schema } = benchDatabase();
   // On PostgreSQL the schema the parent named does not exist yet, and the server migrates only
   // into one that does: made here first, as koios-seed.ts does for the other targets.

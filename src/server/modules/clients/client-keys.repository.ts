@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/database.js';
+import { touchLatest } from '../../db/touch-latest.js';
 import type { ClientPublicKeysTable } from '../../db/schema.js';
 import { chunks } from '../../db/pagination.js';
 
@@ -36,14 +37,7 @@ export function createClientKeysRepository(db: Executor) {
 
     /** Writes coalesced last uses by key id; never moves a time backwards. */
     async touchLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
-      for (const [id, at] of entries) {
-        await db
-          .updateTable('client_public_keys')
-          .set({ last_used_at: at })
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-          .execute();
-      }
+      await touchLatest(db, 'client_public_keys', 'last_used_at', entries);
     },
   };
 }

@@ -4,6 +4,7 @@ import { keepPrepared } from '../../db/named-statements.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
 import { chunks, containsPattern, type CursorPosition } from '../../db/pagination.js';
 import { rareTrigramQuery } from '../../db/search-indexes.js';
+import { touchLatest } from '../../db/touch-latest.js';
 
 export type ClientSortField = 'name' | 'createdAt' | 'lastUsedAt' | 'requests7d';
 export type ClientStatusFilter = 'enabled' | 'disabled';
@@ -318,27 +319,12 @@ export function createClientsRepository(db: Executor) {
 
     /** Writes coalesced last-used times; never moves a time backwards. */
     async touchLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
-      for (const [id, at] of entries) {
-        await db
-          .updateTable('api_clients')
-          .set({ last_used_at: at })
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-          .execute();
-      }
+      await touchLatest(db, 'api_clients', 'last_used_at', entries);
     },
 
     /** Writes coalesced last uses of previous secrets, of clients that still have one; never moves a time backwards. */
     async touchPreviousSecretUsed(entries: ReadonlyMap<string, string>): Promise<void> {
-      for (const [id, at] of entries) {
-        await db
-          .updateTable('api_clients')
-          .set({ previous_secret_last_used_at: at })
-          .where('id', '=', id)
-          .where('previous_secret_hash', 'is not', null)
-          .where((eb) => eb.or([eb('previous_secret_last_used_at', 'is', null), eb('previous_secret_last_used_at', '<', at)]))
-          .execute();
-      }
+      await touchLatest(db, 'api_clients', 'previous_secret_last_used_at', entries, sql<SqlBool>`api_clients.previous_secret_hash is not null`);
     },
   };
 }

@@ -25,8 +25,14 @@ export interface LastUsedRecorder {
 }
 
 export const LAST_USED_FLUSH_INTERVAL_MS = 5000;
+/** Uses written per transaction; a flush yields to other work between slices. */
+export const WRITE_SLICE = 1000;
 
-/** Writes a batch of uses (client id → time) in one transaction. */
+const later = (a: string | null, b: string | undefined): string | null => (b !== undefined && (a === null || b > a) ? b : a);
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Writes a slice of uses (client id → time) in one transaction. */
 export type LastUsedWriter = (trx: Transaction<Database>, batch: ReadonlyMap<string, string>) => Promise<void>;
 
 const writeClientLastUsed: LastUsedWriter = (trx, batch) => createClientsRepository(trx).touchLastUsed(batch);
@@ -48,12 +54,23 @@ export function createLastUsedRecorder(
       const batch = pending;
       pending = new Map();
       writing = batch;
+      // In one order on every instance, so two instances' writes never wait on each other in a cycle.
+      const entries = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       try {
-        await db.transaction().execute((trx) => write(trx, batch));
-      } catch (error) {
-        // Keep the uses for the next attempt rather than lose them while the database is away.
-        for (const [id, at] of batch) if ((pending.get(id) ?? '') < at) pending.set(id, at);
-        logger?.warn({ err: { message: (error as Error).message } }, 'could not write last-used times; will retry');
+        for (let start = 0; start < entries.length; start += WRITE_SLICE) {
+          // On SQLite a write holds the event loop: requests run between slices, not after them all.
+          if (start > 0) await nextTurn();
+          const slice = new Map(entries.slice(start, start + WRITE_SLICE));
+          try {
+            await db.transaction().execute((trx) => write(trx, slice));
+            for (const id of slice.keys()) writing.delete(id);
+          } catch (error) {
+            // Keep this slice and the rest for the next attempt rather than lose them while the database is away.
+            for (const [id, at] of entries.slice(start)) if ((pending.get(id) ?? '') < at) pending.set(id, at);
+            logger?.warn({ err: { message: (error as Error).message } }, 'could not write last-used times; will retry');
+            return;
+          }
+        }
       } finally {
         writing = new Map();
       }
@@ -69,9 +86,7 @@ export function createLastUsedRecorder(
       if ((pending.get(clientId) ?? '') < at) pending.set(clientId, at);
     },
     latest(clientId, stored) {
-      const waiting = pending.get(clientId);
-      if (waiting === undefined) return stored;
-      return stored === null || waiting > stored ? waiting : stored;
+      return later(later(stored, pending.get(clientId)), writing.get(clientId));
     },
     forget(clientId) {
       pending.delete(clientId);

@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/database.js';
+import { touchLatest } from '../../db/touch-latest.js';
 import type { FederatedCredentialsTable } from '../../db/schema.js';
 
 /** The federated credentials of API clients: queries only. */
@@ -31,14 +32,7 @@ export function createFederationRepository(db: Executor) {
 
     /** Writes coalesced last uses; never moves a time backwards. A credential removed meanwhile is simply not there. */
     async touchLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
-      for (const [id, at] of entries) {
-        await db
-          .updateTable('federated_credentials')
-          .set({ last_used_at: at })
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-          .execute();
-      }
+      await touchLatest(db, 'federated_credentials', 'last_used_at', entries);
     },
   };
 }

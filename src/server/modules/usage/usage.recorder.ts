@@ -34,6 +34,45 @@ type Counters = Map<string, Map<string, Map<UsageKind, number>>>;
 /** Plain code-unit order: the same in every instance, whatever its locale. */
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Counter rows written per transaction; a flush yields to other work between slices. */
+export const USAGE_WRITE_SLICE = 1000;
+
+interface UsageSlice {
+  readonly rows: { client_id: string; hour: string; kind: string; count: number }[];
+  readonly events: { client_id: string; at: string; reason: RefusalReason; address: string }[];
+  readonly refusals: Map<string, PendingRefusal[]>;
+}
+
+/**
+ * The counters and refusals of a flush, whole clients to a slice of about USAGE_WRITE_SLICE rows,
+ * rows ordered by client, hour and kind: one order for every instance, so two flushes adding to the
+ * same rows never wait on each other in a cycle (a deadlock).
+ */
+function slicesOf(counters: Counters, refusals: ReadonlyMap<string, PendingRefusal[]>): UsageSlice[] {
+  const clientIds = new Set<string>(refusals.keys());
+  for (const byClient of counters.values()) for (const clientId of byClient.keys()) clientIds.add(clientId);
+  const hours = [...counters.keys()].sort(compareText);
+  const slices: UsageSlice[] = [];
+  let slice: UsageSlice | undefined;
+  for (const clientId of [...clientIds].sort(compareText)) {
+    if (slice === undefined || slice.rows.length + slice.refusals.size >= USAGE_WRITE_SLICE)
+      slices.push((slice = { rows: [], events: [], refusals: new Map() }));
+    for (const hour of hours) {
+      const byKind = counters.get(hour)!.get(clientId);
+      if (byKind === undefined) continue;
+      for (const kind of [...byKind.keys()].sort(compareText)) slice.rows.push({ client_id: clientId, hour, kind, count: byKind.get(kind)! });
+    }
+    const list = refusals.get(clientId);
+    if (list !== undefined) {
+      slice.refusals.set(clientId, list);
+      for (const event of list) slice.events.push({ client_id: clientId, ...event });
+    }
+  }
+  return slices;
+}
+
 /**
  * Counts usage in memory and writes it coalesced: every few seconds one transaction adds the
  * counts to their rows (an additive upsert, so every instance counts into the same rows) and
@@ -42,6 +81,8 @@ const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
  */
 export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?: Logger, intervalMs = USAGE_FLUSH_INTERVAL_MS) {
   let counters: Counters = new Map();
+  /** Counters taken by a flush and not yet written: still counted by `pendingRequests`. */
+  let writing: Counters = new Map();
   let counterCount = 0;
   let refusals = new Map<string, PendingRefusal[]>();
   let dropped = 0;
@@ -88,33 +129,42 @@ export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?:
 
   const count = (clientId: string, kind: UsageKind): void => add(clientId, currentHour(clock.now().getTime()), kind, 1);
 
+  /** Restores what a failed write held, for the next one. */
+  const putBack = (slices: readonly UsageSlice[]): void => {
+    for (const slice of slices) {
+      for (const row of slice.rows) add(row.client_id, row.hour, row.kind as UsageKind, row.count);
+      for (const [clientId, list] of slice.refusals) addRefusals(clientId, list, true);
+    }
+  };
+
   const flush = (): Promise<void> => {
     flushing = flushing.then(async () => {
       if (counterCount === 0 && refusals.size === 0) return;
-      const batch = counters;
-      const batchRefusals = refusals;
+      const slices = slicesOf(counters, refusals);
+      writing = counters;
       counters = new Map();
       counterCount = 0;
       refusals = new Map();
-      const rows: { client_id: string; hour: string; kind: string; count: number }[] = [];
-      for (const [hour, byClient] of batch)
-        for (const [clientId, byKind] of byClient) for (const [kind, n] of byKind) rows.push({ client_id: clientId, hour, kind, count: n });
-      // One order for every instance: two flushes adding to the same rows then never wait on each other in a cycle (a deadlock).
-      rows.sort((a, b) => compareText(a.client_id, b.client_id) || compareText(a.hour, b.hour) || compareText(a.kind, b.kind));
-      const events = [...batchRefusals].flatMap(([clientId, list]) => list.map((event) => ({ client_id: clientId, ...event })));
-      try {
-        await db.transaction().execute(async (trx) => {
-          const repository = createUsageRepository(trx);
-          await repository.addCounts(rows);
-          await repository.insertRefusals(events);
-          await repository.pruneRefusals([...batchRefusals.keys()], RECENT_REFUSALS_KEPT);
-        });
-      } catch (error) {
-        // Nothing of the transaction was kept: add the counts back for the next attempt.
-        for (const row of rows) add(row.client_id, row.hour, row.kind as UsageKind, row.count);
-        for (const [clientId, list] of batchRefusals) addRefusals(clientId, list, true);
-        logger?.warn({ err: { message: (error as Error).message } }, 'could not write usage counts; will retry');
+      for (const [index, slice] of slices.entries()) {
+        // On SQLite a write holds the event loop: requests run between slices, not after them all.
+        if (index > 0) await nextTurn();
+        try {
+          await db.transaction().execute(async (trx) => {
+            const repository = createUsageRepository(trx);
+            await repository.addCounts(slice.rows);
+            await repository.insertRefusals(slice.events);
+            await repository.pruneRefusals([...slice.refusals.keys()], RECENT_REFUSALS_KEPT);
+          });
+          for (const row of slice.rows) writing.get(row.hour)?.delete(row.client_id);
+        } catch (error) {
+          // Nothing of this slice's transaction was kept: add its counts and the rest back for the next attempt.
+          writing = new Map();
+          putBack(slices.slice(index));
+          logger?.warn({ err: { message: (error as Error).message } }, 'could not write usage counts; will retry');
+          break;
+        }
       }
+      writing = new Map();
       if (dropped > droppedLogged) {
         logger?.warn({ droppedUsage: dropped }, 'usage counts dropped: too many were waiting for the database');
         droppedLogged = dropped;
@@ -142,11 +192,12 @@ export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?:
     /** REST and GraphQL requests of `clientId` not yet written, from the hour starting `fromHour` on. */
     pendingRequests(clientId: string, fromHour: string): number {
       let total = 0;
-      for (const [hour, byClient] of counters) {
-        if (hour < fromHour) continue;
-        const byKind = byClient.get(clientId);
-        if (byKind !== undefined) total += (byKind.get('rest') ?? 0) + (byKind.get('graphql') ?? 0);
-      }
+      for (const held of [counters, writing])
+        for (const [hour, byClient] of held) {
+          if (hour < fromHour) continue;
+          const byKind = byClient.get(clientId);
+          if (byKind !== undefined) total += (byKind.get('rest') ?? 0) + (byKind.get('graphql') ?? 0);
+        }
       return total;
     },
     /** Writes what is pending; the timer calls it, and readers that must see every count. */
