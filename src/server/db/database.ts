@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DatabaseConfig, DatabasePoolConfig } from '../config.js';
 import { isUniqueViolation } from './constraint-errors.js';
 import { migrations } from './migrations/index.js';
-import { withNamedStatements } from './named-statements.js';
+import { readsArrays, withNamedStatements } from './named-statements.js';
 import type { Database } from './schema.js';
 import { createSqliteDialect, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, KoiosSqliteDriver } from './sqlite.js';
 
@@ -178,6 +178,7 @@ export function withStatementCache(database: SqliteDatabase.Database): (text: st
       return cached;
     }
     const statement = database.prepare(text);
+    if (readsArrays(text)) statement.raw(true);
     if (cached === undefined) {
       statements.set(text, statement);
       if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);

@@ -19,12 +19,26 @@ export const NAMED_STATEMENTS_PER_CONNECTION = 100;
 
 /** Marked SQL text → the stem of its statements' names, a hash of the text. */
 const marked = new Map<string, string>();
+/** Marked texts whose rows come back as arrays, at most NAMED_TEXTS_MAX. */
+const asArrays = new Set<string>();
 
-/** Runs `query` as a named statement on PostgreSQL, parsed and planned once per connection. Returns it. */
-export function keepPrepared<Q extends CompiledQuery<unknown>>(query: Q): Q {
+/**
+ * Runs `query` as a named statement on PostgreSQL, parsed and planned once per connection. Returns it.
+ * With `arrays`, both drivers answer its rows as arrays in the order of its select list: making an
+ * object of each row was half of better-sqlite3's time on a first page of clients (its keys are set
+ * one by one, in C++), which the caller does faster as an object literal. A caller of `arrays`
+ * still takes objects (past the limit): `Array.isArray` tells which it got.
+ */
+export function keepPrepared<Q extends CompiledQuery<unknown>>(query: Q, options: { readonly arrays?: boolean } = {}): Q {
   if (!marked.has(query.sql) && marked.size < NAMED_TEXTS_MAX)
     marked.set(query.sql, `koios_${createHash('sha256').update(query.sql).digest('hex').slice(0, 16)}`);
+  if (options.arrays === true && asArrays.size < NAMED_TEXTS_MAX) asArrays.add(query.sql);
   return query;
+}
+
+/** Whether the rows of this SQL text come back as arrays (`keepPrepared` with `arrays`). */
+export function readsArrays(text: string): boolean {
+  return asArrays.has(text);
 }
 
 /**
@@ -56,24 +70,29 @@ export function withNamedStatements(client: pg.Client | pg.PoolClient, query: Qu
     names.set(text, name);
     return name;
   };
+  const config = (text: string, values: unknown, name: string | undefined) => ({
+    ...(name === undefined ? {} : { name }),
+    text,
+    values,
+    ...(asArrays.has(text) ? { rowMode: 'array' } : {}),
+  });
   const runNamed = async (text: string, values: unknown, name: string): Promise<unknown> => {
     try {
-      return await query({ name, text, values });
+      return await query(config(text, values, name));
     } catch (error) {
       if (!isStalePreparedStatement(error)) throw error;
       names.delete(text);
       // Idle (before or after the error's ReadyForQuery): the statement ran alone, nothing was
       // rolled back with it and it can run again; inside a transaction the error has aborted it.
       if (client.getTransactionStatus() !== 'I') throw error;
-      const fresh = nameOf(text);
-      return fresh === undefined ? query(text, values) : query({ name: fresh, text, values });
+      return query(config(text, values, nameOf(text)));
     }
   };
   return (...args: unknown[]) => {
     const [text, values] = args;
     if (args.length <= 2 && typeof text === 'string' && marked.has(text)) {
       const name = nameOf(text);
-      if (name !== undefined) return runNamed(text, values, name);
+      return name === undefined ? query(config(text, values, undefined)) : runNamed(text, values, name);
     }
     return query(...args);
   };

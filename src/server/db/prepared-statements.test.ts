@@ -66,6 +66,24 @@ describe('the SQLite statement cache', () => {
     expect(prepare('select * from changing').all()).toEqual([{ a: 1, b: 'x' }]);
   });
 
+  it('answers a statement marked for arrays with one array a row, in the order of its select list, and others with objects', async () => {
+    const handle = openDatabase({ dialect: 'sqlite', path: join(dir, 'arrays.db'), url: `file:${join(dir, 'arrays.db')}` });
+    try {
+      await sql`create table a (v integer, w text)`.execute(handle.db);
+      await sql`insert into a (v, w) values (1, 'one'), (2, null)`.execute(handle.db);
+      const marked = keepPrepared(CompiledQuery.raw('select w, v from a where v >= ? order by v', [1]), { arrays: true });
+      for (let round = 0; round < 2; round += 1) {
+        expect((await handle.db.executeQuery(marked)).rows).toEqual([
+          ['one', 1],
+          [null, 2],
+        ]);
+      }
+      expect((await handle.db.executeQuery(CompiledQuery.raw('select w, v from a where v >= ? order by v desc', [2]))).rows).toEqual([{ w: null, v: 2 }]);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('keeps a writer a writer: a cached insert runs again and reports its change', async () => {
     const handle = openDatabase({ dialect: 'sqlite', path: join(dir, 'handle.db'), url: `file:${join(dir, 'handle.db')}` });
     try {
@@ -161,5 +179,21 @@ describe.runIf(postgres)('named statements on PostgreSQL', () => {
     }
     const named = (await preparedOn(single)).filter((statement) => statement.name.startsWith('koios_'));
     expect(named.length).toBe(NAMED_STATEMENTS_PER_CONNECTION);
+  });
+
+  it('answers a statement marked for arrays with one array a row, named or past the named ones', async () => {
+    const text = 'select v, v * 2 as twice from t where v >= $1 order by v';
+    for (let round = 0; round < 2; round += 1) {
+      const { rows } = await other.db.executeQuery(keepPrepared(CompiledQuery.raw(text, [20]), { arrays: true }));
+      expect(rows).toEqual([[20, 40]]);
+    }
+    expect((await preparedOn(other)).filter((statement) => statement.statement === text)).toHaveLength(1);
+    // `single` has made all its named statements (the test above): it runs the text unnamed, still as arrays.
+    const { rows } = await single.db.executeQuery(keepPrepared(CompiledQuery.raw(text, [2]), { arrays: true }));
+    expect(rows).toEqual([
+      [2, 4],
+      [3, 6],
+    ]);
+    expect((await preparedOn(single)).filter((statement) => statement.statement === text)).toHaveLength(0);
   });
 });

@@ -159,6 +159,39 @@ function countsInPage(query: ClientFilters & Pick<ClientListQuery, 'after'>, sql
 const compiledFirstPages = new WeakMap<Executor, Map<string, CompiledQuery<unknown>>>();
 const COMPILED_FIRST_PAGES_MAX = 64;
 
+/**
+ * A page's row from the array a first page's statement answers (`keepPrepared` with `arrays`), in
+ * the order of its select list: `clientColumns`, the role's name, then `list`'s three.
+ */
+function pageRowOf<Row>(row: readonly unknown[]): Row {
+  return {
+    id: row[0],
+    name: row[1],
+    name_key: row[2],
+    description: row[3],
+    enabled: row[4],
+    role_id: row[5],
+    secret_hint: row[6],
+    secret_generation: row[7],
+    secret_expires_at: row[8],
+    allowed_cidrs: row[9],
+    rate_limit_requests_per_minute: row[10],
+    rate_limit_tokens_per_minute: row[11],
+    auth_method: row[12],
+    require_dpop: row[13],
+    previous_secret_hint: row[14],
+    previous_secret_expires_at: row[15],
+    previous_secret_last_used_at: row[16],
+    last_used_at: row[17],
+    created_at: row[18],
+    updated_at: row[19],
+    role_name: row[20],
+    requests_7d: row[21],
+    kept_count: row[22],
+    matched: row[23],
+  } as Row;
+}
+
 export function createClientsRepository(db: Executor) {
   const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter);
   // The role's name by a correlated subquery, not a join: PostgreSQL estimates a keyset condition
@@ -233,18 +266,22 @@ export function createClientsRepository(db: Executor) {
       };
       type Row = Awaited<ReturnType<ReturnType<typeof build>['execute']>>[number];
       let compiled: CompiledQuery<Row>;
+      let arrays = false;
       if (query.after === null && countsKept) {
         let cache = compiledFirstPages.get(db);
         if (cache === undefined) compiledFirstPages.set(db, (cache = new Map()));
         const cacheKey = `${query.sort} ${direction} ${query.limit} ${query.status ?? ''} ${query.requestsSince ?? ''}`;
         const cached = cache.get(cacheKey) as CompiledQuery<Row> | undefined;
+        arrays = true;
         if (cached === undefined) {
-          compiled = keepPrepared(build().compile());
+          compiled = keepPrepared(build().compile(), { arrays: true });
           if (cache.size >= COMPILED_FIRST_PAGES_MAX) cache.clear();
           cache.set(cacheKey, compiled);
         } else compiled = cached;
       } else compiled = build().compile();
-      const { rows } = await db.executeQuery(compiled);
+      const result = await db.executeQuery(compiled);
+      const rows =
+        arrays && Array.isArray(result.rows[0]) ? (result.rows as unknown as readonly (readonly unknown[])[]).map((row) => pageRowOf<Row>(row)) : result.rows;
       const first = rows[0];
       return {
         rows: rows.slice(0, query.limit),

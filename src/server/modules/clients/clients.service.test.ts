@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../actor.js';
 import { BadInput, Conflict, Forbidden, NotFound } from '../../errors.js';
@@ -42,6 +43,31 @@ describe.each(testDialects())('API clients service on %s', (dialect) => {
     const audit = await services.audit.list(SYSTEM_ACTOR, { targetId: client.id });
     expect(audit.items.map((event) => event.action)).toEqual(['client.created']);
     expect(JSON.stringify(audit)).not.toContain(clientSecret);
+  });
+
+  it('shows each client of a first page as it shows that client alone', async () => {
+    const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+    const described = await services.clients.create(SYSTEM_ACTOR, {
+      name: 'First page, every field',
+      description: 'all set',
+      roleId: adminRoleId,
+      secretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'],
+      rateLimit: { requestsPerMinute: 600, tokensPerMinute: 10 },
+      requireDpop: true,
+    });
+    await services.clients.regenerateSecret(SYSTEM_ACTOR, described.client.id, { keepPreviousFor: 3600 });
+    await services.clients.setEnabled(SYSTEM_ACTOR, described.client.id, false);
+    await services.clients.create(SYSTEM_ACTOR, { name: 'First page, nothing set' });
+    await services.clients.createWithKeys(SYSTEM_ACTOR, { name: 'First page, with a key', roleId: viewerId, publicKeys: [jwk] });
+    services.usageRecorder.requested(described.client.id, 'rest');
+    for (const status of [undefined, 'disabled'] as const) {
+      const page = await services.clients.list(SYSTEM_ACTOR, { limit: 200, ...(status === undefined ? {} : { status }) });
+      expect(page.items.length).toBeGreaterThan(0);
+      for (const item of page.items) expect(item).toEqual(await services.clients.get(SYSTEM_ACTOR, item.id));
+    }
+    const first = await services.clients.get(SYSTEM_ACTOR, described.client.id);
+    expect(first).toMatchObject({ enabled: false, requests7d: 1, previousSecret: { hint: described.clientSecret.slice(-4) }, role: { name: 'Administrator' } });
   });
 
   it('rejects bad names and descriptions naming the field, and writes nothing', async () => {

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import Fastify from 'fastify';
+import pg from 'pg';
+
+/**
+ * `npx tsx bench/page-parts.ts [<checkout>]`: where a first page of 50 clients
+ * (`GET /api/v1/clients?limit=50` over 100,000) spends its CPU, beside the bench's bare twin
+ * (bench/targets/fastify-page.ts) in the same process. Each part is timed alone with
+ * `process.cpuUsage` over alternating rounds, so the load of a shared machine falls on every part
+ * alike: the whole request through `app.inject` for Koios and the twin, then the service call, the
+ * repository's statement, the twin's statement, and the response serialiser, each without HTTP.
+ * Koios runs compiled (`npm run build:server` first; dist/server), as the bench's target does.
+ *
+ * Settings: PARTS_ROUNDS (12), PARTS_CALLS (150 a part a round, after 300 of warm-up),
+ * PARTS_DIALECTS (sqlite,postgres), PARTS_PG_URL, PARTS_CLIENTS (100000), PARTS_ONLY (part names).
+ */
+const ROUNDS = Number(process.env['PARTS_ROUNDS'] ?? 12);
+const CALLS = Number(process.env['PARTS_CALLS'] ?? 150);
+const DIALECTS = (process.env['PARTS_DIALECTS'] ?? 'sqlite,postgres').split(',');
+const PG_URL = process.env['PARTS_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CLIENTS = Number(process.env['PARTS_CLIENTS'] ?? 100_000);
+const ONLY = process.env['PARTS_ONLY']?.split(',');
+const PAGE_URL = '/api/v1/clients?limit=50';
+const key = randomBytes(32);
+
+/** The twin's statement and answer, as bench/targets/fastify-page.ts has them. */
+const TWIN_PAGE = `
+  select id, name, description, enabled, role_id, (select roles.name from roles where roles.id = api_clients.role_id) as role_name,
+    secret_hint, secret_expires_at, previous_secret_hint, previous_secret_expires_at, previous_secret_last_used_at, allowed_cidrs,
+    rate_limit_requests_per_minute, rate_limit_tokens_per_minute, auth_method, require_dpop, last_used_at, created_at, updated_at,
+    (select total from client_counts where id = 1) as total
+  from api_clients order by created_at desc, id desc limit 51`;
+
+type Row = Record<string, string | number | null>;
+function twinPage(rows: readonly Row[]) {
+  const items = rows.slice(0, 50).map((row) => ({
+    id: row['id'],
+    name: row['name'],
+    description: row['description'],
+    enabled: Number(row['enabled']) === 1,
+    role: row['role_id'] !== null && row['role_name'] !== null ? { id: row['role_id'], name: row['role_name'] } : null,
+    secretHint: row['secret_hint'],
+    lastUsedAt: row['last_used_at'],
+    secretExpiresAt: row['secret_expires_at'],
+    previousSecret:
+      row['previous_secret_hint'] === null || row['previous_secret_expires_at'] === null
+        ? null
+        : { hint: row['previous_secret_hint'], expiresAt: row['previous_secret_expires_at'], lastUsedAt: row['previous_secret_last_used_at'] },
+    allowedCidrs: JSON.parse(String(row['allowed_cidrs'])) as string[],
+    rateLimit: { requestsPerMinute: row['rate_limit_requests_per_minute'], tokensPerMinute: row['rate_limit_tokens_per_minute'] },
+    authMethod: row['auth_method'],
+    publicKeys: [],
+    requireDpop: Number(row['require_dpop']) === 1,
+    createdAt: row['created_at'],
+    updatedAt: row['updated_at'],
+    requests7d: 0,
+  }));
+  const last = rows.length > 50 ? rows[49] : undefined;
+  return {
+    items,
+    nextCursor: last === undefined ? null : Buffer.from(JSON.stringify(['-createdAt', last['created_at'], last['id']])).toString('base64url'),
+    total: Number(rows[0]?.['total'] ?? 0),
+  };
+}
+
+const importer = (root: string) => (path: string) => import(pathToFileURL(join(root, path)).href);
+
+interface Target {
+  readonly url: string;
+  readonly path?: string;
+  readonly schema?: string;
+}
+
+async function seed(root: string, dialect: string): Promise<{ target: Target; drop(): Promise<void> }> {
+  const from = importer(root);
+  const [{ openDatabase, migrateToLatest, BULK_POOL }, { insertClients }] = await Promise.all([from('src/server/db/database.ts'), from('bench/pagination.ts')]);
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'koios-page-parts-'));
+    const path = join(dir, 'koios.db');
+    const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
+    await migrateToLatest(handle);
+    await insertClients(handle.db, 'sqlite', CLIENTS);
+    await handle.close();
+    return { target: { url: `file:${path}`, path }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const schema = `page_parts_${randomBytes(4).toString('hex')}`;
+  const handle = openDatabase({ dialect: 'postgres', url: PG_URL }, { schema, pool: BULK_POOL });
+  await migrateToLatest(handle, schema);
+  await insertClients(handle.db, 'postgres', CLIENTS);
+  await handle.pool.query('analyze api_clients');
+  await handle.close();
+  return {
+    target: { url: PG_URL, schema },
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+type Part = () => Promise<unknown>;
+
+async function parts(root: string, dialect: string, target: Target): Promise<{ parts: Map<string, Part>; close(): Promise<void> }> {
+  const from = importer(root);
+  const [
+    { loadConfig },
+    { createLogger },
+    { openDatabase, migrateToLatest, BULK_POOL },
+    { createMasterKey },
+    { createServices },
+    { createApp },
+    { SYSTEM_ACTOR },
+    { createClientsRepository },
+    { ApiClient, ClientPage },
+  ] = await Promise.all([
+    from('dist/server/config.js'),
+    from('dist/server/logger.js'),
+    from('dist/server/db/database.js'),
+    from('dist/server/modules/master-key/master-key.js'),
+    from('dist/server/services.js'),
+    from('dist/server/app.js'),
+    from('dist/server/actor.js'),
+    from('dist/server/modules/clients/clients.repository.js'),
+    from('dist/shared/schemas/clients.js'),
+  ]);
+  const config = loadConfig({ KOIOS_DATABASE_URL: target.url, KOIOS_MASTER_KEY: key.toString('base64'), KOIOS_LOG_LEVEL: 'warn' });
+  const database = openDatabase(config.database, { pool: BULK_POOL, ...(target.schema === undefined ? {} : { schema: target.schema }) });
+  await migrateToLatest(database, target.schema);
+  const logger = createLogger('warn');
+  const services = await createServices({ database, logger, tokenSettings: config, masterKey: createMasterKey(key, 'KOIOS_MASTER_KEY') });
+  const app = await createApp({ config, database, services, logger });
+  const administrator = await services.roles.resolve(SYSTEM_ACTOR, 'Administrator');
+  const { client, clientSecret } = await services.clients.create(SYSTEM_ACTOR, { name: 'bench parts', roleId: administrator.id });
+  const tokenBody = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, client_secret: clientSecret }).toString();
+  const token = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenBody });
+  const bearer = `Bearer ${String(token.json()['access_token'])}`;
+
+  // The twin: its own connection and statement, a bare Fastify app.
+  let read: () => Promise<Row[]>;
+  let closeTwin: () => Promise<void>;
+  if (dialect === 'sqlite') {
+    const twinDb = new Database(target.path!, { readonly: true, fileMustExist: true });
+    const statement = twinDb.prepare<[], Row>(TWIN_PAGE);
+    read = async () => statement.all();
+    closeTwin = async () => {
+      twinDb.close();
+    };
+  } else {
+    const pool = new pg.Pool({ connectionString: target.url, max: 10, options: `-c search_path=${target.schema}` });
+    read = async () => (await pool.query<Row>({ name: 'first-page', text: TWIN_PAGE })).rows;
+    closeTwin = () => pool.end();
+  }
+  const twin = Fastify({ logger: false });
+  twin.get('/clients', async () => twinPage(await read()));
+  // The twin with Koios's response schema: what the schema serialiser costs against JSON.stringify.
+  const twinSchema = Fastify({ logger: false });
+  twinSchema.addSchema(ApiClient);
+  twinSchema.addSchema(ClientPage);
+  twinSchema.get('/clients', { schema: { response: { 200: { $ref: 'ClientPage#' } } } }, async () => twinPage(await read()));
+  await twin.ready();
+  await twinSchema.ready();
+
+  const check = (answer: { statusCode: number; body: string }) => {
+    if (answer.statusCode !== 200) throw new Error(`answered ${answer.statusCode}: ${answer.body.slice(0, 200)}`);
+    return answer;
+  };
+  const koiosBody = check(await app.inject({ method: 'GET', url: PAGE_URL, headers: { authorization: bearer } })).body;
+  const twinBody = check(await twin.inject({ method: 'GET', url: '/clients' })).body;
+  process.stdout.write(`${dialect}: page bytes koios ${koiosBody.length}, twin ${twinBody.length}\n`);
+
+  const repository = createClientsRepository(database.db);
+  const requestsSince = services.usage.requestsWindowStart();
+  const listQuery = { limit: 50, after: null, search: null, status: null, sort: 'createdAt', descending: true, requestsSince };
+  const page = JSON.parse(koiosBody) as unknown;
+  const twinObject = twinPage(await read());
+  const { default: fjs } = await import('fast-json-stringify');
+  const serialise = fjs({ $ref: 'ClientPage#' }, { schema: { ApiClient, ClientPage } } as never) as (value: unknown) => string;
+
+  // The HTTP pipeline alone: each route answering a page made beforehand (Koios's through its service's door).
+  const list = services.clients.list.bind(services.clients);
+  let stubbed = false;
+  services.clients.list = (...args: unknown[]) => (stubbed ? Promise.resolve(page) : list(...args));
+  const twinStub = Fastify({ logger: false });
+  twinStub.get('/clients', async () => twinObject);
+  await twinStub.ready();
+  const table = new Map<string, Part>([
+    ['koios http', () => app.inject({ method: 'GET', url: PAGE_URL, headers: { authorization: bearer } })],
+    ['twin http', () => twin.inject({ method: 'GET', url: '/clients' })],
+    [
+      'koios http, page made',
+      async () => {
+        stubbed = true;
+        try {
+          return await app.inject({ method: 'GET', url: PAGE_URL, headers: { authorization: bearer } });
+        } finally {
+          stubbed = false;
+        }
+      },
+    ],
+    ['twin http, page made', () => twinStub.inject({ method: 'GET', url: '/clients' })],
+    ['twin http, koios schema', () => twinSchema.inject({ method: 'GET', url: '/clients' })],
+    ['koios service', () => services.clients.list(SYSTEM_ACTOR, { limit: 50 })],
+    ['koios repository', () => repository.list(listQuery)],
+    ['twin read', () => read()],
+    ['twin read+map', async () => twinPage(await read())],
+    ['fjs ClientPage', async () => serialise(page)],
+    ['JSON.stringify', async () => JSON.stringify(twinObject)],
+  ]);
+  if (ONLY !== undefined) for (const name of [...table.keys()]) if (!ONLY.includes(name)) table.delete(name);
+  return {
+    parts: table,
+    async close() {
+      await app.close();
+      await twin.close();
+      await twinSchema.close();
+      await twinStub.close();
+      await closeTwin();
+      await services.stop();
+      await database.close();
+    },
+  };
+}
+
+async function measure(part: Part, count: number): Promise<number> {
+  const started = process.cpuUsage();
+  for (let i = 0; i < count; i += 1) await part();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / count;
+}
+
+const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+const median = (values: readonly number[]) => sorted(values)[Math.floor(values.length / 2)]!;
+const quartiles = (values: readonly number[]) => {
+  const s = sorted(values);
+  return `${s[Math.floor(s.length / 4)]!.toFixed(1)}–${s[Math.floor((s.length * 3) / 4)]!.toFixed(1)}`;
+};
+
+async function main(): Promise<void> {
+  const root = resolve(process.argv[2] ?? '.');
+  for (const dialect of DIALECTS) {
+    const { target, drop } = await seed(root, dialect);
+    try {
+      const { parts: table, close } = await parts(root, dialect, target);
+      try {
+        for (const part of table.values()) await measure(part, 300);
+        const samples = new Map<string, number[]>();
+        const names = [...table.keys()];
+        for (let round = 0; round < ROUNDS; round += 1) {
+          for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+            samples.set(name, [...(samples.get(name) ?? []), await measure(table.get(name)!, CALLS)]);
+          }
+        }
+        const koios = samples.get('koios http');
+        for (const name of names) {
+          const values = samples.get(name)!;
+          const ratio = koios === undefined ? '' : `, twin http ÷ this: ${(median(samples.get('twin http') ?? [NaN]) / median(values)).toFixed(2)}×`;
+          process.stdout.write(
+            `${dialect.padEnd(8)} ${name.padEnd(24)} ${median(values).toFixed(1).padStart(7)} µs CPU (quartiles ${quartiles(values)})${ratio}\n`,
+          );
+        }
+      } finally {
+        await close();
+      }
+    } finally {
+      await drop();
+    }
+  }
+}
+
+await main();
