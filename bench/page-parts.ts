@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,14 +19,15 @@ import pg from 'pg';
  * Koios runs compiled (`npm run build:server` first; dist/server), as the bench's target does.
  *
  * Settings: PARTS_ROUNDS (12), PARTS_CALLS (150 a part a round, after 300 of warm-up),
- * PARTS_DIALECTS (sqlite,postgres), PARTS_PG_URL, PARTS_CLIENTS (100000), PARTS_ONLY (part names).
+ * PARTS_DIALECTS (sqlite,postgres), PARTS_PG_URL, PARTS_CLIENTS (100000), PARTS_ONLY (part names, separated by ;),
+ * PARTS_CPU_PROFILE (a file: a CPU profile of the timed rounds alone, for bench/cpuprofile-top.ts).
  */
 const ROUNDS = Number(process.env['PARTS_ROUNDS'] ?? 12);
 const CALLS = Number(process.env['PARTS_CALLS'] ?? 150);
 const DIALECTS = (process.env['PARTS_DIALECTS'] ?? 'sqlite,postgres').split(',');
 const PG_URL = process.env['PARTS_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CLIENTS = Number(process.env['PARTS_CLIENTS'] ?? 100_000);
-const ONLY = process.env['PARTS_ONLY']?.split(',');
+const ONLY = process.env['PARTS_ONLY']?.split(';');
 const PAGE_URL = '/api/v1/clients?limit=50';
 const key = randomBytes(32);
 
@@ -252,10 +255,22 @@ async function main(): Promise<void> {
         for (const part of table.values()) await measure(part, 300);
         const samples = new Map<string, number[]>();
         const names = [...table.keys()];
+        const profile = process.env['PARTS_CPU_PROFILE'];
+        const session = profile === undefined ? null : new Session();
+        if (session !== null) {
+          session.connect();
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+        }
         for (let round = 0; round < ROUNDS; round += 1) {
           for (const name of round % 2 === 0 ? names : [...names].reverse()) {
             samples.set(name, [...(samples.get(name) ?? []), await measure(table.get(name)!, CALLS)]);
           }
+        }
+        if (session !== null) {
+          const { profile: taken } = await session.post('Profiler.stop');
+          writeFileSync(`${profile!}.${dialect}.cpuprofile`, JSON.stringify(taken));
+          session.disconnect();
         }
         const koios = samples.get('koios http');
         for (const name of names) {

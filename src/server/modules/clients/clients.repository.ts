@@ -229,11 +229,11 @@ export function createClientsRepository(db: Executor) {
      */
     async list(query: ClientListQuery) {
       const countsKept = !filtersBeyondStatus(query);
-      const key = sortKey(query.sort, query.requestsSince ?? '');
       const direction = query.descending ? 'desc' : 'asc';
       const counted = countsInPage(query, sqlite);
       const phrase = await searchPhrase(db, query, sqlite);
       const build = () => {
+        const key = sortKey(query.sort, query.requestsSince ?? '');
         let select = selectClients()
           // Each row's requests of the last 7 days in the same statement (its own sort key when
           // sorting by it): no second query for the page's counts.

@@ -273,23 +273,25 @@ export function createClientsService(deps: ClientsServiceDeps) {
    * The clients as the doors show them, with their requests of the last 7 days (one query for
    * all); keys are read only for the private_key_jwt ones among them.
    */
-  /** `stored`: each row's stored requests since that hour, when the rows were read with them (a list page). */
+  /**
+   * `storedSince`: the rows were read with their stored requests from that hour on (`requests_7d`,
+   * a list page); this instance's pending ones are added to them.
+   */
   async function present(
     executor: Executor,
-    rows: readonly ClientRecord[],
-    stored?: { readonly since: string; readonly counts: ReadonlyMap<string, number> },
+    rows: readonly (ClientRecord & { readonly requests_7d?: number | string | null })[],
+    storedSince?: string,
   ): Promise<ApiClient[]> {
     const withKeys = rows.filter((row) => row.auth_method === 'private_key_jwt').map((row) => row.id);
     const keys = withKeys.length === 0 ? [] : await createClientKeysRepository(executor).listOf(withKeys);
     const byClient = new Map<string, ClientPublicKey[]>();
     for (const key of keys) byClient.set(key.client_id, [...(byClient.get(key.client_id) ?? []), toPublicKey(key)]);
-    const requests =
-      stored === undefined
-        ? await recentRequests.of(
-            rows.map((row) => row.id),
-            executor,
-          )
-        : new Map(rows.map((row) => [row.id, (stored.counts.get(row.id) ?? 0) + recentRequests.pending(row.id, stored.since)]));
+    if (storedSince !== undefined)
+      return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? [], Number(row.requests_7d ?? 0) + recentRequests.pending(row.id, storedSince)));
+    const requests = await recentRequests.of(
+      rows.map((row) => row.id),
+      executor,
+    );
     return rows.map((row) => toApiClient(row, byClient.get(row.id) ?? [], requests.get(row.id) ?? 0));
   }
   const presentOne = async (executor: Executor, row: ClientRecord): Promise<ApiClient> => (await present(executor, [row]))[0]!;
@@ -306,7 +308,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     lastUsedAt: lastUsed.latest(row.id, row.last_used_at),
     secretExpiresAt: row.secret_expires_at,
     previousSecret: previousSecretOf(row),
-    allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
+    // Most clients have none: no parse for them.
+    allowedCidrs: row.allowed_cidrs === '[]' ? [] : (JSON.parse(row.allowed_cidrs) as string[]),
     rateLimit: { requestsPerMinute: row.rate_limit_requests_per_minute, tokensPerMinute: row.rate_limit_tokens_per_minute },
     authMethod: row.auth_method as AuthMethod,
     publicKeys,
@@ -524,7 +527,7 @@ export function createClientsService(deps: ClientsServiceDeps) {
       const total = counted ?? matched ?? keptCount ?? (await repository.count(query));
       const last = rows.at(-1);
       return {
-        items: await present(db, rows, { since: query.requestsSince, counts: new Map(rows.map((row) => [row.id, Number(row.requests_7d ?? 0)])) }),
+        items: await present(db, rows, query.requestsSince),
         nextCursor: hasMore && last !== undefined ? encodeCursor({ sort, value: sortValueOf(field, last), id: last.id }) : null,
         total,
       };
