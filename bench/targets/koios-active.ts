@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import http from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SYSTEM_ACTOR } from '../../src/server/actor.js';
 import { loadConfig } from '../../src/server/config.js';
 import { BULK_POOL, migrateToLatest, openDatabase } from '../../src/server/db/database.js';
@@ -14,6 +17,34 @@ import { announceReady, fail, freePort, onShutdown } from './common.js';
 import { benchDatabase } from './koios-database.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * A loopback listener of the bench's own, beside the server: `POST /gc` runs a full garbage
+ * collection and answers the heap then in use (the live heap, which sets how far V8 lets old space
+ * grow next), and with BENCH_HEAP_SNAPSHOT_DIR set `POST /snapshot` writes a heap snapshot there
+ * first (for bench/heap-summary.ts). Nothing of it is in the server.
+ */
+async function startControl(): Promise<{ url: string; close: () => Promise<void> }> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const snapshots = process.env['BENCH_HEAP_SNAPSHOT_DIR'];
+  let taken = 0;
+  const control = http.createServer((request, response) => {
+    let file: string | null = null;
+    if (request.method === 'POST' && request.url === '/snapshot' && snapshots !== undefined) {
+      file = v8.writeHeapSnapshot(join(snapshots, `koios-active-${process.pid}-${++taken}.heapsnapshot`));
+    } else if (request.method !== 'POST' || request.url !== '/gc') {
+      response.writeHead(404).end();
+      return;
+    }
+    gc();
+    const { used_heap_size: usedHeapBytes, total_heap_size: totalHeapBytes } = v8.getHeapStatistics();
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ usedHeapBytes, totalHeapBytes, file }));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => control.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => control.close(() => resolve())) };
+}
 
 /**
  * The real server for `npm run bench -- active` (bench/active.ts), as `npm start` runs it, with
@@ -73,7 +104,11 @@ async function main(): Promise<void> {
     ...(process.env['KOIOS_CLIENT_STATE_CACHE_SIZE'] === undefined ? {} : { KOIOS_CLIENT_STATE_CACHE_SIZE: process.env['KOIOS_CLIENT_STATE_CACHE_SIZE'] }),
   });
   const server = await startServer(config, createLogger(config.logLevel));
-  onShutdown(() => server.close());
+  const control = await startControl();
+  onShutdown(async () => {
+    await control.close();
+    await server.close();
+  });
 
   const { services } = server;
   const administrator = await services.roles.resolve(SYSTEM_ACTOR, 'Administrator');
@@ -94,6 +129,7 @@ async function main(): Promise<void> {
   announceReady({
     url: server.url,
     metricsUrl: server.metricsUrl,
+    controlUrl: control.url,
     roleId: role.id,
     clientId: admin.client.id,
     clientSecret: admin.clientSecret,

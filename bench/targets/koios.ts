@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { announceReady, fail, freePort, onShutdown } from './common.js';
 import { benchDatabase } from './koios-database.js';
+import { startMemoryReport } from './memory-report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -43,7 +44,12 @@ async function main(): Promise<void> {
     KOIOS_MASTER_KEY: randomBytes(32).toString('base64'),
   });
   const server = await startServer(config, createLogger(config.logLevel));
-  onShutdown(() => server.close());
+  // BENCH_KOIOS_MEMORY_FILE (a path; the dialect is added to it): where the server's memory is, until it stops.
+  const memory = startMemoryReport(process.env['BENCH_KOIOS_MEMORY_FILE']?.concat(`.${dialect}.json`));
+  onShutdown(async () => {
+    memory.atShutdown();
+    await server.close();
+  });
 
   const administrator = await server.services.roles.resolve(SYSTEM_ACTOR, 'Administrator');
   const created = await server.services.clients.create(SYSTEM_ACTOR, { name: 'Bench administrator', roleId: administrator.id });
