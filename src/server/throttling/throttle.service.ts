@@ -80,9 +80,16 @@ export interface ThrottleOptions {
   readonly keepSpares?: boolean;
 }
 
+/**
+ * A kept slot: the window each of its keys (address, subject, pair) was taken in, and when the
+ * first of the subject's and pair's windows ends. The keys themselves follow from the request's
+ * ThrottleKeys, so a spare holds no names of its own (100,000 clients an hour keep tens of thousands).
+ */
 interface Spare {
-  readonly windows: ReadonlyMap<string, string>;
   readonly until: number;
+  readonly addressWindow: string;
+  readonly subjectWindow: string;
+  readonly pairWindow: string;
 }
 
 const MAX_LOCAL_ENTRIES = 100_000;
@@ -109,6 +116,29 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     const address = `${options.scope}:addr:${keys.address}`;
     if (keys.subject === null) return { address, subject: null, pair: null };
     return { address, subject: `${options.scope}:${keys.subject}`, pair: `${options.scope}:pair:${keys.subject}|${keys.address}` };
+  };
+
+  /**
+   * Window starts come as one string per row, though the spares behind one address share its
+   * window, and a pair's window opens with its subject's: those are kept once, not per spare.
+   */
+  let lastAddressWindow = '';
+  const spareOf = (windows: ReadonlyMap<string, string>, keys: { address: string; subject: string; pair: string }, until: number): Spare => {
+    const addressWindow = windows.get(keys.address)!;
+    if (addressWindow !== lastAddressWindow) lastAddressWindow = addressWindow;
+    const subjectWindow = windows.get(keys.subject)!;
+    const pairWindow = windows.get(keys.pair)!;
+    return { until, addressWindow: lastAddressWindow, subjectWindow, pairWindow: pairWindow === subjectWindow ? subjectWindow : pairWindow };
+  };
+
+  /** A spare's slot on each of the pair's keys, for `settle` (only a spare that fails is settled). */
+  const windowsOf = (keys: ThrottleKeys, spare: Spare): ReadonlyMap<string, string> => {
+    const { address, subject, pair } = names(keys);
+    return new Map([
+      [address, spare.addressWindow],
+      [subject!, spare.subjectWindow],
+      [pair!, spare.pairWindow],
+    ]);
   };
 
   /**
@@ -172,7 +202,12 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       }
       await createThrottleRepository(trx).addPending(keyList);
       const spareRows = rows.filter((row) => row.key !== address);
-      return { windows: new Map(rows.map((row) => [row.key, row.window_start])), until: spareRows.length === 0 ? 0 : Math.min(...spareRows.map(windowEnd)) };
+      return {
+        windows: new Map(rows.map((row) => [row.key, row.window_start])),
+        until: spareRows.length === 0 ? 0 : Math.min(...spareRows.map(windowEnd)),
+        // The pair's name as the row holds it: one flat string, where the request's is built of pieces that keep their parts.
+        pairKey: pair === null ? null : byKey.get(pair)!.key,
+      };
     });
     if ('busy' in decision) {
       const now = Date.now();
@@ -184,15 +219,15 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       if (decision.lasting) remember(blockedUntil, decision.refusedBy, decision.until, (until) => until);
       return { granted: false, retryAfterSeconds: secondsUntil(decision.until, Date.now()) };
     }
-    const { windows, until } = decision;
+    const { windows, until, pairKey } = decision;
     let settled = false;
     return {
       granted: true,
       async succeeded() {
         if (settled) return;
         settled = true;
-        if (pairName !== null && !spares.has(pairName) && until > Date.now()) {
-          remember(spares, pairName, { windows, until }, (spare) => spare.until);
+        if (pairName !== null && pairKey !== null && !spares.has(pairName) && until > Date.now()) {
+          remember(spares, pairKey, spareOf(windows, { address, subject: subject!, pair: pairKey }, until), (kept) => kept.until);
           await settle(windows, { from: 'pending', to: 'spares' });
         } else {
           await settle(windows, { from: 'pending', to: null });
@@ -217,7 +252,7 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
         // Taken, checked and given back in one synchronous step: one check at a time per spare.
         if (check()) return { granted: true, passed: true };
         spares.delete(pairName!);
-        await settle(spare.windows, { from: 'spares', to: 'failures' });
+        await settle(windowsOf(keys, spare), { from: 'spares', to: 'failures' });
         return { granted: true, passed: false };
       }
       // Another request of this pair is reserving in the database: its success leaves a spare.
@@ -270,7 +305,7 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
       if (spare === undefined || spare.until <= Date.now()) return guardSlowly(keys, check, pairName);
       if (check()) return PASSED;
       spares.delete(pairName!);
-      return settle(spare.windows, { from: 'spares', to: 'failures' }).then(() => FAILED);
+      return settle(windowsOf(keys, spare), { from: 'spares', to: 'failures' }).then(() => FAILED);
     },
   };
   return throttle;
