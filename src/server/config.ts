@@ -56,8 +56,9 @@ export interface Config {
 }
 
 /**
- * The default of KOIOS_CLIENT_STATE_CACHE_SIZE: 100,000 active clients, all cached, kept the server
- * under 400 MB (393 MB at most) (README, "Many active clients").
+ * The default of KOIOS_CLIENT_STATE_CACHE_SIZE: the most client states kept, of those read in the
+ * last CLIENT_STATE_TTL_MS (older ones never answer and are dropped): 100,000 clients calling
+ * within those 10 seconds are all cached (README, "Many active clients").
  */
 export const CLIENT_STATE_CACHE_SIZE = 100_000;
 

@@ -10,7 +10,7 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { PermissionKey } from '../../../shared/permissions.js';
 import { allowedAddressesOf } from '../clients/allowed-cidrs.js';
 import { createClientKeysRepository } from '../clients/client-keys.repository.js';
-import type { AuthMethod, ClientKeyAlgorithm } from '../../../shared/public-keys.js';
+import { AUTH_METHODS, type AuthMethod, type ClientKeyAlgorithm } from '../../../shared/public-keys.js';
 import { permissionsOfRole } from '../roles/permissions.js';
 import { createTokensRepository } from './tokens.repository.js';
 import type { FederatedRule } from '../federation/workload-tokens.js';
@@ -58,6 +58,7 @@ export interface ClientState {
 
 interface Entry {
   readonly state: ClientState | null;
+  /** Date.now() when read, less the cache's start: a small integer, not a number object per entry. */
   readonly loadedAt: number;
   /** The change epoch it was read in: a change of its role at a later epoch makes it stale. */
   readonly epoch: number;
@@ -93,8 +94,10 @@ const NO_REVOKED_TOKENS: ReadonlySet<string> = new Set();
 const NO_RULES: readonly FederatedRule[] = Object.freeze([]);
 const NO_KEYS: readonly ClientKey[] = Object.freeze([]);
 const NO_RATE_LIMIT = Object.freeze({ requestsPerMinute: null, tokensPerMinute: null });
-/** Distinct permission sets kept for sharing; past this many (never, with real roles) the table starts again. */
+/** Distinct permission sets (and role ids) kept for sharing; past this many (never, with real roles) the table starts again. */
 const MAX_SHARED_PERMISSION_SETS = 1000;
+/** The method as one of the catalog's strings, rather than the row's copy of it. */
+const sharedAuthMethod = (stored: string): AuthMethod => AUTH_METHODS.find((method) => method === stored) ?? (stored as AuthMethod);
 
 /**
  * The in-process cache of client state behind the token endpoint and every bearer request
@@ -115,6 +118,7 @@ export function createClientStateCache(deps: {
   const maxEntries = deps.maxEntries ?? CLIENT_STATE_CACHE_SIZE;
   /** In order of last use, oldest first (a Map iterates in insertion order). */
   const entries = new Map<string, Entry>();
+  const createdAtMs = Date.now();
   const loading = new Map<string, Load>();
   /** Bumped by every change so that a load that raced with a change is not cached. */
   let epoch = 0;
@@ -126,6 +130,17 @@ export function createClientStateCache(deps: {
   const roleChangedAt = new Map<string, number>();
   /** One set per distinct list of permissions, shared by every state holding it. */
   const permissionSets = new Map<string, ReadonlySet<PermissionKey>>();
+  /** One string per role id, shared by the states of its clients rather than a copy in each. */
+  const roleIds = new Map<string, string>();
+
+  function sharedRoleId(id: string | null): string | null {
+    if (id === null) return null;
+    const known = roleIds.get(id);
+    if (known !== undefined) return known;
+    if (roleIds.size >= MAX_SHARED_PERMISSION_SETS) roleIds.clear();
+    roleIds.set(id, id);
+    return id;
+  }
 
   function sharedPermissions(keys: readonly PermissionKey[]): ReadonlySet<PermissionKey> {
     if (keys.length === 0) return NO_PERMISSIONS;
@@ -176,7 +191,7 @@ export function createClientStateCache(deps: {
     const rules = await repository.findFederatedRules(id);
     const row = rows[0];
     if (row === undefined) return null;
-    const authMethod = row.auth_method as AuthMethod;
+    const authMethod = sharedAuthMethod(row.auth_method);
     const publicKeys =
       authMethod === 'private_key_jwt'
         ? await Promise.all(
@@ -206,7 +221,7 @@ export function createClientStateCache(deps: {
       // PostgreSQL may answer integers as text.
       rateLimit: requestsPerMinute === null && tokensPerMinute === null ? NO_RATE_LIMIT : { requestsPerMinute, tokensPerMinute },
       requireDpop: Number(row.require_dpop) === 1,
-      roleId: row.role_id,
+      roleId: sharedRoleId(row.role_id),
       permissions: row.permissions === null ? NO_PERMISSIONS : sharedPermissions(permissionsOfRole({ built_in: row.built_in, permissions: row.permissions })),
       revokedTokens: revoked.length === 0 ? NO_REVOKED_TOKENS : new Set(revoked),
       federatedRules: rules.length === 0 ? NO_RULES : rules.map((rule) => ({ ...rule, conditions: JSON.parse(rule.conditions) as Record<string, string> })),
@@ -217,12 +232,24 @@ export function createClientStateCache(deps: {
 
   function remember(id: string, state: ClientState | null, startedEpoch: number): void {
     if (startedEpoch !== epoch) return;
+    const loadedAt = Date.now() - createdAtMs;
+    /*
+     * An entry read a TTL ago never answers again (its client's next request reads the database),
+     * yet kept, 100,000 clients an hour held 100,000 of them. Dropped from the least recently used
+     * on, up to the first entry still young: those behind it were used since it was read, so what
+     * is left is bounded by the clients of the last TTL, and the walk costs nothing on average.
+     */
+    for (const [key, old] of entries) {
+      if (loadedAt - old.loadedAt < ttlMs) break;
+      entries.delete(key);
+    }
     entries.delete(id);
     if (entries.size >= maxEntries) {
       const oldest = entries.keys().next();
       if (oldest.done !== true) entries.delete(oldest.value);
     }
-    entries.set(id, { state, loadedAt: Date.now(), epoch });
+    // Keyed by the state's own id when it is the same: the caller's copy (from the token) is then not kept.
+    entries.set(state !== null && state.id === id ? state.id : id, { state, loadedAt, epoch });
   }
 
   /**
@@ -273,7 +300,7 @@ export function createClientStateCache(deps: {
    */
   function fresh(id: string): Entry | undefined {
     const entry = entries.get(id);
-    if (entry === undefined || !changes.isLive() || Date.now() - entry.loadedAt >= ttlMs || roleChangedSince(entry)) return undefined;
+    if (entry === undefined || !changes.isLive() || Date.now() - createdAtMs - entry.loadedAt >= ttlMs || roleChangedSince(entry)) return undefined;
     metrics?.clientStateLookups.inc(HIT);
     // Most recently used now: moved to the end of the eviction order.
     entries.delete(id);
