@@ -10,6 +10,8 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests to send in all, instead of a duration. */
+    amount?: number;
     /** Seconds a request may take before it counts as a timeout. */
     timeout?: number;
     method?: string;
