@@ -4,7 +4,8 @@ import { sortPermissionKeys, PERMISSION_KEYS } from '../../src/shared/permission
 import { announceReady, fail, HELLO, onShutdown } from './common.js';
 
 /**
- * The references, no logger, no hooks: `GET /json` answers a small JSON object; `POST /token` is
+ * The references, no logger, no hooks: `GET /json` answers a small JSON object, and so does
+ * `POST /json` after parsing its JSON body; `POST /token` is
  * the token endpoint's work and nothing else, the limit a client-credentials server can reach on
  * this machine: a form body, Basic credentials (RFC 6749 §2.3.1), a keyed SHA-256 of the secret
  * compared in constant time with the stored one, and an RFC 9068 JWT signed with Ed25519 on
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
 
   const app = Fastify({ logger: false });
   app.get('/json', async () => HELLO);
+  // The transport work of a GraphQL request: a POST whose JSON body Fastify parses, the same answer.
+  app.post('/json', async () => HELLO);
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
   app.post('/token', async (request, reply) => {
     const refuse = (status: number, error: string) => reply.code(status).header('Cache-Control', 'no-store').send({ error });
