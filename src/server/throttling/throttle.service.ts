@@ -112,10 +112,11 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
   /** Pairs with a reservation being made in the database by this instance, until it is settled. */
   const reserving = new Map<string, Promise<void>>();
 
+  const pairOf = (keys: ThrottleKeys) => (keys.subject === null ? null : `${options.scope}:pair:${keys.subject}|${keys.address}`);
   const names = (keys: ThrottleKeys) => {
     const address = `${options.scope}:addr:${keys.address}`;
     if (keys.subject === null) return { address, subject: null, pair: null };
-    return { address, subject: `${options.scope}:${keys.subject}`, pair: `${options.scope}:pair:${keys.subject}|${keys.address}` };
+    return { address, subject: `${options.scope}:${keys.subject}`, pair: pairOf(keys)! };
   };
 
   /**
@@ -298,7 +299,8 @@ export function createThrottle(db: Kysely<Database>, options: ThrottleOptions): 
     },
 
     guard(keys, check) {
-      const pairName = names(keys).pair;
+      // The pair's name alone: the spare is looked up by it, on every token request.
+      const pairName = pairOf(keys);
       // A spare of this pair, nothing blocked: taken, checked and given back in one synchronous
       // step, and a passed check answered without a promise (the busy client's every request).
       const spare = pairName === null || blockedUntil.size > 0 ? undefined : spares.get(pairName);

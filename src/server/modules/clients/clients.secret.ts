@@ -39,12 +39,13 @@ export function createSecretHasher(key: Buffer): SecretHasher {
   const matchesAny = (presented: string, storedHashes: readonly (string | null)[]): number => {
     const actual = hashBytes(presented);
     let matched = -1;
-    storedHashes.forEach((storedHash, index) => {
+    for (let index = 0; index < storedHashes.length; index += 1) {
+      const storedHash = storedHashes[index]!;
       const expected = storedHash === null ? null : Buffer.from(storedHash, 'base64url');
       const comparable = expected !== null && expected.length === actual.length ? expected : dummy;
       // No early exit: every entry is compared whatever matched before.
       if (timingSafeEqual(actual, comparable) && comparable !== dummy && matched === -1) matched = index;
-    });
+    }
     return matched;
   };
   return {

@@ -28,11 +28,24 @@ const FORM_LIMIT_BYTES = 16 * 1024;
 
 function parseForm(body: string): Form {
   const form = new Map<string, string>();
-  for (const [name, value] of new URLSearchParams(body)) {
-    if (form.has(name)) throw new InvalidRequest(`the parameter ${name.slice(0, 64)} is repeated`);
-    form.set(name, value);
+  // Nothing to decode (no escapes, no `+`, no leading `?`, as in `grant_type=client_credentials`):
+  // the pairs are the text itself, as URLSearchParams would give them, without its iterator.
+  if (body.includes('%') || body.includes('+') || body.startsWith('?')) {
+    for (const [name, value] of new URLSearchParams(body)) addParameter(form, name, value);
+    return form;
+  }
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    if (equals === -1) addParameter(form, pair, '');
+    else addParameter(form, pair.slice(0, equals), pair.slice(equals + 1));
   }
   return form;
+}
+
+function addParameter(form: Map<string, string>, name: string, value: string): void {
+  if (form.has(name)) throw new InvalidRequest(`the parameter ${name.slice(0, 64)} is repeated`);
+  form.set(name, value);
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64, so `:`, `%` and `+` survive. */
@@ -43,12 +56,14 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
   const colon = decoded.indexOf(':');
   if (colon === -1) return null;
   try {
-    const unescape = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
-    return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
+    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
   } catch {
     return null;
   }
 }
+
+/** One form-urlencoded part; generated ids and secrets have nothing to decode, and are left as they are. */
+const formDecode = (part: string): string => (part.includes('%') || part.includes('+') ? decodeURIComponent(part.replace(/\+/g, ' ')) : part);
 
 /**
  * RFC 7523 §2.2 (private_key_jwt): the assertion, when the form carries one, alone (RFC 6749 §2.3:
@@ -243,11 +258,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): 
         if (grantType !== 'client_credentials') throw new UnsupportedGrantType(grantType);
         // The RateLimit fields go on the answer (app.ts); over the limit, this throws TokenRateLimited.
         request.rateLimit = tokens.admitTokenRequest(client.state, request.ip);
-        const response = await tokens.issue(client.state, form.get('scope'), client.secretUsed, {
-          ...(client.keyUsed === undefined ? {} : { keyUsed: client.keyUsed }),
-          dpop,
-          address: request.ip,
-        });
+        const response = await tokens.issue(client.state, form.get('scope'), client.secretUsed, { keyUsed: client.keyUsed, dpop, address: request.ip });
         return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
       }),
     );

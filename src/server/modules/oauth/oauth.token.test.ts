@@ -273,6 +273,20 @@ describe.each(testDialects())('token endpoint and metadata (RFC 6749, RFC 8414, 
       expectOAuthError(await post('/oauth/token', `grant_type=client_credentials&${creds}&client_id=${viewer.id}`), 400, 'invalid_request');
     });
 
+    it('reads a form body as URLSearchParams does: empty pairs skipped, a name without "=" empty, escapes and "+" decoded', async () => {
+      const creds = `client_id=${viewer.id}&client_secret=${viewer.secret}`;
+      // Nothing to decode: the pairs are taken as they are.
+      const plain = await post('/oauth/token', `&&grant_type=client_credentials&&${creds}&scope&`);
+      expect(plain.status).toBe(200);
+      expect(sorted(String(plain.json['scope']).split(' '))).toEqual(sorted(VIEWER_KEYS));
+      // Escapes and "+" anywhere in the body: decoded, and the repeat check still applies after decoding.
+      const escaped = await post('/oauth/token', `grant_type=client%5Fcredentials&${creds}&scope=clients:read+roles%3Aread`);
+      expect(escaped.status).toBe(200);
+      expect(String(escaped.json['scope']).split(' ')).toEqual(['clients:read', 'roles:read']);
+      expectOAuthError(await post('/oauth/token', `grant_type=client_credentials&grant%5Ftype=client_credentials&${creds}`), 400, 'invalid_request');
+      expectOAuthError(await post('/oauth/token', `grant_type=client_credentials&${creds}&scope&scope=`), 400, 'invalid_request');
+    });
+
     it('answers invalid_request when Basic and a client_secret in the body are used together', async () => {
       const answer = await post(
         '/oauth/token',

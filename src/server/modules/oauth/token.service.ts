@@ -279,7 +279,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       readonly gen: number;
       readonly diesAtMs: number | null;
       readonly federatedCredentialId?: string;
-      readonly keyId?: string;
+      readonly keyId?: string | undefined;
       readonly jkt: string | null;
     },
   ): Promise<TokenResponse> {
@@ -298,7 +298,8 @@ export function createTokenService(deps: TokenServiceDeps) {
     const reloading = signingKeys.settled();
     if (reloading !== undefined) await reloading;
     const key = signingKeys.current();
-    const claims: AccessTokenClaims = {
+    // Optional claims are added only when present (in this order): spreading `{}` into the literal on every token cost a copy each.
+    const claims: { -readonly [K in keyof AccessTokenClaims]: AccessTokenClaims[K] } = {
       iss: config.issuer,
       sub: client.id,
       aud: config.audience,
@@ -308,11 +309,11 @@ export function createTokenService(deps: TokenServiceDeps) {
       client_id: client.id,
       scope,
       gen: via.gen,
-      ...(via.federatedCredentialId === undefined ? {} : { fc: via.federatedCredentialId }),
-      // The key whose assertion authenticated the client: removing it kills the token, as a regeneration does.
-      ...(via.keyId === undefined ? {} : { ckey: via.keyId }),
-      ...(via.jkt === null ? {} : { cnf: { jkt: via.jkt } }),
     };
+    if (via.federatedCredentialId !== undefined) claims.fc = via.federatedCredentialId;
+    // The key whose assertion authenticated the client: removing it kills the token, as a regeneration does.
+    if (via.keyId !== undefined) claims.ckey = via.keyId;
+    if (via.jkt !== null) claims.cnf = { jkt: via.jkt };
     const accessToken = await signJwt(claims, key.kid, key.privateKey);
     deps.recordToken(client.id);
     deps.metrics?.tokensIssued.inc();
@@ -348,6 +349,12 @@ export function createTokenService(deps: TokenServiceDeps) {
     return { ok: true, claims, client, permissions: grantedTo(client, claims.scope), secretUsed };
   }
 
+  /** A guess refused by the throttle (429), recorded as throttled. */
+  function refuseThrottled(retryAfterSeconds: number, knownId: string | null, address: string, usedBasic: boolean): never {
+    failures.record(knownId, 'throttled', address);
+    throw new TooManyAttempts(retryAfterSeconds, usedBasic);
+  }
+
   const service = {
     /**
      * RFC 6749 §2.3.1. The same work for an unknown id, a wrong or expired secret and a disabled
@@ -358,12 +365,8 @@ export function createTokenService(deps: TokenServiceDeps) {
     async authenticateClient(credentials: ClientCredentials, address: string): Promise<AuthenticatedClient> {
       const clientId = UUID_PATTERN.test(credentials.clientId) ? credentials.clientId.toLowerCase() : null;
       const keys = { subject: clientId === null ? null : `client:${clientId}`, address };
-      const refuse = (retryAfterSeconds: number, knownId: string | null): never => {
-        failures.record(knownId, 'throttled', address);
-        throw new TooManyAttempts(retryAfterSeconds, credentials.usedBasic);
-      };
       const blocked = throttle.blockedFor(keys);
-      if (blocked !== null) refuse(blocked, clientId);
+      if (blocked !== null) refuseThrottled(blocked, clientId, address, credentials.usedBasic);
       // From the cache without a promise when it may answer now (unknown ids are cached alike).
       const known = clientId === null ? { state: null } : clientStates.cached(clientId);
       const state = known !== undefined ? known.state : await clientStates.get(clientId!);
@@ -385,7 +388,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         return secretUsable && state?.enabled === true && !usesKeys;
       });
       const guarded = guarding instanceof Promise ? await guarding : guarding;
-      if (!guarded.granted) return refuse(guarded.retryAfterSeconds, state?.id ?? null);
+      if (!guarded.granted) return refuseThrottled(guarded.retryAfterSeconds, state?.id ?? null, address, credentials.usedBasic);
       if (guarded.passed && state !== null) {
         // After the secret, so an address outside the list learns no more than a wrong secret would.
         if (addressAllowed(state.allowedAddresses, address)) return { state, secretUsed };
@@ -470,14 +473,15 @@ export function createTokenService(deps: TokenServiceDeps) {
       client: ClientState,
       requestedScope: string | undefined,
       secretUsed: SecretUsed = 'current',
-      options: { readonly keyUsed?: string; readonly dpop?: DpopProofRequest | undefined; readonly address?: string } = {},
+      options: { readonly keyUsed?: string | undefined; readonly dpop?: DpopProofRequest | undefined; readonly address?: string } = {},
     ): Promise<TokenResponse> {
-      const jkt = await bindingOf(client, options.dpop, options.address ?? '');
+      // Without a proof, a client that does not require one is answered without bindingOf's await.
+      const jkt = options.dpop === undefined && !client.requireDpop ? null : await bindingOf(client, options.dpop, options.address ?? '');
       const previous = secretUsed === 'previous' && client.previousSecret !== null ? client.previousSecret : null;
       const response = await mint(client, requestedScope, {
         gen: previous !== null ? client.secretGeneration - 1 : client.secretGeneration,
         diesAtMs: previous !== null ? previous.expiresAtMs : client.secretExpiresAtMs,
-        ...(options.keyUsed === undefined ? {} : { keyId: options.keyUsed }),
+        keyId: options.keyUsed,
         jkt,
       });
       deps.recordUse(client.id, previous !== null ? 'previous' : 'current');
