@@ -22,17 +22,22 @@ const marked = new Map<string, string>();
 /** Marked texts whose rows come back as arrays, at most NAMED_TEXTS_MAX. */
 const asArrays = new Set<string>();
 
-/**
- * Runs `query` as a named statement on PostgreSQL, parsed and planned once per connection. Returns it.
- * With `arrays`, both drivers answer its rows as arrays in the order of its select list: making an
- * object of each row was half of better-sqlite3's time on a first page of clients (its keys are set
- * one by one, in C++), which the caller does faster as an object literal. A caller of `arrays`
- * still takes objects (past the limit): `Array.isArray` tells which it got.
- */
-export function keepPrepared<Q extends CompiledQuery<unknown>>(query: Q, options: { readonly arrays?: boolean } = {}): Q {
+/** Runs `query` as a named statement on PostgreSQL, parsed and planned once per connection. Returns it. */
+export function keepPrepared<Q extends CompiledQuery<unknown>>(query: Q): Q {
   if (!marked.has(query.sql) && marked.size < NAMED_TEXTS_MAX)
     marked.set(query.sql, `koios_${createHash('sha256').update(query.sql).digest('hex').slice(0, 16)}`);
-  if (options.arrays === true && asArrays.size < NAMED_TEXTS_MAX) asArrays.add(query.sql);
+  return query;
+}
+
+/**
+ * Asks for `query`'s rows as arrays in the order of its select list (SQLite always, PostgreSQL
+ * where it also runs named, `keepPrepared`). Returns it. Making an object of each row was half of
+ * better-sqlite3's time on a page of clients (it sets the keys one by one, from C++), which the
+ * caller does faster with an object literal. Marks are by text, at most NAMED_TEXTS_MAX: the
+ * caller checks with `Array.isArray` which it got.
+ */
+export function readAsArrays<Q extends CompiledQuery<unknown>>(query: Q): Q {
+  if (asArrays.size < NAMED_TEXTS_MAX) asArrays.add(query.sql);
   return query;
 }
 

@@ -6,7 +6,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects, type TestDatabase } from '../../../test/support/databases.js';
 import { openDatabase, withStatementCache, type DatabaseHandle } from './database.js';
-import { keepPrepared, NAMED_STATEMENTS_PER_CONNECTION } from './named-statements.js';
+import { keepPrepared, NAMED_STATEMENTS_PER_CONNECTION, readAsArrays } from './named-statements.js';
 
 describe('the SQLite statement cache', () => {
   let dir: string;
@@ -71,7 +71,7 @@ describe('the SQLite statement cache', () => {
     try {
       await sql`create table a (v integer, w text)`.execute(handle.db);
       await sql`insert into a (v, w) values (1, 'one'), (2, null)`.execute(handle.db);
-      const marked = keepPrepared(CompiledQuery.raw('select w, v from a where v >= ? order by v', [1]), { arrays: true });
+      const marked = readAsArrays(CompiledQuery.raw('select w, v from a where v >= ? order by v', [1]));
       for (let round = 0; round < 2; round += 1) {
         expect((await handle.db.executeQuery(marked)).rows).toEqual([
           ['one', 1],
@@ -184,12 +184,12 @@ describe.runIf(postgres)('named statements on PostgreSQL', () => {
   it('answers a statement marked for arrays with one array a row, named or past the named ones', async () => {
     const text = 'select v, v * 2 as twice from t where v >= $1 order by v';
     for (let round = 0; round < 2; round += 1) {
-      const { rows } = await other.db.executeQuery(keepPrepared(CompiledQuery.raw(text, [20]), { arrays: true }));
+      const { rows } = await other.db.executeQuery(keepPrepared(readAsArrays(CompiledQuery.raw(text, [20]))));
       expect(rows).toEqual([[20, 40]]);
     }
     expect((await preparedOn(other)).filter((statement) => statement.statement === text)).toHaveLength(1);
     // `single` has made all its named statements (the test above): it runs the text unnamed, still as arrays.
-    const { rows } = await single.db.executeQuery(keepPrepared(CompiledQuery.raw(text, [2]), { arrays: true }));
+    const { rows } = await single.db.executeQuery(keepPrepared(readAsArrays(CompiledQuery.raw(text, [2]))));
     expect(rows).toEqual([
       [2, 4],
       [3, 6],

@@ -1,6 +1,6 @@
 import { PostgresAdapter, sql, type CompiledQuery, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
-import { keepPrepared } from '../../db/named-statements.js';
+import { keepPrepared, readAsArrays } from '../../db/named-statements.js';
 import type { ApiClientUpdate, Database, NewApiClientRow } from '../../db/schema.js';
 import { chunks, containsPattern, type CursorPosition } from '../../db/pagination.js';
 import { rareTrigramQuery } from '../../db/search-indexes.js';
@@ -160,8 +160,8 @@ const compiledFirstPages = new WeakMap<Executor, Map<string, CompiledQuery<unkno
 const COMPILED_FIRST_PAGES_MAX = 64;
 
 /**
- * A page's row from the array a first page's statement answers (`keepPrepared` with `arrays`), in
- * the order of its select list: `clientColumns`, the role's name, then `list`'s three.
+ * A page's row from the array its statement answers (`readAsArrays`), in the order of its select
+ * list: `clientColumns`, the role's name, then `list`'s three.
  */
 function pageRowOf<Row>(row: readonly unknown[]): Row {
   return {
@@ -266,19 +266,19 @@ export function createClientsRepository(db: Executor) {
       };
       type Row = Awaited<ReturnType<ReturnType<typeof build>['execute']>>[number];
       let compiled: CompiledQuery<Row>;
-      let arrays = false;
+      // Pages filtered by status alone, with or without a cursor: a few dozen statement texts.
+      const arrays = countsKept;
       if (query.after === null && countsKept) {
         let cache = compiledFirstPages.get(db);
         if (cache === undefined) compiledFirstPages.set(db, (cache = new Map()));
         const cacheKey = `${query.sort} ${direction} ${query.limit} ${query.status ?? ''} ${query.requestsSince ?? ''}`;
         const cached = cache.get(cacheKey) as CompiledQuery<Row> | undefined;
-        arrays = true;
         if (cached === undefined) {
-          compiled = keepPrepared(build().compile(), { arrays: true });
+          compiled = keepPrepared(readAsArrays(build().compile()));
           if (cache.size >= COMPILED_FIRST_PAGES_MAX) cache.clear();
           cache.set(cacheKey, compiled);
         } else compiled = cached;
-      } else compiled = build().compile();
+      } else compiled = arrays ? readAsArrays(build().compile()) : build().compile();
       const result = await db.executeQuery(compiled);
       const rows =
         arrays && Array.isArray(result.rows[0]) ? (result.rows as unknown as readonly (readonly unknown[])[]).map((row) => pageRowOf<Row>(row)) : result.rows;
