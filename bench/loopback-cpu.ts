@@ -1,16 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 /**
  * `npx tsx bench/loopback-cpu.ts <checkout> [<checkout>…]`: the CPU the server process spends per
  * request over real loopback, for the token, `/me` and GraphQL `{ me { id } }` paths of each
  * checkout's compiled server (its dist/server: run `npm run build:server` there first) and for the
- * bare twins of this checkout's bench/targets/fastify.ts. Each server is a process of its own on
- * SQLite with 1,000 clients; the load comes from this process (autocannon, keep-alive). A sample
+ * bare twins of this checkout's bench/targets/fastify.ts; with `page` in AB_PATHS, also a first
+ * page of 50 clients beside bench/targets/fastify-page.ts reading the first server's database. Each
+ * server is a process of its own on SQLite (AB_DIALECT=postgres: a schema of its own at AB_PG_URL)
+ * with 1,000 clients; the load comes from this process (autocannon, keep-alive). A sample
  * is the CPU time of the server's threads (the event loop and libuv's pool, from
  * /proc/<pid>/task/<tid>/schedstat, in nanoseconds) over a batch of AB_CALLS requests, divided by
  * the batch; the servers take turns batch by batch, in another order each round, so the machine's
@@ -19,7 +23,7 @@ import autocannon from 'autocannon';
  * `--headers` prints each path's answer headers instead, to compare them with the twins'.
  *
  * Settings: AB_ROUNDS (15), AB_CALLS (4000), AB_CONNECTIONS (50, as `npm run bench`), AB_PATHS
- * (`token,me,graphql`), AB_THREADS=1 (each server's CPU split by thread name too: the event loop,
+ * (`token,me,graphql`; `page` too on request), AB_THREADS=1 (each server's CPU split by thread name too: the event loop,
  * libuv's pool and V8's helpers), AB_NODE_ARGS (for every server, e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof", read with bench/cpuprofile-top.ts).
  */
@@ -64,14 +68,26 @@ function start(label: string, root: string, script: string, env: Record<string, 
   });
 }
 
-function startKoios(label: string, root: string): Promise<Server> {
-  const directory = mkdtempSync(join(tmpdir(), 'koios-loopback-'));
-  directories.push(directory);
-  return start(label, root, 'koios', {
-    BENCH_KOIOS_DIALECT: 'sqlite',
-    BENCH_KOIOS_SQLITE_PATH: join(directory, 'koios.db'),
-    BENCH_KOIOS_CLIENTS: '1000',
-  });
+const DIALECT = process.env['AB_DIALECT'] ?? 'sqlite';
+const PG_URL = process.env['AB_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schemas: string[] = [];
+/** Each Koios server's database settings, which the bare first-page twin reads too. */
+const databaseOf = new Map<Server, Record<string, string>>();
+
+async function startKoios(label: string, root: string): Promise<Server> {
+  let database: Record<string, string>;
+  if (DIALECT === 'postgres') {
+    const schema = `loopback_${randomBytes(6).toString('hex')}`;
+    schemas.push(schema);
+    database = { BENCH_KOIOS_DIALECT: 'postgres', BENCH_KOIOS_PG_URL: PG_URL, BENCH_KOIOS_PG_SCHEMA: schema };
+  } else {
+    const directory = mkdtempSync(join(tmpdir(), 'koios-loopback-'));
+    directories.push(directory);
+    database = { BENCH_KOIOS_DIALECT: 'sqlite', BENCH_KOIOS_SQLITE_PATH: join(directory, 'koios.db') };
+  }
+  const server = await start(label, root, 'koios', { ...database, BENCH_KOIOS_CLIENTS: '1000' });
+  databaseOf.set(server, database);
+  return server;
 }
 
 /** Nanoseconds on a CPU of every thread of the process so far, by thread name (the event loop is the process's own name). */
@@ -175,6 +191,18 @@ async function main(): Promise<void> {
     [twin, { url: `${twin.info['url']}/json`, method: 'POST', headers: { 'content-type': 'application/json' }, body: graphql }],
   ]);
 
+  if (PATHS.includes('page')) {
+    // The first page of 50 beside the bench's bare twin reading the same 51 rows from the first server's database.
+    const pageTwin = await start('bare Fastify page', HERE, 'fastify-page', databaseOf.get(koios[0]!)!);
+    requests.set('page', [
+      ...koios.map((server): [Server, Request] => [
+        server,
+        { url: `${server.info['url']}/api/v1/clients?limit=50`, method: 'GET', headers: { authorization: bearerOf.get(server)! } },
+      ]),
+      [pageTwin, { url: `${pageTwin.info['url']}/clients`, method: 'GET', headers: {} }],
+    ]);
+  }
+
   for (const path of PATHS) {
     const pairs = requests.get(path)!;
     for (const [server, request] of pairs) {
@@ -220,4 +248,10 @@ try {
   for (const server of servers) server.child.kill('SIGTERM');
   await new Promise((done) => setTimeout(done, 500));
   for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+  if (schemas.length > 0) {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    for (const schema of schemas) await client.query(`drop schema if exists ${schema} cascade`);
+    await client.end();
+  }
 }
