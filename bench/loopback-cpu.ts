@@ -139,9 +139,9 @@ async function measure(server: Server, request: Request, calls: number): Promise
 }
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const quartiles = (values: readonly number[]) => {
+const quartiles = (values: readonly number[], digits = 1) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(1)}–${sorted[Math.floor((sorted.length * 3) / 4)]!.toFixed(1)}`;
+  return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(digits)}–${sorted[Math.floor((sorted.length * 3) / 4)]!.toFixed(digits)}`;
 };
 
 async function main(): Promise<void> {
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       const values = samples[index]!;
       const ratios = values.map((value, round) => value / samples[0]![round]!);
       process.stdout.write(
-        `${path.padEnd(8)} ${`${server.label}: ${request.method} ${new URL(request.url).pathname}`.padEnd(60)} median ${median(values).toFixed(1).padStart(6)} µs CPU/request (quartiles ${quartiles(values)}), ÷ first: ${median(ratios).toFixed(2)}× (${quartiles(ratios)})\n`,
+        `${path.padEnd(8)} ${`${server.label}: ${request.method} ${new URL(request.url).pathname}`.padEnd(60)} median ${median(values).toFixed(1).padStart(6)} µs CPU/request (quartiles ${quartiles(values)}), ÷ first: ${median(ratios).toFixed(2)}× (${quartiles(ratios, 2)})\n`,
       );
       if (THREADS) {
         const shares = threadShares.get(`${server.label}: ${request.method} ${new URL(request.url).pathname}`)!;

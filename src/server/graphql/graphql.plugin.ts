@@ -146,10 +146,12 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     if (errors.length > 0) throw new RequestRefused(errors);
   });
 
-  app.graphql.addHook('preExecution', async (_schema, document, _context, variables) => {
+  // Not async: it runs on every execution, and Mercurius awaits its answer either way (a throw
+  // here rejects as an async hook's would).
+  app.graphql.addHook('preExecution', (_schema, document, _context, variables) => {
     // Variables are parsed from a GET's query string after the request's validation, so the NUL
     // check of every body (http/validation.ts) has not seen them: PostgreSQL cannot store U+0000.
-    const nul = nulAt(variables ?? {}, '');
+    const nul = nulAt(variables, '');
     if (nul !== null) {
       throw new RequestRefused([
         new GraphQLError(`the variable at ${nul} must not contain the NUL character (U+0000)`, { extensions: { code: GRAPHQL_CODE.bad_input } }),
@@ -160,7 +162,8 @@ export async function graphqlApi(app: FastifyInstance, deps: { services: Service
     // document with a mutation beside a query, a GET naming the query would run the mutation.
     // A document of several operations is therefore always interpreted (a returned document
     // counts as modified, which Mercurius never compiles); jit.test.ts attacks this.
-    const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+    let operations = 0;
+    for (const definition of document.definitions) if (definition.kind === Kind.OPERATION_DEFINITION) operations += 1;
     return operations > 1 ? { document } : undefined;
   });
 
