@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +21,8 @@ import pg from 'pg';
  *
  * Settings: PARTS_ROUNDS (12), PARTS_CALLS (150 a part a round, after 300 of warm-up),
  * PARTS_DIALECTS (sqlite,postgres), PARTS_PG_URL, PARTS_CLIENTS (100000), PARTS_ONLY (part names, separated by ;),
- * PARTS_CPU_PROFILE (a file: a CPU profile of the timed rounds alone, for bench/cpuprofile-top.ts).
+ * PARTS_CPU_PROFILE (a file: a CPU profile of the timed rounds alone, for bench/cpuprofile-top.ts),
+ * PARTS_CONCURRENCY (1).
  */
 const ROUNDS = Number(process.env['PARTS_ROUNDS'] ?? 12);
 const CALLS = Number(process.env['PARTS_CALLS'] ?? 150);
@@ -28,6 +30,8 @@ const DIALECTS = (process.env['PARTS_DIALECTS'] ?? 'sqlite,postgres').split(',')
 const PG_URL = process.env['PARTS_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CLIENTS = Number(process.env['PARTS_CLIENTS'] ?? 100_000);
 const ONLY = process.env['PARTS_ONLY']?.split(';');
+/** Calls in flight at a time: 50 is the HTTP bench's connections, where a page's objects outlive young-generation collections. */
+const CONCURRENCY = Number(process.env['PARTS_CONCURRENCY'] ?? 1);
 const PAGE_URL = '/api/v1/clients?limit=50';
 const key = randomBytes(32);
 
@@ -231,10 +235,28 @@ async function parts(root: string, dialect: string, target: Target): Promise<{ p
   };
 }
 
+/** Garbage collection time (ms) since the start, from V8's gc entries. */
+let gcTime = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcTime += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+const gcSamples = new Map<Part, number[]>();
+
+/** CPU µs a call over `count` calls, PARTS_CONCURRENCY of them in flight at a time; its GC µs a call is kept beside it. */
 async function measure(part: Part, count: number): Promise<number> {
+  const gcBefore = gcTime;
   const started = process.cpuUsage();
-  for (let i = 0; i < count; i += 1) await part();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        next += 1;
+        await part();
+      }
+    }),
+  );
   const used = process.cpuUsage(started);
+  gcSamples.set(part, [...(gcSamples.get(part) ?? []), ((gcTime - gcBefore) * 1000) / count]);
   return (used.user + used.system) / count;
 }
 
@@ -277,7 +299,7 @@ async function main(): Promise<void> {
           const values = samples.get(name)!;
           const ratio = koios === undefined ? '' : `, twin http ÷ this: ${(median(samples.get('twin http') ?? [NaN]) / median(values)).toFixed(2)}×`;
           process.stdout.write(
-            `${dialect.padEnd(8)} ${name.padEnd(24)} ${median(values).toFixed(1).padStart(7)} µs CPU (quartiles ${quartiles(values)})${ratio}\n`,
+            `${dialect.padEnd(8)} ${name.padEnd(24)} ${median(values).toFixed(1).padStart(7)} µs CPU (quartiles ${quartiles(values)}), GC ${median(gcSamples.get(table.get(name)!)!).toFixed(1)} µs${ratio}\n`,
           );
         }
       } finally {
