@@ -22,7 +22,8 @@ import pg from 'pg';
  * Settings: PARTS_ROUNDS (12), PARTS_CALLS (150 a part a round, after 300 of warm-up),
  * PARTS_DIALECTS (sqlite,postgres), PARTS_PG_URL, PARTS_CLIENTS (100000), PARTS_ONLY (part names, separated by ;),
  * PARTS_CPU_PROFILE (a file: a CPU profile of the timed rounds alone, for bench/cpuprofile-top.ts),
- * PARTS_CONCURRENCY (1).
+ * PARTS_CONCURRENCY (1), PARTS_HEAP_PROFILE (a file: a sampling heap profile of the timed rounds, collected objects
+ * included, so it shows what each part allocates).
  */
 const ROUNDS = Number(process.env['PARTS_ROUNDS'] ?? 12);
 const CALLS = Number(process.env['PARTS_CALLS'] ?? 150);
@@ -284,6 +285,17 @@ async function main(): Promise<void> {
           await session.post('Profiler.enable');
           await session.post('Profiler.start');
         }
+        const heap = process.env['PARTS_HEAP_PROFILE'];
+        const heapSession = heap === undefined ? null : new Session();
+        if (heapSession !== null) {
+          heapSession.connect();
+          await heapSession.post('HeapProfiler.enable');
+          await heapSession.post('HeapProfiler.startSampling', {
+            samplingInterval: 4096,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          } as never);
+        }
         for (let round = 0; round < ROUNDS; round += 1) {
           for (const name of round % 2 === 0 ? names : [...names].reverse()) {
             samples.set(name, [...(samples.get(name) ?? []), await measure(table.get(name)!, CALLS)]);
@@ -293,6 +305,11 @@ async function main(): Promise<void> {
           const { profile: taken } = await session.post('Profiler.stop');
           writeFileSync(`${profile!}.${dialect}.cpuprofile`, JSON.stringify(taken));
           session.disconnect();
+        }
+        if (heapSession !== null) {
+          const { profile: taken } = await heapSession.post('HeapProfiler.stopSampling');
+          writeFileSync(`${heap!}.${dialect}.heapprofile`, JSON.stringify(taken));
+          heapSession.disconnect();
         }
         const koios = samples.get('koios http');
         for (const name of names) {
