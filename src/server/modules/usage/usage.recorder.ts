@@ -73,6 +73,17 @@ function slicesOf(counters: Counters, refusals: ReadonlyMap<string, PendingRefus
   return slices;
 }
 
+/** REST and GraphQL requests of `clientId` in `held`, from the hour starting `fromHour` on; called for every row of a page. */
+function requestsIn(held: Counters, clientId: string, fromHour: string): number {
+  let total = 0;
+  held.forEach((byClient, hour) => {
+    if (hour < fromHour) return;
+    const byKind = byClient.get(clientId);
+    if (byKind !== undefined) total += (byKind.get('rest') ?? 0) + (byKind.get('graphql') ?? 0);
+  });
+  return total;
+}
+
 /**
  * Counts usage in memory and writes it coalesced: every few seconds one transaction adds the
  * counts to their rows (an additive upsert, so every instance counts into the same rows) and
@@ -191,14 +202,7 @@ export function createUsageRecorder(db: Kysely<Database>, clock: Clock, logger?:
     },
     /** REST and GraphQL requests of `clientId` not yet written, from the hour starting `fromHour` on. */
     pendingRequests(clientId: string, fromHour: string): number {
-      let total = 0;
-      for (const held of [counters, writing])
-        for (const [hour, byClient] of held) {
-          if (hour < fromHour) continue;
-          const byKind = byClient.get(clientId);
-          if (byKind !== undefined) total += (byKind.get('rest') ?? 0) + (byKind.get('graphql') ?? 0);
-        }
-      return total;
+      return requestsIn(counters, clientId, fromHour) + requestsIn(writing, clientId, fromHour);
     },
     /** Writes what is pending; the timer calls it, and readers that must see every count. */
     flush,
