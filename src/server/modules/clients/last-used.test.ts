@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientRow, insertClientRows } from '../../../../test/support/client-rows.js';
 import { createTestDatabase, testDialects, type TestDatabase } from '../../../../test/support/databases.js';
 import { createUsageRecorder, USAGE_WRITE_SLICE } from '../usage/usage.recorder.js';
+import { touchLatest } from '../../db/touch-latest.js';
 import { createLastUsedRecorder, WRITE_SLICE } from './last-used.js';
 
 const HOUR = 3_600_000;
@@ -89,6 +90,30 @@ describe.each(testDialects())('coalesced writes of many clients on %s', (dialect
       expect(recorder.pendingCount()).toBe(0);
       const after = await lastUsedOf();
       expect(ids.filter((id) => after.get(id) === at)).toHaveLength(CLIENTS);
+    } finally {
+      await recorder.stop();
+    }
+  });
+
+  it('does not write a use forgotten while its flush is under way, as when a secret is regenerated between two slices', async () => {
+    const { db } = database.handle;
+    const at = '2026-12-05T10:28:00.000Z';
+    const forgotten = [...ids].sort().at(-1)!;
+    let slices = 0;
+    const recorder = createLastUsedRecorder(db, undefined, HOUR, async (trx, slice) => {
+      slices += 1;
+      await touchLatest(trx, 'api_clients', 'last_used_at', slice);
+      // After the first slice is written, the client of the last one has its secret regenerated.
+      if (slices === 1) recorder.forget(forgotten);
+    });
+    try {
+      await db.updateTable('api_clients').set({ last_used_at: null }).where('id', '=', forgotten).execute();
+      for (const id of ids) recorder.record(id, at);
+      await recorder.flush();
+      expect(recorder.latest(forgotten, null)).toBeNull();
+      const stored = await lastUsedOf();
+      expect(stored.get(forgotten)).toBeNull();
+      expect(ids.filter((id) => stored.get(id) === at)).toHaveLength(CLIENTS - 1);
     } finally {
       await recorder.stop();
     }

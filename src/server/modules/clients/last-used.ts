@@ -54,19 +54,21 @@ export function createLastUsedRecorder(
       const batch = pending;
       pending = new Map();
       writing = batch;
-      // In one order on every instance, so two instances' writes never wait on each other in a cycle.
+      // In one order on every instance, so two instances' writes seldom wait on each other in a cycle
+      // (the plan decides the order rows are locked in; a deadlock fails one slice, kept for the next write).
       const entries = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       try {
         for (let start = 0; start < entries.length; start += WRITE_SLICE) {
           // On SQLite a write holds the event loop: requests run between slices, not after them all.
           if (start > 0) await nextTurn();
-          const slice = new Map(entries.slice(start, start + WRITE_SLICE));
+          // Without the uses forgotten meanwhile (a regenerated secret, a deleted client): their rows changed since.
+          const slice = new Map(entries.slice(start, start + WRITE_SLICE).filter(([id]) => writing.has(id)));
           try {
             await db.transaction().execute((trx) => write(trx, slice));
             for (const id of slice.keys()) writing.delete(id);
           } catch (error) {
             // Keep this slice and the rest for the next attempt rather than lose them while the database is away.
-            for (const [id, at] of entries.slice(start)) if ((pending.get(id) ?? '') < at) pending.set(id, at);
+            for (const [id, at] of entries.slice(start)) if (writing.has(id) && (pending.get(id) ?? '') < at) pending.set(id, at);
             logger?.warn({ err: { message: (error as Error).message } }, 'could not write last-used times; will retry');
             return;
           }
@@ -90,6 +92,7 @@ export function createLastUsedRecorder(
     },
     forget(clientId) {
       pending.delete(clientId);
+      writing.delete(clientId);
     },
     flush,
     pendingCount() {
