@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import pg from 'pg';
+import { importer, seedPageDatabase, type PageDatabase } from './page-database.js';
 
 /**
  * `npx tsx bench/page-ab.ts <before-checkout> [<after-checkout>]`: CPU time of a first page of 50
@@ -32,43 +30,7 @@ interface Build {
   close(): Promise<void>;
 }
 
-interface Target {
-  readonly url: string;
-  readonly schema?: string;
-}
-
-const importer = (root: string) => (path: string) => import(pathToFileURL(join(root, path)).href);
-
-async function seed(root: string, dialect: string): Promise<{ target: Target; drop(): Promise<void> }> {
-  const from = importer(root);
-  const [{ openDatabase, migrateToLatest, BULK_POOL }, { insertClients }] = await Promise.all([from('src/server/db/database.ts'), from('bench/pagination.ts')]);
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'koios-page-ab-'));
-    const path = join(dir, 'koios.db');
-    const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
-    await migrateToLatest(handle);
-    await insertClients(handle.db, 'sqlite', CLIENTS);
-    await handle.close();
-    return { target: { url: `file:${path}` }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const schema = `page_ab_${randomBytes(4).toString('hex')}`;
-  const handle = openDatabase({ dialect: 'postgres', url: PG_URL }, { schema, pool: BULK_POOL });
-  await migrateToLatest(handle, schema);
-  await insertClients(handle.db, 'postgres', CLIENTS);
-  await handle.pool.query('analyze api_clients');
-  await handle.close();
-  return {
-    target: { url: PG_URL, schema },
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    },
-  };
-}
-
-async function load(root: string, label: string, target: Target): Promise<Build> {
+async function load(root: string, label: string, target: PageDatabase): Promise<Build> {
   const from = importer(root);
   const [
     { loadConfig },
@@ -157,7 +119,7 @@ async function main(): Promise<void> {
   const [beforeRoot, afterRoot = '.'] = process.argv.slice(2);
   if (beforeRoot === undefined) throw new Error('usage: npx tsx bench/page-ab.ts <before-checkout> [<after-checkout>]');
   for (const dialect of DIALECTS) {
-    const { target, drop } = await seed(resolve(afterRoot), dialect);
+    const { target, drop } = await seedPageDatabase(resolve(afterRoot), dialect, { label: 'page-ab', clients: CLIENTS, pgUrl: PG_URL });
     const builds: Build[] = [];
     try {
       builds.push(await load(resolve(beforeRoot), 'before', target));

@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { importer, seedPageDatabase, type PageDatabase } from './page-database.js';
+import { TWIN_PAGE_SQL, twinPage, type TwinRow } from './targets/first-page-twin.js';
 
 /**
  * `npx tsx bench/page-parts.ts [<checkout>]`: where a first page of 50 clients
@@ -36,86 +35,9 @@ const CONCURRENCY = Number(process.env['PARTS_CONCURRENCY'] ?? 1);
 const PAGE_URL = '/api/v1/clients?limit=50';
 const key = randomBytes(32);
 
-/** The twin's statement and answer, as bench/targets/fastify-page.ts has them. */
-const TWIN_PAGE = `
-  select id, name, description, enabled, role_id, (select roles.name from roles where roles.id = api_clients.role_id) as role_name,
-    secret_hint, secret_expires_at, previous_secret_hint, previous_secret_expires_at, previous_secret_last_used_at, allowed_cidrs,
-    rate_limit_requests_per_minute, rate_limit_tokens_per_minute, auth_method, require_dpop, last_used_at, created_at, updated_at,
-    (select total from client_counts where id = 1) as total
-  from api_clients order by created_at desc, id desc limit 51`;
-
-type Row = Record<string, string | number | null>;
-function twinPage(rows: readonly Row[]) {
-  const items = rows.slice(0, 50).map((row) => ({
-    id: row['id'],
-    name: row['name'],
-    description: row['description'],
-    enabled: Number(row['enabled']) === 1,
-    role: row['role_id'] !== null && row['role_name'] !== null ? { id: row['role_id'], name: row['role_name'] } : null,
-    secretHint: row['secret_hint'],
-    lastUsedAt: row['last_used_at'],
-    secretExpiresAt: row['secret_expires_at'],
-    previousSecret:
-      row['previous_secret_hint'] === null || row['previous_secret_expires_at'] === null
-        ? null
-        : { hint: row['previous_secret_hint'], expiresAt: row['previous_secret_expires_at'], lastUsedAt: row['previous_secret_last_used_at'] },
-    allowedCidrs: JSON.parse(String(row['allowed_cidrs'])) as string[],
-    rateLimit: { requestsPerMinute: row['rate_limit_requests_per_minute'], tokensPerMinute: row['rate_limit_tokens_per_minute'] },
-    authMethod: row['auth_method'],
-    publicKeys: [],
-    requireDpop: Number(row['require_dpop']) === 1,
-    createdAt: row['created_at'],
-    updatedAt: row['updated_at'],
-    requests7d: 0,
-  }));
-  const last = rows.length > 50 ? rows[49] : undefined;
-  return {
-    items,
-    nextCursor: last === undefined ? null : Buffer.from(JSON.stringify(['-createdAt', last['created_at'], last['id']])).toString('base64url'),
-    total: Number(rows[0]?.['total'] ?? 0),
-  };
-}
-
-const importer = (root: string) => (path: string) => import(pathToFileURL(join(root, path)).href);
-
-interface Target {
-  readonly url: string;
-  readonly path?: string;
-  readonly schema?: string;
-}
-
-async function seed(root: string, dialect: string): Promise<{ target: Target; drop(): Promise<void> }> {
-  const from = importer(root);
-  const [{ openDatabase, migrateToLatest, BULK_POOL }, { insertClients }] = await Promise.all([from('src/server/db/database.ts'), from('bench/pagination.ts')]);
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'koios-page-parts-'));
-    const path = join(dir, 'koios.db');
-    const handle = openDatabase({ dialect: 'sqlite', path, url: `file:${path}` });
-    await migrateToLatest(handle);
-    await insertClients(handle.db, 'sqlite', CLIENTS);
-    await handle.close();
-    return { target: { url: `file:${path}`, path }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const schema = `page_parts_${randomBytes(4).toString('hex')}`;
-  const handle = openDatabase({ dialect: 'postgres', url: PG_URL }, { schema, pool: BULK_POOL });
-  await migrateToLatest(handle, schema);
-  await insertClients(handle.db, 'postgres', CLIENTS);
-  await handle.pool.query('analyze api_clients');
-  await handle.close();
-  return {
-    target: { url: PG_URL, schema },
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    },
-  };
-}
-
 type Part = () => Promise<unknown>;
 
-async function parts(root: string, dialect: string, target: Target): Promise<{ parts: Map<string, Part>; close(): Promise<void> }> {
+async function parts(root: string, dialect: string, target: PageDatabase): Promise<{ parts: Map<string, Part>; close(): Promise<void> }> {
   const from = importer(root);
   const [
     { loadConfig },
@@ -151,18 +73,18 @@ async function parts(root: string, dialect: string, target: Target): Promise<{ p
   const bearer = `Bearer ${String(token.json()['access_token'])}`;
 
   // The twin: its own connection and statement, a bare Fastify app.
-  let read: () => Promise<Row[]>;
+  let read: () => Promise<TwinRow[]>;
   let closeTwin: () => Promise<void>;
   if (dialect === 'sqlite') {
     const twinDb = new Database(target.path!, { readonly: true, fileMustExist: true });
-    const statement = twinDb.prepare<[], Row>(TWIN_PAGE);
+    const statement = twinDb.prepare<[], TwinRow>(TWIN_PAGE_SQL);
     read = async () => statement.all();
     closeTwin = async () => {
       twinDb.close();
     };
   } else {
     const pool = new pg.Pool({ connectionString: target.url, max: 10, options: `-c search_path=${target.schema}` });
-    read = async () => (await pool.query<Row>({ name: 'first-page', text: TWIN_PAGE })).rows;
+    read = async () => (await pool.query<TwinRow>({ name: 'first-page', text: TWIN_PAGE_SQL })).rows;
     closeTwin = () => pool.end();
   }
   const twin = Fastify({ logger: false });
@@ -271,7 +193,7 @@ const quartiles = (values: readonly number[]) => {
 async function main(): Promise<void> {
   const root = resolve(process.argv[2] ?? '.');
   for (const dialect of DIALECTS) {
-    const { target, drop } = await seed(root, dialect);
+    const { target, drop } = await seedPageDatabase(root, dialect, { label: 'page-parts', clients: CLIENTS, pgUrl: PG_URL });
     try {
       const { parts: table, close } = await parts(root, dialect, target);
       try {
