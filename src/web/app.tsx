@@ -1,6 +1,6 @@
 import { QueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { createRoot, hydrateRoot } from 'react-dom/client';
+import { createRoot, hydrateRoot, type Root } from 'react-dom/client';
 import { ConsoleRoot } from './console-root';
 import { ApiError, hadSession, onUnauthorized, setCsrfToken } from './lib/api';
 import { handOver, type FirstLoad } from './first-load';
@@ -47,8 +47,9 @@ function TakenOver({ root }: { readonly root: HTMLElement }) {
  * Draws the console once the code of its first screen is here (src/web/first-load.ts has asked for
  * it already), with the first screen's answers that have come by then; or takes over the page the
  * server drew with those same answers (src/web/server-render.tsx), which is on screen already.
+ * Resolves with the React root, which a test unmounts.
  */
-export async function startConsole(first: FirstLoad): Promise<void> {
+export async function startConsole(first: FirstLoad): Promise<Root> {
   await preloadRoute(window.location.pathname);
   // Every script of the first screen has run by now: the console bench reads this mark.
   performance.mark('console:start');
@@ -62,7 +63,11 @@ export async function startConsole(first: FirstLoad): Promise<void> {
     </ConsoleRoot>
   );
   const renderedAt = root.getAttribute(RENDERED_AT_ATTRIBUTE);
-  if (renderedAt === null || root.firstElementChild === null) return void createRoot(root).render(page);
+  if (renderedAt === null || root.firstElementChild === null) {
+    const drawn = createRoot(root);
+    drawn.render(page);
+    return drawn;
+  }
   setRenderedAt(Number(renderedAt));
-  hydrateRoot(root, page);
+  return hydrateRoot(root, page);
 }

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FIRST_DATA_ELEMENT_ID, RENDERED_AT_ATTRIBUTE } from '../shared/console-routes';
 import { PERMISSION_KEYS } from '../shared/permissions';
 import { startConsole } from './app';
@@ -75,7 +75,9 @@ describe('the console’s first screen drawn on the server', () => {
     setAnswersInPage(answers);
     const first = startFirstLoad(window.location);
     await Promise.all(first.requests.map((request) => request.answer));
-    await startConsole(first);
+    const taken = await startConsole(first);
+    // Unmounted before jsdom goes: its clock and queries would otherwise run on without a window.
+    onTestFinished(() => taken.unmount());
     // Slow in jsdom with React's development build, which also says what did not match.
     await waitFor(() => expect(root.hasAttribute('inert')).toBe(false), { timeout: 20_000 });
     expect(root.hasAttribute('aria-hidden')).toBe(false);
